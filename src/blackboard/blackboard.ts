@@ -1,0 +1,417 @@
+import type { Draft } from 'immer';
+import type { z } from 'zod';
+import { type Clock, systemClock } from './clock.js';
+import { BlackboardError, type CommitRejection, type InvalidCommit, type SchemaIssue } from './errors.js';
+import type { CommitEvent, LogEvent, MessageEvent, Patch } from './events.js';
+import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
+import { applyPatches, checkPatchShape } from './patches.js';
+import { coverPaths, formatPath, isPath, type Path } from './path.js';
+import { type AnySchema, revive, schemaAt, validateAll, validatePatch } from './schema.js';
+import { SerialQueue } from './serial-queue.js';
+import type { Store } from './store.js';
+import { MemoryStore } from './stores/memory-store.js';
+import { type TransactOptions, type TransactResult, transact } from './transact.js';
+import type { BoardSnapshot, Commit, CommitResult } from './types.js';
+import { deepFreeze, findUnserializable } from './values.js';
+
+/** Options of {@link createBlackboard}. */
+export interface BlackboardOptions<TSchema extends AnySchema> {
+  /** The board's zod schema. Use `keyed(...)` for large keyed collections. */
+  readonly schema: TSchema;
+  /** The state at version 0 (ignored when the store already holds the run). */
+  readonly initial: unknown;
+  /** Where the log lives; a new {@link MemoryStore} by default. */
+  readonly store?: Store;
+  /** Names the run in the store (default `'default'`). */
+  readonly runId?: string;
+  readonly clock?: Clock;
+  /** Save a snapshot to the store every N commits (default 100), which bounds the replay of `at()`. */
+  readonly snapshotEvery?: number;
+  /** Called when a subscriber's handler throws (default: `console.error`). Delivery goes on. */
+  readonly onSubscriberError?: (error: unknown, event: LogEvent | undefined) => void;
+}
+
+/** The outcome of {@link Blackboard.publish}. */
+export type PublishResult =
+  | { readonly ok: true; readonly event: MessageEvent }
+  | { readonly ok: false; readonly error: InvalidCommit };
+
+/**
+ * The shared state of one run: an immutable, schema-checked value that changes only through commits
+ * with path-level optimistic concurrency, plus the run's event log. Create one with
+ * {@link createBlackboard}.
+ */
+export class Blackboard<TState> {
+  readonly runId: string;
+  readonly schema: AnySchema;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly snapshotEvery: number;
+  private readonly queue = new SerialQueue();
+  private readonly feed: Feed;
+  private current: BoardSnapshot<TState>;
+  private closed = false;
+
+  /** @internal Use {@link createBlackboard}. */
+  constructor(init: {
+    runId: string;
+    schema: AnySchema;
+    store: Store;
+    clock: Clock;
+    snapshotEvery: number;
+    onSubscriberError: (error: unknown, event: LogEvent | undefined) => void;
+    snapshot: BoardSnapshot<TState>;
+  }) {
+    this.runId = init.runId;
+    this.schema = init.schema;
+    this.store = init.store;
+    this.clock = init.clock;
+    this.snapshotEvery = init.snapshotEvery;
+    this.feed = new Feed(init.onSubscriberError);
+    this.current = init.snapshot;
+  }
+
+  /** The current state and version, in O(1). The returned object and state never change. */
+  snapshot(): BoardSnapshot<TState> {
+    return this.current;
+  }
+
+  /** The current (frozen) state. */
+  get state(): TState {
+    return this.current.state;
+  }
+
+  /** The number of accepted commits. */
+  get version(): number {
+    return this.current.version;
+  }
+
+  /** The sequence number of the last event in the log. */
+  get seq(): number {
+    return this.current.seq;
+  }
+
+  /**
+   * Applies a commit if nothing it read or writes changed after its base version; otherwise returns a
+   * typed `Conflict`. Schema violations and malformed commits are returned too, and leave the board
+   * and the log unchanged.
+   *
+   * @example
+   * const r = await board.commit({ baseVersion: board.version, reads: [],
+   *   patches: [{ op: 'replace', path: ['title'], value: 'Hello' }], author: 'me' });
+   * if (!r.ok && r.error.code === 'conflict') console.log(r.error.conflicts);
+   */
+  commit(commit: Commit): Promise<CommitResult> {
+    return this.queue.run(() => this.applyCommit(commit));
+  }
+
+  /**
+   * Runs a pure recipe on a draft of the board and commits its changes, re-running it on fresh state
+   * after a conflict (see {@link transact}).
+   *
+   * @example
+   * await board.transact((d) => { d.count += 1; }, { author: 'counter' });
+   */
+  transact<TResult>(
+    recipe: (draft: Draft<TState>) => TResult,
+    options: TransactOptions,
+  ): Promise<TransactResult<TResult>> {
+    return transact(this, recipe, options);
+  }
+
+  /**
+   * Appends a message to the run's log (the peer-to-peer bus). The payload must be JSON.
+   *
+   * @example
+   * await board.publish('review.requested', { taskId: 't1' }, { author: 'coder' });
+   */
+  publish(topic: string, payload: unknown, options: { author: string }): Promise<PublishResult> {
+    return this.queue.run(async () => {
+      this.assertOpen();
+      if (typeof topic !== 'string' || topic === '' || typeof options?.author !== 'string') {
+        return invalid('malformed', 'A message needs a non-empty string topic and a string author.');
+      }
+      const bad = findUnserializable(payload);
+      if (bad)
+        return invalid(
+          'not_serializable',
+          `The payload contains ${bad.found} at ${formatPath(bad.path)}.`,
+          bad.path,
+        );
+      const event = await this.store.append(this.runId, {
+        topic,
+        payload: deepFreeze(payload),
+        author: options.author,
+        time: this.clock.now(),
+      });
+      this.advance(this.current.state, event);
+      return { ok: true, event };
+    });
+  }
+
+  /**
+   * Follows the log. With `from`, replays from that sequence number first, then continues live with
+   * no gap and no duplicate. Returns a function that stops the subscription.
+   *
+   * @example
+   * const stop = board.subscribe({ from: 1, types: ['commit'] }, (e) => console.log(e.seq));
+   */
+  subscribe(filter: SubscribeFilter, handler: (event: LogEvent) => void): Unsubscribe {
+    this.assertOpen();
+    return this.feed.subscribe(filter, handler, this.current.seq, (from, to) =>
+      this.store.read(this.runId, from, to),
+    );
+  }
+
+  /**
+   * The state as of `version` (0 is the initial state): the nearest stored snapshot, plus the commits
+   * after it replayed.
+   */
+  async at(version: number): Promise<TState> {
+    const head = this.current;
+    if (!Number.isInteger(version) || version < 0 || version > head.version) {
+      throw new BlackboardError(
+        'version_out_of_range',
+        `Version ${version} does not exist (0..${head.version}).`,
+      );
+    }
+    if (version === head.version) return head.state;
+    const snap = await this.store.loadSnapshot(this.runId, version);
+    if (!snap)
+      throw new BlackboardError(
+        'store_failure',
+        `The store holds no snapshot at or before version ${version}.`,
+      );
+    let state = revive(this.schema, snap.state) as TState;
+    if (snap.version === version) return state;
+    for (const event of await this.store.read(this.runId, snap.seq + 1, head.seq)) {
+      if (event.type !== 'commit') continue;
+      state = this.replay(state, event);
+      if (event.version === version) break;
+    }
+    return state;
+  }
+
+  /** Waits for queued commits, then refuses new ones. Does not close the store. */
+  async close(): Promise<void> {
+    await this.queue.run(() => {
+      this.closed = true;
+    });
+  }
+
+  /** @internal Applies an event read from the log (resume, `at`). */
+  replay(state: TState, event: CommitEvent): TState {
+    const applied = applyPatches(state, event.patches);
+    if (!applied.ok) {
+      throw new BlackboardError(
+        'corrupt_log',
+        `Commit seq ${event.seq} does not apply: ${applied.error.message}`,
+        {
+          details: event,
+        },
+      );
+    }
+    return applied.state;
+  }
+
+  /** @internal Installs a replayed state (used when opening a run that already has a log). */
+  resetTo(snapshot: BoardSnapshot<TState>): void {
+    this.current = snapshot;
+  }
+
+  private async applyCommit(commit: Commit): Promise<CommitResult> {
+    this.assertOpen();
+    const malformed = checkCommit(commit, this.current.version);
+    if (malformed) return { ok: false, error: malformed };
+    if (commit.idempotencyKey !== undefined) {
+      const prior = await this.store.findCommit(this.runId, commit.idempotencyKey);
+      if (prior) return { ok: true, event: prior, duplicate: true };
+    }
+    const patches = commit.patches.map((p) => this.revivePatch(p));
+    const writes = coverPaths(patches.map((p) => p.path));
+    const touched = coverPaths([...commit.reads, ...writes]);
+    // A failure below may only be a symptom of a concurrent change: report the conflict instead if there is one.
+    const refuse = async (error: CommitRejection): Promise<CommitResult> => ({
+      ok: false,
+      error: (await this.store.checkConflicts(this.runId, commit.baseVersion, touched)) ?? error,
+    });
+    const applied = applyPatches(this.current.state, patches);
+    if (!applied.ok) return refuse(applied.error);
+    const issues: SchemaIssue[] = [];
+    const regions: Path[] = [];
+    for (const p of patches) {
+      const v = validatePatch(this.schema, applied.state, p.op, p.path);
+      issues.push(...v.issues);
+      if (v.region) regions.push(v.region);
+    }
+    if (issues.length > 0) {
+      const first = issues[0]!;
+      const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+      return refuse({
+        code: 'schema',
+        issues,
+        message: `The commit would break the board's schema at ${formatPath(first.path)}: ${first.message}${more}`,
+      });
+    }
+    const reads = regions.length > 0 ? coverPaths([...commit.reads, ...regions]) : coverPaths(commit.reads);
+    const result = await this.store.commit(
+      this.runId,
+      {
+        baseVersion: commit.baseVersion,
+        author: commit.author,
+        ...(commit.activationId === undefined ? {} : { activationId: commit.activationId }),
+        ...(commit.idempotencyKey === undefined ? {} : { idempotencyKey: commit.idempotencyKey }),
+        patches,
+        reads,
+        writes,
+        time: this.clock.now(),
+      },
+      regions.length > 0 ? coverPaths([...touched, ...regions]) : touched,
+    );
+    if (!result.ok) return { ok: false, error: result.conflict };
+    if (result.duplicate) return { ok: true, event: result.event, duplicate: true };
+    this.advance(applied.state, result.event);
+    if (result.event.version % this.snapshotEvery === 0) {
+      await this.store.saveSnapshot(this.runId, {
+        version: result.event.version,
+        seq: result.event.seq,
+        state: applied.state,
+      });
+    }
+    return { ok: true, event: result.event, duplicate: false };
+  }
+
+  private advance(state: TState, event: LogEvent): void {
+    this.current = Object.freeze({ state, version: event.version, seq: event.seq });
+    this.feed.deliver(event);
+  }
+
+  /** Values that arrive as JSON (remote agents) get their Keyed collections back. */
+  private revivePatch(p: Patch): Patch {
+    if (p.op === 'remove' || typeof p.value !== 'object' || p.value === null) return p;
+    const schema = schemaAt(this.schema, p.path);
+    if (!schema) return p;
+    const value = revive(schema, p.value);
+    return value === p.value ? p : { ...p, value };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BlackboardError('closed', `The board of run "${this.runId}" is closed.`);
+  }
+}
+
+function invalid(
+  reason: InvalidCommit['reason'],
+  message: string,
+  path?: Path,
+): { ok: false; error: InvalidCommit } {
+  return { ok: false, error: { code: 'invalid_commit', reason, message, ...(path ? { path } : {}) } };
+}
+
+/** Structural checks of a commit from any source (it may come from the network as JSON). */
+function checkCommit(commit: Commit, headVersion: number): InvalidCommit | undefined {
+  if (typeof commit !== 'object' || commit === null) {
+    return invalid('malformed', 'A commit must be an object.').error;
+  }
+  const { baseVersion, reads, author } = commit;
+  if (typeof baseVersion !== 'number' || !Number.isInteger(baseVersion) || baseVersion < 0) {
+    return invalid(
+      'bad_base_version',
+      `baseVersion must be a non-negative integer, got ${JSON.stringify(baseVersion)}.`,
+    ).error;
+  }
+  if (baseVersion > headVersion) {
+    return invalid(
+      'bad_base_version',
+      `baseVersion ${baseVersion} is ahead of the board (version ${headVersion}).`,
+    ).error;
+  }
+  if (typeof author !== 'string' || author === '')
+    return invalid('malformed', 'author must be a non-empty string.').error;
+  if (!Array.isArray(reads) || !reads.every(isPath)) {
+    return invalid('bad_path', 'reads must be an array of paths (arrays of strings and indices).').error;
+  }
+  for (const field of ['activationId', 'idempotencyKey'] as const) {
+    if (commit[field] !== undefined && typeof commit[field] !== 'string') {
+      return invalid('malformed', `${field} must be a string when given.`).error;
+    }
+  }
+  const shape = checkPatchShape(commit.patches);
+  if (shape) return shape;
+  if (commit.patches.length === 0) return invalid('malformed', 'A commit needs at least one patch.').error;
+  for (const p of commit.patches) {
+    if (p.op === 'remove') continue;
+    const bad = findUnserializable(p.value, p.path);
+    if (bad)
+      return invalid(
+        'not_serializable',
+        `The value contains ${bad.found} at ${formatPath(bad.path)}.`,
+        bad.path,
+      ).error;
+  }
+  return undefined;
+}
+
+/** The board type a schema describes. */
+export type BoardOf<TSchema extends AnySchema> = z.output<TSchema>;
+
+/**
+ * Creates (or, when the store already holds `runId`, reopens) a blackboard. The initial state is
+ * checked against the schema: a mismatch is a programming error and throws.
+ *
+ * @example
+ * const board = await createBlackboard({
+ *   schema: z.object({ count: z.number(), tasks: keyed(z.object({ done: z.boolean() })) }),
+ *   initial: { count: 0, tasks: {} },
+ * });
+ * await board.transact((d) => { d.count += 1; }, { author: 'me' });
+ */
+export async function createBlackboard<TSchema extends AnySchema>(
+  options: BlackboardOptions<TSchema>,
+): Promise<Blackboard<BoardOf<TSchema>>> {
+  const { schema } = options;
+  const initial = deepFreeze(revive(schema, options.initial));
+  const issues = validateAll(schema, initial);
+  if (issues.length > 0) {
+    throw new BlackboardError(
+      'invalid_initial_state',
+      `The initial state does not match the schema: ${issues[0]!.message} at ${formatPath(issues[0]!.path)}`,
+      { details: issues },
+    );
+  }
+  const bad = findUnserializable(initial);
+  if (bad)
+    throw new BlackboardError(
+      'invalid_initial_state',
+      `The initial state contains ${bad.found} at ${formatPath(bad.path)}.`,
+    );
+  const store = options.store ?? new MemoryStore();
+  const runId = options.runId ?? 'default';
+  const opened = await store.openRun(runId, initial);
+  const start = opened.created ? initial : deepFreeze(revive(schema, opened.snapshot.state));
+  const board = new Blackboard<BoardOf<TSchema>>({
+    runId,
+    schema,
+    store,
+    clock: options.clock ?? systemClock,
+    snapshotEvery: options.snapshotEvery ?? 100,
+    onSubscriberError:
+      options.onSubscriberError ??
+      ((error, event) => console.error(`hearsay: a subscriber failed on seq ${event?.seq}`, error)),
+    snapshot: Object.freeze({
+      state: start as BoardOf<TSchema>,
+      version: opened.snapshot.version,
+      seq: opened.snapshot.seq,
+    }),
+  });
+  if (!opened.created && opened.head.seq > opened.snapshot.seq) {
+    let state = start as BoardOf<TSchema>;
+    let last: LogEvent | undefined;
+    for (const event of await store.read(runId, opened.snapshot.seq + 1, opened.head.seq)) {
+      if (event.type === 'commit') state = board.replay(state, event);
+      last = event;
+    }
+    if (last) board.resetTo(Object.freeze({ state, version: last.version, seq: last.seq }));
+  }
+  return board;
+}

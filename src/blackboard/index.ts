@@ -1,0 +1,30 @@
+export type { BlackboardOptions, BoardOf, PublishResult } from './blackboard.js';
+export { Blackboard, createBlackboard } from './blackboard.js';
+export type { Clock } from './clock.js';
+export { systemClock } from './clock.js';
+export type {
+  BlackboardErrorCode,
+  CommitRejection,
+  Conflict,
+  ConflictingWrite,
+  InvalidCommit,
+  InvalidCommitReason,
+  SchemaIssue,
+  SchemaRejection,
+  TooManyConflicts,
+} from './errors.js';
+export { BlackboardError } from './errors.js';
+export type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent, Patch } from './events.js';
+export type { SubscribeFilter, Unsubscribe } from './feed.js';
+export { Keyed } from './keyed.js';
+export { applyPatches } from './patches.js';
+export type { Path, Segment } from './path.js';
+export { coverPaths, formatPath, isPath, isPrefix, pathsOverlap } from './path.js';
+export { PathIndex } from './path-index.js';
+export type { AnySchema } from './schema.js';
+export { keyed } from './schema.js';
+export type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';
+export { MemoryStore } from './stores/memory-store.js';
+export type { Transactable, TransactOptions, TransactResult } from './transact.js';
+export { transact } from './transact.js';
+export type { BoardSnapshot, Commit, CommitResult } from './types.js';

@@ -1,0 +1,94 @@
+/** One step into the board: an object or collection key, or an array index. */
+export type Segment = string | number;
+
+/** A location on the board, from the root: `['tasks', 't1', 'status']`. `[]` is the whole board. */
+export type Path = readonly Segment[];
+
+/** True when `a` is `b` or an ancestor of `b`. */
+export function isPrefix(a: Path, b: Path): boolean {
+  if (a.length > b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    // Keys are compared as strings: index 1 of an array and key "1" of an object name the same slot.
+    if (String(a[i]) !== String(b[i])) return false;
+  }
+  return true;
+}
+
+/**
+ * The conflict rule between two paths: they overlap when one is the other, an ancestor or a descendant.
+ * Siblings and cousins never overlap. Every store decides conflicts with this one predicate
+ * (directly, or through {@link PathIndex}, which answers the same question for many paths at once).
+ */
+export function pathsOverlap(a: Path, b: Path): boolean {
+  return a.length <= b.length ? isPrefix(a, b) : isPrefix(b, a);
+}
+
+/** A stable string for a path, usable as a map key: JSON of the segments. */
+export function pathKey(path: Path): string {
+  return JSON.stringify(path);
+}
+
+/** A readable form for messages: `tasks.t1.status`, `items[2]`, `<root>`. */
+export function formatPath(path: Path): string {
+  if (path.length === 0) return '<root>';
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** True when `value` is a well-formed path: an array of strings and non-negative integers. */
+export function isPath(value: unknown): value is Path {
+  return (
+    Array.isArray(value) &&
+    value.every((s) => typeof s === 'string' || (typeof s === 'number' && Number.isInteger(s) && s >= 0))
+  );
+}
+
+interface CoverNode {
+  end: boolean;
+  children: Map<string, [Segment, CoverNode]>;
+}
+
+/**
+ * Drops paths covered by another path in the list (a descendant of one already present, or a
+ * duplicate). The result touches exactly the same region of the board, with fewer entries.
+ * Linear in the total length of the paths: a read set can hold thousands of entries.
+ */
+export function coverPaths(paths: readonly Path[]): Path[] {
+  const root: CoverNode = { end: false, children: new Map() };
+  for (const path of paths) {
+    let node = root;
+    for (const seg of path) {
+      if (node.end) break;
+      const key = String(seg);
+      let next = node.children.get(key);
+      if (!next) {
+        next = [seg, { end: false, children: new Map() }];
+        node.children.set(key, next);
+      }
+      node = next[1];
+    }
+    if (!node.end) {
+      node.end = true;
+      node.children.clear();
+    }
+  }
+  const out: Path[] = [];
+  const walk = (node: CoverNode, prefix: Segment[]): void => {
+    if (node.end) {
+      out.push(prefix.slice());
+      return;
+    }
+    for (const [seg, child] of node.children.values()) {
+      prefix.push(seg);
+      walk(child, prefix);
+      prefix.pop();
+    }
+  };
+  walk(root, []);
+  return out;
+}

@@ -1,0 +1,241 @@
+import { z } from 'zod';
+import type { SchemaIssue } from './errors.js';
+import { Keyed } from './keyed.js';
+import type { Path, Segment } from './path.js';
+
+/** Any zod schema (zod 4 classic). */
+export type AnySchema = z.ZodType;
+
+interface KeyedMarker {
+  (value: unknown): boolean;
+  valueSchema: AnySchema;
+}
+
+/**
+ * A zod schema for a {@link Keyed} collection of `valueSchema` values: the board's representation of a
+ * large keyed collection (tasks by id, documents by key). Validating a change to one entry checks that
+ * entry only. Initial states and loaded snapshots may give the collection as a plain object; the
+ * board turns it into a `Keyed`.
+ *
+ * @example
+ * const Board = z.object({ tasks: keyed(z.object({ status: z.enum(['open', 'done']) })) });
+ */
+export function keyed<TValue extends AnySchema>(valueSchema: TValue): z.ZodType<Keyed<z.output<TValue>>> {
+  const marker = ((value: unknown) => value instanceof Keyed) as unknown as KeyedMarker;
+  marker.valueSchema = valueSchema;
+  return z
+    .custom<Keyed<z.output<TValue>>>(marker, { message: 'Expected a Keyed collection' })
+    .superRefine((value, ctx) => {
+      for (const [key, entry] of value) {
+        const result = valueSchema.safeParse(entry);
+        if (result.success) continue;
+        for (const issue of result.error.issues) {
+          ctx.addIssue({
+            code: 'custom',
+            message: issue.message,
+            path: [key, ...issue.path],
+            params: { code: issue.code },
+          });
+        }
+      }
+    });
+}
+
+type Def = {
+  type: string;
+  innerType?: AnySchema;
+  shape?: Record<string, AnySchema>;
+  catchall?: AnySchema;
+  element?: AnySchema;
+  valueType?: AnySchema;
+  keyType?: AnySchema;
+  checks?: unknown[];
+  fn?: unknown;
+};
+
+const defOf = (schema: AnySchema): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
+
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch']);
+
+/** Strips wrappers that do not change the shape (optional, nullable, default, readonly, …). */
+function unwrap(schema: AnySchema): AnySchema {
+  let s = schema;
+  for (let def = defOf(s); WRAPPERS.has(def.type) && def.innerType; def = defOf(s)) s = def.innerType;
+  return s;
+}
+
+/** The value schema of a `keyed(...)` schema, or undefined. */
+function keyedValueSchema(schema: AnySchema): AnySchema | undefined {
+  const def = defOf(schema);
+  if (def.type !== 'custom') return undefined;
+  return (def.fn as Partial<KeyedMarker> | undefined)?.valueSchema;
+}
+
+type Step = { kind: 'child'; schema: AnySchema } | { kind: 'opaque' } | { kind: 'unknown'; why: string };
+
+/** How the schema of the node `s` continues into `seg`. Opaque: validate `s` as a whole. */
+function step(s: AnySchema, seg: Segment): Step {
+  const valueSchema = keyedValueSchema(s);
+  if (valueSchema) return { kind: 'child', schema: valueSchema };
+  const def = defOf(s);
+  if (def.checks && def.checks.length > 0) return { kind: 'opaque' };
+  switch (def.type) {
+    case 'object': {
+      const child =
+        typeof seg === 'string' && def.shape && Object.hasOwn(def.shape, seg) ? def.shape[seg] : undefined;
+      if (child) return { kind: 'child', schema: child };
+      const catchall = def.catchall && defOf(def.catchall).type !== 'never' ? def.catchall : undefined;
+      return catchall
+        ? { kind: 'child', schema: catchall }
+        : { kind: 'unknown', why: 'is not a key of this object' };
+    }
+    case 'array':
+      return typeof seg === 'number' && def.element
+        ? { kind: 'child', schema: def.element }
+        : { kind: 'unknown', why: 'is not an array index' };
+    case 'record': {
+      if (!def.valueType || !def.keyType) return { kind: 'opaque' };
+      return def.keyType.safeParse(String(seg)).success
+        ? { kind: 'child', schema: def.valueType }
+        : { kind: 'unknown', why: 'is not an allowed key of this record' };
+    }
+    default:
+      // Unions, intersections, tuples, pipes, lazy and custom schemas: no static way down.
+      return { kind: 'opaque' };
+  }
+}
+
+/** Reads the value at a logical path (through Keyed collections); `undefined` when absent. */
+export function getIn(state: unknown, path: Path): unknown {
+  let node = state;
+  for (const seg of path) {
+    if (node instanceof Keyed) node = node.get(String(seg));
+    else if (typeof node === 'object' && node !== null && Object.hasOwn(node, seg))
+      node = (node as Record<string, unknown>)[seg as string];
+    else return undefined;
+  }
+  return node;
+}
+
+const toIssues = (prefix: Path, error: z.ZodError): SchemaIssue[] =>
+  error.issues.map((issue) => ({
+    path: [...prefix, ...(issue.path.filter((p) => typeof p !== 'symbol') as Segment[])],
+    code: (issue.code === 'custom' && (issue.params as { code?: string } | undefined)?.code) || issue.code,
+    message: issue.message,
+  }));
+
+/** The result of validating one patch: problems found, and the region that had to be checked whole. */
+export interface PatchValidation {
+  readonly issues: SchemaIssue[];
+  /** Set when an ancestor had to be validated as a whole (a refinement, a union): it becomes a read. */
+  readonly region?: Path;
+}
+
+/**
+ * Validates the effect of one patch on `next` (the board after the commit), checking only the region
+ * the patch touched: the new value at its path, plus what its parent requires (a required key may not
+ * be removed; an unknown key may not be added). The walk stops early at an ancestor whose schema can
+ * only be checked whole (refinements, unions, tuples); that ancestor is then validated and reported as
+ * `region`. Cost follows the size of the change, not of the board.
+ */
+export function validatePatch(
+  root: AnySchema,
+  next: unknown,
+  op: 'add' | 'replace' | 'remove',
+  path: Path,
+): PatchValidation {
+  let schema = root;
+  let parent: AnySchema | undefined;
+  for (let i = 0; i < path.length; i++) {
+    const s = unwrap(schema);
+    const seg = path[i]!;
+    const st = step(s, seg);
+    if (st.kind === 'opaque') {
+      const region = path.slice(0, i);
+      const result = schema.safeParse(getIn(next, region));
+      return { issues: result.success ? [] : toIssues(region, result.error), region };
+    }
+    if (st.kind === 'unknown') {
+      const at = path.slice(0, i + 1);
+      return { issues: [{ path: at, code: 'unknown_path', message: `${JSON.stringify(seg)} ${st.why}` }] };
+    }
+    parent = s;
+    schema = st.schema;
+  }
+  if (op === 'remove') {
+    if (!parent)
+      return { issues: [{ path, code: 'invalid_type', message: 'The board itself cannot be removed' }] };
+    const optional = (schema as unknown as { _zod: { optin?: string } })._zod.optin === 'optional';
+    if (defOf(parent).type === 'object' && !optional) {
+      return {
+        issues: [
+          { path, code: 'required', message: 'This key is required by the schema and cannot be removed' },
+        ],
+      };
+    }
+    return { issues: [] };
+  }
+  const result = schema.safeParse(getIn(next, path));
+  return { issues: result.success ? [] : toIssues(path, result.error) };
+}
+
+/**
+ * Validates a whole board value (the initial state, a loaded snapshot). Cost: the whole board; used
+ * once per run, never per commit.
+ */
+export function validateAll(root: AnySchema, state: unknown): SchemaIssue[] {
+  const result = root.safeParse(state);
+  return result.success ? [] : toIssues([], result.error);
+}
+
+/**
+ * Turns plain objects (or Maps) into {@link Keyed} collections where the schema has `keyed(...)`,
+ * sharing everything else. Used for initial states, snapshots read from disk and JSON patch values.
+ * Keyed collections inside unions, tuples or other opaque schemas are not revived.
+ */
+export function revive(schema: AnySchema, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const s = unwrap(schema);
+  const valueSchema = keyedValueSchema(s);
+  if (valueSchema) {
+    if (value instanceof Keyed) return value;
+    const source = value instanceof Map ? [...value.entries()] : Object.entries(value);
+    return Keyed.from(source.map(([k, v]) => [String(k), revive(valueSchema, v)] as const));
+  }
+  const def = defOf(s);
+  const mapValues = (child: (key: string) => AnySchema | undefined): unknown => {
+    let changed: Record<string, unknown> | unknown[] | undefined;
+    for (const key of Object.keys(value)) {
+      const c = child(key);
+      if (!c) continue;
+      const before = (value as Record<string, unknown>)[key];
+      const after = revive(c, before);
+      if (after !== before) {
+        changed ??= Array.isArray(value) ? [...value] : { ...value };
+        (changed as Record<string, unknown>)[key] = after;
+      }
+    }
+    return changed ?? value;
+  };
+  switch (def.type) {
+    case 'object':
+      return mapValues((k) => (def.shape && Object.hasOwn(def.shape, k) ? def.shape[k] : def.catchall));
+    case 'record':
+      return mapValues(() => def.valueType);
+    case 'array':
+      return Array.isArray(value) ? mapValues(() => def.element) : value;
+    default:
+      return value;
+  }
+}
+
+/** The schema of the node at `path`, or undefined when no static way leads there. */
+export function schemaAt(root: AnySchema, path: Path): AnySchema | undefined {
+  let schema = root;
+  for (const seg of path) {
+    const st = step(unwrap(schema), seg);
+    if (st.kind !== 'child') return undefined;
+    schema = st.schema;
+  }
+  return schema;
+}

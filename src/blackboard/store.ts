@@ -1,0 +1,62 @@
+import type { Conflict } from './errors.js';
+import type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent } from './events.js';
+import type { Path } from './path.js';
+
+/** A run's state at a version, as a store keeps it. */
+export interface StoredSnapshot {
+  readonly version: number;
+  /** The log position of the commit that produced `version` (0 for the initial state). */
+  readonly seq: number;
+  /** The board value; schema-agnostic here (the board revives Keyed collections on load). */
+  readonly state: unknown;
+}
+
+/** The end of a run's log. */
+export interface LogHead {
+  readonly seq: number;
+  readonly version: number;
+}
+
+/** What {@link Store.openRun} finds. */
+export interface OpenedRun {
+  readonly created: boolean;
+  readonly head: LogHead;
+  /** The newest snapshot (for a new run, the initial state at version 0). */
+  readonly snapshot: StoredSnapshot;
+}
+
+/** The outcome of {@link Store.commit}. */
+export type StoreCommitResult =
+  | { readonly ok: true; readonly event: CommitEvent; readonly duplicate: boolean }
+  | { readonly ok: false; readonly conflict: Conflict };
+
+/**
+ * Where a run's log lives, and the authority on its order. A store decides conflicts (with the shared
+ * rule in `pathsOverlap` / `PathIndex`), deduplicates idempotency keys and assigns sequence numbers,
+ * all atomically per commit. It never interprets board values: it keeps patches and snapshots as given.
+ *
+ * Every implementation passes the same conformance suite (`test/blackboard/store-conformance.ts`).
+ */
+export interface Store {
+  /** Creates the run with `initial` as version 0, or finds it (and then ignores `initial`). */
+  openRun(runId: string, initial: unknown): Promise<OpenedRun>;
+  /**
+   * Appends a commit if none of `touched` overlaps a path written after `draft.baseVersion`;
+   * returns the original event when `draft.idempotencyKey` was already accepted.
+   */
+  commit(runId: string, draft: CommitDraft, touched: readonly Path[]): Promise<StoreCommitResult>;
+  /** Appends a message. */
+  append(runId: string, draft: MessageDraft): Promise<MessageEvent>;
+  /** Events with `from <= seq <= to` (to defaults to the head), in order. */
+  read(runId: string, from: number, to?: number): Promise<LogEvent[]>;
+  /** The accepted commit that carried `idempotencyKey`, if any. */
+  findCommit(runId: string, idempotencyKey: string): Promise<CommitEvent | undefined>;
+  /** What `commit` would answer about `touched` at `baseVersion`, without writing. */
+  checkConflicts(runId: string, baseVersion: number, touched: readonly Path[]): Promise<Conflict | undefined>;
+  /** Keeps a snapshot of the run at a version (compaction may later drop log events before it). */
+  saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void>;
+  /** The newest snapshot at or before `version`. */
+  loadSnapshot(runId: string, version: number): Promise<StoredSnapshot | undefined>;
+  /** Releases resources; further calls fail. */
+  close(): Promise<void>;
+}

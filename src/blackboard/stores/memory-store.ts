@@ -1,0 +1,124 @@
+import { BlackboardError, type Conflict } from '../errors.js';
+import type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent } from '../events.js';
+import type { Path } from '../path.js';
+import { PathIndex } from '../path-index.js';
+import type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from '../store.js';
+
+interface RunLog {
+  events: LogEvent[];
+  version: number;
+  index: PathIndex;
+  byKey: Map<string, CommitEvent>;
+  snapshots: StoredSnapshot[];
+}
+
+/**
+ * The embedded default store: each run's log in an array, in this process only. Fast, and gone when
+ * the process exits; use the file or PostgreSQL store for runs that must survive a crash.
+ *
+ * @example
+ * const board = await createBlackboard({ schema, initial, store: new MemoryStore() });
+ */
+export class MemoryStore implements Store {
+  private readonly runs = new Map<string, RunLog>();
+  private closed = false;
+
+  async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
+    const existing = this.runs.get(runId);
+    if (existing) return { created: false, head: this.head(existing), snapshot: existing.snapshots.at(-1)! };
+    const snapshot: StoredSnapshot = { version: 0, seq: 0, state: initial };
+    this.runs.set(runId, {
+      events: [],
+      version: 0,
+      index: new PathIndex(),
+      byKey: new Map(),
+      snapshots: [snapshot],
+    });
+    return { created: true, head: { seq: 0, version: 0 }, snapshot };
+  }
+
+  async commit(runId: string, draft: CommitDraft, touched: readonly Path[]): Promise<StoreCommitResult> {
+    const run = this.run(runId);
+    if (draft.idempotencyKey !== undefined) {
+      const prior = run.byKey.get(draft.idempotencyKey);
+      if (prior) return { ok: true, event: prior, duplicate: true };
+    }
+    const conflict = this.findConflict(run, draft.baseVersion, touched);
+    if (conflict) return { ok: false, conflict };
+    const event: CommitEvent = {
+      type: 'commit',
+      runId,
+      seq: run.events.length + 1,
+      version: run.version + 1,
+      ...draft,
+    };
+    run.events.push(event);
+    run.version = event.version;
+    run.index.record(draft.writes, event.version);
+    if (draft.idempotencyKey !== undefined) run.byKey.set(draft.idempotencyKey, event);
+    return { ok: true, event, duplicate: false };
+  }
+
+  /** The conflict rule; a subclass may change it only to prove that the conformance suite notices. */
+  protected findConflict(run: RunLog, baseVersion: number, touched: readonly Path[]): Conflict | undefined {
+    return run.index.check(touched, baseVersion, run.version);
+  }
+
+  async append(runId: string, draft: MessageDraft): Promise<MessageEvent> {
+    const run = this.run(runId);
+    const event: MessageEvent = {
+      type: 'message',
+      runId,
+      seq: run.events.length + 1,
+      version: run.version,
+      ...draft,
+    };
+    run.events.push(event);
+    return event;
+  }
+
+  async read(runId: string, from: number, to?: number): Promise<LogEvent[]> {
+    const run = this.run(runId);
+    return run.events.slice(Math.max(0, from - 1), to === undefined ? undefined : Math.max(0, to));
+  }
+
+  async findCommit(runId: string, idempotencyKey: string): Promise<CommitEvent | undefined> {
+    return this.run(runId).byKey.get(idempotencyKey);
+  }
+
+  async checkConflicts(
+    runId: string,
+    baseVersion: number,
+    touched: readonly Path[],
+  ): Promise<Conflict | undefined> {
+    return this.findConflict(this.run(runId), baseVersion, touched);
+  }
+
+  async saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
+    const run = this.run(runId);
+    const at = run.snapshots.findLastIndex((s) => s.version <= snapshot.version);
+    if (run.snapshots[at]?.version === snapshot.version) return;
+    run.snapshots.splice(at + 1, 0, snapshot);
+  }
+
+  async loadSnapshot(runId: string, version: number): Promise<StoredSnapshot | undefined> {
+    return this.run(runId).snapshots.findLast((s) => s.version <= version);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private run(runId: string): RunLog {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    const run = this.runs.get(runId);
+    if (!run) throw new BlackboardError('run_mismatch', `No run "${runId}" in this store; open it first.`);
+    return run;
+  }
+
+  private head(run: RunLog): LogHead {
+    return { seq: run.events.length, version: run.version };
+  }
+}
+
+export type { RunLog as MemoryRunLog };
