@@ -231,9 +231,14 @@ export class Blackboard<TState> {
     const writes = coverPaths(patches.map((p) => p.path));
     const touched = coverPaths([...commit.reads, ...writes]);
     // A failure below may only be a symptom of a concurrent change: report the conflict instead if there is one.
-    const refuse = async (error: CommitRejection): Promise<CommitResult> => ({
+    const refuse = async (error: CommitRejection, also: readonly Path[] = []): Promise<CommitResult> => ({
       ok: false,
-      error: (await this.store.checkConflicts(this.runId, commit.baseVersion, touched)) ?? error,
+      error:
+        (await this.store.checkConflicts(
+          this.runId,
+          commit.baseVersion,
+          coverPaths([...touched, ...also]),
+        )) ?? error,
     });
     const applied = applyPatches(this.current.state, patches);
     if (!applied.ok) return refuse(applied.error);
@@ -247,11 +252,8 @@ export class Blackboard<TState> {
     if (issues.length > 0) {
       const first = issues[0]!;
       const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-      return refuse({
-        code: 'schema',
-        issues,
-        message: `The commit would break the board's schema at ${formatPath(first.path)}: ${first.message}${more}`,
-      });
+      const message = `The commit would break the board's schema at ${formatPath(first.path)}: ${first.message}${more}`;
+      return refuse({ code: 'schema', issues, message }, regions);
     }
     const reads = regions.length > 0 ? coverPaths([...commit.reads, ...regions]) : coverPaths(commit.reads);
     const result = await this.store.commit(

@@ -2,9 +2,9 @@ import { isDraft } from 'immer';
 
 /** Physical paths (as the draft sees them) read by a recipe. */
 export interface ReadLog {
-  /** Reads that depend on exactly that value (a leaf, a key test, an enumeration). */
+  /** Reads that depend on exactly that value (a leaf, an enumeration of keys). */
   readonly exact: PropertyKey[][];
-  /** Objects reached; they count as read whole unless a deeper read under them was made. */
+  /** Objects reached and keys tested; each counts as read whole unless the recipe read or wrote below it. */
   readonly reached: PropertyKey[][];
 }
 
@@ -35,8 +35,9 @@ export function trackReads<T extends object>(draft: T): { root: T; log: ReadLog 
         if (!getter) (typeof value === 'object' && value !== null ? log.reached : log.exact).push(at);
         return value;
       },
+      // A key test depends on the key's existence only: any read or write below it implies as much.
       has(t, prop) {
-        if (typeof prop !== 'symbol') log.exact.push([...path, prop]);
+        if (typeof prop !== 'symbol') log.reached.push([...path, prop]);
         return Reflect.has(t, prop);
       },
       ownKeys(t) {
@@ -44,7 +45,7 @@ export function trackReads<T extends object>(draft: T): { root: T; log: ReadLog 
         return Reflect.ownKeys(t);
       },
       getOwnPropertyDescriptor(t, prop) {
-        if (typeof prop !== 'symbol') log.exact.push([...path, prop]);
+        if (typeof prop !== 'symbol') log.reached.push([...path, prop]);
         return Reflect.getOwnPropertyDescriptor(t, prop);
       },
       set(t, prop, value) {

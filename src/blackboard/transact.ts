@@ -71,11 +71,16 @@ export async function transact<TState, TResult>(
       value = recipe(tracked.root as Draft<TState>);
     });
     if (immerPatches.length === 0) return { ok: true, value, version, event: undefined, attempts: attempt };
-    const reads = readPaths(state, readLog, options.reads);
+    const patches = fromImmerPatches(state, immerPatches);
     const result = await board.commit({
       baseVersion: version,
-      reads,
-      patches: fromImmerPatches(state, immerPatches),
+      reads: readPaths(
+        state,
+        readLog,
+        patches.map((p) => p.path),
+        options.reads,
+      ),
+      patches,
       author: options.author,
       ...(options.activationId === undefined ? {} : { activationId: options.activationId }),
       ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
@@ -97,10 +102,15 @@ export async function transact<TState, TResult>(
   };
 }
 
-/** Exact reads, plus objects reached but never read below; as logical paths, minimally covered. */
+/**
+ * The recipe's reads as logical paths, minimally covered: exact reads, plus objects reached (or keys
+ * tested) that the recipe neither read nor wrote below. Reaching `d.tasks` to set one entry is
+ * navigation, not a read of the collection; the write itself guards the entry.
+ */
 function readPaths(
   state: unknown,
   log: ReturnType<typeof trackReads>['log'],
+  writes: readonly Path[],
   extra: readonly Path[] | undefined,
 ): Path[] {
   const exact = log.exact.map((p) => toLogicalPath(state, p));
@@ -109,9 +119,8 @@ function readPaths(
     .map((p) => resolvePhysical(state, p))
     .filter((r) => !r.internal)
     .map((r) => r.path);
-  // An object reached and then read below counts only through the deeper reads: navigation is not a read.
   const below = new Set<string>();
-  for (const p of [...exact, ...reached])
+  for (const p of [...exact, ...reached, ...writes])
     for (let i = 0; i < p.length; i++) below.add(pathKey(p.slice(0, i)));
   const leaves = reached.filter((p) => !below.has(pathKey(p)));
   return coverPaths([...exact, ...leaves, ...(extra ?? [])]);

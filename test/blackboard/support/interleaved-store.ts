@@ -49,7 +49,8 @@ export class InterleavedStore implements Store {
     await this.pause(`append by ${draft.author}`);
     return this.inner.append(runId, draft);
   }
-  read(runId: string, from: number, to?: number): Promise<LogEvent[]> {
+  async read(runId: string, from: number, to?: number): Promise<LogEvent[]> {
+    await this.pause(`read from ${from}`);
     return this.inner.read(runId, from, to);
   }
   findCommit(runId: string, key: string): Promise<CommitEvent | undefined> {
