@@ -13,6 +13,7 @@ export type {
   Commit,
   CommitDraft,
   CommitEvent,
+  CommitOptions,
   CommitRejection,
   CommitResult,
   Conflict,
@@ -26,6 +27,7 @@ export type {
   OpenedRun,
   Patch,
   Path,
+  PreparedCommit,
   PublishResult,
   SchemaIssue,
   SchemaRejection,
@@ -54,6 +56,7 @@ export {
   MemoryStore,
   PathIndex,
   pathsOverlap,
+  prepareCommit,
   systemClock,
   transact,
 } from './blackboard/index.js';

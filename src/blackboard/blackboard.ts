@@ -144,6 +144,7 @@ export class Blackboard<TState> {
         author: options.author,
         time: this.clock.now(),
       });
+      if (event.seq !== this.current.seq + 1) await this.catchUp(event.seq - 1);
       this.advance(this.current.state, event);
       return { ok: true, event };
     });
@@ -190,6 +191,20 @@ export class Blackboard<TState> {
       if (event.version === version) break;
     }
     return state;
+  }
+
+  /**
+   * Calls `build` with the current state, in turn with every other commit of this board, and commits
+   * what it returns. `transact` is built on it.
+   */
+  commitAtHead(
+    build: (head: BoardSnapshot<TState>) => Commit | undefined,
+  ): Promise<CommitResult | undefined> {
+    return this.queue.run(() => {
+      this.assertOpen();
+      const commit = build(this.current);
+      return commit === undefined ? undefined : this.applyCommit(commit);
+    });
   }
 
   /** Waits for queued commits, then refuses new ones. Does not close the store. */
@@ -270,9 +285,19 @@ export class Blackboard<TState> {
       },
       regions.length > 0 ? coverPaths([...touched, ...regions]) : touched,
     );
-    if (!result.ok) return { ok: false, error: result.conflict };
+    if (!result.ok) {
+      // Another writer of this run (another process) got there first: catch up, so a retry sees its work.
+      await this.catchUp();
+      return { ok: false, error: result.conflict };
+    }
     if (result.duplicate) return { ok: true, event: result.event, duplicate: true };
-    this.advance(applied.state, result.event);
+    let next = applied.state;
+    if (result.event.seq !== this.current.seq + 1) {
+      // Others appended before us without touching our paths: apply their events first, then ours again.
+      await this.catchUp(result.event.seq - 1);
+      next = this.replay(this.current.state, result.event);
+    }
+    this.advance(next, result.event);
     if (result.event.version % this.snapshotEvery === 0) {
       await this.store.saveSnapshot(this.runId, {
         version: result.event.version,
@@ -281,6 +306,20 @@ export class Blackboard<TState> {
       });
     }
     return { ok: true, event: result.event, duplicate: false };
+  }
+
+  /**
+   * Applies events other writers of this run appended to the store (up to `seq`, default the end), and
+   * hands them to subscribers. Runs inside the commit queue.
+   */
+  private async catchUp(seq?: number): Promise<void> {
+    if (seq !== undefined && seq <= this.current.seq) return;
+    for (const event of await this.store.read(this.runId, this.current.seq + 1, seq)) {
+      this.advance(
+        event.type === 'commit' ? this.replay(this.current.state, event) : this.current.state,
+        event,
+      );
+    }
   }
 
   private advance(state: TState, event: LogEvent): void {

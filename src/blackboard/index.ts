@@ -25,6 +25,12 @@ export type { AnySchema } from './schema.js';
 export { keyed } from './schema.js';
 export type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';
 export { MemoryStore } from './stores/memory-store.js';
-export type { Transactable, TransactOptions, TransactResult } from './transact.js';
-export { transact } from './transact.js';
+export type {
+  CommitOptions,
+  PreparedCommit,
+  Transactable,
+  TransactOptions,
+  TransactResult,
+} from './transact.js';
+export { prepareCommit, transact } from './transact.js';
 export type { BoardSnapshot, Commit, CommitResult } from './types.js';

@@ -1,21 +1,32 @@
 import { immerable } from 'immer';
 
 /**
- * Number of buckets in a {@link Keyed} collection. A change copies the bucket array (256 slots) and one
- * bucket (about n/256 entries), so an update of one entry stays a few microseconds up to ~10^5 entries,
- * where a copied plain object of 10,000 keys costs ~11 ms.
+ * A Keyed collection is a fixed two-level trie: 64 × 64 leaves, each leaf a `Map`. A change copies two
+ * 64-slot arrays and one small leaf (about n/4096 entries), so updating one entry costs about the same
+ * at 10 entries as at 100,000, where a copied plain object of 10,000 keys costs ~11 ms.
  */
-const BUCKETS = 256;
-const EMPTY_BUCKET: Readonly<Record<string, never>> = Object.freeze(Object.create(null));
+const FANOUT = 64;
+const SHIFT = 6;
+type Leaf<TValue> = ReadonlyMap<string, TValue>;
+type Mid<TValue> = ReadonlyArray<Leaf<TValue>>;
 
-function bucketOf(key: string): number {
+const EMPTY_LEAF: Leaf<never> = Object.freeze(new Map<string, never>());
+const EMPTY_MID: Mid<never> = Object.freeze(new Array<Leaf<never>>(FANOUT).fill(EMPTY_LEAF));
+
+function hashOf(key: string): number {
   // FNV-1a, 32 bit: cheap, stable across processes (a snapshot written by one process is read by another).
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % BUCKETS;
+  return h >>> 0;
+}
+
+/** @internal The slot of `key`: index in the top array, index in the middle array. */
+export function slotOf(key: string): [number, number] {
+  const h = hashOf(key);
+  return [h & (FANOUT - 1), (h >>> SHIFT) & (FANOUT - 1)];
 }
 
 /**
@@ -25,8 +36,8 @@ function bucketOf(key: string): number {
  * Read it like a `Map` (`get`, `has`, `size`, `keys()`, `values()`, `entries()`, `for…of`). Inside a
  * `transact` recipe, write it like a `Map` too (`set`, `delete`, or mutate `get(key)` in place): the
  * recipe works on an immer draft, and the patches it produces name the entry (`['tasks', 't1', 'status']`),
- * so two writers of different entries never conflict. Outside a recipe, instances are frozen; use
- * `with` / `without` for persistent updates. Serialises to a plain object (`toJSON`).
+ * so two writers of different entries never conflict. Committed instances are frozen: `set` and `delete`
+ * throw; use `with` / `without` for persistent updates. Serialises to a plain object (`toJSON`).
  *
  * @example
  * const tasks = Keyed.from({ t1: { status: 'open' } });
@@ -34,12 +45,12 @@ function bucketOf(key: string): number {
  * const next = tasks.with('t2', { status: 'open' }); // tasks is unchanged
  */
 export class Keyed<TValue> implements Iterable<[string, TValue]> {
-  /** @internal Buckets of entries, by hash of the key. Not part of the public API. */
-  readonly b: ReadonlyArray<Readonly<Record<string, TValue>>>;
+  /** @internal The trie. Not part of the public API. */
+  readonly b: ReadonlyArray<Mid<TValue>>;
 
   /** @internal Use {@link Keyed.from} or {@link Keyed.empty}. */
-  constructor(buckets?: ReadonlyArray<Readonly<Record<string, TValue>>>) {
-    this.b = buckets ?? new Array<Record<string, TValue>>(BUCKETS).fill(EMPTY_BUCKET);
+  constructor(trie?: ReadonlyArray<Mid<TValue>>) {
+    this.b = trie ?? new Array<Mid<TValue>>(FANOUT).fill(EMPTY_MID);
   }
 
   /** An empty collection. */
@@ -54,81 +65,96 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
       | ReadonlyMap<string, TValue>
       | Iterable<readonly [string, TValue]>,
   ): Keyed<TValue> {
-    const buckets: Record<string, TValue>[] = Array.from({ length: BUCKETS }, () => Object.create(null));
+    const trie: Map<string, TValue>[][] = [];
     const pairs: Iterable<readonly [string, TValue]> =
       source instanceof Map || Symbol.iterator in source
         ? (source as Iterable<readonly [string, TValue]>)
         : Object.entries(source as Record<string, TValue>);
-    for (const [key, value] of pairs) buckets[bucketOf(key)]![key] = value;
-    return new Keyed<TValue>(buckets.map((bk) => (hasAnyKey(bk) ? bk : EMPTY_BUCKET)));
+    for (const [key, value] of pairs) {
+      const [i, j] = slotOf(key);
+      trie[i] ??= [];
+      const mid = trie[i];
+      mid[j] ??= new Map();
+      mid[j].set(key, value);
+    }
+    const top = Array.from({ length: FANOUT }, (_, i) => {
+      const mid = trie[i];
+      return mid ? Array.from({ length: FANOUT }, (_, j) => mid[j] ?? EMPTY_LEAF) : EMPTY_MID;
+    });
+    return new Keyed<TValue>(top as Mid<TValue>[]);
   }
 
   /** The value under `key`, or `undefined`. */
   get(key: string): TValue | undefined {
-    const bucket = this.b[bucketOf(key)]!;
-    return Object.hasOwn(bucket, key) ? bucket[key] : undefined;
+    const [i, j] = slotOf(key);
+    return this.b[i]![j]!.get(key);
   }
 
   /** True when `key` is present. */
   has(key: string): boolean {
-    return Object.hasOwn(this.b[bucketOf(key)]!, key);
+    const [i, j] = slotOf(key);
+    return this.b[i]![j]!.has(key);
   }
 
-  /** Number of entries. Counting visits every bucket: O(n) on a draft, cached on a frozen instance. */
+  /** Number of entries (cached on committed, frozen instances). */
   get size(): number {
     const cached = sizes.get(this);
     if (cached !== undefined) return cached;
     let n = 0;
-    for (const bucket of this.b) n += Object.keys(bucket).length;
+    for (const mid of this.b) if (mid !== EMPTY_MID) for (const leaf of mid) n += leaf.size;
     if (Object.isFrozen(this)) sizes.set(this, n);
     return n;
   }
 
-  /** Inside a recipe: sets `key` to `value`. Throws on a frozen (committed) instance. */
+  /** Inside a recipe: sets `key` to `value`. Throws on a committed (frozen) instance. */
   set(key: string, value: TValue): this {
-    (this.b[bucketOf(key)] as Record<string, TValue>)[key] = value;
+    assertDraft(this);
+    const [i, j] = slotOf(key);
+    (this.b[i]![j] as Map<string, TValue>).set(key, value);
     return this;
   }
 
-  /** Inside a recipe: removes `key`; returns whether it was present. Throws on a frozen instance. */
+  /** Inside a recipe: removes `key`; returns whether it was present. Throws on a committed instance. */
   delete(key: string): boolean {
-    const bucket = this.b[bucketOf(key)] as Record<string, TValue>;
-    if (!Object.hasOwn(bucket, key)) return false;
-    delete bucket[key];
-    return true;
+    assertDraft(this);
+    const [i, j] = slotOf(key);
+    return (this.b[i]![j] as Map<string, TValue>).delete(key);
   }
 
   /** A new collection with `key` set to `value`; this one is unchanged. */
   with(key: string, value: TValue): Keyed<TValue> {
-    const i = bucketOf(key);
-    const buckets = this.b.slice();
-    const bucket = copyBucket(this.b[i]!);
-    bucket[key] = value;
-    buckets[i] = bucket;
-    return new Keyed<TValue>(buckets);
+    const [i, j] = slotOf(key);
+    const top = this.b.slice();
+    const mid = top[i]!.slice();
+    mid[j] = new Map(mid[j]!).set(key, value);
+    top[i] = mid;
+    return new Keyed<TValue>(top);
   }
 
   /** A new collection without `key`; this one is unchanged (and returned as is when `key` is absent). */
   without(key: string): Keyed<TValue> {
-    const i = bucketOf(key);
-    if (!Object.hasOwn(this.b[i]!, key)) return this;
-    const buckets = this.b.slice();
-    const bucket = copyBucket(this.b[i]!);
-    delete bucket[key];
-    buckets[i] = hasAnyKey(bucket) ? bucket : EMPTY_BUCKET;
-    return new Keyed<TValue>(buckets);
+    const [i, j] = slotOf(key);
+    if (!this.b[i]![j]!.has(key)) return this;
+    const top = this.b.slice();
+    const mid = top[i]!.slice();
+    const leaf = new Map(mid[j]!);
+    leaf.delete(key);
+    mid[j] = leaf.size > 0 ? leaf : EMPTY_LEAF;
+    top[i] = mid;
+    return new Keyed<TValue>(top);
   }
 
   *keys(): IterableIterator<string> {
-    for (const bucket of this.b) yield* Object.keys(bucket);
+    for (const [key] of this.entries()) yield key;
   }
 
   *values(): IterableIterator<TValue> {
-    for (const bucket of this.b) for (const key of Object.keys(bucket)) yield bucket[key]!;
+    for (const [, value] of this.entries()) yield value;
   }
 
+  /** Entries in trie order: stable for the same keys in every process, not insertion order. */
   *entries(): IterableIterator<[string, TValue]> {
-    for (const bucket of this.b) for (const key of Object.keys(bucket)) yield [key, bucket[key]!];
+    for (const mid of this.b) if (mid !== EMPTY_MID) for (const leaf of mid) yield* leaf.entries();
   }
 
   [Symbol.iterator](): IterableIterator<[string, TValue]> {
@@ -142,28 +168,28 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
   /** The entries as a plain object, sorted by key so equal collections serialise identically. */
   toJSON(): Record<string, TValue> {
     const out: Record<string, TValue> = {};
-    for (const key of [...this.keys()].sort()) out[key] = this.get(key)!;
+    const entries = [...this.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [key, value] of entries)
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
     return out;
   }
 }
 
-// immer drafts a Keyed like a plain object: only the touched bucket (and the bucket array) is copied.
+// immer drafts a Keyed like a plain object: only the touched path of the trie is copied.
 (Keyed.prototype as unknown as Record<symbol, boolean>)[immerable] = true;
 
 const sizes = new WeakMap<object, number>();
 
-/** A shallow copy without a prototype, so keys like `__proto__` are plain entries. */
-export function copyBucket<TValue>(bucket: Readonly<Record<string, TValue>>): Record<string, TValue> {
-  return Object.assign(Object.create(null) as Record<string, TValue>, bucket);
+function assertDraft(k: Keyed<unknown>): void {
+  if (Object.isFrozen(k)) {
+    throw new TypeError(
+      'This Keyed collection is committed and frozen: change it inside a transact recipe, or use with()/without().',
+    );
+  }
 }
 
-function hasAnyKey(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
-}
+/** @internal How many physical segments a Keyed adds between its own path and an entry's key (`b`, i, j). */
+export const KEYED_INNER_SEGMENTS = 3;
 
-/** @internal How many segments a Keyed adds between its own path and an entry's key (`b`, bucket). */
-export const KEYED_INNER_SEGMENTS = 2;
-
-/** @internal The bucket that holds `key`, for code that applies patches without a draft. */
-export { bucketOf };
+/** @internal Leaves are frozen Maps; frozen only by convention (the trie is internal). */
+export { EMPTY_LEAF, EMPTY_MID };

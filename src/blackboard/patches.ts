@@ -1,7 +1,7 @@
 import type { Patch as ImmerPatch } from 'immer';
 import type { InvalidCommit } from './errors.js';
 import type { Patch } from './events.js';
-import { bucketOf, copyBucket, KEYED_INNER_SEGMENTS, Keyed } from './keyed.js';
+import { KEYED_INNER_SEGMENTS, Keyed, slotOf } from './keyed.js';
 import { formatPath, isPath, type Path, type Segment } from './path.js';
 import { deepFreeze } from './values.js';
 
@@ -94,61 +94,51 @@ function applyKeyed(node: Keyed<unknown>, patch: Patch, depth: number, fresh: Se
   const { path } = patch;
   const key = String(path[depth]);
   const last = depth === path.length - 1;
-  const exists = node.has(key);
-  if (!exists && !(last && patch.op === 'add'))
+  if (!node.has(key) && !(last && patch.op === 'add'))
     fail('missing_path', path.slice(0, depth + 1), 'does not exist');
-  let keyedCopy = node;
+  // Copy the path through the trie (top array, middle array, leaf), each at most once per call.
+  let target = node;
   if (!fresh.has(node)) {
-    const copiedBuckets = node.b.slice();
-    fresh.add(copiedBuckets);
-    keyedCopy = new Keyed<unknown>(copiedBuckets);
-    fresh.add(keyedCopy);
+    const top = node.b.slice();
+    fresh.add(top);
+    target = new Keyed<unknown>(top);
+    fresh.add(target);
   }
-  const buckets = keyedCopy.b as Record<string, unknown>[];
-  const i = bucketOf(key);
-  const bucket = fresh.has(buckets[i]!) ? buckets[i]! : copyBucket(buckets[i]!);
-  fresh.add(bucket);
-  buckets[i] = bucket as Record<string, unknown>;
-  if (!last) bucket[key] = applyOne(bucket[key], patch, depth + 1, fresh);
-  else if (patch.op === 'remove') delete bucket[key];
-  else bucket[key] = deepFreeze(patch.value);
-  return keyedCopy;
+  const top = target.b as unknown[][];
+  const [i, j] = slotOf(key);
+  const mid = own(top[i]!, fresh) as Map<string, unknown>[];
+  top[i] = mid;
+  const leaf = fresh.has(mid[j]!) ? mid[j]! : new Map(mid[j]!);
+  fresh.add(leaf);
+  mid[j] = leaf;
+  if (!last) leaf.set(key, applyOne(leaf.get(key), patch, depth + 1, fresh));
+  else if (patch.op === 'remove') leaf.delete(key);
+  else leaf.set(key, deepFreeze(patch.value));
+  return target;
 }
 
 /** The container itself if this call already copied it, else a shallow copy (marked as ours). */
 function own(node: object, fresh: Set<object>): object {
   if (fresh.has(node)) return node;
-  const copy = Array.isArray(node)
-    ? node.slice()
-    : Object.getPrototypeOf(node) === null
-      ? copyBucket(node as Record<string, unknown>)
-      : { ...node };
+  const copy = Array.isArray(node) ? node.slice() : { ...node };
   fresh.add(copy);
   return copy;
 }
 
 /**
- * Maps a physical path (as immer sees the board: through a Keyed's bucket array) to the logical path
- * users and the conflict rule see (`['tasks', 'b', 17, 't1']` → `['tasks', 't1']`). A path that stops
- * inside a Keyed's internals means the whole collection (`internal` is then true). An array's `length`
- * means the whole array. `root` is any board value the path runs through.
+ * Maps a physical path (as immer sees the board: through a Keyed's trie) to the logical path users and
+ * the conflict rule see (`['tasks', 'b', 17, 3, 't1']` → `['tasks', 't1']`). A path that stops inside a
+ * Keyed's internals means the whole collection; an array's `length` means the whole array. `root` is
+ * any board value the path runs through.
  */
 export function toLogicalPath(root: unknown, physical: readonly PropertyKey[]): Path {
-  return resolvePhysical(root, physical).path;
-}
-
-/** {@link toLogicalPath}, also telling whether the path stopped inside a Keyed's internals. */
-export function resolvePhysical(
-  root: unknown,
-  physical: readonly PropertyKey[],
-): { path: Path; internal: boolean } {
   const out: Segment[] = [];
   let node: unknown = root;
   for (let i = 0; i < physical.length; i++) {
     const seg = physical[i]!;
     if (node instanceof Keyed) {
       const keyAt = i + KEYED_INNER_SEGMENTS;
-      if (keyAt >= physical.length) return { path: out, internal: true };
+      if (keyAt >= physical.length) return out;
       const key = String(physical[keyAt]);
       out.push(key);
       node = node.get(key);
@@ -156,7 +146,7 @@ export function resolvePhysical(
       continue;
     }
     if (Array.isArray(node)) {
-      if (seg === 'length') return { path: out, internal: false };
+      if (seg === 'length') return out;
       const index = typeof seg === 'number' ? seg : Number(seg);
       out.push(index);
       node = node[index];
@@ -166,7 +156,7 @@ export function resolvePhysical(
     out.push(key);
     node = isContainer(node) && Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined;
   }
-  return { path: out, internal: false };
+  return out;
 }
 
 /** Translates immer's patches (recorded on a draft of `base`) into logical board patches. */

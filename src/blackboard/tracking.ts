@@ -1,41 +1,73 @@
 import { isDraft } from 'immer';
+import { Keyed } from './keyed.js';
+import type { Path, Segment } from './path.js';
 
-/** Physical paths (as the draft sees them) read by a recipe. */
+/** Logical paths read by a recipe. */
 export interface ReadLog {
-  /** Reads that depend on exactly that value (a leaf, an enumeration of keys). */
-  readonly exact: PropertyKey[][];
+  /** Reads that depend on exactly that value (a leaf, an enumeration of keys, a collection's size). */
+  readonly exact: Path[];
   /** Objects reached and keys tested; each counts as read whole unless the recipe read or wrote below it. */
-  readonly reached: PropertyKey[][];
+  readonly reached: Path[];
 }
 
+const KEYED_WHOLE_READS = new Set(['size', 'keys', 'values', 'entries', 'forEach', 'toJSON']);
+
 /**
- * Wraps an immer draft so every read made through it is logged by path. Writes pass through to the
- * draft unchanged. Methods and prototype getters run with the wrapper as `this`, so reads made inside
- * them (a Keyed's `get`, `size`) are logged too.
+ * Wraps an immer draft so every read made through it is logged by its logical board path. Writes pass
+ * through to the draft unchanged. A Keyed collection is read through its methods: `get(k)` and `has(k)`
+ * log the entry's path; `size`, iteration and `keys()`/`values()`/`entries()` log the whole collection.
  */
 export function trackReads<T extends object>(draft: T): { root: T; log: ReadLog } {
   const log: ReadLog = { exact: [], reached: [] };
   const wrappers = new WeakMap<object, object>();
   const targets = new WeakMap<object, object>();
 
-  const wrap = (target: object, path: PropertyKey[]): object => {
+  const child = (value: unknown, at: Path): unknown => {
+    if (typeof value === 'object' && value !== null && (isDraft(value) || !Object.isFrozen(value))) {
+      log.reached.push(at);
+      return wrap(value, at);
+    }
+    (typeof value === 'object' && value !== null ? log.reached : log.exact).push(at);
+    return value;
+  };
+
+  const keyedMember = (t: Keyed<unknown>, prop: string | symbol, path: Path): unknown => {
+    if (prop === 'get') return (key: string) => child(t.get(key), [...path, key]);
+    if (prop === 'has') {
+      return (key: string) => {
+        log.reached.push([...path, key]);
+        return t.has(key);
+      };
+    }
+    if (prop === 'set' || prop === 'delete') {
+      return (key: string, value?: unknown) =>
+        prop === 'set' ? t.set(key, unwrapValue(value)) : t.delete(key);
+    }
+    if (prop === Symbol.iterator || (typeof prop === 'string' && KEYED_WHOLE_READS.has(prop))) {
+      log.exact.push(path);
+      // Entries handed out by iteration are read whole (their paths are under the collection's).
+      const value = Reflect.get(t, prop);
+      return typeof value === 'function' ? value.bind(t) : value;
+    }
+    return Reflect.get(t, prop);
+  };
+
+  const wrap = (target: object, path: Path): object => {
     const known = wrappers.get(target);
     if (known) return known;
     const handler: ProxyHandler<object> = {
       get(t, prop, receiver) {
+        if (t instanceof Keyed) return keyedMember(t, prop, path);
         if (typeof prop === 'symbol') return Reflect.get(t, prop);
-        const getter = findGetter(t, prop);
-        const value = getter ? getter.call(receiver) : Reflect.get(t, prop);
-        if (typeof value === 'function') return value;
-        const at = [...path, prop];
-        if (typeof value === 'object' && value !== null && (isDraft(value) || !Object.isFrozen(value))) {
-          log.reached.push(at);
-          return wrap(value, at);
+        if (Array.isArray(t) && prop === 'length') {
+          log.exact.push(path);
+          return t.length;
         }
-        if (!getter) (typeof value === 'object' && value !== null ? log.reached : log.exact).push(at);
-        return value;
+        const value = Reflect.get(t, prop, receiver);
+        if (typeof value === 'function') return value;
+        const seg: Segment = Array.isArray(t) && /^\d+$/.test(prop) ? Number(prop) : prop;
+        return child(value, [...path, seg]);
       },
-      // A key test depends on the key's existence only: any read or write below it implies as much.
       has(t, prop) {
         if (typeof prop !== 'symbol') log.reached.push([...path, prop]);
         return Reflect.has(t, prop);
@@ -72,16 +104,4 @@ export function trackReads<T extends object>(draft: T): { root: T; log: ReadLog 
     typeof value === 'object' && value !== null ? (targets.get(value) ?? value) : value;
 
   return { root: wrap(draft, []) as T, log };
-}
-
-function findGetter(target: object, prop: string): (() => unknown) | undefined {
-  for (
-    let proto = Object.getPrototypeOf(target);
-    proto && proto !== Object.prototype;
-    proto = Object.getPrototypeOf(proto)
-  ) {
-    const desc = Object.getOwnPropertyDescriptor(proto, prop);
-    if (desc) return desc.get;
-  }
-  return undefined;
 }

@@ -1,25 +1,93 @@
-import type { Draft } from 'immer';
-import { enablePatches, produceWithPatches } from 'immer';
+import { type Draft, enableMapSet, enablePatches, Immer } from 'immer';
 import type { CommitRejection, TooManyConflicts } from './errors.js';
 import type { CommitEvent } from './events.js';
-import { fromImmerPatches, resolvePhysical, toLogicalPath } from './patches.js';
+import { fromImmerPatches } from './patches.js';
 import { coverPaths, type Path, pathKey } from './path.js';
-import { trackReads } from './tracking.js';
+import { type ReadLog, trackReads } from './tracking.js';
 import type { BoardSnapshot, Commit, CommitResult } from './types.js';
 
 enablePatches();
+enableMapSet();
+// The draft's result is never kept (the board applies the patches itself), so freezing it is wasted work.
+const immer = new Immer({ autoFreeze: false });
 
-/** Options of {@link transact}. */
-export interface TransactOptions {
+/** Who commits, and how, for {@link prepareCommit} and {@link transact}. */
+export interface CommitOptions {
   /** Who commits (an agent id, `user`, …). */
   readonly author: string;
-  /** Attempts before giving up with `too_many_conflicts` (default 8). */
-  readonly maxAttempts?: number;
   readonly activationId?: string;
-  /** Makes a repeated transaction a no-op that returns the first accepted result. */
+  /** Makes a repeated commit a no-op that returns the first accepted result. */
   readonly idempotencyKey?: string;
   /** Extra paths to treat as read, beyond what the recipe was seen reading. */
   readonly reads?: readonly Path[];
+}
+
+/** Options of {@link transact}. */
+export interface TransactOptions extends CommitOptions {
+  /** Attempts before giving up with `too_many_conflicts` (default 8). */
+  readonly maxAttempts?: number;
+}
+
+/** What {@link prepareCommit} makes of a recipe. */
+export interface PreparedCommit<TResult> {
+  /** What the recipe returned. */
+  readonly value: TResult;
+  /** The commit, based on the snapshot's version; undefined when the recipe changed nothing. */
+  readonly commit: Commit | undefined;
+}
+
+/**
+ * Runs a pure recipe on a draft of `snapshot` and turns what it did into a commit based on the
+ * snapshot's version: its patches, and its reads (tracked by a proxy over the draft). Nothing is
+ * committed. This is how an agent that works for a while on what it saw commits afterwards: if the
+ * board moved under what it read or writes, the commit conflicts instead of overwriting.
+ *
+ * @example
+ * const seen = board.snapshot();
+ * const answer = await callModel(seen.state.question); // slow work on what was seen
+ * const { commit } = prepareCommit(seen, (d) => { d.answer = answer; }, { author: 'answerer' });
+ * if (commit) await board.commit(commit); // conflicts if `question` changed meanwhile
+ */
+export function prepareCommit<TState, TResult>(
+  snapshot: BoardSnapshot<TState>,
+  recipe: (draft: Draft<TState>) => TResult,
+  options: CommitOptions,
+): PreparedCommit<TResult> {
+  let value!: TResult;
+  let log!: ReadLog;
+  const [, immerPatches] = immer.produceWithPatches(snapshot.state, (draft) => {
+    const tracked = trackReads(draft as object);
+    log = tracked.log;
+    value = recipe(tracked.root as Draft<TState>);
+  });
+  if (immerPatches.length === 0) return { value, commit: undefined };
+  const patches = fromImmerPatches(snapshot.state, immerPatches);
+  const commit: Commit = {
+    baseVersion: snapshot.version,
+    reads: readPaths(
+      log,
+      patches.map((p) => p.path),
+      options.reads,
+    ),
+    patches,
+    author: options.author,
+    ...(options.activationId === undefined ? {} : { activationId: options.activationId }),
+    ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+  };
+  return { value, commit };
+}
+
+/**
+ * The recipe's reads, minimally covered: exact reads, plus objects reached (or keys tested) that the
+ * recipe neither read nor wrote below. Reaching `d.tasks` to set one entry is navigation, not a read of
+ * the collection; the write itself guards the entry.
+ */
+function readPaths(log: ReadLog, writes: readonly Path[], extra: readonly Path[] | undefined): Path[] {
+  const below = new Set<string>();
+  for (const p of [...log.exact, ...log.reached, ...writes])
+    for (let i = 0; i < p.length; i++) below.add(pathKey(p.slice(0, i)));
+  const leaves = log.reached.filter((p) => !below.has(pathKey(p)));
+  return coverPaths([...log.exact, ...leaves, ...(extra ?? [])]);
 }
 
 /** The outcome of {@link transact}. */
@@ -36,19 +104,21 @@ export type TransactResult<TResult> =
     }
   | { readonly ok: false; readonly error: CommitRejection | TooManyConflicts; readonly attempts: number };
 
-/** The part of a board `transact` needs. */
+/** The part of a board {@link transact} needs. */
 export interface Transactable<TState> {
-  snapshot(): BoardSnapshot<TState>;
-  commit(commit: Commit): Promise<CommitResult>;
+  /**
+   * Calls `build` with the board's head, in turn with every other commit of this board, and commits what
+   * it returns (nothing when it returns undefined).
+   */
+  commitAtHead(build: (head: BoardSnapshot<TState>) => Commit | undefined): Promise<CommitResult | undefined>;
 }
 
 /**
- * Runs `recipe` on a draft of the current board and commits what it changed, retrying on fresh state
- * when a concurrent commit conflicts. The recipe must be pure (no I/O, no side effects outside the
- * draft): it may run several times. Reads are tracked by a proxy over the immer draft: every value the
- * recipe reads becomes part of the commit's `reads`, so a transaction that computes `b` from `a` conflicts
- * with a concurrent write to `a`. Reading a whole object (enumerating its keys, or returning it) reads
- * everything under it.
+ * Runs a pure recipe on a draft of the board's current state and commits what it changed. The recipe
+ * runs in turn with this board's other commits, on the newest state, so transactions in one process
+ * never conflict with each other; a conflict comes only from a store shared with other processes, and
+ * then the recipe is re-run on fresh state (up to `maxAttempts`, default 8). The recipe must be pure: no
+ * I/O, no side effects outside the draft. Reads are tracked as in {@link prepareCommit}.
  *
  * @example
  * const r = await transact(board, (d) => { d.count += 1; return d.count; }, { author: 'counter' });
@@ -60,33 +130,25 @@ export async function transact<TState, TResult>(
   options: TransactOptions,
 ): Promise<TransactResult<TResult>> {
   const maxAttempts = options.maxAttempts ?? 8;
-  let last: CommitRejection | undefined;
+  let last: Extract<CommitRejection, { code: 'conflict' }> | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const { state, version } = board.snapshot();
-    let value!: TResult;
-    let readLog!: ReturnType<typeof trackReads>['log'];
-    const [, immerPatches] = produceWithPatches(state, (draft) => {
-      const tracked = trackReads(draft as object);
-      readLog = tracked.log;
-      value = recipe(tracked.root as Draft<TState>);
+    let prepared!: PreparedCommit<TResult>;
+    let version = 0;
+    const result = await board.commitAtHead((head) => {
+      version = head.version;
+      prepared = prepareCommit(head, recipe, options);
+      return prepared.commit;
     });
-    if (immerPatches.length === 0) return { ok: true, value, version, event: undefined, attempts: attempt };
-    const patches = fromImmerPatches(state, immerPatches);
-    const result = await board.commit({
-      baseVersion: version,
-      reads: readPaths(
-        state,
-        readLog,
-        patches.map((p) => p.path),
-        options.reads,
-      ),
-      patches,
-      author: options.author,
-      ...(options.activationId === undefined ? {} : { activationId: options.activationId }),
-      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
-    });
+    if (result === undefined)
+      return { ok: true, value: prepared.value, version, event: undefined, attempts: attempt };
     if (result.ok)
-      return { ok: true, value, version: result.event.version, event: result.event, attempts: attempt };
+      return {
+        ok: true,
+        value: prepared.value,
+        version: result.event.version,
+        event: result.event,
+        attempts: attempt,
+      };
     if (result.error.code !== 'conflict') return { ok: false, error: result.error, attempts: attempt };
     last = result.error;
   }
@@ -97,31 +159,7 @@ export async function transact<TState, TResult>(
       code: 'too_many_conflicts',
       message: `Gave up after ${maxAttempts} attempts, each conflicting with a concurrent commit. ${last?.message ?? ''}`,
       attempts: maxAttempts,
-      last: last as Extract<CommitRejection, { code: 'conflict' }>,
+      last: last!,
     },
   };
-}
-
-/**
- * The recipe's reads as logical paths, minimally covered: exact reads, plus objects reached (or keys
- * tested) that the recipe neither read nor wrote below. Reaching `d.tasks` to set one entry is
- * navigation, not a read of the collection; the write itself guards the entry.
- */
-function readPaths(
-  state: unknown,
-  log: ReturnType<typeof trackReads>['log'],
-  writes: readonly Path[],
-  extra: readonly Path[] | undefined,
-): Path[] {
-  const exact = log.exact.map((p) => toLogicalPath(state, p));
-  // Reaching a Keyed's bucket array or a bucket is navigation towards an entry, not a read of the collection.
-  const reached = log.reached
-    .map((p) => resolvePhysical(state, p))
-    .filter((r) => !r.internal)
-    .map((r) => r.path);
-  const below = new Set<string>();
-  for (const p of [...exact, ...reached, ...writes])
-    for (let i = 0; i < p.length; i++) below.add(pathKey(p.slice(0, i)));
-  const leaves = reached.filter((p) => !below.has(pathKey(p)));
-  return coverPaths([...exact, ...leaves, ...(extra ?? [])]);
 }

@@ -64,8 +64,13 @@ export function findUnserializable(value: unknown, at: Path = []): { path: Path;
 export function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
   if (value instanceof Keyed) {
-    for (const bucket of value.b) deepFreeze(bucket);
-    deepFreeze(value.b);
+    for (const mid of value.b) {
+      if (Object.isFrozen(mid)) continue;
+      for (const leaf of mid)
+        if (!Object.isFrozen(leaf)) for (const v of Object.freeze(leaf).values()) deepFreeze(v);
+      Object.freeze(mid);
+    }
+    Object.freeze(value.b);
   } else {
     for (const k of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[k]);
   }

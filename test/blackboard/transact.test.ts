@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createBlackboard, keyed, MemoryStore } from '../../src/index.js';
+import { createBlackboard, keyed, MemoryStore, prepareCommit } from '../../src/index.js';
 
 const Schema = z.object({
   a: z.number(),
@@ -44,84 +44,111 @@ describe('transact', () => {
     expect(r.ok && r.event?.writes).toEqual(expect.arrayContaining([['b'], ['tasks', 't2', 'owner']]));
   });
 
-  it('prevents write skew: b computed from a conflicts with a concurrent write to a', async () => {
+  it('prevents write skew: a commit prepared from a snapshot that read a conflicts with a later write to a', async () => {
     const bb = await board();
-    // The write to a is queued first; the copier takes its snapshot now (a = 1) and commits after it.
-    const writeA = bb.commit({
+    const seen = bb.snapshot(); // an agent reads the board, then works for a while
+    await bb.commit({
       baseVersion: 0,
       reads: [],
       patches: [{ op: 'replace', path: ['a'], value: 100 }],
       author: 'w',
     });
-    const copy = await bb.transact(
-      (d) => {
-        d.b = d.a * 3;
-      },
-      { author: 'copier', maxAttempts: 1 },
-    );
-    expect((await writeA).ok).toBe(true);
-    expect(copy).toMatchObject({
-      ok: false,
-      error: { code: 'too_many_conflicts', last: { conflicts: [{ path: ['a'] }] } },
-    });
-    expect(bb.state).toMatchObject({ a: 100, b: 2 });
-    const retried = await bb.transact(
+    const { commit } = prepareCommit(
+      seen,
       (d) => {
         d.b = d.a * 3;
       },
       { author: 'copier' },
     );
-    expect(retried.ok).toBe(true);
-    expect(bb.state.b).toBe(300);
-  });
-
-  it('retries on conflict with fresh state, and reports too_many_conflicts when attempts run out', async () => {
-    const bb = await board();
-    const slow = async (attempts: number) => {
-      const base = bb.snapshot();
-      // Another writer lands between this reader's snapshot and its commit, every time.
-      await bb.commit({
-        baseVersion: base.version,
-        reads: [],
-        patches: [{ op: 'replace', path: ['a'], value: base.state.a + 1 }],
-        author: 'rival',
-      });
-      return bb
-        .commit({
-          baseVersion: base.version,
-          reads: [['a']],
-          patches: [{ op: 'replace', path: ['b'], value: 0 }],
-          author: 'late',
-        })
-        .then((r) => ({ r, attempts }));
-    };
-    const { r } = await slow(1);
+    expect(commit?.reads).toEqual([['a']]);
+    const r = await bb.commit(commit!);
     expect(r).toMatchObject({
       ok: false,
-      error: { code: 'conflict', conflicts: [{ path: ['a'], written: ['a'] }] },
+      error: { code: 'conflict', conflicts: [{ path: ['a'], written: ['a'], version: 1 }] },
     });
+    expect(bb.state).toMatchObject({ a: 100, b: 2 });
+  });
 
+  it("runs in turn with the board's other commits, so transactions in one process never conflict", async () => {
+    const bb = await board();
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        bb.transact(
+          (d) => {
+            d.b = d.a + d.b;
+            d.a = i;
+          },
+          { author: `t${i}`, maxAttempts: 1 },
+        ),
+      ),
+    );
+    expect(results.every((r) => r.ok && r.attempts === 1)).toBe(true);
+    expect(bb.version).toBe(30);
+  });
+
+  it('retries with fresh state when another writer of the same run (another process) got there first', async () => {
+    const store = new MemoryStore();
+    const one = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
+    const two = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
+    await one.commit({
+      baseVersion: 0,
+      reads: [],
+      patches: [{ op: 'replace', path: ['a'], value: 50 }],
+      author: 'one',
+    });
     let calls = 0;
-    const spoiled = await bb.transact(
+    const r = await two.transact(
       (d) => {
         calls += 1;
-        // Spoil this attempt: a rival commit is queued ahead of ours, on the key we read.
-        void bb.commit({
-          baseVersion: bb.version,
-          reads: [],
-          patches: [{ op: 'replace', path: ['a'], value: calls * 1000 }],
-          author: 'rival',
-        });
-        d.b = d.a + 1;
+        d.b = d.a + 100;
       },
-      { author: 'victim', maxAttempts: 3 },
+      { author: 'two' },
     );
-    expect(calls).toBe(3);
-    expect(spoiled).toMatchObject({
+    expect(calls).toBe(2); // first on the stale a = 1, then on a = 50 after catching up
+    expect(r).toMatchObject({ ok: true, attempts: 2, version: 2 });
+    expect(two.state).toMatchObject({ a: 50, b: 150 });
+
+    await one.commit({
+      baseVersion: 1,
+      reads: [],
+      patches: [{ op: 'replace', path: ['a'], value: 60 }],
+      author: 'one',
+    });
+    const giveUp = await two.transact(
+      (d) => {
+        d.b = d.a * 2;
+      },
+      { author: 'two', maxAttempts: 1 },
+    );
+    expect(giveUp).toMatchObject({
       ok: false,
-      attempts: 3,
+      attempts: 1,
       error: { code: 'too_many_conflicts', last: { code: 'conflict' } },
     });
+  });
+
+  it('applies what other writers appended before its own commit, in log order', async () => {
+    const store = new MemoryStore();
+    const one = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
+    const two = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
+    await one.commit({
+      baseVersion: 0,
+      reads: [],
+      patches: [{ op: 'replace', path: ['a'], value: 7 }],
+      author: 'one',
+    });
+    await one.publish('note', 'hi', { author: 'one' });
+    const seen: number[] = [];
+    two.subscribe({}, (e) => seen.push(e.seq));
+    const r = await two.commit({
+      baseVersion: 0,
+      reads: [],
+      patches: [{ op: 'replace', path: ['b'], value: 9 }],
+      author: 'two',
+    });
+    expect(r.ok && r.event.seq).toBe(3);
+    expect(two.state).toMatchObject({ a: 7, b: 9 });
+    expect(seen).toEqual([1, 2, 3]);
   });
 
   it('lets writers of different entries of a keyed collection commit from the same base', async () => {

@@ -1,13 +1,17 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import {
+  type Blackboard,
+  type BoardSnapshot,
+  type Commit,
   type CommitEvent,
+  type CommitResult,
   coverPaths,
   createBlackboard,
   keyed,
   type Path,
+  prepareCommit,
   type Store,
-  type TransactResult,
 } from '../../../src/index.js';
 import { InterleavedStore } from './interleaved-store.js';
 import { HistoryRecorder, isLinearizable, type SequentialModel } from './linearizability.js';
@@ -49,40 +53,88 @@ function write(d: Board, t: Target, v: number): void {
   else d.k.set(t.slice(2), v);
 }
 
-type Tx =
-  | { kind: 'inc'; target: Target; attempts: number }
-  | { kind: 'copy'; from: Target; to: Target; attempts: number }
-  | { kind: 'sum'; to: Target; attempts: number }
-  | { kind: 'resetC'; attempts: number }
-  | { kind: 'dropK'; attempts: number };
+type Mode = 'transact' | 'agent';
+type Tx = { mode: Mode; attempts: number } & (
+  | { kind: 'inc'; target: Target }
+  | { kind: 'copy'; from: Target; to: Target }
+  | { kind: 'sum'; to: Target }
+  | { kind: 'resetC' }
+  | { kind: 'dropK' }
+);
 
 const target = fc.constantFrom(...targets);
 const attempts = fc.integer({ min: 1, max: 3 });
+const mode = fc.constantFrom('transact' as const, 'agent' as const);
 const txArb: fc.Arbitrary<Tx> = fc.oneof(
-  fc.record({ kind: fc.constant('inc' as const), target, attempts }),
-  fc.record({ kind: fc.constant('copy' as const), from: target, to: target, attempts }),
-  fc.record({ kind: fc.constant('sum' as const), to: target, attempts }),
-  fc.record({ kind: fc.constant('resetC' as const), attempts }),
-  fc.record({ kind: fc.constant('dropK' as const), attempts }),
+  fc.record({ kind: fc.constant('inc' as const), target, attempts, mode }),
+  fc.record({ kind: fc.constant('copy' as const), from: target, to: target, attempts, mode }),
+  fc.record({ kind: fc.constant('sum' as const), to: target, attempts, mode }),
+  fc.record({ kind: fc.constant('resetC' as const), attempts, mode }),
+  fc.record({ kind: fc.constant('dropK' as const), attempts, mode }),
 );
 
-function recipe(tx: Tx): (d: Board) => void {
+function recipe(tx: Tx): (d: Board) => number | undefined {
   switch (tx.kind) {
     case 'inc':
-      return (d) => write(d, tx.target, read(d, tx.target) + 1);
+      return (d) => {
+        write(d, tx.target, read(d, tx.target) + 1);
+        return read(d, tx.target);
+      };
     case 'copy':
-      return (d) => write(d, tx.to, read(d, tx.from) + 10);
+      return (d) => {
+        write(d, tx.to, read(d, tx.from) + 10);
+        return undefined;
+      };
     case 'sum':
-      return (d) => write(d, tx.to, d.a + d.b + 100);
+      return (d) => {
+        write(d, tx.to, d.a + d.b + 100);
+        return undefined;
+      };
     case 'resetC':
       return (d) => {
         d.c = { x: -1, y: -1 };
+        return undefined;
       };
     case 'dropK':
       return (d) => {
         d.k.delete('k2');
+        return undefined;
       };
   }
+}
+
+type Outcome<T> = { ok: true; value: T; event: CommitEvent | undefined } | { ok: false };
+
+/**
+ * Runs a recipe the way it is committed: `transact` (in turn with the board's commits, at the head), or
+ * as an agent does: look at a snapshot, work for a while (a scheduled pause), then commit what the
+ * recipe made of that snapshot, retrying from a fresh snapshot on conflict.
+ */
+async function runAs<T>(
+  board: {
+    snapshot: () => BoardSnapshot<Board>;
+    commit: (c: Commit) => Promise<CommitResult>;
+    transact: Blackboard<Board>['transact'];
+  },
+  mode: Mode,
+  fn: (d: Board) => T,
+  options: { author: string; maxAttempts: number },
+  s: fc.Scheduler,
+): Promise<Outcome<T>> {
+  if (mode === 'transact') {
+    const r = await board.transact(fn, options);
+    return r.ok ? { ok: true, value: r.value, event: r.event } : { ok: false };
+  }
+  for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+    const seen = board.snapshot();
+    await s.schedule(Promise.resolve(), `${options.author} works`);
+    const { value, commit } = prepareCommit(seen, fn, { author: options.author });
+    if (!commit) return { ok: true, value, event: undefined };
+    const r = await board.commit(commit);
+    if (r.ok) return { ok: true, value, event: r.event };
+    if (r.error.code !== 'conflict') throw new Error(r.error.message);
+  }
+  return { ok: false };
 }
 
 /**
@@ -141,12 +193,12 @@ export function serializabilityProperty(makeStore: StoreFactory) {
     try {
       const store = new InterleavedStore(inner, s);
       const board = await createBlackboard({ schema: Schema, initial, store, runId: 'serial' });
-      const results: TransactResult<void>[] = [];
+      const results: Outcome<number | undefined>[] = [];
       const running = txs.map((tx, i) =>
         // Starts are scheduled (not the transactions themselves: a scheduled promise must not depend on another).
         s
           .schedule(Promise.resolve(), `start tx${i}`)
-          .then(() => board.transact(recipe(tx), { author: `tx${i}`, maxAttempts: tx.attempts }))
+          .then(() => runAs(board, tx.mode, recipe(tx), { author: `tx${i}`, maxAttempts: tx.attempts }, s))
           .then((r) => {
             results.push(r);
           }),
@@ -205,7 +257,7 @@ export function conflictRuleProperty(makeStore: StoreFactory) {
   });
 }
 
-type LinInput = { op: 'inc' | 'read'; key: 'a' | 'b' };
+type LinInput = { op: 'inc' | 'read'; key: 'a' | 'b'; mode: Mode };
 type LinOutput = { ok: boolean; value: number };
 
 const counterModel: SequentialModel<{ a: number; b: number }, LinInput, LinOutput> = {
@@ -223,6 +275,7 @@ export function linearizabilityProperty(makeStore: StoreFactory) {
   const opArb = fc.record({
     op: fc.constantFrom('inc' as const, 'read' as const),
     key: fc.constantFrom('a' as const, 'b' as const),
+    mode,
   });
   return fc.asyncProperty(
     fc.scheduler(),
@@ -238,12 +291,15 @@ export function linearizabilityProperty(makeStore: StoreFactory) {
           s.schedule(Promise.resolve(), `start op${i}`).then(() =>
             history.record(input, async () => {
               if (input.op === 'read') return { ok: true, value: board.state[input.key] };
-              const r = await board.transact(
+              const r = await runAs(
+                board,
+                input.mode,
                 (d) => {
                   d[input.key] += 1;
                   return d[input.key];
                 },
                 { author: `op${i}`, maxAttempts },
+                s,
               );
               return r.ok ? { ok: true, value: r.value } : { ok: false, value: -1 };
             }),

@@ -1,0 +1,21 @@
+/**
+ * `npm run bench` runs every group; `npm run bench -- blackboard` runs one. Each case prints one JSON
+ * line on stdout; progress and anything else goes to stderr.
+ */
+import { blackboardCases } from './blackboard.js';
+import type { BenchCase } from './harness.js';
+
+const all: BenchCase[] = [...blackboardCases];
+const wanted = process.argv.slice(2);
+const groups = new Set(all.map((c) => c.group));
+for (const g of wanted) {
+  if (!groups.has(g)) {
+    console.error(`Unknown group "${g}". Groups: ${[...groups].join(', ')}`);
+    process.exit(2);
+  }
+}
+for (const c of all) {
+  if (wanted.length > 0 && !wanted.includes(c.group)) continue;
+  console.error(`running ${c.group} ${c.name}…`);
+  console.log(JSON.stringify(await c.run()));
+}
