@@ -9,6 +9,20 @@ const Schema = z.object({
   list: z.array(z.string()),
 });
 const initial = { a: 1, b: 2, tasks: { t1: { status: 'open' }, t2: { status: 'open' } }, list: [] };
+/** Two boards on one store and run, as two processes would be; the first has already set `a`. */
+async function twoWritersAfterOneSetsA(a: number) {
+  const store = new MemoryStore();
+  const one = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
+  const two = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
+  await one.commit({
+    baseVersion: 0,
+    reads: [],
+    patches: [{ op: 'replace', path: ['a'], value: a }],
+    author: 'one',
+  });
+  return { one, two };
+}
+
 const board = () => createBlackboard({ schema: Schema, initial, store: new MemoryStore() });
 
 describe('transact', () => {
@@ -87,15 +101,7 @@ describe('transact', () => {
   });
 
   it('retries with fresh state when another writer of the same run (another process) got there first', async () => {
-    const store = new MemoryStore();
-    const one = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
-    const two = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
-    await one.commit({
-      baseVersion: 0,
-      reads: [],
-      patches: [{ op: 'replace', path: ['a'], value: 50 }],
-      author: 'one',
-    });
+    const { one, two } = await twoWritersAfterOneSetsA(50);
     let calls = 0;
     const r = await two.transact(
       (d) => {
@@ -128,15 +134,7 @@ describe('transact', () => {
   });
 
   it('applies what other writers appended before its own commit, in log order', async () => {
-    const store = new MemoryStore();
-    const one = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
-    const two = await createBlackboard({ schema: Schema, initial, store, runId: 'shared' });
-    await one.commit({
-      baseVersion: 0,
-      reads: [],
-      patches: [{ op: 'replace', path: ['a'], value: 7 }],
-      author: 'one',
-    });
+    const { one, two } = await twoWritersAfterOneSetsA(7);
     await one.publish('note', 'hi', { author: 'one' });
     const seen: number[] = [];
     two.subscribe({}, (e) => seen.push(e.seq));
