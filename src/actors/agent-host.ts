@@ -1,0 +1,158 @@
+import { type Actor, type AnyStateMachine, createActor, type Snapshot } from 'xstate';
+import { type AgentRequest, isAgentRequest } from './actions.js';
+import type { BoardEvent, RuntimeEvent } from './board-event.js';
+
+/** How one step of an agent's machine ended. */
+export type StepOutcome =
+  | { readonly status: 'settled' }
+  | { readonly status: 'done'; readonly output: unknown }
+  | { readonly status: 'failed'; readonly error: unknown }
+  | { readonly status: 'aborted' };
+
+/** A clock for XState's delayed transitions (xstate's `Clock` shape). */
+export interface TimerClock {
+  setTimeout(fn: (...args: unknown[]) => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+export interface AgentHostOptions {
+  readonly machine: AnyStateMachine;
+  readonly input?: unknown;
+  /** A persisted snapshot to resume from (`getPersistedSnapshot` of an earlier actor). */
+  readonly snapshot?: Snapshot<unknown>;
+  readonly clock?: TimerClock;
+  /** Performs a request the machine emitted; may answer with an event for the machine. */
+  readonly onRequest: (request: AgentRequest) => Promise<RuntimeEvent | undefined> | undefined;
+  /** Called on every change of state value, with the event that caused it. */
+  readonly onTransition?: (from: string, to: string, eventType: string) => void;
+}
+
+const stateName = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/**
+ * Runs one XState actor for the runtime. It subscribes to every actor it runs, so an agent that throws
+ * in an entry action, an action, a guard or an invoked actor fails its own step and never takes the
+ * process down. A step ends when the machine settles: it reached a final state, or it has no invoked
+ * actor running and no request of its in flight.
+ */
+export class AgentHost {
+  readonly actor: Actor<AnyStateMachine>;
+  private pending = 0;
+  private settle: ((outcome: StepOutcome) => void) | undefined;
+  private failure: { error: unknown } | undefined;
+  private lastValue: string;
+
+  constructor(options: AgentHostOptions) {
+    let lastEvent = 'xstate.init';
+    this.actor = createActor(options.machine, {
+      ...(options.input === undefined ? {} : { input: options.input }),
+      ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      inspect: (ev) => {
+        if (ev.type === '@xstate.event' && ev.actorRef === this.actor) lastEvent = ev.event.type;
+      },
+    });
+    this.lastValue = '';
+    this.actor.subscribe({
+      next: (snap) => {
+        const value = stateName(snap.value);
+        if (value !== this.lastValue) {
+          const from = this.lastValue;
+          this.lastValue = value;
+          if (from !== '') options.onTransition?.(from, value, lastEvent);
+        }
+        this.check();
+      },
+      error: (error) => {
+        this.failure = { error };
+        this.check();
+      },
+    });
+    this.actor.on('*', (event) => {
+      if (!isAgentRequest(event)) return;
+      let work: Promise<RuntimeEvent | undefined> | undefined;
+      try {
+        work = options.onRequest(event);
+      } catch (error) {
+        this.failure ??= { error };
+        this.check();
+        return;
+      }
+      if (!work) return;
+      this.pending += 1;
+      work.then(
+        (reply) => {
+          this.pending -= 1;
+          if (reply && this.actor.getSnapshot().status === 'active') this.actor.send(reply);
+          this.check();
+        },
+        (error) => {
+          this.pending -= 1;
+          this.failure ??= { error };
+          this.check();
+        },
+      );
+    });
+  }
+
+  /** Starts the actor (its entry actions run now). Returns a failure if starting threw. */
+  start(): StepOutcome {
+    this.actor.start();
+    this.lastValue = stateName(this.actor.getSnapshot().value);
+    if (this.failure) return { status: 'failed', error: this.failure.error };
+    return { status: 'settled' };
+  }
+
+  /** The machine's status: `active`, `done`, `error` or `stopped`. */
+  get status(): string {
+    return this.actor.getSnapshot().status;
+  }
+
+  /** Whether the machine would take a transition on `event`. Throws if a guard throws. */
+  can(event: BoardEvent): boolean {
+    const snap = this.actor.getSnapshot();
+    return snap.status === 'active' && snap.can(event as never);
+  }
+
+  /** Sends `event` and resolves when the machine settles, fails, finishes, or `signal` aborts. */
+  step(event: BoardEvent, signal: AbortSignal): Promise<StepOutcome> {
+    return new Promise<StepOutcome>((resolve) => {
+      const onAbort = () => {
+        this.settle = undefined;
+        this.actor.stop();
+        resolve({ status: 'aborted' });
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.settle = (outcome) => {
+        signal.removeEventListener('abort', onAbort);
+        this.settle = undefined;
+        resolve(outcome);
+      };
+      this.failure = undefined;
+      this.actor.send(event as never);
+      this.check();
+    });
+  }
+
+  /** The actor's persisted snapshot (for resuming). */
+  persisted(): Snapshot<unknown> {
+    return this.actor.getPersistedSnapshot();
+  }
+
+  stop(): void {
+    this.actor.stop();
+  }
+
+  private check(): void {
+    if (!this.settle) return;
+    const snap = this.actor.getSnapshot();
+    if (this.failure || snap.status === 'error') {
+      this.settle({ status: 'failed', error: this.failure?.error ?? snap.error });
+    } else if (snap.status === 'done') {
+      if (this.pending === 0) this.settle({ status: 'done', output: snap.output });
+    } else if (this.pending === 0 && Object.keys(snap.children).length === 0) {
+      this.settle({ status: 'settled' });
+    }
+  }
+}

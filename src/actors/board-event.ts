@@ -1,0 +1,67 @@
+import type { Path } from '../blackboard/index.js';
+
+/** What slow work inside an activation (an invoked promise actor) is given by the runtime. */
+export interface ActivationTools {
+  /** Aborted when the run is cancelled, the goal is reached, or the activation is stopped. */
+  readonly signal: AbortSignal;
+  /** Waits on the run's clock (virtual in deterministic mode); rejects when `signal` aborts. */
+  sleep(ms: number): Promise<void>;
+  /** Charges model usage to this activation's agent and run; the scheduler's budgets read it. */
+  charge(usage: Usage): void;
+}
+
+/** Tokens and money spent. */
+export interface Usage {
+  readonly tokens?: number;
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  readonly cost?: number;
+}
+
+/** Identifies one activation of one agent. */
+export interface ActivationInfo {
+  readonly id: string;
+  readonly agentId: string;
+  /** The work item, for a pooled agent's instance. */
+  readonly key?: string;
+  /** Causal depth: 1 for activations enabled by the run's input, one more than the enabling activation otherwise. */
+  readonly depth: number;
+  /** 1 for the first attempt, more for retries. */
+  readonly attempt: number;
+}
+
+/**
+ * The event the scheduler sends an agent's machine. Guards decide from it whether the agent can advance
+ * (`snapshot.can(event)` is asked first); transitions taken on it start the activation's work.
+ *
+ * @example
+ * guards: { hasOpenTask: ({ event }) => event.type === 'board' && [...event.board.tasks.values()].some(isOpen) }
+ */
+export interface BoardEvent<TBoard = unknown> {
+  readonly type: 'board';
+  /** The board the activation works from (frozen). */
+  readonly board: TBoard;
+  readonly version: number;
+  /** Paths written by the commit(s) that enabled this activation (`[[]]` for the run's start). */
+  readonly changed: readonly Path[];
+  readonly activation: ActivationInfo;
+  /** Set when another agent delegated a task to this one. */
+  readonly delegation?: { readonly from: string; readonly task: unknown };
+  readonly tools: ActivationTools;
+}
+
+/** Sent to the machine after a commit it asked for was accepted. */
+export interface CommittedEvent {
+  readonly type: 'hearsay.committed';
+  readonly version: number;
+}
+
+/** Sent to the machine after a commit it asked for was refused (conflict, schema, permission). */
+export interface RejectedEvent {
+  readonly type: 'hearsay.rejected';
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Events the runtime sends to agent machines. */
+export type RuntimeEvent<TBoard = unknown> = BoardEvent<TBoard> | CommittedEvent | RejectedEvent;

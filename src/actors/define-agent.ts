@@ -1,0 +1,141 @@
+import type { Draft } from 'immer';
+import type { AnyStateMachine } from 'xstate';
+import { formatPath, isPath, isPrefix, type Path } from '../blackboard/index.js';
+
+/** How a pooled agent finds and claims its work items. */
+export interface PoolConfig<TBoard> {
+  /** The keys of the items an instance could work on now (e.g. the open tasks of this agent's kind). */
+  readonly items: (board: TBoard) => Iterable<string>;
+  /**
+   * Marks `key` as taken on a draft of the board; return false if it is no longer available. The claim
+   * is committed optimistically: of two instances (or processes) claiming one item, one conflicts.
+   */
+  readonly claim: (draft: Draft<TBoard>, key: string) => boolean | undefined;
+}
+
+/** Retry policy for an agent whose activation failed. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included (default 2). */
+  readonly attempts?: number;
+  /** Wait before a retry, in ms on the run's clock; doubled each time (default 0). */
+  readonly backoffMs?: number;
+}
+
+/** Token and money limits; when spent, the agent's breaker opens and it is not activated again in the run. */
+export interface Budget {
+  readonly tokens?: number;
+  readonly cost?: number;
+}
+
+/** The declaration of an agent. */
+export interface AgentConfig<TBoard> {
+  readonly id: string;
+  /** An XState v5 machine (from `setup(...).createMachine(...)`). It receives `board` events. */
+  readonly machine: AnyStateMachine;
+  /** Board paths whose change may enable this agent. `[[]]` watches everything. */
+  readonly watches: readonly Path[];
+  /** Board paths this agent may commit to; a commit outside them is refused (`forbidden_path`). */
+  readonly writes: readonly Path[];
+  /** Higher runs first (default 0). */
+  readonly priority?: number;
+  /** Activations of this agent at once (default 1; pooled agents: instances at once, default 4). */
+  readonly concurrency?: number;
+  readonly budget?: Budget;
+  /** The model tier this agent asks for (the model layer maps tiers to models). */
+  readonly model?: { readonly tier: 'small' | 'large' };
+  /** Expected usage of one activation, shown in the agenda's rating. */
+  readonly estimate?: Budget;
+  /** Makes the agent pooled: one fresh machine instance per work item, run to a final state. */
+  readonly pool?: PoolConfig<TBoard>;
+  readonly retry?: RetryPolicy;
+  /** The agent activated instead when retries are exhausted (graceful degradation). */
+  readonly fallback?: string;
+}
+
+/** A validated agent declaration. */
+export interface AgentDefinition<TBoard = unknown> extends AgentConfig<TBoard> {
+  readonly kind: 'singleton' | 'pooled';
+  readonly concurrency: number;
+  readonly priority: number;
+  readonly retry: Required<RetryPolicy>;
+}
+
+/**
+ * Declares an agent: an XState machine plus what it watches, what it may write, and how it is run.
+ * Throws on a malformed declaration (a programming error).
+ *
+ * @example
+ * const reviewer = defineAgent<Board>({
+ *   id: 'reviewer', machine: reviewerMachine, watches: [['drafts']], writes: [['reviews']],
+ * });
+ */
+export function defineAgent<TBoard>(config: AgentConfig<TBoard>): AgentDefinition<TBoard> {
+  const where = `Agent "${config.id}"`;
+  if (typeof config.id !== 'string' || !/^[\w.:-]+$/.test(config.id)) {
+    throw new TypeError(
+      `An agent id must be a non-empty word (letters, digits, _ . : -), got ${JSON.stringify(config.id)}.`,
+    );
+  }
+  if (!config.machine || typeof (config.machine as { transition?: unknown }).transition !== 'function') {
+    throw new TypeError(`${where}: machine must be an XState machine.`);
+  }
+  for (const field of ['watches', 'writes'] as const) {
+    if (!Array.isArray(config[field]) || !config[field].every(isPath)) {
+      throw new TypeError(`${where}: ${field} must be a list of paths such as [['tasks'], ['goal']].`);
+    }
+  }
+  const concurrency = config.concurrency ?? (config.pool ? 4 : 1);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new TypeError(`${where}: concurrency must be a positive integer.`);
+  if (!config.pool && concurrency !== 1) {
+    throw new TypeError(
+      `${where}: a singleton agent runs one activation at a time; use pool for parallel instances.`,
+    );
+  }
+  const attempts = config.retry?.attempts ?? 2;
+  if (!Number.isInteger(attempts) || attempts < 1)
+    throw new TypeError(`${where}: retry.attempts must be a positive integer.`);
+  return {
+    ...config,
+    kind: config.pool ? 'pooled' : 'singleton',
+    concurrency,
+    priority: config.priority ?? 0,
+    retry: { attempts, backoffMs: config.retry?.backoffMs ?? 0 },
+  };
+}
+
+/** The first written path outside the agent's `writes`, or undefined when all are allowed. */
+export function forbiddenWrite(
+  agent: Pick<AgentDefinition, 'writes'>,
+  written: readonly Path[],
+): Path | undefined {
+  return written.find((w) => !agent.writes.some((allowed) => isPrefix(allowed, w)));
+}
+
+/** A warning for paths several agents may write (the commit rule keeps them safe at run time). */
+export interface SharedWrite {
+  readonly path: Path;
+  readonly agents: readonly [string, string];
+}
+
+/** Pairs of agents whose `writes` overlap. */
+export function findSharedWrites(agents: readonly Pick<AgentDefinition, 'id' | 'writes'>[]): SharedWrite[] {
+  const out: SharedWrite[] = [];
+  for (let i = 0; i < agents.length; i++) {
+    for (let j = i + 1; j < agents.length; j++) {
+      const a = agents[i]!;
+      const b = agents[j]!;
+      for (const pa of a.writes) {
+        for (const pb of b.writes) {
+          if (isPrefix(pa, pb) || isPrefix(pb, pa))
+            out.push({ path: pa.length >= pb.length ? pa : pb, agents: [a.id, b.id] });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** A readable line for a shared write. */
+export const describeSharedWrite = (w: SharedWrite): string =>
+  `${w.agents[0]} and ${w.agents[1]} may both write ${formatPath(w.path)}`;

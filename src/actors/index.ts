@@ -1,0 +1,22 @@
+export type { ActionArgs, AgentAction, AgentRequest } from './actions.js';
+export { agentActions, isAgentRequest } from './actions.js';
+export type { AgentHostOptions, StepOutcome, TimerClock } from './agent-host.js';
+export { AgentHost } from './agent-host.js';
+export type {
+  ActivationInfo,
+  ActivationTools,
+  BoardEvent,
+  CommittedEvent,
+  RejectedEvent,
+  RuntimeEvent,
+  Usage,
+} from './board-event.js';
+export type {
+  AgentConfig,
+  AgentDefinition,
+  Budget,
+  PoolConfig,
+  RetryPolicy,
+  SharedWrite,
+} from './define-agent.js';
+export { defineAgent, describeSharedWrite, findSharedWrites, forbiddenWrite } from './define-agent.js';

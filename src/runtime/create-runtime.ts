@@ -1,0 +1,204 @@
+import { type AgentDefinition, describeSharedWrite, findSharedWrites } from '../actors/index.js';
+import {
+  type AnySchema,
+  type Blackboard,
+  type BoardOf,
+  createBlackboard,
+  MemoryStore,
+  type Store,
+} from '../blackboard/index.js';
+import {
+  permutation,
+  type RunLimits,
+  type RunOutcome,
+  RunScheduler,
+  type RuntimeClock,
+  realClock,
+  type SchedulerResult,
+  seededRandom,
+  VirtualClock,
+} from '../scheduler/index.js';
+
+/** Configuration of {@link createRuntime}. */
+export interface RuntimeConfig<TSchema extends AnySchema> {
+  readonly board: { readonly schema: TSchema; readonly initial: unknown };
+  readonly agents: readonly AgentDefinition<BoardOf<TSchema>>[];
+  /** The run is `completed` as soon as this holds. */
+  readonly goal?: (board: BoardOf<TSchema>) => boolean;
+  readonly limits?: Partial<RunLimits>;
+  /** Where runs' logs live (a new MemoryStore by default). */
+  readonly store?: Store;
+  /** The runtime's clock (real time by default; a VirtualClock in deterministic mode). */
+  readonly clock?: RuntimeClock;
+  /**
+   * Deterministic mode: ties between equal candidates are broken by a permutation drawn from `seed`,
+   * and a virtual clock (created if `clock` is not one) is advanced whenever everything else waits,
+   * so runs with simulated latency are fast and replay identically.
+   */
+  readonly deterministic?: { readonly seed: number };
+}
+
+/** What a run returns: a typed outcome with its reason, the final board, and what was spent. */
+export interface RunResult<TBoard> {
+  readonly runId: string;
+  readonly outcome: RunOutcome;
+  readonly reason: string;
+  readonly board: TBoard;
+  readonly version: number;
+  readonly activations: number;
+  readonly failures: SchedulerResult['failures'];
+  readonly usage: SchedulerResult['usage'];
+}
+
+/** Options of {@link Runtime.run}. */
+export interface RunOptions {
+  /** Cancels the run (outcome `cancelled`). */
+  readonly signal?: AbortSignal;
+  readonly runId?: string;
+}
+
+/** A run in progress. */
+export interface RunHandle<TBoard> {
+  readonly runId: string;
+  readonly board: Blackboard<TBoard>;
+  readonly result: Promise<RunResult<TBoard>>;
+  cancel(reason?: string): void;
+  /** Refuses an agent's (or one item's) activations in this run from now on. */
+  veto(agentId: string, key?: string): void;
+  /** Ranks an agent (or one item) first from now on. */
+  promote(agentId: string, key?: string): void;
+  /** The persisted XState snapshot of a singleton agent (for resuming). */
+  persistedSnapshot(agentId: string): unknown;
+}
+
+/** The process-level host of runs. */
+export interface Runtime<TBoard> {
+  /** Starts a run and waits for its outcome. `input` replaces top-level board keys before agents start. */
+  run(input?: Partial<TBoard>, options?: RunOptions): Promise<RunResult<TBoard>>;
+  /** Starts a run and returns its handle at once. */
+  start(input?: Partial<TBoard>, options?: RunOptions): Promise<RunHandle<TBoard>>;
+  /** Runs in progress, by id. */
+  readonly runs: ReadonlyMap<string, RunHandle<TBoard>>;
+  /** Warnings found at registration (paths several agents may write). */
+  readonly warnings: readonly string[];
+  /** Cancels every run in progress and waits for their outcomes. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_LIMITS: RunLimits = { depth: 5, concurrency: 256, maxActivations: 10_000 };
+
+/**
+ * Creates the runtime that hosts runs of a team of agents over one board schema.
+ *
+ * @example
+ * const runtime = createRuntime({ board: { schema: Board, initial }, agents: [planner, worker], goal: (b) => b.done });
+ * const result = await runtime.run({ goal: 'Write a haiku' });
+ * console.log(result.outcome, result.reason);
+ */
+export function createRuntime<TSchema extends AnySchema>(
+  config: RuntimeConfig<TSchema>,
+): Runtime<BoardOf<TSchema>> {
+  type TBoard = BoardOf<TSchema>;
+  const ids = new Set<string>();
+  for (const agent of config.agents) {
+    if (ids.has(agent.id)) throw new TypeError(`Two agents are named "${agent.id}".`);
+    ids.add(agent.id);
+  }
+  for (const agent of config.agents) {
+    if (agent.fallback !== undefined && !ids.has(agent.fallback)) {
+      throw new TypeError(`Agent "${agent.id}" falls back to "${agent.fallback}", which is not registered.`);
+    }
+  }
+  const limits: RunLimits = { ...DEFAULT_LIMITS, ...config.limits };
+  const store = config.store ?? new MemoryStore();
+  const deterministic = config.deterministic;
+  const clock: RuntimeClock = config.clock ?? (deterministic ? new VirtualClock() : realClock);
+  const order = deterministic
+    ? permutation(config.agents.length, seededRandom(deterministic.seed))
+    : config.agents.map((_, i) => i);
+  const runs = new Map<string, RunHandle<TBoard>>();
+  let counter = 0;
+
+  const warnings: string[] = [];
+  for (const w of findSharedWrites(config.agents)) warnings.push(describeSharedWrite(w));
+
+  async function start(input?: Partial<TBoard>, options: RunOptions = {}): Promise<RunHandle<TBoard>> {
+    const runId = options.runId ?? `run-${++counter}`;
+    if (runs.has(runId)) throw new TypeError(`A run "${runId}" is already in progress.`);
+    const board = await createBlackboard({
+      schema: config.board.schema,
+      initial: config.board.initial,
+      store,
+      runId,
+      clock,
+    });
+    if (input && Object.keys(input).length > 0) {
+      const r = await board.commit({
+        baseVersion: board.version,
+        reads: [],
+        patches: Object.entries(input).map(([key, value]) => ({ op: 'add' as const, path: [key], value })),
+        author: 'input',
+      });
+      if (!r.ok) throw new TypeError(`The run's input does not fit the board: ${r.error.message}`);
+    }
+    const scheduler = new RunScheduler<TBoard>({
+      board,
+      agents: config.agents,
+      ...(config.goal ? { goal: config.goal } : {}),
+      limits,
+      clock,
+      order,
+    });
+    const onAbort = () =>
+      scheduler.cancel(`cancelled: ${String(options.signal?.reason ?? 'signal aborted')}`);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const result = scheduler.result.then((r): RunResult<TBoard> => {
+      options.signal?.removeEventListener('abort', onAbort);
+      runs.delete(runId);
+      return { runId, ...r, board: board.state, version: board.version };
+    });
+    const handle: RunHandle<TBoard> = {
+      runId,
+      board,
+      result,
+      cancel: (reason = 'cancelled by the caller') => scheduler.cancel(reason),
+      veto: (agentId, key) => scheduler.veto(agentId, key),
+      promote: (agentId, key) => scheduler.promote(agentId, key),
+      persistedSnapshot: (agentId) => scheduler.persistedSnapshot(agentId),
+    };
+    runs.set(runId, handle);
+    scheduler.start();
+    if (options.signal?.aborted) onAbort();
+    if (clock instanceof VirtualClock && deterministic) void drive(clock, result);
+    return handle;
+  }
+
+  return {
+    start,
+    async run(input, options) {
+      return (await start(input, options)).result;
+    },
+    runs,
+    warnings,
+    async close() {
+      const pending = [...runs.values()];
+      for (const h of pending) h.cancel('the runtime is closing');
+      await Promise.all(pending.map((h) => h.result));
+    },
+  };
+}
+
+/**
+ * Advances a virtual clock whenever the process has nothing else to do, until `until` settles: every
+ * promise chain runs to its end (setImmediate comes after them), then the next timer fires.
+ */
+async function drive(clock: VirtualClock, until: Promise<unknown>): Promise<void> {
+  let settled = false;
+  void until.finally(() => {
+    settled = true;
+  });
+  while (!settled) {
+    await new Promise((r) => setImmediate(r));
+    if (!settled && !clock.advanceToNext()) await new Promise((r) => setTimeout(r, 1));
+  }
+}

@@ -1,0 +1,2 @@
+export type { RunHandle, RunOptions, RunResult, Runtime, RuntimeConfig } from './create-runtime.js';
+export { createRuntime } from './create-runtime.js';

@@ -1,0 +1,96 @@
+import type { Path } from '../blackboard/index.js';
+
+/** Topics of the scheduler's records on the run's log (published as messages by author `scheduler`). */
+export const TOPICS = {
+  activation: 'hearsay.activation',
+  agenda: 'hearsay.agenda',
+  transition: 'hearsay.transition',
+  delegation: 'hearsay.delegation',
+  outcome: 'hearsay.outcome',
+  warning: 'hearsay.warning',
+  breaker: 'hearsay.breaker',
+} as const;
+
+/** Why the scheduler did not activate a candidate. */
+export type RefusalReason =
+  | 'depth'
+  | 'budget'
+  | 'breaker'
+  | 'concurrency'
+  | 'cycle'
+  | 'vetoed'
+  | 'activation_limit'
+  | 'claimed_elsewhere';
+
+/** What enabled an activation: the commit(s) whose writes concern the agent. */
+export interface Enabler {
+  readonly seq: number;
+  readonly version: number;
+  readonly paths: readonly Path[];
+  /** The activation that made the enabling commit (absent for the run's input and start). */
+  readonly activationId?: string;
+  /** Depth of that activation (0 for the run's start). */
+  readonly depth: number;
+}
+
+/** A record of one scheduling decision or activation step. */
+export type ActivationRecord =
+  | {
+      readonly phase: 'started';
+      readonly activationId: string;
+      readonly agentId: string;
+      readonly key?: string;
+      readonly depth: number;
+      readonly attempt: number;
+      readonly enabledBy: Enabler;
+      readonly delegatedBy?: string;
+    }
+  | {
+      readonly phase: 'refused';
+      readonly agentId: string;
+      readonly key?: string;
+      readonly reason: RefusalReason;
+      readonly detail: string;
+      readonly enabledBy: Enabler;
+    }
+  | {
+      readonly phase: 'completed';
+      readonly activationId: string;
+      readonly agentId: string;
+      readonly key?: string;
+    }
+  | {
+      readonly phase: 'failed';
+      readonly activationId: string;
+      readonly agentId: string;
+      readonly key?: string;
+      readonly attempt: number;
+      readonly error: string;
+      /** What happens next: another attempt, the fallback agent, or nothing (recorded as a run failure). */
+      readonly next: 'retry' | 'fallback' | 'none';
+    }
+  | {
+      readonly phase: 'aborted';
+      readonly activationId: string;
+      readonly agentId: string;
+      readonly reason: string;
+    };
+
+/** One ranked candidate of a scheduling cycle, with why it is eligible and its rating. */
+export interface AgendaItem {
+  readonly agentId: string;
+  readonly key?: string;
+  readonly rank: number;
+  readonly priority: number;
+  readonly estimate?: { readonly tokens?: number; readonly cost?: number };
+  readonly budgetLeft?: { readonly tokens?: number; readonly cost?: number };
+  readonly why: { readonly seq: number; readonly paths: readonly Path[] };
+  readonly decision: 'activate' | RefusalReason;
+}
+
+/** The agenda of one scheduling cycle. */
+export interface AgendaRecord {
+  readonly cycle: number;
+  readonly version: number;
+  readonly items: readonly AgendaItem[];
+}

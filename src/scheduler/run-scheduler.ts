@@ -1,0 +1,900 @@
+import {
+  type AgentDefinition,
+  AgentHost,
+  type AgentRequest,
+  type BoardEvent,
+  findSharedWrites,
+  forbiddenWrite,
+  type RuntimeEvent,
+  type StepOutcome,
+  type Usage,
+} from '../actors/index.js';
+import {
+  type Blackboard,
+  type BoardSnapshot,
+  type CommitEvent,
+  type Path,
+  prepareCommit,
+  type Unsubscribe,
+} from '../blackboard/index.js';
+import type { RuntimeClock } from './clock.js';
+import type { ActivationRecord, AgendaItem, Enabler, RefusalReason } from './events.js';
+import { TOPICS } from './events.js';
+import { rankCandidates } from './rank.js';
+import { TaskGraph } from './task-graph.js';
+import { WatchIndex } from './watch-index.js';
+
+/** How a run ended. */
+export type RunOutcome =
+  | 'completed'
+  | 'quiescent'
+  | 'budget_exceeded'
+  | 'depth_exceeded'
+  | 'failed'
+  | 'cancelled'
+  | 'awaiting_approval';
+
+/** Limits of one run. */
+export interface RunLimits {
+  /** Deepest causal chain allowed (default 5). */
+  readonly depth: number;
+  /** Activations in flight at once, all agents together (default 256). */
+  readonly concurrency: number;
+  /** Activations in all, a last guard against runaway runs (default 10,000). */
+  readonly maxActivations: number;
+  /** The run's token and money budget (default none). */
+  readonly budget?: { readonly tokens?: number; readonly cost?: number };
+}
+
+/** Spent tokens and money. */
+export interface Spent {
+  tokens: number;
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
+}
+
+/** What the scheduler hands back when the run ends. */
+export interface SchedulerResult {
+  readonly outcome: RunOutcome;
+  readonly reason: string;
+  readonly activations: number;
+  readonly failures: readonly { readonly agentId: string; readonly key?: string; readonly error: string }[];
+  readonly usage: Spent & { readonly byAgent: Record<string, Spent> };
+}
+
+export interface RunSchedulerOptions<TBoard> {
+  readonly board: Blackboard<TBoard>;
+  readonly agents: readonly AgentDefinition<TBoard>[];
+  readonly goal?: (board: TBoard) => boolean;
+  readonly limits: RunLimits;
+  readonly clock: RuntimeClock;
+  /** Tie-break order of the agents (registration order, or a seeded permutation of it). */
+  readonly order: readonly number[];
+}
+
+interface AgentState<TBoard> {
+  readonly def: AgentDefinition<TBoard>;
+  readonly order: number;
+  lastActivated: number;
+  readonly spent: Spent;
+  breakerOpen: boolean;
+  running: number;
+  /** The singleton's actor (recreated from `lastGood` after a failure). */
+  host: AgentHost | undefined;
+  lastGood: ReturnType<AgentHost['persisted']> | undefined;
+  /** The singleton's activation in flight. */
+  current: Activation<TBoard> | undefined;
+  /** An enabling change that arrived while busy (or deferred by a limit): checked again later. */
+  dirty: Enabler | undefined;
+  /** Pooled: item keys taken in this run (in flight or finished). */
+  readonly taken: Set<string>;
+  /** Pooled: the change that first offered each item not yet taken. */
+  readonly offeredBy: Map<string, Enabler>;
+  /** Candidates already recorded as deferred for concurrency (recorded once until they run). */
+  readonly deferred: Set<string>;
+}
+
+interface Activation<TBoard> {
+  readonly id: string;
+  readonly agent: AgentState<TBoard>;
+  readonly key: string | undefined;
+  readonly depth: number;
+  readonly enabler: Enabler;
+  readonly controller: AbortController;
+  readonly delegation: { readonly from: string; readonly task: unknown } | undefined;
+  attempt: number;
+  /** The board this activation works from; moves to the head after each of its own commits. */
+  snapshot: BoardSnapshot<TBoard>;
+  host: AgentHost | undefined;
+  /** The first refused commit, when the machine did not handle the refusal itself. */
+  rejected: string | undefined;
+}
+
+const ROOT: Path[] = [[]];
+const emptySpent = (): Spent => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * The control component of one run: after each commit it finds the agents whose watched paths changed,
+ * asks each machine whether it can advance, ranks the candidates and activates them within the limits
+ * (concurrency, budgets, causal depth, the task graph), records every decision on the run's log, and
+ * decides how the run ends.
+ */
+export class RunScheduler<TBoard> {
+  private readonly board: Blackboard<TBoard>;
+  private readonly agents = new Map<string, AgentState<TBoard>>();
+  private readonly watchIndex = new WatchIndex();
+  private readonly taskGraph = new TaskGraph();
+  private readonly inflight = new Map<string, Activation<TBoard>>();
+  private readonly depthOf = new Map<string, number>();
+  private readonly pending: Enabler[] = [];
+  private readonly spent = emptySpent();
+  private readonly failures: { agentId: string; key?: string; error: string }[] = [];
+  private readonly vetoes = new Set<string>();
+  private readonly promotions = new Set<string>();
+  private cycleQueued = false;
+  /** While a cycle decides, records wait here (see `cycle`). */
+  private holding: [string, unknown][] | undefined;
+  private cycles = 0;
+  private tick = 0;
+  private activations = 0;
+  private refusedFor: 'depth' | 'budget' | undefined;
+  private done = false;
+  private unsubscribe: Unsubscribe | undefined;
+  private resolveResult!: (result: SchedulerResult) => void;
+  /** Resolves once, when the run ends. */
+  readonly result: Promise<SchedulerResult>;
+
+  constructor(private readonly options: RunSchedulerOptions<TBoard>) {
+    this.board = options.board;
+    this.result = new Promise((resolve) => {
+      this.resolveResult = resolve;
+    });
+    options.agents.forEach((def, i) => {
+      this.agents.set(def.id, {
+        def,
+        order: options.order[i] ?? i,
+        lastActivated: -1,
+        spent: emptySpent(),
+        breakerOpen: false,
+        running: 0,
+        host: undefined,
+        lastGood: undefined,
+        current: undefined,
+        dirty: undefined,
+        taken: new Set(),
+        offeredBy: new Map(),
+        deferred: new Set(),
+      });
+      this.watchIndex.add(def.id, def.watches);
+    });
+  }
+
+  /** Starts scheduling: singleton actors start, and every agent is considered once against the board. */
+  start(): void {
+    const shared = findSharedWrites(this.options.agents);
+    if (shared.length > 0) this.record(TOPICS.warning, { kind: 'shared_writes', pairs: shared });
+    for (const st of this.agents.values()) {
+      if (st.def.kind !== 'singleton') continue;
+      const started = this.createHost(st);
+      if (started.status === 'failed')
+        this.failures.push({ agentId: st.def.id, error: `failed to start: ${message(started.error)}` });
+    }
+    this.unsubscribe = this.board.subscribe({ types: ['commit'] }, (e) => this.onCommit(e as CommitEvent));
+    this.pending.push({ seq: this.board.seq, version: this.board.version, paths: ROOT, depth: 0 });
+    this.queueCycle();
+  }
+
+  /** Stops the run now with `cancelled` (in-flight activations are aborted and recorded). */
+  cancel(reason: string): void {
+    this.finish('cancelled', reason);
+  }
+
+  /** Refuses the agent's (or one item's) pending and future activations in this run. */
+  veto(agentId: string, key?: string): void {
+    this.vetoes.add(key === undefined ? agentId : `${agentId}\u0000${key}`);
+  }
+
+  /** Ranks the agent (or one item) ahead of every other candidate from now on. */
+  promote(agentId: string, key?: string): void {
+    this.promotions.add(key === undefined ? agentId : `${agentId}\u0000${key}`);
+    this.queueCycle();
+  }
+
+  /** The persisted XState snapshot of a singleton agent's actor. */
+  persistedSnapshot(agentId: string): unknown {
+    return this.agents.get(agentId)?.host?.persisted();
+  }
+
+  /** The activations in flight now. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  private onCommit(event: CommitEvent): void {
+    const depth = event.activationId === undefined ? 0 : (this.depthOf.get(event.activationId) ?? 0);
+    this.pending.push({
+      seq: event.seq,
+      version: event.version,
+      paths: event.writes,
+      depth,
+      ...(event.activationId === undefined ? {} : { activationId: event.activationId }),
+    });
+    this.queueCycle();
+  }
+
+  private queueCycle(): void {
+    if (this.cycleQueued || this.done) return;
+    this.cycleQueued = true;
+    queueMicrotask(() => {
+      this.cycleQueued = false;
+      this.cycle();
+    });
+  }
+
+  /** One scheduling cycle: concerned agents → `can` → rank → admit → activate. */
+  private cycle(): void {
+    if (this.done) return;
+    const snap = this.board.snapshot();
+    if (this.options.goal && this.goalReached(snap.state)) return;
+    const concerned = new Map<string, Enabler>();
+    for (const change of this.pending.splice(0)) {
+      const ids =
+        change.paths.length === 1 && change.paths[0]!.length === 0
+          ? this.agents.keys()
+          : this.watchIndex.match(change.paths);
+      for (const id of ids) concerned.set(id, change);
+    }
+    for (const st of this.agents.values()) {
+      if (st.dirty && st.running === 0 && !concerned.has(st.def.id)) concerned.set(st.def.id, st.dirty);
+    }
+    type Candidate = { st: AgentState<TBoard>; key?: string; enabler: Enabler; delegation?: undefined };
+    const candidates: Candidate[] = [];
+    for (const [id, enabler] of concerned) {
+      const st = this.agents.get(id)!;
+      if (st.def.kind === 'singleton') {
+        if (st.running > 0) {
+          st.dirty = enabler;
+          continue;
+        }
+        st.dirty = undefined;
+        if (this.canAdvance(st, snap, enabler)) candidates.push({ st, enabler });
+      } else {
+        st.dirty = undefined;
+        let keys: string[];
+        try {
+          keys = [...st.def.pool!.items(snap.state)];
+        } catch (error) {
+          this.failures.push({ agentId: id, error: `pool.items threw: ${message(error)}` });
+          continue;
+        }
+        for (const key of keys) {
+          if (st.taken.has(key)) continue;
+          // An item's causal depth comes from the change that first offered it, not from later re-checks.
+          if (!st.offeredBy.has(key)) st.offeredBy.set(key, enabler);
+          candidates.push({ st, key, enabler: st.offeredBy.get(key)! });
+        }
+      }
+    }
+    if (candidates.length === 0) {
+      this.checkQuiescence();
+      return;
+    }
+    const ranked = rankCandidates(
+      candidates.map((c) => ({
+        ...c,
+        agentId: c.st.def.id,
+        ...(c.key === undefined ? {} : { key: c.key }),
+        priority: c.st.def.priority + (this.isMarked(this.promotions, c.st.def.id, c.key) ? 1e9 : 0),
+        lastActivated: c.st.lastActivated,
+        order: c.st.order,
+      })),
+    );
+    const cycle = ++this.cycles;
+    const items: AgendaItem[] = [];
+    // Records made while deciding are held so the agenda comes first in the log, then its consequences.
+    const held: [string, unknown][] = [];
+    const admitted: Activation<TBoard>[] = [];
+    this.holding = held;
+    try {
+      for (const [rank, c] of ranked.entries()) {
+        const refusal = this.admit(c.st, c.key, c.enabler);
+        items.push({
+          agentId: c.st.def.id,
+          ...(c.key === undefined ? {} : { key: c.key }),
+          rank,
+          priority: c.st.def.priority,
+          ...(c.st.def.estimate ? { estimate: c.st.def.estimate } : {}),
+          ...(c.st.def.budget ? { budgetLeft: this.budgetLeft(c.st) } : {}),
+          why: { seq: c.enabler.seq, paths: c.enabler.paths },
+          decision: refusal?.reason ?? 'activate',
+        });
+        if (refusal) this.refuse(c.st, c.key, c.enabler, refusal.reason, refusal.detail);
+        else admitted.push(this.reserve(c.st, c.key, c.enabler, c.enabler.depth + 1, snap, undefined));
+      }
+    } finally {
+      this.holding = undefined;
+    }
+    this.record(TOPICS.agenda, { cycle, version: snap.version, items });
+    for (const [topic, payload] of held) this.record(topic, payload);
+    for (const act of admitted) this.launch(act);
+    this.checkQuiescence();
+  }
+
+  private canAdvance(st: AgentState<TBoard>, snap: BoardSnapshot<TBoard>, enabler: Enabler): boolean {
+    if (st.host?.status !== 'active') return false;
+    try {
+      return st.host.can(
+        this.boardEvent(snap, enabler, { id: 'candidate', agent: st, depth: enabler.depth + 1 }),
+      );
+    } catch (error) {
+      // A throwing guard is this agent's failure, contained and recorded; the run goes on.
+      this.failures.push({ agentId: st.def.id, error: `guard threw: ${message(error)}` });
+      this.record(TOPICS.activation, {
+        phase: 'failed',
+        activationId: `${st.def.id}:guard`,
+        agentId: st.def.id,
+        attempt: 1,
+        error: `guard threw: ${message(error)}`,
+        next: 'none',
+      } satisfies ActivationRecord);
+      return false;
+    }
+  }
+
+  private admit(
+    st: AgentState<TBoard>,
+    key: string | undefined,
+    enabler: Enabler,
+  ): { reason: RefusalReason; detail: string } | undefined {
+    const { limits } = this.options;
+    if (this.isMarked(this.vetoes, st.def.id, key))
+      return { reason: 'vetoed', detail: 'vetoed by an operator' };
+    if (st.breakerOpen)
+      return { reason: 'breaker', detail: `${st.def.id} spent its budget; its breaker is open` };
+    if (enabler.depth + 1 > limits.depth) {
+      return { reason: 'depth', detail: `depth ${enabler.depth + 1} exceeds the limit of ${limits.depth}` };
+    }
+    if (this.activations >= limits.maxActivations) {
+      return { reason: 'activation_limit', detail: `the run reached ${limits.maxActivations} activations` };
+    }
+    if (this.inflight.size >= limits.concurrency || st.running >= st.def.concurrency) {
+      st.dirty = enabler;
+      return {
+        reason: 'concurrency',
+        detail: `${this.inflight.size} in flight (run limit ${limits.concurrency}), ${st.running} of ${st.def.id} (limit ${st.def.concurrency})`,
+      };
+    }
+    return undefined;
+  }
+
+  private refuse(
+    st: AgentState<TBoard>,
+    key: string | undefined,
+    enabler: Enabler,
+    reason: RefusalReason,
+    detail: string,
+  ): void {
+    if (reason === 'concurrency') {
+      // A deferral is recorded once; the candidate is checked again when a slot frees.
+      if (st.deferred.has(key ?? '')) return;
+      st.deferred.add(key ?? '');
+    }
+    if (reason === 'depth') this.refusedFor = 'depth';
+    if (reason === 'breaker' || reason === 'activation_limit') this.refusedFor ??= 'budget';
+    this.record(TOPICS.activation, {
+      phase: 'refused',
+      agentId: st.def.id,
+      ...(key === undefined ? {} : { key }),
+      reason,
+      detail,
+      enabledBy: enabler,
+    } satisfies ActivationRecord);
+  }
+
+  private activate(
+    st: AgentState<TBoard>,
+    key: string | undefined,
+    enabler: Enabler,
+    depth: number,
+    snap: BoardSnapshot<TBoard>,
+    delegation: { from: string; task: unknown } | undefined,
+  ): void {
+    this.launch(this.reserve(st, key, enabler, depth, snap, delegation));
+  }
+
+  /** Counts an activation as in flight (so limits see it) before it starts. */
+  private reserve(
+    st: AgentState<TBoard>,
+    key: string | undefined,
+    enabler: Enabler,
+    depth: number,
+    snap: BoardSnapshot<TBoard>,
+    delegation: { from: string; task: unknown } | undefined,
+  ): Activation<TBoard> {
+    const id = `${st.def.id}${key === undefined ? '' : `[${key}]`}#${++this.activations}`;
+    const act: Activation<TBoard> = {
+      id,
+      agent: st,
+      key,
+      depth,
+      enabler,
+      controller: new AbortController(),
+      delegation,
+      attempt: 1,
+      snapshot: snap,
+      host: undefined,
+      rejected: undefined,
+    };
+    this.inflight.set(id, act);
+    this.depthOf.set(id, depth);
+    st.running += 1;
+    st.lastActivated = ++this.tick;
+    if (key !== undefined) {
+      st.taken.add(key);
+      st.offeredBy.delete(key);
+    }
+    st.deferred.delete(key ?? '');
+    if (st.def.kind === 'singleton') st.current = act;
+    return act;
+  }
+
+  private launch(act: Activation<TBoard>): void {
+    void this.runActivation(act).catch((error) => {
+      // A bug in the scheduler itself must not hang the run.
+      this.failures.push({ agentId: act.agent.def.id, error: `scheduler error: ${message(error)}` });
+      this.endActivation(act);
+    });
+  }
+
+  private async runActivation(act: Activation<TBoard>): Promise<void> {
+    const { def } = act.agent;
+    for (;;) {
+      this.record(TOPICS.activation, {
+        phase: 'started',
+        activationId: act.id,
+        agentId: def.id,
+        ...(act.key === undefined ? {} : { key: act.key }),
+        depth: act.depth,
+        attempt: act.attempt,
+        enabledBy: act.enabler,
+        ...(act.delegation === undefined ? {} : { delegatedBy: act.delegation.from }),
+      } satisfies ActivationRecord);
+      const outcome = await this.attempt(act);
+      if (this.done || outcome.status === 'aborted') {
+        this.record(TOPICS.activation, {
+          phase: 'aborted',
+          activationId: act.id,
+          agentId: def.id,
+          reason: 'the run ended',
+        } satisfies ActivationRecord);
+        break;
+      }
+      if (outcome.status === 'settled' || outcome.status === 'done') {
+        if (def.kind === 'singleton') act.agent.lastGood = act.host?.persisted();
+        this.record(TOPICS.activation, {
+          phase: 'completed',
+          activationId: act.id,
+          agentId: def.id,
+          ...(act.key === undefined ? {} : { key: act.key }),
+        } satisfies ActivationRecord);
+        break;
+      }
+      const error = message(outcome.error);
+      const retry = act.attempt < def.retry.attempts;
+      const fallback = !retry && def.fallback !== undefined && this.agents.has(def.fallback);
+      this.record(TOPICS.activation, {
+        phase: 'failed',
+        activationId: act.id,
+        agentId: def.id,
+        ...(act.key === undefined ? {} : { key: act.key }),
+        attempt: act.attempt,
+        error,
+        next: retry ? 'retry' : fallback ? 'fallback' : 'none',
+      } satisfies ActivationRecord);
+      if (def.kind === 'singleton' && act.host?.status !== 'active') this.createHost(act.agent);
+      if (retry) {
+        const backoff = def.retry.backoffMs * 2 ** (act.attempt - 1);
+        act.attempt += 1;
+        if (backoff > 0) {
+          try {
+            await this.options.clock.sleep(backoff, act.controller.signal);
+          } catch {
+            continue;
+          }
+        }
+        act.snapshot = this.board.snapshot();
+        continue;
+      }
+      if (fallback) {
+        const fb = this.agents.get(def.fallback!)!;
+        const snap = this.board.snapshot();
+        if (fb.running === 0 && this.canAdvance(fb, snap, act.enabler))
+          this.activate(fb, undefined, act.enabler, act.depth, snap, act.delegation);
+        else
+          this.failures.push({
+            agentId: def.id,
+            ...(act.key === undefined ? {} : { key: act.key }),
+            error: `${error} (fallback ${def.fallback} could not advance)`,
+          });
+      } else {
+        this.failures.push({ agentId: def.id, ...(act.key === undefined ? {} : { key: act.key }), error });
+      }
+      break;
+    }
+    this.endActivation(act);
+  }
+
+  /** One attempt: (pooled) a fresh instance, its `can`, the claim; then the step itself. */
+  private async attempt(act: Activation<TBoard>): Promise<StepOutcome> {
+    const st = act.agent;
+    const event = this.boardEvent(
+      act.snapshot,
+      act.enabler,
+      { id: act.id, agent: st, depth: act.depth, key: act.key, attempt: act.attempt },
+      act,
+      act.delegation,
+    );
+    if (st.def.kind === 'pooled') {
+      const host = new AgentHost(this.hostOptions(st, () => act, { key: act.key }));
+      act.host = host;
+      const started = host.start();
+      if (started.status === 'failed') return started;
+      try {
+        if (!host.can(event)) {
+          host.stop();
+          return { status: 'settled' };
+        }
+      } catch (error) {
+        return { status: 'failed', error };
+      }
+      if (act.attempt === 1) {
+        const claimed = await this.claim(act);
+        if (!claimed) {
+          host.stop();
+          return { status: 'settled' };
+        }
+        act.snapshot = this.board.snapshot();
+        return host.step(
+          { ...event, board: act.snapshot.state, version: act.snapshot.version },
+          act.controller.signal,
+        );
+      }
+      return host.step(event, act.controller.signal);
+    }
+    act.host = st.host;
+    if (act.host?.status !== 'active')
+      return { status: 'failed', error: new Error(`${st.def.id}'s machine is not running`) };
+    try {
+      if (act.attempt > 1 && !act.host.can(event)) return { status: 'settled' };
+    } catch (error) {
+      return { status: 'failed', error };
+    }
+    act.rejected = undefined;
+    const outcome = await act.host.step(event, act.controller.signal);
+    if ((outcome.status === 'settled' || outcome.status === 'done') && act.rejected)
+      return { status: 'failed', error: new Error(act.rejected) };
+    return outcome;
+  }
+
+  private async claim(act: Activation<TBoard>): Promise<boolean> {
+    const pool = act.agent.def.pool!;
+    const { value, commit } = prepareCommit(act.snapshot, (d) => pool.claim(d, act.key!), {
+      author: act.agent.def.id,
+      activationId: act.id,
+    });
+    if (value === false || !commit) return false;
+    const r = await this.board.commit(commit);
+    if (r.ok) return true;
+    this.refuse(act.agent, act.key, act.enabler, 'claimed_elsewhere', r.error.message);
+    return false;
+  }
+
+  private endActivation(act: Activation<TBoard>): void {
+    if (!this.inflight.delete(act.id)) return;
+    act.agent.running -= 1;
+    if (act.agent.current === act) act.agent.current = undefined;
+    if (act.delegation !== undefined) this.taskGraph.remove(act.delegation.from, act.agent.def.id);
+    if (act.agent.def.kind === 'pooled') act.host?.stop();
+    this.queueCycle();
+  }
+
+  private createHost(st: AgentState<TBoard>): StepOutcome {
+    st.host?.stop();
+    st.host = new AgentHost({
+      ...this.hostOptions(st, () => st.current, undefined),
+      ...(st.lastGood === undefined ? {} : { snapshot: st.lastGood }),
+    });
+    const started = st.host.start();
+    if (started.status === 'settled') st.lastGood = st.host.persisted();
+    return started;
+  }
+
+  private hostOptions(st: AgentState<TBoard>, current: () => Activation<TBoard> | undefined, input: unknown) {
+    const clock = this.options.clock;
+    return {
+      machine: st.def.machine,
+      ...(input === undefined ? {} : { input }),
+      clock: {
+        setTimeout: (fn: (...args: unknown[]) => void, ms: number) => clock.setTimeout(fn, ms),
+        clearTimeout: (id: unknown) => clock.clearTimeout(id),
+      },
+      onRequest: (req: AgentRequest) => this.handle(st, current(), req),
+      onTransition: (from: string, to: string, eventType: string) => {
+        const act = current();
+        this.record(TOPICS.transition, {
+          agentId: st.def.id,
+          ...(act?.key === undefined ? {} : { key: act.key }),
+          ...(act ? { activationId: act.id } : {}),
+          from,
+          to,
+          event: eventType,
+        });
+      },
+    };
+  }
+
+  /** Performs what a machine asked for. Returns the event to send back, if any. */
+  private handle(
+    st: AgentState<TBoard>,
+    act: Activation<TBoard> | undefined,
+    req: AgentRequest,
+  ): Promise<RuntimeEvent | undefined> | undefined {
+    if (this.done) return undefined;
+    switch (req.type) {
+      case 'hearsay.commit':
+        return this.commitFor(st, act, req.recipe as (draft: unknown) => unknown);
+      case 'hearsay.publish':
+        return this.board.publish(req.topic, req.payload, { author: st.def.id }).then((r) => {
+          if (!r.ok) throw new Error(r.error.message);
+          return undefined;
+        });
+      case 'hearsay.delegate':
+        this.delegate(st, act, req.to, req.task);
+        return undefined;
+      case 'hearsay.charge':
+        this.charge(st, req.usage);
+        return undefined;
+    }
+  }
+
+  private async commitFor(
+    st: AgentState<TBoard>,
+    act: Activation<TBoard> | undefined,
+    recipe: (draft: unknown) => unknown,
+  ): Promise<RuntimeEvent | undefined> {
+    const base = act?.snapshot ?? this.board.snapshot();
+    const { commit } = prepareCommit(base, recipe as never, {
+      author: st.def.id,
+      ...(act ? { activationId: act.id } : {}),
+    });
+    if (!commit) return undefined;
+    const outside = forbiddenWrite(
+      st.def,
+      commit.patches.map((p) => p.path),
+    );
+    const result = outside
+      ? {
+          ok: false as const,
+          error: {
+            code: 'forbidden_path',
+            message: `${st.def.id} may not write ${JSON.stringify(outside)}; its writes are ${JSON.stringify(st.def.writes)}`,
+          },
+        }
+      : await this.board.commit(commit);
+    if (result.ok) {
+      if (act) act.snapshot = this.board.snapshot();
+      return { type: 'hearsay.committed', version: result.event.version };
+    }
+    const rejected: RuntimeEvent = {
+      type: 'hearsay.rejected',
+      code: result.error.code,
+      message: result.error.message,
+    };
+    // A machine that handles refusals decides what to do; otherwise the activation fails (and may be retried).
+    const handles = act?.host?.actor.getSnapshot().can(rejected as never) ?? false;
+    if (!handles && act) act.rejected ??= `commit refused (${result.error.code}): ${result.error.message}`;
+    return handles ? rejected : undefined;
+  }
+
+  private delegate(
+    st: AgentState<TBoard>,
+    act: Activation<TBoard> | undefined,
+    to: string,
+    task: unknown,
+  ): void {
+    const target = this.agents.get(to);
+    const enabler: Enabler = act?.enabler ?? {
+      seq: this.board.seq,
+      version: this.board.version,
+      paths: ROOT,
+      depth: 0,
+    };
+    const depth = (act?.depth ?? 0) + 1;
+    const cycle = target ? this.taskGraph.cycleIf(st.def.id, to) : undefined;
+    if (!target || cycle) {
+      this.record(TOPICS.delegation, {
+        from: st.def.id,
+        to,
+        task,
+        accepted: false,
+        ...(cycle ? { cycle } : { reason: `no agent "${to}"` }),
+      });
+      if (target)
+        this.refuse(
+          target,
+          undefined,
+          enabler,
+          'cycle',
+          `delegation ${cycle!.join(' → ')} would close a cycle`,
+        );
+      return;
+    }
+    const snap = this.board.snapshot();
+    const refusal = this.admit(target, undefined, { ...enabler, depth: depth - 1 });
+    if (refusal) {
+      this.record(TOPICS.delegation, { from: st.def.id, to, task, accepted: false, reason: refusal.detail });
+      this.refuse(target, undefined, enabler, refusal.reason, refusal.detail);
+      return;
+    }
+    if (target.def.kind === 'singleton' && target.running > 0) {
+      this.record(TOPICS.delegation, { from: st.def.id, to, task, accepted: false, reason: `${to} is busy` });
+      this.refuse(target, undefined, enabler, 'concurrency', `${to} is busy`);
+      return;
+    }
+    this.taskGraph.add(st.def.id, to);
+    this.record(TOPICS.delegation, { from: st.def.id, to, task, accepted: true });
+    this.activate(target, undefined, act?.enabler ?? enabler, depth, snap, { from: st.def.id, task });
+  }
+
+  private charge(st: AgentState<TBoard>, usage: Usage): void {
+    for (const s of [st.spent, this.spent]) {
+      s.inputTokens += usage.inputTokens ?? 0;
+      s.outputTokens += usage.outputTokens ?? 0;
+      s.tokens += usage.tokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+      s.cost += usage.cost ?? 0;
+    }
+    const b = st.def.budget;
+    if (
+      !st.breakerOpen &&
+      b &&
+      ((b.tokens !== undefined && st.spent.tokens >= b.tokens) ||
+        (b.cost !== undefined && st.spent.cost >= b.cost))
+    ) {
+      st.breakerOpen = true;
+      this.record(TOPICS.breaker, { agentId: st.def.id, spent: { ...st.spent }, budget: b });
+    }
+    const rb = this.options.limits.budget;
+    if (
+      rb &&
+      ((rb.tokens !== undefined && this.spent.tokens >= rb.tokens) ||
+        (rb.cost !== undefined && this.spent.cost >= rb.cost))
+    ) {
+      this.finish(
+        'budget_exceeded',
+        `the run spent ${this.spent.tokens} tokens and ${this.spent.cost} of its budget ${JSON.stringify(rb)}`,
+      );
+    }
+  }
+
+  private budgetLeft(st: AgentState<TBoard>): { tokens?: number; cost?: number } {
+    const b = st.def.budget ?? {};
+    return {
+      ...(b.tokens === undefined ? {} : { tokens: b.tokens - st.spent.tokens }),
+      ...(b.cost === undefined ? {} : { cost: b.cost - st.spent.cost }),
+    };
+  }
+
+  private boardEvent(
+    snap: BoardSnapshot<TBoard>,
+    enabler: Enabler,
+    who: { id: string; agent: AgentState<TBoard>; depth: number; key?: string | undefined; attempt?: number },
+    act?: Activation<TBoard>,
+    delegation?: { from: string; task: unknown },
+  ): BoardEvent<TBoard> {
+    const signal = act?.controller.signal ?? new AbortController().signal;
+    return {
+      type: 'board',
+      board: snap.state,
+      version: snap.version,
+      changed: enabler.paths,
+      activation: {
+        id: who.id,
+        agentId: who.agent.def.id,
+        ...(who.key === undefined ? {} : { key: who.key }),
+        depth: who.depth,
+        attempt: who.attempt ?? 1,
+      },
+      ...(delegation ? { delegation } : {}),
+      tools: {
+        signal,
+        sleep: (ms) => this.options.clock.sleep(ms, signal),
+        charge: (usage) => {
+          if (!this.done) this.charge(who.agent, usage);
+        },
+      },
+    };
+  }
+
+  private isMarked(set: Set<string>, agentId: string, key: string | undefined): boolean {
+    return set.has(agentId) || (key !== undefined && set.has(`${agentId}\u0000${key}`));
+  }
+
+  private goalReached(state: TBoard): boolean {
+    let reached = false;
+    try {
+      reached = this.options.goal!(state);
+    } catch (error) {
+      this.finish('failed', `the goal predicate threw: ${message(error)}`);
+      return true;
+    }
+    if (reached) this.finish('completed', 'the goal was reached');
+    return reached;
+  }
+
+  private checkQuiescence(): void {
+    if (this.done || this.cycleQueued || this.pending.length > 0 || this.inflight.size > 0) return;
+    if (this.options.goal && this.goalReached(this.board.state)) return;
+    for (const st of this.agents.values())
+      if (st.dirty) {
+        this.queueCycle();
+        return;
+      }
+    if (this.refusedFor === 'depth') {
+      this.finish(
+        'depth_exceeded',
+        `an activation was refused at the depth limit (${this.options.limits.depth}) and nothing else can advance`,
+      );
+      return;
+    }
+    if (this.refusedFor === 'budget') {
+      this.finish('budget_exceeded', 'budgets stopped the agents that could advance');
+      return;
+    }
+    if (this.failures.length > 0) {
+      const list = this.failures.map((f) => `${f.agentId}: ${f.error}`).join('; ');
+      this.finish(
+        'failed',
+        `nothing can advance after ${this.failures.length} unrecovered failure(s): ${list}`,
+      );
+      return;
+    }
+    this.finish(
+      'quiescent',
+      this.options.goal ? 'nothing can advance and the goal was not reached' : 'nothing can advance',
+    );
+  }
+
+  /** Ends the run once: aborts what is in flight, records the outcome, resolves `result`. */
+  private finish(outcome: RunOutcome, reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.unsubscribe?.();
+    for (const act of this.inflight.values()) act.controller.abort(new Error(`run ${outcome}`));
+    for (const st of this.agents.values()) st.host?.stop();
+    const byAgent: Record<string, Spent> = {};
+    for (const [id, st] of this.agents) byAgent[id] = { ...st.spent };
+    const result: SchedulerResult = {
+      outcome,
+      reason,
+      activations: this.activations,
+      failures: [...this.failures],
+      usage: { ...this.spent, byAgent },
+    };
+    // The outcome record is queued on the board behind everything recorded before it.
+    void this.board
+      .publish(TOPICS.outcome, { outcome, reason }, { author: 'scheduler' })
+      .finally(() => this.resolveResult(result));
+  }
+
+  /** Appends a scheduler record to the log, without waiting (records keep log order through the board's queue). */
+  private record(topic: string, payload: unknown): void {
+    if (this.holding) {
+      this.holding.push([topic, payload]);
+      return;
+    }
+    if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation) return;
+    void this.board.publish(topic, payload, { author: 'scheduler' });
+  }
+}
