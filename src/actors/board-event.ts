@@ -47,6 +47,8 @@ export interface BoardEvent<TBoard = unknown> {
   readonly activation: ActivationInfo;
   /** Set when another agent delegated a task to this one. */
   readonly delegation?: { readonly from: string; readonly task: unknown };
+  /** Set when this agent is activated as the fallback of an agent whose retries ran out. */
+  readonly fallbackFor?: { readonly agentId: string; readonly error: string };
   readonly tools: ActivationTools;
 }
 

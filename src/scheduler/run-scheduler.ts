@@ -109,6 +109,8 @@ interface Activation<TBoard> {
   host: AgentHost | undefined;
   /** The first refused commit, when the machine did not handle the refusal itself. */
   rejected: string | undefined;
+  /** Set when this activation stands in for an agent that failed. */
+  fallbackFor?: { readonly agentId: string; readonly error: string };
 }
 
 const ROOT: Path[] = [[]];
@@ -183,7 +185,13 @@ export class RunScheduler<TBoard> {
     }
     this.unsubscribe = this.board.subscribe({ types: ['commit'] }, (e) => this.onCommit(e as CommitEvent));
     this.pending.push({ seq: this.board.seq, version: this.board.version, paths: ROOT, depth: 0 });
-    this.queueCycle();
+    // The first cycle waits for the next turn of the event loop, so whoever started the run can subscribe,
+    // veto or promote before any agent runs.
+    this.cycleQueued = true;
+    setImmediate(() => {
+      this.cycleQueued = false;
+      this.cycle();
+    });
   }
 
   /** Stops the run now with `cancelled` (in-flight activations are aborted and recorded). */
@@ -204,7 +212,8 @@ export class RunScheduler<TBoard> {
 
   /** The persisted XState snapshot of a singleton agent's actor. */
   persistedSnapshot(agentId: string): unknown {
-    return this.agents.get(agentId)?.host?.persisted();
+    const st = this.agents.get(agentId);
+    return st?.lastGood ?? st?.host?.persisted();
   }
 
   /** The activations in flight now. */
@@ -322,24 +331,19 @@ export class RunScheduler<TBoard> {
     this.checkQuiescence();
   }
 
-  private canAdvance(st: AgentState<TBoard>, snap: BoardSnapshot<TBoard>, enabler: Enabler): boolean {
+  /** Whether a singleton would advance; a throwing guard counts as yes, so its failure is handled as an activation's. */
+  private canAdvance(
+    st: AgentState<TBoard>,
+    snap: BoardSnapshot<TBoard>,
+    enabler: Enabler,
+    fallbackFor?: { agentId: string; error: string },
+  ): boolean {
     if (st.host?.status !== 'active') return false;
     try {
-      return st.host.can(
-        this.boardEvent(snap, enabler, { id: 'candidate', agent: st, depth: enabler.depth + 1 }),
-      );
-    } catch (error) {
-      // A throwing guard is this agent's failure, contained and recorded; the run goes on.
-      this.failures.push({ agentId: st.def.id, error: `guard threw: ${message(error)}` });
-      this.record(TOPICS.activation, {
-        phase: 'failed',
-        activationId: `${st.def.id}:guard`,
-        agentId: st.def.id,
-        attempt: 1,
-        error: `guard threw: ${message(error)}`,
-        next: 'none',
-      } satisfies ActivationRecord);
-      return false;
+      const who = { id: 'candidate', agent: st, depth: enabler.depth + 1, fallbackFor };
+      return st.host.can(this.boardEvent(snap, enabler, who));
+    } catch {
+      return true;
     }
   }
 
@@ -510,9 +514,12 @@ export class RunScheduler<TBoard> {
       if (fallback) {
         const fb = this.agents.get(def.fallback!)!;
         const snap = this.board.snapshot();
-        if (fb.running === 0 && this.canAdvance(fb, snap, act.enabler))
-          this.activate(fb, undefined, act.enabler, act.depth, snap, act.delegation);
-        else
+        const fallbackFor = { agentId: def.id, error };
+        if (fb.running === 0 && this.canAdvance(fb, snap, act.enabler, fallbackFor)) {
+          const rescue = this.reserve(fb, undefined, act.enabler, act.depth, snap, act.delegation);
+          rescue.fallbackFor = fallbackFor;
+          this.launch(rescue);
+        } else
           this.failures.push({
             agentId: def.id,
             ...(act.key === undefined ? {} : { key: act.key }),
@@ -532,7 +539,14 @@ export class RunScheduler<TBoard> {
     const event = this.boardEvent(
       act.snapshot,
       act.enabler,
-      { id: act.id, agent: st, depth: act.depth, key: act.key, attempt: act.attempt },
+      {
+        id: act.id,
+        agent: st,
+        depth: act.depth,
+        key: act.key,
+        attempt: act.attempt,
+        fallbackFor: act.fallbackFor,
+      },
       act,
       act.delegation,
     );
@@ -567,7 +581,7 @@ export class RunScheduler<TBoard> {
     if (act.host?.status !== 'active')
       return { status: 'failed', error: new Error(`${st.def.id}'s machine is not running`) };
     try {
-      if (act.attempt > 1 && !act.host.can(event)) return { status: 'settled' };
+      if (!act.host.can(event)) return { status: 'settled' };
     } catch (error) {
       return { status: 'failed', error };
     }
@@ -789,7 +803,14 @@ export class RunScheduler<TBoard> {
   private boardEvent(
     snap: BoardSnapshot<TBoard>,
     enabler: Enabler,
-    who: { id: string; agent: AgentState<TBoard>; depth: number; key?: string | undefined; attempt?: number },
+    who: {
+      id: string;
+      agent: AgentState<TBoard>;
+      depth: number;
+      key?: string | undefined;
+      attempt?: number;
+      fallbackFor?: { agentId: string; error: string } | undefined;
+    },
     act?: Activation<TBoard>,
     delegation?: { from: string; task: unknown },
   ): BoardEvent<TBoard> {
@@ -807,6 +828,7 @@ export class RunScheduler<TBoard> {
         attempt: who.attempt ?? 1,
       },
       ...(delegation ? { delegation } : {}),
+      ...(who.fallbackFor ? { fallbackFor: who.fallbackFor } : {}),
       tools: {
         signal,
         sleep: (ms) => this.options.clock.sleep(ms, signal),

@@ -1,0 +1,414 @@
+import { describe, expect, it } from 'vitest';
+import { assign, fromPromise, setup } from 'xstate';
+import { agentActions, type BoardEvent, defineAgent } from '../../src/actors/index.js';
+import type { LogEvent } from '../../src/blackboard/index.js';
+import { createRuntime } from '../../src/runtime/index.js';
+import { TOPICS, VirtualClock } from '../../src/scheduler/index.js';
+import { initial, reactor, records, slow, type TB, TestBoard } from '../support/team.js';
+
+const { commit } = agentActions<TB>();
+
+describe('run outcomes', () => {
+  it('cancels a run in the middle of a slow promise actor: its signal aborts and it commits nothing more', async () => {
+    let aborted = false;
+    let resumed = false;
+    const sleeper = defineAgent<TB>({
+      id: 'sleeper',
+      watches: [['go']],
+      writes: [['n']],
+      machine: setup({
+        types: { events: {} as BoardEvent<TB> },
+        actors: {
+          nap: fromPromise(async ({ input }: { input: BoardEvent<TB> }) => {
+            input.tools.signal.addEventListener('abort', () => {
+              aborted = true;
+            });
+            await new Promise((r) => setTimeout(r, 200));
+            resumed = true;
+          }),
+        },
+      }).createMachine({
+        initial: 'idle',
+        states: {
+          idle: { on: { board: { guard: ({ event }) => event.board.go, target: 'napping' } } },
+          napping: {
+            invoke: {
+              src: 'nap',
+              input: ({ event }) => event as BoardEvent<TB>,
+              onDone: {
+                target: 'idle',
+                actions: commit(() => (d) => {
+                  d.n = 1;
+                }),
+              },
+            },
+          },
+        },
+      }),
+    });
+    const runtime = createRuntime({ board: { schema: TestBoard, initial }, agents: [sleeper] });
+    const controller = new AbortController();
+    const handle = await runtime.start({ go: true }, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 30));
+    controller.abort(new Error('user pressed stop'));
+    const result = await handle.result;
+    expect(result).toMatchObject({
+      outcome: 'cancelled',
+      reason: expect.stringContaining('user pressed stop'),
+    });
+    expect(aborted).toBe(true);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(resumed).toBe(true);
+    expect(handle.board.state.n).toBe(0);
+    expect(handle.board.version).toBe(1); // only the input
+  });
+
+  it('closes gracefully: runs in progress are cancelled and recorded', async () => {
+    const forever = slow({
+      id: 'forever',
+      watches: [['n'], ['go']],
+      writes: [['n']],
+      ms: 50,
+      when: (b) => b.go,
+      write: (d) => {
+        d.n += 1;
+      },
+    });
+    const runtime = createRuntime({
+      board: { schema: TestBoard, initial },
+      agents: [forever],
+      limits: { depth: 1000 },
+    });
+    const handle = await runtime.start({ go: true });
+    await new Promise((r) => setTimeout(r, 20));
+    await runtime.close();
+    expect((await handle.result).outcome).toBe('cancelled');
+    expect(runtime.runs.size).toBe(0);
+  });
+
+  it('completes as soon as the goal holds', async () => {
+    const counter = reactor({
+      id: 'c',
+      watches: [['n'], ['go']],
+      writes: [['n']],
+      when: (b) => b.go,
+      write: (d) => {
+        d.n += 1;
+      },
+    });
+    const result = await createRuntime({
+      board: { schema: TestBoard, initial },
+      agents: [counter],
+      goal: (b) => b.n >= 3,
+    }).run({ go: true });
+    expect(result).toMatchObject({ outcome: 'completed', reason: 'the goal was reached', board: { n: 3 } });
+  });
+
+  it('is quiescent when nothing can advance and nothing is in flight, and says whether the goal was missed', async () => {
+    const once = reactor({
+      id: 'once',
+      watches: [['go']],
+      writes: [['n']],
+      when: (b) => b.go && b.n === 0,
+      write: (d) => {
+        d.n = 1;
+      },
+    });
+    const result = await createRuntime({
+      board: { schema: TestBoard, initial },
+      agents: [once],
+      goal: (b) => b.n > 5,
+    }).run({ go: true });
+    expect(result).toMatchObject({
+      outcome: 'quiescent',
+      reason: 'nothing can advance and the goal was not reached',
+    });
+  });
+
+  it('hosts many runs at once, each with its own board', async () => {
+    const once = reactor({
+      id: 'once',
+      watches: [['go']],
+      writes: [['n']],
+      when: (b) => b.go && b.n === 0,
+      write: (d) => {
+        d.n = 7;
+      },
+    });
+    const runtime = createRuntime({ board: { schema: TestBoard, initial }, agents: [once] });
+    const results = await Promise.all([
+      runtime.run({ go: true }),
+      runtime.run({ go: false }),
+      runtime.run({ go: true }),
+    ]);
+    expect(results.map((r) => r.board.n)).toEqual([7, 0, 7]);
+    expect(new Set(results.map((r) => r.runId)).size).toBe(3);
+  });
+});
+
+describe('singleton and pooled agents', () => {
+  it('keeps a singleton machine state between activations, and exposes it for persistence', async () => {
+    const reviewer = defineAgent<TB>({
+      id: 'reviewer',
+      watches: [['n']],
+      writes: [['out']],
+      machine: setup({
+        types: { events: {} as BoardEvent<TB>, context: {} as { rounds: number } },
+      }).createMachine({
+        context: { rounds: 0 },
+        initial: 'reviewing',
+        states: {
+          reviewing: {
+            on: {
+              board: {
+                guard: ({ event }) => event.board.n > 0,
+                actions: [
+                  assign({ rounds: ({ context }) => context.rounds + 1 }),
+                  commit(
+                    ({ context }: { context: { rounds: number } }) =>
+                      (d) =>
+                        void d.out.set('rounds', String(context.rounds)),
+                  ),
+                ],
+              },
+            },
+          },
+        },
+      }),
+    });
+    const author = reactor({
+      id: 'author',
+      watches: [['out']],
+      writes: [['n']],
+      when: (b) => b.n < 3,
+      write: (d) => {
+        d.n += 1;
+      },
+    });
+    const runtime = createRuntime({
+      board: { schema: TestBoard, initial },
+      agents: [author, reviewer],
+      limits: { depth: 20 },
+    });
+    const handle = await runtime.start({ go: true });
+    const result = await handle.result;
+    expect(result.board.out.get('rounds')).toBe('3');
+    expect(handle.persistedSnapshot('reviewer')).toMatchObject({
+      status: 'active',
+      value: 'reviewing',
+      context: { rounds: 3 },
+    });
+  });
+
+  it('runs one fresh instance per work item, claims each item once, and respects the pool concurrency', async () => {
+    let peak = 0;
+    let running = 0;
+    const work = fromPromise(async ({ input }: { input: BoardEvent<TB> }) => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await input.tools.sleep(10);
+      running -= 1;
+    });
+    const worker = defineAgent<TB>({
+      id: 'worker',
+      watches: [['items']],
+      writes: [['items']],
+      concurrency: 3,
+      pool: {
+        items: (b) => [...b.items].filter(([, t]) => t.status === 'open').map(([k]) => k),
+        claim: (d, key) => {
+          const item = d.items.get(key);
+          if (item?.status !== 'open') return false;
+          item.status = 'claimed';
+          return true;
+        },
+      },
+      machine: setup({
+        types: { events: {} as BoardEvent<TB>, input: {} as { key: string }, context: {} as { key: string } },
+        actors: { work },
+      }).createMachine({
+        context: ({ input }) => ({ key: input.key }),
+        initial: 'ready',
+        states: {
+          ready: { on: { board: 'working' } },
+          working: {
+            invoke: {
+              src: 'work',
+              input: ({ event }) => event as BoardEvent<TB>,
+              onDone: {
+                target: 'done',
+                actions: commit(({ context }: { context: { key: string } }) => (d) => {
+                  const item = d.items.get(context.key)!;
+                  item.status = 'done';
+                  item.by = context.key;
+                }),
+              },
+            },
+          },
+          done: { type: 'final' },
+        },
+      }),
+    });
+    const items = Object.fromEntries(
+      Array.from({ length: 10 }, (_, i) => [`i${i}`, { status: 'open' as const }]),
+    );
+    const runtime = createRuntime({
+      board: { schema: TestBoard, initial: { ...initial, items } },
+      agents: [worker],
+      deterministic: { seed: 9 },
+    });
+    const handle = await runtime.start();
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    const result = await handle.result;
+    expect(result.outcome).toBe('quiescent');
+    expect([...result.board.items.values()].every((t) => t.status === 'done')).toBe(true);
+    expect(peak).toBe(3);
+    const started = records<{ phase: string; key: string; depth: number }>(log, TOPICS.activation).filter(
+      (r) => r.phase === 'started',
+    );
+    expect(started.map((r) => r.key).sort()).toEqual(Object.keys(items).sort());
+    expect(new Set(started.map((r) => r.depth))).toEqual(new Set([1]));
+  });
+
+  it('lets only one of two pools claiming the same item take it; the other records claimed_elsewhere', async () => {
+    const pool = (id: string) =>
+      defineAgent<TB>({
+        id,
+        watches: [['items']],
+        writes: [['items']],
+        pool: {
+          items: (b) => [...b.items].filter(([, t]) => t.status === 'open').map(([k]) => k),
+          claim: (d, key) => {
+            const item = d.items.get(key)!;
+            if (item.status !== 'open') return false;
+            item.status = 'claimed';
+            item.by = id;
+            return true;
+          },
+        },
+        machine: setup({ types: { events: {} as BoardEvent<TB> } }).createMachine({
+          initial: 'ready',
+          states: { ready: { on: { board: 'done' } }, done: { type: 'final' } },
+        }),
+      });
+    const runtime = createRuntime({
+      board: { schema: TestBoard, initial: { ...initial, items: { only: { status: 'open' } } } },
+      agents: [pool('left'), pool('right')],
+      deterministic: { seed: 4 },
+    });
+    const handle = await runtime.start();
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    const result = await handle.result;
+    const claims = log.filter((e) => e.type === 'commit' && e.writes.some((w) => w[1] === 'only'));
+    expect(claims).toHaveLength(1);
+    const refused = records<{ phase: string; reason: string }>(log, TOPICS.activation).filter(
+      (r) => r.phase === 'refused',
+    );
+    expect(refused).toEqual([expect.objectContaining({ reason: 'claimed_elsewhere' })]);
+    expect(['left', 'right']).toContain(result.board.items.get('only')!.by);
+  });
+});
+
+describe('the agenda, operators and registration', () => {
+  it("records each cycle's ranked candidates with why and their rating; promote and veto change decisions", async () => {
+    const make = (id: string, priority: number) =>
+      slow({
+        id,
+        priority,
+        estimate: { tokens: 10 },
+        budget: { tokens: 100 },
+        watches: [['go']],
+        writes: [['out', id]],
+        ms: 5,
+        when: (b) => b.go && !b.out.has(id),
+        write: (d) => void d.out.set(id, 'x'),
+      });
+    const runtime = createRuntime({
+      board: { schema: TestBoard, initial },
+      agents: [make('low', 0), make('high', 5), make('banned', 9)],
+      limits: { concurrency: 1 },
+      deterministic: { seed: 1 },
+    });
+    const handle = await runtime.start({ go: true });
+    handle.veto('banned');
+    handle.promote('low');
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    const result = await handle.result;
+    const agendas = records<{
+      items: {
+        agentId: string;
+        rank: number;
+        decision: string;
+        why: { seq: number };
+        budgetLeft: object;
+        estimate: object;
+      }[];
+    }>(log, TOPICS.agenda);
+    expect(agendas[0]!.items.map((i) => `${i.agentId}:${i.decision}`)).toEqual([
+      'low:activate',
+      'banned:vetoed',
+      'high:concurrency',
+    ]);
+    expect(agendas[0]!.items[0]).toMatchObject({
+      rank: 0,
+      why: { seq: 1 },
+      budgetLeft: { tokens: 100 },
+      estimate: { tokens: 10 },
+    });
+    expect([...result.board.out.keys()].sort()).toEqual(['high', 'low']);
+  });
+
+  it('warns at registration about paths several agents may write', () => {
+    const a = reactor({ id: 'a', watches: [], writes: [['out']], when: () => false, write: () => {} });
+    const b = reactor({ id: 'b', watches: [], writes: [['out', 'x']], when: () => false, write: () => {} });
+    expect(createRuntime({ board: { schema: TestBoard, initial }, agents: [a, b] }).warnings).toEqual([
+      'a and b may both write out.x',
+    ]);
+  });
+});
+
+describe('deterministic mode', () => {
+  it('replays identically with the same seed, and runs simulated latency on a virtual clock', async () => {
+    const runOnce = async (seed: number) => {
+      const clock = new VirtualClock();
+      const agents = ['a', 'b', 'c', 'd'].map((id, i) =>
+        slow({
+          id,
+          watches: [['go'], ['out']],
+          writes: [['out', id]],
+          ms: 20 * (i + 1),
+          when: (b) => b.go && !b.out.has(id),
+          write: (d, e) => void d.out.set(id, `v${e.version}`),
+        }),
+      );
+      const runtime = createRuntime({
+        board: { schema: TestBoard, initial },
+        agents,
+        clock,
+        deterministic: { seed },
+        limits: { concurrency: 2 },
+      });
+      const handle = await runtime.start({ go: true });
+      const log: LogEvent[] = [];
+      handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+      const started = Date.now();
+      const result = await handle.result;
+      return {
+        result,
+        log: log.map(({ time: _t, ...rest }) => rest),
+        virtual: clock.now(),
+        wall: Date.now() - started,
+      };
+    };
+    const first = await runOnce(42);
+    const again = await runOnce(42);
+    expect(again.log).toEqual(first.log);
+    expect(first.result.outcome).toBe('quiescent');
+    // Two at a time: (20 ‖ 40) then (30 ‖ 80) in some order: the virtual makespan is exact, no real waiting.
+    expect(first.virtual).toBeGreaterThanOrEqual(100);
+    expect(first.wall).toBeLessThan(first.virtual * 5);
+  });
+});
