@@ -4,8 +4,9 @@
  */
 import { blackboardCases } from './blackboard.js';
 import type { BenchCase } from './harness.js';
+import { schedulerCases } from './scheduler.js';
 
-const all: BenchCase[] = [...blackboardCases];
+const all: BenchCase[] = [...blackboardCases, ...schedulerCases];
 const wanted = process.argv.slice(2);
 const groups = new Set(all.map((c) => c.group));
 for (const g of wanted) {

@@ -1,4 +1,10 @@
-import { type Actor, type AnyStateMachine, createActor, type Snapshot } from 'xstate';
+import {
+  type Actor,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  createActor,
+  type Snapshot,
+} from 'xstate';
 import { type AgentRequest, isAgentRequest } from './actions.js';
 import type { BoardEvent, RuntimeEvent } from './board-event.js';
 
@@ -83,7 +89,9 @@ export class AgentHost {
       work.then(
         (reply) => {
           this.pending -= 1;
-          if (reply && this.actor.getSnapshot().status === 'active') this.actor.send(reply);
+          // Only a machine that handles the reply gets it: an ignored event still costs a macrostep.
+          const snap = this.actor.getSnapshot();
+          if (reply && snap.status === 'active' && snap.can(reply as never)) this.actor.send(reply);
           this.check();
         },
         (error) => {
@@ -133,6 +141,11 @@ export class AgentHost {
       this.actor.send(event as never);
       this.check();
     });
+  }
+
+  /** The actor's current snapshot (immutable; `machine.getPersistedSnapshot(it)` gives the persisted form). */
+  snapshot(): AnyMachineSnapshot {
+    return this.actor.getSnapshot() as AnyMachineSnapshot;
   }
 
   /** The actor's persisted snapshot (for resuming). */

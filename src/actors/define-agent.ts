@@ -118,21 +118,45 @@ export interface SharedWrite {
   readonly agents: readonly [string, string];
 }
 
-/** Pairs of agents whose `writes` overlap. */
+/**
+ * Pairs of agents whose `writes` overlap (one path equal to, or an ancestor of, the other). A trie of
+ * written paths finds them in time proportional to the paths plus the pairs found, not agents squared.
+ */
 export function findSharedWrites(agents: readonly Pick<AgentDefinition, 'id' | 'writes'>[]): SharedWrite[] {
-  const out: SharedWrite[] = [];
-  for (let i = 0; i < agents.length; i++) {
-    for (let j = i + 1; j < agents.length; j++) {
-      const a = agents[i]!;
-      const b = agents[j]!;
-      for (const pa of a.writes) {
-        for (const pb of b.writes) {
-          if (isPrefix(pa, pb) || isPrefix(pb, pa))
-            out.push({ path: pa.length >= pb.length ? pa : pb, agents: [a.id, b.id] });
+  type Node = { writers: string[]; children: Map<string, Node>; path: Path };
+  const root: Node = { writers: [], children: new Map(), path: [] };
+  for (const agent of agents) {
+    for (const path of agent.writes) {
+      let node = root;
+      for (const seg of path) {
+        let next = node.children.get(String(seg));
+        if (!next) {
+          next = { writers: [], children: new Map(), path: [...node.path, seg] };
+          node.children.set(String(seg), next);
         }
+        node = next;
       }
+      if (!node.writers.includes(agent.id)) node.writers.push(agent.id);
     }
   }
+  const out: SharedWrite[] = [];
+  const seen = new Set<string>();
+  const add = (a: string, b: string, path: Path) => {
+    const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
+    if (a === b || seen.has(key)) return;
+    seen.add(key);
+    out.push({ path, agents: [a, b] });
+  };
+  // Each node's writers overlap with each other and with every writer at or below the node.
+  const walk = (node: Node, above: string[]): void => {
+    for (let i = 0; i < node.writers.length; i++) {
+      for (let j = i + 1; j < node.writers.length; j++) add(node.writers[i]!, node.writers[j]!, node.path);
+      for (const a of above) add(a, node.writers[i]!, node.path);
+    }
+    const next = node.writers.length > 0 ? [...above, ...node.writers] : above;
+    for (const child of node.children.values()) walk(child, next);
+  };
+  walk(root, []);
   return out;
 }
 

@@ -119,8 +119,8 @@ export function createRuntime<TSchema extends AnySchema>(
   const runs = new Map<string, RunHandle<TBoard>>();
   let counter = 0;
 
-  const warnings: string[] = [];
-  for (const w of findSharedWrites(config.agents)) warnings.push(describeSharedWrite(w));
+  const sharedWrites = findSharedWrites(config.agents);
+  const warnings = sharedWrites.map(describeSharedWrite);
 
   async function start(input?: Partial<TBoard>, options: RunOptions = {}): Promise<RunHandle<TBoard>> {
     const runId = options.runId ?? `run-${++counter}`;
@@ -148,6 +148,7 @@ export function createRuntime<TSchema extends AnySchema>(
       limits,
       clock,
       order,
+      sharedWrites,
     });
     const onAbort = () =>
       scheduler.cancel(`cancelled: ${String(options.signal?.reason ?? 'signal aborted')}`);

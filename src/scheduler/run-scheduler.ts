@@ -1,11 +1,12 @@
+import { type AnyMachineSnapshot, type AnyStateMachine, getInitialSnapshot } from 'xstate';
 import {
   type AgentDefinition,
   AgentHost,
   type AgentRequest,
   type BoardEvent,
-  findSharedWrites,
   forbiddenWrite,
   type RuntimeEvent,
+  type SharedWrite,
   type StepOutcome,
   type Usage,
 } from '../actors/index.js';
@@ -71,6 +72,20 @@ export interface RunSchedulerOptions<TBoard> {
   readonly clock: RuntimeClock;
   /** Tie-break order of the agents (registration order, or a seeded permutation of it). */
   readonly order: readonly number[];
+  /** Paths several agents may write, found once at registration; recorded as a warning at the start. */
+  readonly sharedWrites?: readonly SharedWrite[];
+}
+
+const initialSnapshots = new WeakMap<AnyStateMachine, AnyMachineSnapshot>();
+
+/** `can` on a machine's initial snapshot, computed once per machine (no actor, no actions run). */
+function canFromInitial(machine: AnyStateMachine, event: BoardEvent<unknown>): boolean {
+  let snapshot = initialSnapshots.get(machine);
+  if (!snapshot) {
+    snapshot = getInitialSnapshot(machine) as AnyMachineSnapshot;
+    initialSnapshots.set(machine, snapshot);
+  }
+  return snapshot.status === 'active' && snapshot.can(event as never);
 }
 
 interface AgentState<TBoard> {
@@ -82,11 +97,10 @@ interface AgentState<TBoard> {
   running: number;
   /** The singleton's actor (recreated from `lastGood` after a failure). */
   host: AgentHost | undefined;
-  lastGood: ReturnType<AgentHost['persisted']> | undefined;
+  /** The actor's snapshot after its last successful activation (persisted form is computed on demand). */
+  lastGood: AnyMachineSnapshot | undefined;
   /** The singleton's activation in flight. */
   current: Activation<TBoard> | undefined;
-  /** An enabling change that arrived while busy (or deferred by a limit): checked again later. */
-  dirty: Enabler | undefined;
   /** Pooled: item keys taken in this run (in flight or finished). */
   readonly taken: Set<string>;
   /** Pooled: the change that first offered each item not yet taken. */
@@ -114,6 +128,8 @@ interface Activation<TBoard> {
 }
 
 const ROOT: Path[] = [[]];
+/** The signal of candidate events, which never run work. */
+const NEVER_ABORTED = new AbortController().signal;
 const emptySpent = (): Spent => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -131,6 +147,8 @@ export class RunScheduler<TBoard> {
   private readonly inflight = new Map<string, Activation<TBoard>>();
   private readonly depthOf = new Map<string, number>();
   private readonly pending: Enabler[] = [];
+  /** Agents with an enabling change that arrived while busy (or was deferred by a limit): checked again later. */
+  private readonly dirty = new Map<string, Enabler>();
   private readonly spent = emptySpent();
   private readonly failures: { agentId: string; key?: string; error: string }[] = [];
   private readonly vetoes = new Set<string>();
@@ -164,7 +182,6 @@ export class RunScheduler<TBoard> {
         host: undefined,
         lastGood: undefined,
         current: undefined,
-        dirty: undefined,
         taken: new Set(),
         offeredBy: new Map(),
         deferred: new Set(),
@@ -173,16 +190,14 @@ export class RunScheduler<TBoard> {
     });
   }
 
-  /** Starts scheduling: singleton actors start, and every agent is considered once against the board. */
+  /**
+   * Starts scheduling: every agent is considered once against the board. A singleton's actor starts at
+   * its first activation (its entry actions run then); until then its guards are asked on the machine's
+   * initial snapshot.
+   */
   start(): void {
-    const shared = findSharedWrites(this.options.agents);
+    const shared = this.options.sharedWrites ?? [];
     if (shared.length > 0) this.record(TOPICS.warning, { kind: 'shared_writes', pairs: shared });
-    for (const st of this.agents.values()) {
-      if (st.def.kind !== 'singleton') continue;
-      const started = this.createHost(st);
-      if (started.status === 'failed')
-        this.failures.push({ agentId: st.def.id, error: `failed to start: ${message(started.error)}` });
-    }
     this.unsubscribe = this.board.subscribe({ types: ['commit'] }, (e) => this.onCommit(e as CommitEvent));
     this.pending.push({ seq: this.board.seq, version: this.board.version, paths: ROOT, depth: 0 });
     // The first cycle waits for the next turn of the event loop, so whoever started the run can subscribe,
@@ -213,7 +228,8 @@ export class RunScheduler<TBoard> {
   /** The persisted XState snapshot of a singleton agent's actor. */
   persistedSnapshot(agentId: string): unknown {
     const st = this.agents.get(agentId);
-    return st?.lastGood ?? st?.host?.persisted();
+    if (!st) return undefined;
+    return st.lastGood ? st.def.machine.getPersistedSnapshot(st.lastGood) : st.host?.persisted();
   }
 
   /** The activations in flight now. */
@@ -255,8 +271,11 @@ export class RunScheduler<TBoard> {
           : this.watchIndex.match(change.paths);
       for (const id of ids) concerned.set(id, change);
     }
-    for (const st of this.agents.values()) {
-      if (st.dirty && st.running === 0 && !concerned.has(st.def.id)) concerned.set(st.def.id, st.dirty);
+    for (const [id, enabler] of this.dirty) {
+      const st = this.agents.get(id)!;
+      if (st.running >= st.def.concurrency) continue;
+      this.dirty.delete(id);
+      if (!concerned.has(id)) concerned.set(id, enabler);
     }
     type Candidate = { st: AgentState<TBoard>; key?: string; enabler: Enabler; delegation?: undefined };
     const candidates: Candidate[] = [];
@@ -264,13 +283,11 @@ export class RunScheduler<TBoard> {
       const st = this.agents.get(id)!;
       if (st.def.kind === 'singleton') {
         if (st.running > 0) {
-          st.dirty = enabler;
+          this.dirty.set(id, enabler);
           continue;
         }
-        st.dirty = undefined;
         if (this.canAdvance(st, snap, enabler)) candidates.push({ st, enabler });
       } else {
-        st.dirty = undefined;
         let keys: string[];
         try {
           keys = [...st.def.pool!.items(snap.state)];
@@ -338,10 +355,15 @@ export class RunScheduler<TBoard> {
     enabler: Enabler,
     fallbackFor?: { agentId: string; error: string },
   ): boolean {
-    if (st.host?.status !== 'active') return false;
+    if (st.host && st.host.status !== 'active') return false;
     try {
-      const who = { id: 'candidate', agent: st, depth: enabler.depth + 1, fallbackFor };
-      return st.host.can(this.boardEvent(snap, enabler, who));
+      const event = this.boardEvent(snap, enabler, {
+        id: 'candidate',
+        agent: st,
+        depth: enabler.depth + 1,
+        fallbackFor,
+      });
+      return st.host ? st.host.can(event) : canFromInitial(st.def.machine, event);
     } catch {
       return true;
     }
@@ -364,7 +386,7 @@ export class RunScheduler<TBoard> {
       return { reason: 'activation_limit', detail: `the run reached ${limits.maxActivations} activations` };
     }
     if (this.inflight.size >= limits.concurrency || st.running >= st.def.concurrency) {
-      st.dirty = enabler;
+      this.dirty.set(st.def.id, enabler);
       return {
         reason: 'concurrency',
         detail: `${this.inflight.size} in flight (run limit ${limits.concurrency}), ${st.running} of ${st.def.id} (limit ${st.def.concurrency})`,
@@ -476,7 +498,7 @@ export class RunScheduler<TBoard> {
         break;
       }
       if (outcome.status === 'settled' || outcome.status === 'done') {
-        if (def.kind === 'singleton') act.agent.lastGood = act.host?.persisted();
+        if (def.kind === 'singleton') act.agent.lastGood = act.host?.snapshot();
         this.record(TOPICS.activation, {
           phase: 'completed',
           activationId: act.id,
@@ -497,7 +519,11 @@ export class RunScheduler<TBoard> {
         error,
         next: retry ? 'retry' : fallback ? 'fallback' : 'none',
       } satisfies ActivationRecord);
-      if (def.kind === 'singleton' && act.host?.status !== 'active') this.createHost(act.agent);
+      // A singleton whose actor died starts again from its last good snapshot at the next attempt.
+      if (def.kind === 'singleton' && act.host?.status !== 'active') {
+        act.agent.host?.stop();
+        act.agent.host = undefined;
+      }
       if (retry) {
         const backoff = def.retry.backoffMs * 2 ** (act.attempt - 1);
         act.attempt += 1;
@@ -577,6 +603,10 @@ export class RunScheduler<TBoard> {
       }
       return host.step(event, act.controller.signal);
     }
+    if (!st.host) {
+      const started = this.createHost(st);
+      if (started.status === 'failed') return started;
+    }
     act.host = st.host;
     if (act.host?.status !== 'active')
       return { status: 'failed', error: new Error(`${st.def.id}'s machine is not running`) };
@@ -615,13 +645,12 @@ export class RunScheduler<TBoard> {
   }
 
   private createHost(st: AgentState<TBoard>): StepOutcome {
-    st.host?.stop();
     st.host = new AgentHost({
       ...this.hostOptions(st, () => st.current, undefined),
-      ...(st.lastGood === undefined ? {} : { snapshot: st.lastGood }),
+      ...(st.lastGood === undefined ? {} : { snapshot: st.def.machine.getPersistedSnapshot(st.lastGood) }),
     });
     const started = st.host.start();
-    if (started.status === 'settled') st.lastGood = st.host.persisted();
+    if (started.status === 'settled') st.lastGood = st.host.snapshot();
     return started;
   }
 
@@ -814,7 +843,7 @@ export class RunScheduler<TBoard> {
     act?: Activation<TBoard>,
     delegation?: { from: string; task: unknown },
   ): BoardEvent<TBoard> {
-    const signal = act?.controller.signal ?? new AbortController().signal;
+    const signal = act?.controller.signal ?? NEVER_ABORTED;
     return {
       type: 'board',
       board: snap.state,
@@ -858,11 +887,10 @@ export class RunScheduler<TBoard> {
   private checkQuiescence(): void {
     if (this.done || this.cycleQueued || this.pending.length > 0 || this.inflight.size > 0) return;
     if (this.options.goal && this.goalReached(this.board.state)) return;
-    for (const st of this.agents.values())
-      if (st.dirty) {
-        this.queueCycle();
-        return;
-      }
+    if (this.dirty.size > 0) {
+      this.queueCycle();
+      return;
+    }
     if (this.refusedFor === 'depth') {
       this.finish(
         'depth_exceeded',

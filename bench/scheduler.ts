@@ -1,0 +1,189 @@
+import type { Draft } from 'immer';
+import { fromPromise, setup } from 'xstate';
+import { z } from 'zod';
+import { type AgentDefinition, agentActions, type BoardEvent, defineAgent } from '../src/actors/index.js';
+import { keyed } from '../src/blackboard/index.js';
+import { createRuntime } from '../src/runtime/index.js';
+import { type BenchCase, heapMb, repeat, timeMs } from './harness.js';
+
+const Board = z.object({
+  go: z.boolean(),
+  step: z.number(),
+  out: keyed(z.string()),
+  data: keyed(z.object({ n: z.number() })),
+});
+type B = z.output<typeof Board>;
+const { commit } = agentActions<B>();
+const initial = { go: false, step: 0, out: {}, data: {} };
+
+/** An agent that, when `when` holds, optionally waits `ms` of real time, then commits `write`. */
+function agent(
+  id: string,
+  watches: string[][],
+  writes: string[][],
+  when: (b: B) => boolean,
+  write: (d: Draft<B>) => void,
+  ms = 0,
+) {
+  const wait = fromPromise(async ({ input }: { input: BoardEvent<B> }) => input.tools.sleep(ms));
+  const machine = setup({ types: { events: {} as BoardEvent<B> }, actors: { wait } }).createMachine({
+    initial: 'idle',
+    states: {
+      idle: {
+        on: {
+          board:
+            ms > 0
+              ? { guard: ({ event }) => when(event.board), target: 'working' }
+              : { guard: ({ event }) => when(event.board), actions: commit(() => write) },
+        },
+      },
+      working: {
+        invoke: {
+          src: 'wait',
+          input: ({ event }) => event as BoardEvent<B>,
+          onDone: { target: 'idle', actions: commit(() => write) },
+        },
+      },
+    },
+  });
+  return defineAgent<B>({ id, machine, watches, writes });
+}
+
+async function runTeam(
+  agents: AgentDefinition<B>[],
+  opts: { depth: number; concurrency: number; initialState?: unknown; expect: number },
+) {
+  const runtime = createRuntime({
+    board: { schema: Board, initial: opts.initialState ?? initial },
+    agents,
+    limits: { depth: opts.depth, concurrency: opts.concurrency, maxActivations: 1_000_000 },
+  });
+  let activations = 0;
+  const ms = await timeMs(async () => {
+    const result = await runtime.run({ go: true });
+    activations = result.activations;
+    if (result.outcome !== 'quiescent' && result.outcome !== 'depth_exceeded')
+      throw new Error(`${result.outcome}: ${result.reason}`);
+  });
+  if (activations < opts.expect) throw new Error(`expected ${opts.expect} activations, saw ${activations}`);
+  return { ms, activations };
+}
+
+function chain(n: number): BenchCase {
+  return {
+    group: 'scheduler',
+    name: `chain.${n}`,
+    async run() {
+      const agents = Array.from({ length: n }, (_, i) =>
+        agent(
+          `a${i}`,
+          i === 0 ? [['go']] : [['out', `a${i - 1}`]],
+          [['out', `a${i}`]],
+          (b) => (i === 0 ? b.go : b.out.has(`a${i - 1}`)) && !b.out.has(`a${i}`),
+          (d) => {
+            d.out.set(`a${i}`, 'done');
+          },
+        ),
+      );
+      const stats = await repeat(
+        async () => {
+          const { ms } = await runTeam(agents, { depth: n + 1, concurrency: 256, expect: n });
+          return (ms * 1000) / n;
+        },
+        { runs: 5, warmup: 1 },
+      );
+      return {
+        group: 'scheduler',
+        case: `chain.${n}`,
+        metric: 'us_per_activation',
+        ...stats,
+        activations: n,
+      };
+    },
+  };
+}
+
+function fanout(n: number, latency: number): BenchCase {
+  return {
+    group: 'scheduler',
+    name: `fanout.${n}.lat${latency}`,
+    async run() {
+      const agents = Array.from({ length: n }, (_, i) =>
+        agent(
+          `w${i}`,
+          [['go']],
+          [['out', `w${i}`]],
+          (b) => b.go && !b.out.has(`w${i}`),
+          (d) => {
+            d.out.set(`w${i}`, 'done');
+          },
+          latency,
+        ),
+      );
+      const stats = await repeat(
+        async () => {
+          const { ms } = await runTeam(agents, { depth: 5, concurrency: n, expect: n });
+          return ms / latency;
+        },
+        { runs: 5, warmup: 1 },
+      );
+      return {
+        group: 'scheduler',
+        case: `fanout.${n}.lat${latency}`,
+        metric: 'makespan_over_critical',
+        ...stats,
+        agents: n,
+        critical_ms: latency,
+      };
+    },
+  };
+}
+
+function bigboard(entries: number, steps: number): BenchCase {
+  const name = entries >= 1000 ? `${entries / 1000}k` : String(entries);
+  return {
+    group: 'scheduler',
+    name: `bigboard.${name}.steps${steps}`,
+    async run() {
+      const data = Object.fromEntries(Array.from({ length: entries }, (_, i) => [`d${i}`, { n: 0 }]));
+      const looper = agent(
+        'looper',
+        [['step'], ['go']],
+        [['step'], ['data']],
+        (b) => b.go && b.step < steps,
+        (d) => {
+          d.step += 1;
+          d.data.get(`d${(d.step * 7919) % entries}`)!.n += 1;
+        },
+      );
+      const stats = await repeat(
+        async () => {
+          const { ms } = await runTeam([looper], {
+            depth: steps + 2,
+            concurrency: 1,
+            initialState: { ...initial, data },
+            expect: steps,
+          });
+          return (ms * 1000) / steps;
+        },
+        { runs: 5, warmup: 1 },
+      );
+      return {
+        group: 'scheduler',
+        case: `bigboard.${name}.steps${steps}`,
+        metric: 'us_per_step',
+        ...stats,
+        entries,
+        heap_mb: heapMb(),
+      };
+    },
+  };
+}
+
+export const schedulerCases: BenchCase[] = [
+  chain(1000),
+  fanout(100, 20),
+  fanout(1000, 20),
+  bigboard(10, 200),
+  bigboard(10_000, 200),
+];
