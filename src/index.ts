@@ -4,6 +4,36 @@
  */
 
 export type {
+  ActionArgs,
+  ActivationInfo,
+  ActivationTools,
+  AgentAction,
+  AgentConfig,
+  AgentDefinition,
+  AgentHostOptions,
+  AgentRequest,
+  BoardEvent,
+  Budget,
+  CommittedEvent,
+  PoolConfig,
+  RejectedEvent,
+  RetryPolicy,
+  RuntimeEvent,
+  SharedWrite,
+  StepOutcome,
+  TimerClock,
+  Usage,
+} from './actors/index.js';
+export {
+  AgentHost,
+  agentActions,
+  defineAgent,
+  describeSharedWrite,
+  findSharedWrites,
+  forbiddenWrite,
+  isAgentRequest,
+} from './actors/index.js';
+export type {
   AnySchema,
   BlackboardErrorCode,
   BlackboardOptions,
@@ -60,3 +90,18 @@ export {
   systemClock,
   transact,
 } from './blackboard/index.js';
+export type { RunHandle, RunOptions, RunResult, Runtime, RuntimeConfig } from './runtime/index.js';
+export { createRuntime } from './runtime/index.js';
+export type {
+  ActivationRecord,
+  AgendaItem,
+  AgendaRecord,
+  Enabler,
+  RefusalReason,
+  RunLimits,
+  RunOutcome,
+  RuntimeClock,
+  SchedulerResult,
+  Spent,
+} from './scheduler/index.js';
+export { RunScheduler, realClock, TOPICS, VirtualClock } from './scheduler/index.js';

@@ -76,6 +76,15 @@ export interface RunSchedulerOptions<TBoard> {
   readonly sharedWrites?: readonly SharedWrite[];
 }
 
+/**
+ * Of two changes that concern an agent, the one to activate it for: the shallower cause (ties: the
+ * newer). An agent re-enabled only by its own commits still goes one deeper each time, so loops end at
+ * the depth limit; one that other work keeps concerning does not climb because it was busy.
+ */
+function shallower(a: Enabler | undefined, b: Enabler): Enabler {
+  return a !== undefined && a.depth < b.depth ? a : b;
+}
+
 const initialSnapshots = new WeakMap<AnyStateMachine, AnyMachineSnapshot>();
 
 /** `can` on a machine's initial snapshot, computed once per machine (no actor, no actions run). */
@@ -101,7 +110,7 @@ interface AgentState<TBoard> {
   lastGood: AnyMachineSnapshot | undefined;
   /** The singleton's activation in flight. */
   current: Activation<TBoard> | undefined;
-  /** Pooled: item keys taken in this run (in flight or finished). */
+  /** Pooled: item keys with an instance in flight (a finished item listed again by `items` is offered again). */
   readonly taken: Set<string>;
   /** Pooled: the change that first offered each item not yet taken. */
   readonly offeredBy: Map<string, Enabler>;
@@ -161,6 +170,7 @@ export class RunScheduler<TBoard> {
   private activations = 0;
   private refusedFor: 'depth' | 'budget' | undefined;
   private done = false;
+  private endedAs: RunOutcome | undefined;
   private unsubscribe: Unsubscribe | undefined;
   private resolveResult!: (result: SchedulerResult) => void;
   /** Resolves once, when the run ends. */
@@ -269,13 +279,13 @@ export class RunScheduler<TBoard> {
         change.paths.length === 1 && change.paths[0]!.length === 0
           ? this.agents.keys()
           : this.watchIndex.match(change.paths);
-      for (const id of ids) concerned.set(id, change);
+      for (const id of ids) concerned.set(id, shallower(concerned.get(id), change));
     }
     for (const [id, enabler] of this.dirty) {
       const st = this.agents.get(id)!;
       if (st.running >= st.def.concurrency) continue;
       this.dirty.delete(id);
-      if (!concerned.has(id)) concerned.set(id, enabler);
+      concerned.set(id, shallower(concerned.get(id), enabler));
     }
     type Candidate = { st: AgentState<TBoard>; key?: string; enabler: Enabler; delegation?: undefined };
     const candidates: Candidate[] = [];
@@ -283,7 +293,7 @@ export class RunScheduler<TBoard> {
       const st = this.agents.get(id)!;
       if (st.def.kind === 'singleton') {
         if (st.running > 0) {
-          this.dirty.set(id, enabler);
+          this.dirty.set(id, shallower(this.dirty.get(id), enabler));
           continue;
         }
         if (this.canAdvance(st, snap, enabler)) candidates.push({ st, enabler });
@@ -386,7 +396,7 @@ export class RunScheduler<TBoard> {
       return { reason: 'activation_limit', detail: `the run reached ${limits.maxActivations} activations` };
     }
     if (this.inflight.size >= limits.concurrency || st.running >= st.def.concurrency) {
-      this.dirty.set(st.def.id, enabler);
+      this.dirty.set(st.def.id, shallower(this.dirty.get(st.def.id), enabler));
       return {
         reason: 'concurrency',
         detail: `${this.inflight.size} in flight (run limit ${limits.concurrency}), ${st.running} of ${st.def.id} (limit ${st.def.concurrency})`,
@@ -493,7 +503,7 @@ export class RunScheduler<TBoard> {
           phase: 'aborted',
           activationId: act.id,
           agentId: def.id,
-          reason: 'the run ended',
+          reason: this.endedAs ? `the run ended: ${this.endedAs}` : 'stopped',
         } satisfies ActivationRecord);
         break;
       }
@@ -640,7 +650,10 @@ export class RunScheduler<TBoard> {
     act.agent.running -= 1;
     if (act.agent.current === act) act.agent.current = undefined;
     if (act.delegation !== undefined) this.taskGraph.remove(act.delegation.from, act.agent.def.id);
-    if (act.agent.def.kind === 'pooled') act.host?.stop();
+    if (act.agent.def.kind === 'pooled') {
+      act.host?.stop();
+      if (act.key !== undefined) act.agent.taken.delete(act.key);
+    }
     this.queueCycle();
   }
 
@@ -920,6 +933,7 @@ export class RunScheduler<TBoard> {
   private finish(outcome: RunOutcome, reason: string): void {
     if (this.done) return;
     this.done = true;
+    this.endedAs = outcome;
     this.unsubscribe?.();
     for (const act of this.inflight.values()) act.controller.abort(new Error(`run ${outcome}`));
     for (const st of this.agents.values()) st.host?.stop();

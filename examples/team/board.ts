@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { keyed } from '../../src/index.js';
+
+/** The team's board: a goal, tasks by id, and the final report. */
+export const Board = z.object({
+  goal: z.string(),
+  tasks: keyed(
+    z.object({
+      kind: z.enum(['research', 'code']),
+      title: z.string(),
+      status: z.enum(['open', 'claimed', 'review', 'approved']),
+      result: z.string().optional(),
+      feedback: z.string().optional(),
+      rounds: z.number(),
+    }),
+  ),
+  report: z.string().optional(),
+});
+export type Board = z.output<typeof Board>;
+export type Task = Board['tasks'] extends { get(k: string): infer T | undefined } ? T : never;

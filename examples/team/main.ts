@@ -1,0 +1,60 @@
+/**
+ * `npm start`: a team of agents on one blackboard. A planner decomposes the goal into tasks; a pooled
+ * researcher and a pooled coder pick up tasks of their kind in parallel; a reviewer approves them or
+ * sends one back; a synthesizer writes the report. Model calls are simulated (offline, deterministic
+ * answers, real latency), and every decision the scheduler makes is on the run's log.
+ */
+import { createRuntime, formatPath, type LogEvent, TOPICS } from '../../src/index.js';
+import { coder, planner, researcher, reviewer, synthesizer } from './agents.js';
+import { Board } from './board.js';
+
+const runtime = createRuntime({
+  board: { schema: Board, initial: { goal: '', tasks: {} } },
+  agents: [planner, researcher, coder, reviewer, synthesizer],
+  goal: (b) => b.report !== undefined,
+  // planner → worker → reviewer → worker (rework) → reviewer → synthesizer is six causal steps.
+  limits: { depth: 8, budget: { cost: 1 } },
+});
+
+const started = Date.now();
+const handle = await runtime.start({ goal: 'a blackboard runtime teams can trust' });
+const ms = () => String(Date.now() - started).padStart(4);
+handle.board.subscribe({ from: 1 }, (e: LogEvent) => {
+  if (e.type === 'commit') {
+    console.log(
+      `${ms()} ms  v${String(e.version).padEnd(3)} ${e.author.padEnd(11)} wrote ${e.writes.map(formatPath).join(', ')}`,
+    );
+    return;
+  }
+  const p = e.payload as Record<string, unknown>;
+  if (e.topic === TOPICS.activation && p.phase !== 'started' && p.phase !== 'completed') {
+    console.log(
+      `${ms()} ms       scheduler   ${p.agentId}${p.key ? `[${p.key}]` : ''} ${p.phase}: ${p.reason ?? p.error ?? ''} ${p.detail ?? ''}`,
+    );
+  } else if (e.topic === TOPICS.activation && p.phase === 'started') {
+    console.log(
+      `${ms()} ms       scheduler   activates ${p.agentId}${p.key ? `[${p.key}]` : ''} (depth ${p.depth})`,
+    );
+  } else if (e.topic === TOPICS.outcome) {
+    console.log(`${ms()} ms       outcome     ${p.outcome}: ${p.reason}`);
+  }
+});
+
+const result = await handle.result;
+console.log(`\n${result.board.report ?? '(no report)'}\n`);
+console.log(
+  `Outcome: ${result.outcome} (${result.reason}) after ${result.activations} activations, board version ${result.version}.`,
+);
+const reviewerState = handle.persistedSnapshot('reviewer') as {
+  context?: { reviewed: number; sentBack: number };
+};
+console.log(
+  `The reviewer reviewed ${reviewerState.context?.reviewed} results and sent ${reviewerState.context?.sentBack} back.`,
+);
+console.log('\nTokens and cost per agent:');
+for (const [agent, spent] of Object.entries(result.usage.byAgent)) {
+  console.log(`  ${agent.padEnd(12)} ${String(spent.tokens).padStart(5)} tokens  $${spent.cost.toFixed(6)}`);
+}
+console.log(
+  `  ${'total'.padEnd(12)} ${String(result.usage.tokens).padStart(5)} tokens  $${result.usage.cost.toFixed(6)}`,
+);
