@@ -78,12 +78,13 @@ describe('regressions', () => {
     );
     const reviewer = slow({
       id: 'reviewer',
-      ms: 8,
+      ms: 12, // longer than the gap between two results, so results arrive while it is busy
       watches: [['out']],
       writes: [['out']],
       when: (b) => [...b.out.values()].includes('draft'),
-      write: (d) => {
-        for (const [id, v] of d.out) if (v === 'draft') d.out.set(id, 'reviewed');
+      // Reviews the drafts it was shown (read from the event, so the commit only writes them).
+      write: (d, e) => {
+        for (const [id, v] of e.board.out) if (v === 'draft') d.out.set(id, 'reviewed');
       },
     });
     const handle = await createRuntime({
