@@ -1,10 +1,14 @@
+export type { AdmissionInput, Refusal } from './admission.js';
+export { admit, shallower } from './admission.js';
 export type { RuntimeClock } from './clock.js';
 export { realClock, VirtualClock } from './clock.js';
 export type { ActivationRecord, AgendaItem, AgendaRecord, Enabler, RefusalReason } from './events.js';
 export { TOPICS } from './events.js';
+export type { QuiescenceFacts } from './outcome.js';
+export { quiescentOutcome } from './outcome.js';
 export type { RankInput } from './rank.js';
 export { permutation, rankCandidates, seededRandom } from './rank.js';
-export type { RunLimits, RunOutcome, RunSchedulerOptions, SchedulerResult, Spent } from './run-scheduler.js';
 export { RunScheduler } from './run-scheduler.js';
 export { TaskGraph } from './task-graph.js';
+export type { RunLimits, RunOutcome, RunSchedulerOptions, SchedulerResult, Spent } from './types.js';
 export { WatchIndex } from './watch-index.js';

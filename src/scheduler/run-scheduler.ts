@@ -1,12 +1,9 @@
-import { type AnyMachineSnapshot, type AnyStateMachine, getInitialSnapshot } from 'xstate';
 import {
-  type AgentDefinition,
   AgentHost,
   type AgentRequest,
   type BoardEvent,
   forbiddenWrite,
   type RuntimeEvent,
-  type SharedWrite,
   type StepOutcome,
   type Usage,
 } from '../actors/index.js';
@@ -18,128 +15,27 @@ import {
   prepareCommit,
   type Unsubscribe,
 } from '../blackboard/index.js';
-import type { RuntimeClock } from './clock.js';
+import { admit, type Refusal, shallower } from './admission.js';
+import { addUsage, budgetLeft, emptySpent, exhausted } from './budget.js';
 import type { ActivationRecord, AgendaItem, Enabler, RefusalReason } from './events.js';
 import { TOPICS } from './events.js';
+import { canFromInitial } from './initial-snapshot.js';
+import { quiescentOutcome } from './outcome.js';
 import { rankCandidates } from './rank.js';
 import { TaskGraph } from './task-graph.js';
+import type {
+  Activation,
+  AgentState,
+  RunOutcome,
+  RunSchedulerOptions,
+  SchedulerResult,
+  Spent,
+} from './types.js';
 import { WatchIndex } from './watch-index.js';
-
-/** How a run ended. */
-export type RunOutcome =
-  | 'completed'
-  | 'quiescent'
-  | 'budget_exceeded'
-  | 'depth_exceeded'
-  | 'failed'
-  | 'cancelled'
-  | 'awaiting_approval';
-
-/** Limits of one run. */
-export interface RunLimits {
-  /** Deepest causal chain allowed (default 5). */
-  readonly depth: number;
-  /** Activations in flight at once, all agents together (default 256). */
-  readonly concurrency: number;
-  /** Activations in all, a last guard against runaway runs (default 10,000). */
-  readonly maxActivations: number;
-  /** The run's token and money budget (default none). */
-  readonly budget?: { readonly tokens?: number; readonly cost?: number };
-}
-
-/** Spent tokens and money. */
-export interface Spent {
-  tokens: number;
-  inputTokens: number;
-  outputTokens: number;
-  cost: number;
-}
-
-/** What the scheduler hands back when the run ends. */
-export interface SchedulerResult {
-  readonly outcome: RunOutcome;
-  readonly reason: string;
-  readonly activations: number;
-  readonly failures: readonly { readonly agentId: string; readonly key?: string; readonly error: string }[];
-  readonly usage: Spent & { readonly byAgent: Record<string, Spent> };
-}
-
-export interface RunSchedulerOptions<TBoard> {
-  readonly board: Blackboard<TBoard>;
-  readonly agents: readonly AgentDefinition<TBoard>[];
-  readonly goal?: (board: TBoard) => boolean;
-  readonly limits: RunLimits;
-  readonly clock: RuntimeClock;
-  /** Tie-break order of the agents (registration order, or a seeded permutation of it). */
-  readonly order: readonly number[];
-  /** Paths several agents may write, found once at registration; recorded as a warning at the start. */
-  readonly sharedWrites?: readonly SharedWrite[];
-}
-
-/**
- * Of two changes that concern an agent, the one to activate it for: the shallower cause (ties: the
- * newer). An agent re-enabled only by its own commits still goes one deeper each time, so loops end at
- * the depth limit; one that other work keeps concerning does not climb because it was busy.
- */
-function shallower(a: Enabler | undefined, b: Enabler): Enabler {
-  return a !== undefined && a.depth < b.depth ? a : b;
-}
-
-const initialSnapshots = new WeakMap<AnyStateMachine, AnyMachineSnapshot>();
-
-/** `can` on a machine's initial snapshot, computed once per machine (no actor, no actions run). */
-function canFromInitial(machine: AnyStateMachine, event: BoardEvent<unknown>): boolean {
-  let snapshot = initialSnapshots.get(machine);
-  if (!snapshot) {
-    snapshot = getInitialSnapshot(machine) as AnyMachineSnapshot;
-    initialSnapshots.set(machine, snapshot);
-  }
-  return snapshot.status === 'active' && snapshot.can(event as never);
-}
-
-interface AgentState<TBoard> {
-  readonly def: AgentDefinition<TBoard>;
-  readonly order: number;
-  lastActivated: number;
-  readonly spent: Spent;
-  breakerOpen: boolean;
-  running: number;
-  /** The singleton's actor (recreated from `lastGood` after a failure). */
-  host: AgentHost | undefined;
-  /** The actor's snapshot after its last successful activation (persisted form is computed on demand). */
-  lastGood: AnyMachineSnapshot | undefined;
-  /** The singleton's activation in flight. */
-  current: Activation<TBoard> | undefined;
-  /** Pooled: item keys with an instance in flight (a finished item listed again by `items` is offered again). */
-  readonly taken: Set<string>;
-  /** Pooled: the change that first offered each item not yet taken. */
-  readonly offeredBy: Map<string, Enabler>;
-  /** Candidates already recorded as deferred for concurrency (recorded once until they run). */
-  readonly deferred: Set<string>;
-}
-
-interface Activation<TBoard> {
-  readonly id: string;
-  readonly agent: AgentState<TBoard>;
-  readonly key: string | undefined;
-  readonly depth: number;
-  readonly enabler: Enabler;
-  readonly controller: AbortController;
-  readonly delegation: { readonly from: string; readonly task: unknown } | undefined;
-  attempt: number;
-  /** The board this activation works from; moves to the head after each of its own commits. */
-  snapshot: BoardSnapshot<TBoard>;
-  host: AgentHost | undefined;
-  /** The first refused commit, when the machine did not handle the refusal itself. */
-  rejected: string | undefined;
-  /** Set when this activation stands in for an agent that failed. */
-  fallbackFor?: { readonly agentId: string; readonly error: string };
-}
 
 const ROOT: Path[] = [[]];
 /** The signal of candidate events, which never run work. */
 const NEVER_ABORTED = new AbortController().signal;
-const emptySpent = (): Spent => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
@@ -342,7 +238,7 @@ export class RunScheduler<TBoard> {
           rank,
           priority: c.st.def.priority,
           ...(c.st.def.estimate ? { estimate: c.st.def.estimate } : {}),
-          ...(c.st.def.budget ? { budgetLeft: this.budgetLeft(c.st) } : {}),
+          ...(c.st.def.budget ? { budgetLeft: budgetLeft(c.st.spent, c.st.def.budget) } : {}),
           why: { seq: c.enabler.seq, paths: c.enabler.paths },
           decision: refusal?.reason ?? 'activate',
         });
@@ -379,30 +275,22 @@ export class RunScheduler<TBoard> {
     }
   }
 
-  private admit(
-    st: AgentState<TBoard>,
-    key: string | undefined,
-    enabler: Enabler,
-  ): { reason: RefusalReason; detail: string } | undefined {
-    const { limits } = this.options;
-    if (this.isMarked(this.vetoes, st.def.id, key))
-      return { reason: 'vetoed', detail: 'vetoed by an operator' };
-    if (st.breakerOpen)
-      return { reason: 'breaker', detail: `${st.def.id} spent its budget; its breaker is open` };
-    if (enabler.depth + 1 > limits.depth) {
-      return { reason: 'depth', detail: `depth ${enabler.depth + 1} exceeds the limit of ${limits.depth}` };
-    }
-    if (this.activations >= limits.maxActivations) {
-      return { reason: 'activation_limit', detail: `the run reached ${limits.maxActivations} activations` };
-    }
-    if (this.inflight.size >= limits.concurrency || st.running >= st.def.concurrency) {
+  private admit(st: AgentState<TBoard>, key: string | undefined, enabler: Enabler): Refusal | undefined {
+    const refusal = admit({
+      agentId: st.def.id,
+      vetoed: this.isMarked(this.vetoes, st.def.id, key),
+      breakerOpen: st.breakerOpen,
+      depth: enabler.depth + 1,
+      limits: this.options.limits,
+      activations: this.activations,
+      inflight: this.inflight.size,
+      running: st.running,
+      concurrency: st.def.concurrency,
+    });
+    // A candidate deferred for concurrency is checked again when a slot frees.
+    if (refusal?.reason === 'concurrency')
       this.dirty.set(st.def.id, shallower(this.dirty.get(st.def.id), enabler));
-      return {
-        reason: 'concurrency',
-        detail: `${this.inflight.size} in flight (run limit ${limits.concurrency}), ${st.running} of ${st.def.id} (limit ${st.def.concurrency})`,
-      };
-    }
-    return undefined;
+    return refusal;
   }
 
   private refuse(
@@ -805,41 +693,20 @@ export class RunScheduler<TBoard> {
   }
 
   private charge(st: AgentState<TBoard>, usage: Usage): void {
-    for (const s of [st.spent, this.spent]) {
-      s.inputTokens += usage.inputTokens ?? 0;
-      s.outputTokens += usage.outputTokens ?? 0;
-      s.tokens += usage.tokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
-      s.cost += usage.cost ?? 0;
-    }
-    const b = st.def.budget;
-    if (
-      !st.breakerOpen &&
-      b &&
-      ((b.tokens !== undefined && st.spent.tokens >= b.tokens) ||
-        (b.cost !== undefined && st.spent.cost >= b.cost))
-    ) {
+    addUsage(st.spent, usage);
+    addUsage(this.spent, usage);
+    if (!st.breakerOpen && exhausted(st.spent, st.def.budget)) {
       st.breakerOpen = true;
-      this.record(TOPICS.breaker, { agentId: st.def.id, spent: { ...st.spent }, budget: b });
+      this.record(TOPICS.breaker, { agentId: st.def.id, spent: { ...st.spent }, budget: st.def.budget });
     }
-    const rb = this.options.limits.budget;
-    if (
-      rb &&
-      ((rb.tokens !== undefined && this.spent.tokens >= rb.tokens) ||
-        (rb.cost !== undefined && this.spent.cost >= rb.cost))
-    ) {
+    const runBudget = this.options.limits.budget;
+    if (exhausted(this.spent, runBudget)) {
+      const { tokens, cost } = this.spent;
       this.finish(
         'budget_exceeded',
-        `the run spent ${this.spent.tokens} tokens and ${this.spent.cost} of its budget ${JSON.stringify(rb)}`,
+        `the run spent ${tokens} tokens and ${cost} of its budget ${JSON.stringify(runBudget)}`,
       );
     }
-  }
-
-  private budgetLeft(st: AgentState<TBoard>): { tokens?: number; cost?: number } {
-    const b = st.def.budget ?? {};
-    return {
-      ...(b.tokens === undefined ? {} : { tokens: b.tokens - st.spent.tokens }),
-      ...(b.cost === undefined ? {} : { cost: b.cost - st.spent.cost }),
-    };
   }
 
   private boardEvent(
@@ -904,29 +771,13 @@ export class RunScheduler<TBoard> {
       this.queueCycle();
       return;
     }
-    if (this.refusedFor === 'depth') {
-      this.finish(
-        'depth_exceeded',
-        `an activation was refused at the depth limit (${this.options.limits.depth}) and nothing else can advance`,
-      );
-      return;
-    }
-    if (this.refusedFor === 'budget') {
-      this.finish('budget_exceeded', 'budgets stopped the agents that could advance');
-      return;
-    }
-    if (this.failures.length > 0) {
-      const list = this.failures.map((f) => `${f.agentId}: ${f.error}`).join('; ');
-      this.finish(
-        'failed',
-        `nothing can advance after ${this.failures.length} unrecovered failure(s): ${list}`,
-      );
-      return;
-    }
-    this.finish(
-      'quiescent',
-      this.options.goal ? 'nothing can advance and the goal was not reached' : 'nothing can advance',
-    );
+    const { outcome, reason } = quiescentOutcome({
+      refusedFor: this.refusedFor,
+      depthLimit: this.options.limits.depth,
+      failures: this.failures,
+      hasGoal: this.options.goal !== undefined,
+    });
+    this.finish(outcome, reason);
   }
 
   /** Ends the run once: aborts what is in flight, records the outcome, resolves `result`. */

@@ -1,0 +1,30 @@
+import type { Budget, Usage } from '../actors/index.js';
+import type { Spent } from './types.js';
+
+export const emptySpent = (): Spent => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
+
+/** Adds a charge to a tally (tokens default to input + output when not given). */
+export function addUsage(spent: Spent, usage: Usage): void {
+  spent.inputTokens += usage.inputTokens ?? 0;
+  spent.outputTokens += usage.outputTokens ?? 0;
+  spent.tokens += usage.tokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+  spent.cost += usage.cost ?? 0;
+}
+
+/** True when a tally has reached a budget's token or cost limit. */
+export function exhausted(spent: Spent, budget: Budget | undefined): boolean {
+  if (!budget) return false;
+  return (
+    (budget.tokens !== undefined && spent.tokens >= budget.tokens) ||
+    (budget.cost !== undefined && spent.cost >= budget.cost)
+  );
+}
+
+/** What is left of a budget (only the limits it has). */
+export function budgetLeft(spent: Spent, budget: Budget | undefined): Budget {
+  const b = budget ?? {};
+  return {
+    ...(b.tokens === undefined ? {} : { tokens: b.tokens - spent.tokens }),
+    ...(b.cost === undefined ? {} : { cost: b.cost - spent.cost }),
+  };
+}

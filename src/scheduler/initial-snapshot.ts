@@ -1,0 +1,17 @@
+import { type AnyMachineSnapshot, type AnyStateMachine, getInitialSnapshot } from 'xstate';
+import type { BoardEvent } from '../actors/index.js';
+
+const initialSnapshots = new WeakMap<AnyStateMachine, AnyMachineSnapshot>();
+
+/**
+ * `can` on a machine's initial snapshot, computed once per machine: no actor is created and no action
+ * runs, so an agent that never activates costs nothing but its guards.
+ */
+export function canFromInitial(machine: AnyStateMachine, event: BoardEvent<unknown>): boolean {
+  let snapshot = initialSnapshots.get(machine);
+  if (!snapshot) {
+    snapshot = getInitialSnapshot(machine) as AnyMachineSnapshot;
+    initialSnapshots.set(machine, snapshot);
+  }
+  return snapshot.status === 'active' && snapshot.can(event as never);
+}

@@ -1,0 +1,98 @@
+import type { AnyMachineSnapshot } from 'xstate';
+import type { AgentDefinition, AgentHost, SharedWrite } from '../actors/index.js';
+import type { Blackboard, BoardSnapshot } from '../blackboard/index.js';
+import type { RuntimeClock } from './clock.js';
+import type { Enabler } from './events.js';
+
+/** How a run ended. */
+export type RunOutcome =
+  | 'completed'
+  | 'quiescent'
+  | 'budget_exceeded'
+  | 'depth_exceeded'
+  | 'failed'
+  | 'cancelled'
+  | 'awaiting_approval';
+
+/** Limits of one run. */
+export interface RunLimits {
+  /** Deepest causal chain allowed (default 5). */
+  readonly depth: number;
+  /** Activations in flight at once, all agents together (default 256). */
+  readonly concurrency: number;
+  /** Activations in all, a last guard against runaway runs (default 10,000). */
+  readonly maxActivations: number;
+  /** The run's token and money budget (default none). */
+  readonly budget?: { readonly tokens?: number; readonly cost?: number };
+}
+
+/** Spent tokens and money. */
+export interface Spent {
+  tokens: number;
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
+}
+
+/** What the scheduler hands back when the run ends. */
+export interface SchedulerResult {
+  readonly outcome: RunOutcome;
+  readonly reason: string;
+  readonly activations: number;
+  readonly failures: readonly { readonly agentId: string; readonly key?: string; readonly error: string }[];
+  readonly usage: Spent & { readonly byAgent: Record<string, Spent> };
+}
+
+/** What a run scheduler is given. */
+export interface RunSchedulerOptions<TBoard> {
+  readonly board: Blackboard<TBoard>;
+  readonly agents: readonly AgentDefinition<TBoard>[];
+  readonly goal?: (board: TBoard) => boolean;
+  readonly limits: RunLimits;
+  readonly clock: RuntimeClock;
+  /** Tie-break order of the agents (registration order, or a seeded permutation of it). */
+  readonly order: readonly number[];
+  /** Paths several agents may write, found once at registration; recorded as a warning at the start. */
+  readonly sharedWrites?: readonly SharedWrite[];
+}
+
+/** @internal What the scheduler knows of one agent in one run. */
+export interface AgentState<TBoard> {
+  readonly def: AgentDefinition<TBoard>;
+  readonly order: number;
+  lastActivated: number;
+  readonly spent: Spent;
+  breakerOpen: boolean;
+  running: number;
+  /** The singleton's actor (recreated from `lastGood` after a failure). */
+  host: AgentHost | undefined;
+  /** The actor's snapshot after its last successful activation (persisted form is computed on demand). */
+  lastGood: AnyMachineSnapshot | undefined;
+  /** The singleton's activation in flight. */
+  current: Activation<TBoard> | undefined;
+  /** Pooled: item keys with an instance in flight (a finished item listed again by `items` is offered again). */
+  readonly taken: Set<string>;
+  /** Pooled: the change that first offered each item not yet taken. */
+  readonly offeredBy: Map<string, Enabler>;
+  /** Candidates already recorded as deferred for concurrency (recorded once until they run). */
+  readonly deferred: Set<string>;
+}
+
+/** @internal One activation in flight. */
+export interface Activation<TBoard> {
+  readonly id: string;
+  readonly agent: AgentState<TBoard>;
+  readonly key: string | undefined;
+  readonly depth: number;
+  readonly enabler: Enabler;
+  readonly controller: AbortController;
+  readonly delegation: { readonly from: string; readonly task: unknown } | undefined;
+  attempt: number;
+  /** The board this activation works from; moves to the head after each of its own commits. */
+  snapshot: BoardSnapshot<TBoard>;
+  host: AgentHost | undefined;
+  /** The first refused commit, when the machine did not handle the refusal itself. */
+  rejected: string | undefined;
+  /** Set when this activation stands in for an agent that failed. */
+  fallbackFor?: { readonly agentId: string; readonly error: string };
+}
