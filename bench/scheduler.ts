@@ -2,7 +2,7 @@ import type { Draft } from 'immer';
 import { fromPromise, setup } from 'xstate';
 import { z } from 'zod';
 import { type AgentDefinition, agentActions, type BoardEvent, defineAgent } from '../src/actors/index.js';
-import { keyed } from '../src/blackboard/index.js';
+import { keyed, type PathOf } from '../src/blackboard/index.js';
 import { createRuntime } from '../src/runtime/index.js';
 import { type BenchCase, heapMb, repeat, timeMs } from './harness.js';
 
@@ -19,8 +19,8 @@ const initial = { go: false, step: 0, out: {}, data: {} };
 /** An agent that, when `when` holds, optionally waits `ms` of real time, then commits `write`. */
 function agent(
   id: string,
-  watches: string[][],
-  writes: string[][],
+  watches: PathOf<B>[],
+  writes: PathOf<B>[],
   when: (b: B) => boolean,
   write: (d: Draft<B>) => void,
   ms = 0,

@@ -57,6 +57,7 @@ export type {
   OpenedRun,
   Patch,
   Path,
+  PathOf,
   PreparedCommit,
   PublishResult,
   SchemaIssue,

@@ -1,6 +1,6 @@
 import type { Draft } from 'immer';
 import type { AnyStateMachine } from 'xstate';
-import { formatPath, isPath, isPrefix, type Path } from '../blackboard/index.js';
+import { formatPath, isPath, isPrefix, type Path, type PathOf } from '../blackboard/index.js';
 
 /** How a pooled agent finds and claims its work items. */
 export interface PoolConfig<TBoard> {
@@ -32,10 +32,10 @@ export interface AgentConfig<TBoard> {
   readonly id: string;
   /** An XState v5 machine (from `setup(...).createMachine(...)`). It receives `board` events. */
   readonly machine: AnyStateMachine;
-  /** Board paths whose change may enable this agent. `[[]]` watches everything. */
-  readonly watches: readonly Path[];
+  /** Board paths whose change may enable this agent (typed by the board). `[[]]` watches everything. */
+  readonly watches: readonly PathOf<TBoard>[];
   /** Board paths this agent may commit to; a commit outside them is refused (`forbidden_path`). */
-  readonly writes: readonly Path[];
+  readonly writes: readonly PathOf<TBoard>[];
   /** Higher runs first (default 0). */
   readonly priority?: number;
   /** Activations of this agent at once (default 1; pooled agents: instances at once, default 4). */

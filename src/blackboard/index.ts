@@ -18,7 +18,7 @@ export type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent, Pa
 export type { SubscribeFilter, Unsubscribe } from './feed.js';
 export { Keyed } from './keyed.js';
 export { applyPatches } from './patches.js';
-export type { Path, Segment } from './path.js';
+export type { Path, PathOf, Segment } from './path.js';
 export { coverPaths, formatPath, isPath, isPrefix, pathsOverlap } from './path.js';
 export { PathIndex } from './path-index.js';
 export type { AnySchema } from './schema.js';

@@ -92,3 +92,32 @@ export function coverPaths(paths: readonly Path[]): Path[] {
   walk(root, []);
   return out;
 }
+
+type Next = [1, 2, 3, 4, 5, 6, 7, 8];
+
+/**
+ * The paths into a board type, as tuples: `['tasks']`, `['tasks', string, 'status']`, `['items', number]`.
+ * Keyed collections and records take any string key, arrays any index. Deep boards are cut at eight
+ * levels (deeper paths are plain `Path`). `Path` itself when the board type is unknown.
+ *
+ * @example
+ * const ok: PathOf<{ tasks: Keyed<{ status: string }> }> = ['tasks', 't1', 'status'];
+ */
+export type PathOf<T, D extends number = 0> = unknown extends T
+  ? Path
+  : D extends 8
+    ? Path
+    :
+        | readonly []
+        | (T extends {
+            get(key: string): infer V | undefined;
+            has(key: string): boolean;
+            with(key: string, value: unknown): unknown;
+          }
+            ? readonly [string, ...PathOf<V, Next[D]>]
+            : T extends readonly (infer E)[]
+              ? readonly [number, ...PathOf<E, Next[D]>]
+              : T extends object
+                ? { [K in keyof T & string]-?: readonly [K, ...PathOf<NonNullable<T[K]>, Next[D]>] }[keyof T &
+                    string]
+                : never);

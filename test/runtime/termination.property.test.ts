@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AgentDefinition } from '../../src/actors/index.js';
-import type { CommitEvent, LogEvent } from '../../src/blackboard/index.js';
+import type { CommitEvent, LogEvent, PathOf } from '../../src/blackboard/index.js';
 import { createRuntime } from '../../src/runtime/index.js';
 import { applyNaive, plain } from '../blackboard/support/reference.js';
 import { initial, reactor, slow, type TB, TestBoard } from '../support/team.js';
@@ -39,7 +39,7 @@ const effects = {
 const agentSpec: fc.Arbitrary<Spec> = fc.record({
   when: fc.constantFrom(...(Object.keys(conditions) as (keyof typeof conditions)[])),
   effect: fc.constantFrom(...(Object.keys(effects) as (keyof typeof effects)[])),
-  watches: fc.subarray([['n'], ['go'], ['out']] as string[][], { minLength: 1 }),
+  watches: fc.subarray<PathOf<TB>>([['n'], ['go'], ['out']], { minLength: 1 }),
   ms: fc.constantFrom(0, 0, 5, 20),
   attempts: fc.integer({ min: 1, max: 2 }),
 });
@@ -47,7 +47,7 @@ const agentSpec: fc.Arbitrary<Spec> = fc.record({
 type Spec = {
   when: keyof typeof conditions;
   effect: keyof typeof effects;
-  watches: string[][];
+  watches: PathOf<TB>[];
   ms: number;
   attempts: number;
 };
@@ -58,7 +58,7 @@ function build(specs: Spec[]): AgentDefinition<TB>[] {
     const config = {
       id,
       watches: s.watches,
-      writes: [['n'], ['go'], ['out', id]],
+      writes: [['n'], ['go'], ['out', id]] as PathOf<TB>[],
       retry: { attempts: s.attempts },
       when: conditions[s.when],
       write: (d: TB) => effects[s.effect](d, id),
