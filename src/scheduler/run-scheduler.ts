@@ -317,17 +317,6 @@ export class RunScheduler<TBoard> {
     } satisfies ActivationRecord);
   }
 
-  private activate(
-    st: AgentState<TBoard>,
-    key: string | undefined,
-    enabler: Enabler,
-    depth: number,
-    snap: BoardSnapshot<TBoard>,
-    delegation: { from: string; task: unknown } | undefined,
-  ): void {
-    this.launch(this.reserve(st, key, enabler, depth, snap, delegation));
-  }
-
   /** Counts an activation as in flight (so limits see it) before it starts. */
   private reserve(
     st: AgentState<TBoard>,
@@ -689,7 +678,9 @@ export class RunScheduler<TBoard> {
     }
     this.taskGraph.add(st.def.id, to);
     this.record(TOPICS.delegation, { from: st.def.id, to, task, accepted: true });
-    this.activate(target, undefined, act?.enabler ?? enabler, depth, snap, { from: st.def.id, task });
+    this.launch(
+      this.reserve(target, undefined, act?.enabler ?? enabler, depth, snap, { from: st.def.id, task }),
+    );
   }
 
   private charge(st: AgentState<TBoard>, usage: Usage): void {

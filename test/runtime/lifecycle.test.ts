@@ -8,6 +8,18 @@ import { initial, reactor, records, slow, type TB, TestBoard } from '../support/
 
 const { commit } = agentActions<TB>();
 
+/** An agent that, once the run is on, sets n to `value` (and then has nothing more to do). */
+const setOnce = (value: number) =>
+  reactor({
+    id: 'once',
+    watches: [['go']],
+    writes: [['n']],
+    when: (b) => b.go && b.n === 0,
+    write: (d) => {
+      d.n = value;
+    },
+  });
+
 describe('run outcomes', () => {
   it('cancels a run in the middle of a slow promise actor: its signal aborts and it commits nothing more', async () => {
     let aborted = false;
@@ -105,15 +117,7 @@ describe('run outcomes', () => {
   });
 
   it('is quiescent when nothing can advance and nothing is in flight, and says whether the goal was missed', async () => {
-    const once = reactor({
-      id: 'once',
-      watches: [['go']],
-      writes: [['n']],
-      when: (b) => b.go && b.n === 0,
-      write: (d) => {
-        d.n = 1;
-      },
-    });
+    const once = setOnce(1);
     const result = await createRuntime({
       board: { schema: TestBoard, initial },
       agents: [once],
@@ -126,15 +130,7 @@ describe('run outcomes', () => {
   });
 
   it('hosts many runs at once, each with its own board', async () => {
-    const once = reactor({
-      id: 'once',
-      watches: [['go']],
-      writes: [['n']],
-      when: (b) => b.go && b.n === 0,
-      write: (d) => {
-        d.n = 7;
-      },
-    });
+    const once = setOnce(7);
     const runtime = createRuntime({ board: { schema: TestBoard, initial }, agents: [once] });
     const results = await Promise.all([
       runtime.run({ go: true }),

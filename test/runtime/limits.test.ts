@@ -24,17 +24,19 @@ async function run(
   return { result, log, activations: records<Activation>(log, TOPICS.activation) };
 }
 
+/** A machine that loops forever through the board: every change to n makes it change n again. */
+const loop = reactor({
+  id: 'loop',
+  watches: [['n']],
+  writes: [['n']],
+  when: () => true,
+  write: (d) => {
+    d.n += 1;
+  },
+});
+
 describe('limits', () => {
   it('ends a machine that loops forever through the board with depth_exceeded', async () => {
-    const loop = reactor({
-      id: 'loop',
-      watches: [['n']],
-      writes: [['n']],
-      when: () => true,
-      write: (d) => {
-        d.n += 1;
-      },
-    });
     const { result, activations } = await run({ agents: [loop] });
     expect(result.outcome).toBe('depth_exceeded');
     expect(result.board.n).toBe(5);
@@ -45,15 +47,6 @@ describe('limits', () => {
   });
 
   it('respects a custom depth limit', async () => {
-    const loop = reactor({
-      id: 'loop',
-      watches: [['n']],
-      writes: [['n']],
-      when: () => true,
-      write: (d) => {
-        d.n += 1;
-      },
-    });
     const { result } = await run({ agents: [loop], limits: { depth: 9 } });
     expect(result).toMatchObject({ outcome: 'depth_exceeded', board: { n: 9 } });
   });
