@@ -67,8 +67,8 @@ export interface RunHandle<TBoard> {
   veto(agentId: string, key?: string): void;
   /** Ranks an agent (or one item) first from now on. */
   promote(agentId: string, key?: string): void;
-  /** The persisted XState snapshot of a singleton agent (for resuming). */
-  persistedSnapshot(agentId: string): unknown;
+  /** The persisted XState snapshot of a singleton agent, or (with `key`) of a running pooled instance. */
+  persistedSnapshot(agentId: string, key?: string): unknown;
 }
 
 /** The process-level host of runs. */
@@ -165,7 +165,7 @@ export function createRuntime<TSchema extends AnySchema>(
       cancel: (reason = 'cancelled by the caller') => scheduler.cancel(reason),
       veto: (agentId, key) => scheduler.veto(agentId, key),
       promote: (agentId, key) => scheduler.promote(agentId, key),
-      persistedSnapshot: (agentId) => scheduler.persistedSnapshot(agentId),
+      persistedSnapshot: (agentId, key) => scheduler.persistedSnapshot(agentId, key),
     };
     runs.set(runId, handle);
     scheduler.start();

@@ -131,10 +131,18 @@ export class RunScheduler<TBoard> {
     this.queueCycle();
   }
 
-  /** The persisted XState snapshot of a singleton agent's actor. */
-  persistedSnapshot(agentId: string): unknown {
+  /**
+   * The persisted XState snapshot of an agent's actor: a singleton's as of its last successful activation,
+   * or (with `key`) a pooled instance's while it runs.
+   */
+  persistedSnapshot(agentId: string, key?: string): unknown {
     const st = this.agents.get(agentId);
     if (!st) return undefined;
+    if (key !== undefined) {
+      for (const act of this.inflight.values())
+        if (act.agent === st && act.key === key) return act.host?.persisted();
+      return undefined;
+    }
     return st.lastGood ? st.def.machine.getPersistedSnapshot(st.lastGood) : st.host?.persisted();
   }
 

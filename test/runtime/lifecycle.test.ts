@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assign, fromPromise, setup } from 'xstate';
 import { agentActions, type BoardEvent, defineAgent } from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
-import { createRuntime } from '../../src/runtime/index.js';
+import { createRuntime, type RunHandle } from '../../src/runtime/index.js';
 import { TOPICS, VirtualClock } from '../../src/scheduler/index.js';
 import { initial, reactor, records, slow, type TB, TestBoard } from '../support/team.js';
 
@@ -199,9 +199,12 @@ describe('singleton and pooled agents', () => {
   it('runs one fresh instance per work item, claims each item once, and respects the pool concurrency', async () => {
     let peak = 0;
     let running = 0;
+    const handleRef: { current?: RunHandle<TB> } = {};
+    const snapshots: unknown[] = [];
     const work = fromPromise(async ({ input }: { input: BoardEvent<TB> }) => {
       running += 1;
       peak = Math.max(peak, running);
+      snapshots.push(handleRef.current?.persistedSnapshot('worker', input.activation.key));
       await input.tools.sleep(10);
       running -= 1;
     });
@@ -254,12 +257,18 @@ describe('singleton and pooled agents', () => {
       deterministic: { seed: 9 },
     });
     const handle = await runtime.start();
+    handleRef.current = handle;
     const log: LogEvent[] = [];
     handle.board.subscribe({ from: 1 }, (e) => log.push(e));
     const result = await handle.result;
     expect(result.outcome).toBe('quiescent');
     expect([...result.board.items.values()].every((t) => t.status === 'done')).toBe(true);
     expect(peak).toBe(3);
+    expect(snapshots[0]).toMatchObject({
+      status: 'active',
+      value: 'working',
+      context: { key: expect.any(String) },
+    });
     const started = records<{ phase: string; key: string; depth: number }>(log, TOPICS.activation).filter(
       (r) => r.phase === 'started',
     );
