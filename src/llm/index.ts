@@ -1,0 +1,32 @@
+export type { CachedAnswer, ModelCache } from './cache.js';
+export { MemoryModelCache, stableHash, stableStringify } from './cache.js';
+export type {
+  BudgetGate,
+  ModelClient,
+  ModelClientConfig,
+  ModelClock,
+  ModelError,
+  ModelEvent,
+  ModelRequest,
+  ModelResult,
+  ModelSuccess,
+  TierConfig,
+  ValidatedToolCall,
+} from './model-client.js';
+export { countTokens, createModelClient } from './model-client.js';
+export type { OpenAITransportOptions } from './openai-transport.js';
+export { openAITransport, retryAfterMs } from './openai-transport.js';
+export type { SimulatedOptions } from './simulated.js';
+export { exampleOf, simulatedTransport } from './simulated.js';
+export type {
+  ChatMessage,
+  Price,
+  TokenUsage,
+  ToolCall,
+  ToolDefinition,
+  Transport,
+  TransportFailure,
+  TransportRequest,
+  TransportResponse,
+} from './types.js';
+export { TransportError } from './types.js';

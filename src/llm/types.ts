@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+
+/** One message of a conversation (our own shape: no SDK type leaks past src/llm/openai-transport.ts). */
+export type ChatMessage =
+  | { readonly role: 'system' | 'user'; readonly content: string }
+  | { readonly role: 'assistant'; readonly content: string | null; readonly toolCalls?: readonly ToolCall[] }
+  | { readonly role: 'tool'; readonly toolCallId: string; readonly content: string };
+
+/** A tool call the model asked for. */
+export interface ToolCall {
+  readonly id: string;
+  readonly name: string;
+  /** The raw JSON arguments, as the model wrote them. */
+  readonly arguments: string;
+}
+
+/** A tool the model may call; its arguments are validated before it runs. */
+export interface ToolDefinition<TArgs = unknown, TResult = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: z.ZodType<TArgs>;
+  /** Irreversible tools need a human's approval before they run (the runtime's checkpoints). */
+  readonly irreversible?: boolean;
+  readonly run?: (args: TArgs, context: { signal: AbortSignal }) => Promise<TResult> | TResult;
+}
+
+/** Token usage of one call. */
+export interface TokenUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** True when the server reported no usage and the numbers were counted locally (about 4 characters a token). */
+  readonly estimated: boolean;
+}
+
+/** Prices in money units per million tokens. */
+export interface Price {
+  readonly input: number;
+  readonly output: number;
+}
+
+/** What the transport is asked to do: one request to one model. */
+export interface TransportRequest {
+  readonly model: string;
+  readonly messages: readonly ChatMessage[];
+  readonly jsonSchema?: { readonly name: string; readonly schema: Record<string, unknown> };
+  readonly tools?: readonly {
+    readonly name: string;
+    readonly description: string;
+    readonly parameters: Record<string, unknown>;
+  }[];
+  readonly temperature?: number;
+  readonly seed?: number;
+  readonly maxOutputTokens?: number;
+  /** When given, the answer is streamed and each text delta is handed over as it arrives. */
+  readonly onDelta?: (text: string) => void;
+}
+
+/** What came back. */
+export interface TransportResponse {
+  readonly text: string;
+  readonly toolCalls: readonly ToolCall[];
+  readonly usage?: { readonly inputTokens: number; readonly outputTokens: number };
+  readonly finishReason: string;
+}
+
+/** How errors from a transport are classified, for retries and fallbacks. */
+export type TransportFailure =
+  | { readonly kind: 'rate_limited'; readonly retryAfterMs?: number; readonly message: string }
+  | { readonly kind: 'server'; readonly status: number; readonly message: string }
+  | { readonly kind: 'timeout'; readonly message: string }
+  | { readonly kind: 'aborted'; readonly message: string }
+  | { readonly kind: 'connection'; readonly message: string }
+  | { readonly kind: 'client'; readonly status: number; readonly message: string };
+
+/** Thrown by transports; carries the classification. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly failure: TransportFailure,
+    options?: { cause?: unknown },
+  ) {
+    super(failure.message, options);
+  }
+}
+
+/** The wire to a model: an OpenAI-compatible server, or the simulated model. */
+export interface Transport {
+  readonly name: string;
+  send(
+    request: TransportRequest,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<TransportResponse>;
+}
