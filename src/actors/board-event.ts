@@ -1,4 +1,21 @@
 import type { Path } from '../blackboard/index.js';
+// Types only: agents see the model layer's request and result shapes, never its implementation.
+import type { ModelRequest, ModelResult } from '../llm/index.js';
+
+/**
+ * A model call from inside an activation. The runtime fills in the agent's tier, the activation's
+ * abort signal, the budget gate (agent and run), usage charging, and records retries, fallbacks,
+ * degradation, refusals and cache hits on the run's log.
+ */
+export type ActivationModelRequest<TOutput> = Omit<
+  ModelRequest<TOutput>,
+  'signal' | 'budget' | 'onEvent' | 'onDelta'
+> & {
+  /** Publish text deltas on the run's log as they arrive (topic `hearsay.stream`). */
+  readonly stream?: boolean;
+  /** Cache by the content of the paths the agent watches too: reused exactly until what it read changes. */
+  readonly cacheByReads?: boolean;
+};
 
 /** What slow work inside an activation (an invoked promise actor) is given by the runtime. */
 export interface ActivationTools {
@@ -8,6 +25,8 @@ export interface ActivationTools {
   sleep(ms: number): Promise<void>;
   /** Charges model usage to this activation's agent and run; the scheduler's budgets read it. */
   charge(usage: Usage): void;
+  /** Calls a model through the runtime's model client (usage is charged for you). */
+  model<TOutput = string>(request: ActivationModelRequest<TOutput>): Promise<ModelResult<TOutput>>;
 }
 
 /** Tokens and money spent. */

@@ -4,6 +4,7 @@ export type { AgentHostOptions, StepOutcome, TimerClock } from './agent-host.js'
 export { AgentHost } from './agent-host.js';
 export type {
   ActivationInfo,
+  ActivationModelRequest,
   ActivationTools,
   BoardEvent,
   CommittedEvent,
@@ -20,3 +21,5 @@ export type {
   SharedWrite,
 } from './define-agent.js';
 export { defineAgent, describeSharedWrite, findSharedWrites, forbiddenWrite } from './define-agent.js';
+export type { MoveSchemas } from './legal-moves.js';
+export { legalMoves, toMove } from './legal-moves.js';

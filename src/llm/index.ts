@@ -1,5 +1,7 @@
 export type { CachedAnswer, ModelCache } from './cache.js';
 export { MemoryModelCache, stableHash, stableStringify } from './cache.js';
+export type { EnvModels } from './from-env.js';
+export { KNOWN_PRICES, modelsFromEnv } from './from-env.js';
 export type {
   BudgetGate,
   ModelClient,
@@ -30,3 +32,5 @@ export type {
   TransportResponse,
 } from './types.js';
 export { TransportError } from './types.js';
+export type { Provenance, Untrusted } from './untrusted.js';
+export { asData, untrusted } from './untrusted.js';

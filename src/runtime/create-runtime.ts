@@ -7,6 +7,7 @@ import {
   MemoryStore,
   type Store,
 } from '../blackboard/index.js';
+import type { ModelClient } from '../llm/index.js';
 import {
   permutation,
   type RunLimits,
@@ -18,6 +19,7 @@ import {
   seededRandom,
   VirtualClock,
 } from '../scheduler/index.js';
+import { callModel } from './model-call.js';
 
 /** Configuration of {@link createRuntime}. */
 export interface RuntimeConfig<TSchema extends AnySchema> {
@@ -36,6 +38,8 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
    * so runs with simulated latency are fast and replay identically.
    */
   readonly deterministic?: { readonly seed: number };
+  /** The model client agents call through `tools.model` (see `createModelClient`). */
+  readonly models?: ModelClient;
 }
 
 /** What a run returns: a typed outcome with its reason, the final board, and what was spent. */
@@ -149,6 +153,7 @@ export function createRuntime<TSchema extends AnySchema>(
       clock,
       order,
       sharedWrites,
+      ...(config.models ? { callModel: (ctx, request) => callModel(config.models, ctx, request) } : {}),
     });
     const onAbort = () =>
       scheduler.cancel(`cancelled: ${String(options.signal?.reason ?? 'signal aborted')}`);

@@ -9,6 +9,8 @@ export const TOPICS = {
   outcome: 'hearsay.outcome',
   warning: 'hearsay.warning',
   breaker: 'hearsay.breaker',
+  model: 'hearsay.model',
+  stream: 'hearsay.stream',
 } as const;
 
 /** Why the scheduler did not activate a candidate. */

@@ -10,5 +10,13 @@ export type { RankInput } from './rank.js';
 export { permutation, rankCandidates, seededRandom } from './rank.js';
 export { RunScheduler } from './run-scheduler.js';
 export { TaskGraph } from './task-graph.js';
-export type { RunLimits, RunOutcome, RunSchedulerOptions, SchedulerResult, Spent } from './types.js';
+export type {
+  ModelCallContext,
+  ModelCaller,
+  RunLimits,
+  RunOutcome,
+  RunSchedulerOptions,
+  SchedulerResult,
+  Spent,
+} from './types.js';
 export { WatchIndex } from './watch-index.js';

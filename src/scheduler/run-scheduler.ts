@@ -743,6 +743,32 @@ export class RunScheduler<TBoard> {
         charge: (usage) => {
           if (!this.done) this.charge(who.agent, usage);
         },
+        model: (request) => {
+          if (!this.options.callModel) {
+            throw new Error(
+              `Agent "${who.agent.def.id}" called a model, but the runtime has no model client (createRuntime({ models })).`,
+            );
+          }
+          return this.options.callModel(
+            {
+              agentId: who.agent.def.id,
+              activationId: who.id,
+              tier: who.agent.def.model?.tier ?? 'large',
+              signal,
+              watches: who.agent.def.watches as readonly Path[],
+              board: snap.state,
+              agentBudget: who.agent.def.budget,
+              agentSpent: who.agent.spent,
+              runBudget: this.options.limits.budget,
+              runSpent: this.spent,
+              record: (topic, payload) => this.record(topic, payload),
+              charge: (usage) => {
+                if (!this.done) this.charge(who.agent, usage);
+              },
+            },
+            request,
+          );
+        },
       },
     };
   }

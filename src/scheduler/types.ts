@@ -1,6 +1,14 @@
 import type { AnyMachineSnapshot } from 'xstate';
-import type { AgentDefinition, AgentHost, SharedWrite } from '../actors/index.js';
-import type { Blackboard, BoardSnapshot } from '../blackboard/index.js';
+import type {
+  ActivationModelRequest,
+  AgentDefinition,
+  AgentHost,
+  Budget,
+  SharedWrite,
+  Usage,
+} from '../actors/index.js';
+import type { Blackboard, BoardSnapshot, Path } from '../blackboard/index.js';
+import type { ModelResult } from '../llm/index.js';
 import type { RuntimeClock } from './clock.js';
 import type { Enabler } from './events.js';
 
@@ -54,6 +62,8 @@ export interface RunSchedulerOptions<TBoard> {
   readonly order: readonly number[];
   /** Paths several agents may write, found once at registration; recorded as a warning at the start. */
   readonly sharedWrites?: readonly SharedWrite[];
+  /** Performs agents' model calls (`tools.model`); the runtime binds it to its model client. */
+  readonly callModel?: ModelCaller;
 }
 
 /** @internal What the scheduler knows of one agent in one run. */
@@ -96,3 +106,26 @@ export interface Activation<TBoard> {
   /** Set when this activation stands in for an agent that failed. */
   fallbackFor?: { readonly agentId: string; readonly error: string };
 }
+
+/** What a model call from an activation is bound to. */
+export interface ModelCallContext {
+  readonly agentId: string;
+  readonly activationId: string;
+  readonly tier: string;
+  readonly signal: AbortSignal;
+  readonly watches: readonly Path[];
+  readonly board: unknown;
+  readonly agentBudget: Budget | undefined;
+  readonly agentSpent: Spent;
+  readonly runBudget: Budget | undefined;
+  readonly runSpent: Spent;
+  /** Records a scheduler record on the log. */
+  readonly record: (topic: 'hearsay.model' | 'hearsay.stream', payload: unknown) => void;
+  readonly charge: (usage: Usage) => void;
+}
+
+/** Performs a model call for an activation. */
+export type ModelCaller = <TOutput>(
+  ctx: ModelCallContext,
+  request: ActivationModelRequest<TOutput>,
+) => Promise<ModelResult<TOutput>>;

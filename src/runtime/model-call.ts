@@ -1,0 +1,75 @@
+import type { ActivationModelRequest, Budget } from '../actors/index.js';
+import { getIn } from '../blackboard/index.js';
+import { type BudgetGate, type ModelClient, type ModelResult, stableHash } from '../llm/index.js';
+import type { ModelCallContext, Spent } from '../scheduler/index.js';
+
+/** The tightest token allowance and the largest spent share of the agent's and the run's budgets. */
+export function budgetGate(budgets: readonly [Budget | undefined, Spent][]): BudgetGate {
+  let tokensLeft: number | undefined;
+  let spentShare: number | undefined;
+  for (const [budget, spent] of budgets) {
+    if (budget?.tokens !== undefined) {
+      tokensLeft = Math.min(tokensLeft ?? Number.POSITIVE_INFINITY, budget.tokens - spent.tokens);
+      spentShare = Math.max(spentShare ?? 0, spent.tokens / budget.tokens);
+    }
+    if (budget?.cost !== undefined && budget.cost > 0)
+      spentShare = Math.max(spentShare ?? 0, spent.cost / budget.cost);
+  }
+  return {
+    ...(tokensLeft === undefined ? {} : { tokensLeft: Math.max(0, tokensLeft) }),
+    ...(spentShare === undefined ? {} : { spentShare }),
+  };
+}
+
+/**
+ * A model call on behalf of an activation: the agent's tier, the activation's signal, the budget gate,
+ * usage charged to the agent and the run, and every notable event (retry, fallback, degradation,
+ * refusal, cache hit) and streamed delta recorded on the run's log.
+ */
+export async function callModel<TOutput>(
+  client: ModelClient | undefined,
+  ctx: ModelCallContext,
+  request: ActivationModelRequest<TOutput>,
+): Promise<ModelResult<TOutput>> {
+  if (!client)
+    throw new Error(
+      `Agent "${ctx.agentId}" called a model, but the runtime has no model client (createRuntime({ models })).`,
+    );
+  const { stream, cacheByReads, ...rest } = request;
+  const reads = cacheByReads
+    ? stableHash(ctx.watches.map((p) => [p, getIn(ctx.board, p) ?? null]))
+    : undefined;
+  const result = await client.complete<TOutput>({
+    ...rest,
+    tier: request.tier ?? ctx.tier,
+    signal: ctx.signal,
+    budget: budgetGate([
+      [ctx.agentBudget, ctx.agentSpent],
+      [ctx.runBudget, ctx.runSpent],
+    ]),
+    ...(reads === undefined ? {} : { cacheKey: { extra: request.cacheKey ?? null, reads } }),
+    onEvent: (event) =>
+      ctx.record('hearsay.model', { agentId: ctx.agentId, activationId: ctx.activationId, ...event }),
+    ...(stream
+      ? {
+          onDelta: (text: string) =>
+            ctx.record('hearsay.stream', { activationId: ctx.activationId, agentId: ctx.agentId, text }),
+        }
+      : {}),
+  });
+  const { inputTokens, outputTokens } = result.usage;
+  if (inputTokens + outputTokens > 0 || result.cost > 0)
+    ctx.charge({ inputTokens, outputTokens, cost: result.cost });
+  ctx.record('hearsay.model', {
+    type: 'call',
+    agentId: ctx.agentId,
+    activationId: ctx.activationId,
+    ok: result.ok,
+    ...(result.ok
+      ? { model: result.model, cached: result.cached, latencyMs: result.latencyMs, requests: result.requests }
+      : { error: result.error.code, message: result.error.message }),
+    usage: result.usage,
+    cost: result.cost,
+  });
+  return result;
+}
