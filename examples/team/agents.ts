@@ -1,12 +1,28 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { agentActions, type BoardEvent, defineAgent } from '../../src/index.js';
+import { z } from 'zod';
+import { agentActions, asData, type BoardEvent, defineAgent } from '../../src/index.js';
 import type { Board } from './board.js';
-import { simulatedModel } from './model.js';
 
 const { commit } = agentActions<Board>();
 type Ev = BoardEvent<Board>;
 
-/** Decomposes the goal into research and coding tasks, once. */
+const Plan = z.object({
+  tasks: z
+    .array(
+      z.object({ id: z.string().regex(/^[\w-]+$/), kind: z.enum(['research', 'code']), title: z.string() }),
+    )
+    .min(1)
+    .max(8),
+});
+const Review = z.object({ verdict: z.enum(['approve', 'revise']), feedback: z.string() });
+
+/** Unwraps a model result, or fails the activation with the typed error (the retry policy applies). */
+function answerOf<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {
+  if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+  return r.value;
+}
+
+/** Decomposes the goal into research and coding tasks, once (structured output). */
 export const planner = defineAgent<Board>({
   id: 'planner',
   watches: [['goal']],
@@ -15,16 +31,22 @@ export const planner = defineAgent<Board>({
   machine: setup({
     types: { events: {} as Ev },
     actors: {
-      plan: fromPromise(async ({ input }: { input: Ev }) => {
-        const text = await simulatedModel(
-          input.tools,
-          'small',
-          `Plan: ${input.board.goal}`,
-          'r1,r2,c1,c2',
-          30,
-        );
-        return text.split(',');
-      }),
+      plan: fromPromise(async ({ input }: { input: Ev }) =>
+        answerOf(
+          await input.tools.model({
+            messages: [
+              {
+                role: 'system',
+                content:
+                  'You are the planner of a small software team. Split the goal into 2 to 6 tasks, research or code.',
+              },
+              { role: 'user', content: asData(input.board.goal, 'the user') },
+            ],
+            schema: Plan,
+            temperature: 0,
+          }),
+        ),
+      ),
     },
   }).createMachine({
     initial: 'waiting',
@@ -43,21 +65,9 @@ export const planner = defineAgent<Board>({
           input: ({ event }) => event as Ev,
           onDone: {
             target: 'done',
-            actions: commit(({ event }: { event: { output: string[] } }) => (d) => {
-              const titles: Record<string, string> = {
-                r1: 'survey existing blackboard systems',
-                r2: 'collect failure modes of agent teams',
-                c1: 'write the commit function',
-                c2: 'write the scheduler loop',
-              };
-              for (const id of event.output) {
-                d.tasks.set(id, {
-                  kind: id.startsWith('r') ? 'research' : 'code',
-                  title: titles[id] ?? id,
-                  status: 'open',
-                  rounds: 0,
-                });
-              }
+            actions: commit(({ event }: { event: { output: z.output<typeof Plan> } }) => (d) => {
+              for (const t of event.output.tasks)
+                d.tasks.set(t.id, { kind: t.kind, title: t.title, status: 'open', rounds: 0 });
             }),
           },
         },
@@ -68,7 +78,7 @@ export const planner = defineAgent<Board>({
 });
 
 /** A pooled worker of one kind: claims an open task of its kind, does it, and sends it for review. */
-function worker(kind: 'research' | 'code', latencyMs: number) {
+function worker(kind: 'research' | 'code') {
   return defineAgent<Board>({
     id: kind === 'research' ? 'researcher' : 'coder',
     watches: [['tasks']],
@@ -89,18 +99,20 @@ function worker(kind: 'research' | 'code', latencyMs: number) {
       actors: {
         work: fromPromise(async ({ input }: { input: { event: Ev; id: string } }) => {
           const task = input.event.board.tasks.get(input.id)!;
-          // The coder's first draft of c2 misses the tests; the reviewer sends it back once.
-          const answer =
-            kind === 'code' && input.id === 'c2' && task.rounds === 0
-              ? `${task.title}: draft without tests`
-              : `${task.title}: done${task.feedback ? ` (addressed: ${task.feedback})` : ''}`;
-          return simulatedModel(
-            input.event.tools,
-            'large',
-            `${kind}: ${task.title} ${task.feedback ?? ''}`,
-            answer,
-            latencyMs,
-          );
+          const result = await input.event.tools.model({
+            messages: [
+              {
+                role: 'system',
+                content: `You are a worker doing ${kind}. Answer with the result in one line.`,
+              },
+              {
+                role: 'user',
+                content: `Task: ${task.title}${task.feedback ? `\nReviewer feedback: ${task.feedback}` : ''}`,
+              },
+            ],
+            stream: true,
+          });
+          return answerOf(result);
         }),
       },
     }).createMachine({
@@ -131,8 +143,8 @@ function worker(kind: 'research' | 'code', latencyMs: number) {
   });
 }
 
-export const researcher = worker('research', 60);
-export const coder = worker('code', 80);
+export const researcher = worker('research');
+export const coder = worker('code');
 
 /** Reviews one task at a time; approves it, or sends it back with feedback. Counts its rounds. */
 export const reviewer = defineAgent<Board>({
@@ -146,9 +158,21 @@ export const reviewer = defineAgent<Board>({
     actors: {
       review: fromPromise(async ({ input }: { input: Ev }) => {
         const [id, task] = [...input.board.tasks].find(([, t]) => t.status === 'review')!;
-        const verdict = task.result?.includes('without tests') ? 'add tests' : 'ok';
-        await simulatedModel(input.tools, 'small', `Review: ${task.result}`, verdict, 20);
-        return { id, verdict };
+        const verdict = await input.tools.model({
+          messages: [
+            {
+              role: 'system',
+              content: 'You are the reviewer. Approve the result, or ask for a revision with short feedback.',
+            },
+            {
+              role: 'user',
+              content: `Task: ${task.title}\n${asData(task.result ?? '', `the ${task.kind} worker (model output)`)}`,
+            },
+          ],
+          schema: Review,
+          temperature: 0,
+        });
+        return { id, ...answerOf(verdict) };
       }),
     },
   }).createMachine({
@@ -172,15 +196,16 @@ export const reviewer = defineAgent<Board>({
             actions: [
               assign({
                 reviewed: ({ context }) => context.reviewed + 1,
-                sentBack: ({ context, event }) => context.sentBack + (event.output.verdict === 'ok' ? 0 : 1),
+                sentBack: ({ context, event }) =>
+                  context.sentBack + (event.output.verdict === 'approve' ? 0 : 1),
               }),
-              commit(({ event }: { event: { output: { id: string; verdict: string } } }) => (d) => {
+              commit(({ event }: { event: { output: { id: string } & z.output<typeof Review> } }) => (d) => {
                 const task = d.tasks.get(event.output.id)!;
-                if (event.output.verdict === 'ok') {
+                if (event.output.verdict === 'approve') {
                   task.status = 'approved';
                 } else {
                   task.status = 'open';
-                  task.feedback = event.output.verdict;
+                  task.feedback = event.output.feedback;
                   task.rounds += 1;
                 }
               }),
@@ -202,14 +227,17 @@ export const synthesizer = defineAgent<Board>({
     types: { events: {} as Ev },
     actors: {
       write: fromPromise(async ({ input }: { input: Ev }) => {
-        const parts = [...input.board.tasks.values()].map((t) => `- ${t.result}`).sort();
-        return simulatedModel(
-          input.tools,
-          'large',
-          'Synthesize',
-          `Report on "${input.board.goal}":\n${parts.join('\n')}`,
-          40,
-        );
+        const results = [...input.board.tasks.values()].map((t) => `- ${t.result}`).join('\n');
+        const report = await input.tools.model({
+          messages: [
+            {
+              role: 'system',
+              content: 'You are the synthesizer. Write a short report of the results, one line each.',
+            },
+            { role: 'user', content: `Goal: ${input.board.goal}\nResults:\n${results}` },
+          ],
+        });
+        return answerOf(report);
       }),
     },
   }).createMachine({

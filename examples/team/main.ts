@@ -1,12 +1,14 @@
 /**
  * `npm start`: a team of agents on one blackboard. A planner decomposes the goal into tasks; a pooled
  * researcher and a pooled coder pick up tasks of their kind in parallel; a reviewer approves them or
- * sends one back; a synthesizer writes the report. Model calls are simulated (offline, deterministic
- * answers, real latency), and every decision the scheduler makes is on the run's log.
+ * sends one back; a synthesizer writes the report. Model calls go through the model layer: the built-in
+ * simulated model offline (deterministic answers, real latency), or a real OpenAI-compatible server when
+ * OPENAI_API_KEY is set. Every decision the scheduler makes is on the run's log.
  */
 import { createRuntime, formatPath, type LogEvent, TOPICS } from '../../src/index.js';
 import { coder, planner, researcher, reviewer, synthesizer } from './agents.js';
 import { Board } from './board.js';
+import { models } from './model.js';
 
 const runtime = createRuntime({
   board: { schema: Board, initial: { goal: '', tasks: {} } },
@@ -14,7 +16,9 @@ const runtime = createRuntime({
   goal: (b) => b.report !== undefined,
   // planner → worker → reviewer → worker (rework) → reviewer → synthesizer is six causal steps.
   limits: { depth: 8, budget: { cost: 1 } },
+  models: models.client,
 });
+console.log(`Hearsay team demo — ${models.description}\n`);
 
 const started = Date.now();
 const handle = await runtime.start({ goal: 'a blackboard runtime teams can trust' });

@@ -10,6 +10,7 @@ const example = (file: string) =>
 describe('the demos', () => {
   it('npm start: the team plans, works in parallel, reworks what the reviewer sent back, and reports', async () => {
     const { stdout } = await example('examples/team/main.ts');
+    expect(stdout).toContain('models: SIMULATED');
     expect(stdout).toContain('Outcome: completed (the goal was reached)');
     expect(stdout).toContain('write the scheduler loop: done (addressed: add tests)');
     expect(stdout).toContain('The reviewer reviewed 5 results and sent 1 back.');
