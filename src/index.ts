@@ -138,6 +138,7 @@ export {
   stableHash,
   TransportError,
   untrusted,
+  untrustedSchema,
 } from './llm/index.js';
 export type { RunHandle, RunOptions, RunResult, Runtime, RuntimeConfig } from './runtime/index.js';
 export { createRuntime } from './runtime/index.js';

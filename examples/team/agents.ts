@@ -1,6 +1,13 @@
 import { assign, fromPromise, setup } from 'xstate';
 import { z } from 'zod';
-import { agentActions, asData, type BoardEvent, defineAgent } from '../../src/index.js';
+import {
+  agentActions,
+  asData,
+  type BoardEvent,
+  defineAgent,
+  type Untrusted,
+  untrusted,
+} from '../../src/index.js';
 import type { Board } from './board.js';
 
 const { commit } = agentActions<Board>();
@@ -112,7 +119,12 @@ function worker(kind: 'research' | 'code') {
             ],
             stream: true,
           });
-          return answerOf(result);
+          const text = answerOf(result);
+          return untrusted(text, {
+            agent: input.event.activation.agentId,
+            activation: input.event.activation.id,
+            model: result.ok ? result.model : '',
+          });
         }),
       },
     }).createMachine({
@@ -127,7 +139,7 @@ function worker(kind: 'research' | 'code') {
             onDone: {
               target: 'done',
               actions: commit(
-                ({ context, event }: { context: { id: string }; event: { output: string } }) =>
+                ({ context, event }: { context: { id: string }; event: { output: Untrusted<string> } }) =>
                   (d) => {
                     const task = d.tasks.get(context.id)!;
                     task.result = event.output;
@@ -166,7 +178,7 @@ export const reviewer = defineAgent<Board>({
             },
             {
               role: 'user',
-              content: `Task: ${task.title}\n${asData(task.result ?? '', `the ${task.kind} worker (model output)`)}`,
+              content: `Task: ${task.title}\n${asData(task.result?.value ?? '', `the ${task.kind} worker (model output)`)}`,
             },
           ],
           schema: Review,
@@ -227,7 +239,7 @@ export const synthesizer = defineAgent<Board>({
     types: { events: {} as Ev },
     actors: {
       write: fromPromise(async ({ input }: { input: Ev }) => {
-        const results = [...input.board.tasks.values()].map((t) => `- ${t.result}`).join('\n');
+        const results = [...input.board.tasks.values()].map((t) => `- ${t.result?.value}`).join('\n');
         const report = await input.tools.model({
           messages: [
             {

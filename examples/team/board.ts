@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { keyed } from '../../src/index.js';
+import { keyed, untrustedSchema } from '../../src/index.js';
 
 /** The team's board: a goal, tasks by id, and the final report. */
 export const Board = z.object({
@@ -9,7 +9,8 @@ export const Board = z.object({
       kind: z.enum(['research', 'code']),
       title: z.string(),
       status: z.enum(['open', 'claimed', 'review', 'approved']),
-      result: z.string().optional(),
+      /** Model output, stored with where it came from (agent, activation, model). */
+      result: untrustedSchema(z.string()).optional(),
       feedback: z.string().optional(),
       rounds: z.number(),
     }),

@@ -46,6 +46,11 @@ handle.board.subscribe({ from: 1 }, (e: LogEvent) => {
 
 const result = await handle.result;
 console.log(`\n${result.board.report ?? '(no report)'}\n`);
+const c2 = result.board.tasks.get('c2')?.result;
+if (c2)
+  console.log(
+    `Model output is stored with its provenance: c2 came from ${c2.provenance.agent} (${c2.provenance.activation}) via ${c2.provenance.model}.`,
+  );
 console.log(
   `Outcome: ${result.outcome} (${result.reason}) after ${result.activations} activations, board version ${result.version}.`,
 );

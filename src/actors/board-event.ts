@@ -11,7 +11,7 @@ export type ActivationModelRequest<TOutput> = Omit<
   ModelRequest<TOutput>,
   'signal' | 'budget' | 'onEvent' | 'onDelta'
 > & {
-  /** Publish text deltas on the run's log as they arrive (topic `hearsay.stream`). */
+  /** Publish text deltas on the run's log as they arrive (topic `hearsay.stream/<activationId>`). */
   readonly stream?: boolean;
   /** Cache by the content of the paths the agent watches too: reused exactly until what it read changes. */
   readonly cacheByReads?: boolean;

@@ -6,7 +6,7 @@ export interface SubscribeFilter {
   readonly from?: number;
   /** Only these event types. */
   readonly types?: readonly LogEvent['type'][];
-  /** Only messages on these topics (commits are not filtered by topic). */
+  /** Only messages on these topics (commits are not filtered by topic); `prefix*` matches every topic starting with `prefix`. */
   readonly topics?: readonly string[];
   /** Skip events written by this author (an agent following everyone but itself). */
   readonly excludeAuthor?: string;
@@ -27,7 +27,9 @@ interface Subscriber {
 
 const matches = (f: SubscribeFilter, e: LogEvent): boolean =>
   (!f.types || f.types.includes(e.type)) &&
-  (!f.topics || e.type !== 'message' || f.topics.includes(e.topic)) &&
+  (!f.topics ||
+    e.type !== 'message' ||
+    f.topics.some((t) => (t.endsWith('*') ? e.topic.startsWith(t.slice(0, -1)) : t === e.topic))) &&
   (f.excludeAuthor === undefined || e.author !== f.excludeAuthor);
 
 /**

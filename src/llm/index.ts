@@ -33,4 +33,4 @@ export type {
 } from './types.js';
 export { TransportError } from './types.js';
 export type { Provenance, Untrusted } from './untrusted.js';
-export { asData, untrusted } from './untrusted.js';
+export { asData, untrusted, untrustedSchema } from './untrusted.js';

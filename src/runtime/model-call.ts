@@ -43,17 +43,24 @@ export async function callModel<TOutput>(
     ...rest,
     tier: request.tier ?? ctx.tier,
     signal: ctx.signal,
-    budget: budgetGate([
-      [ctx.agentBudget, ctx.agentSpent],
-      [ctx.runBudget, ctx.runSpent],
-    ]),
+    budget: {
+      ...budgetGate([
+        [ctx.agentBudget, ctx.agentSpent],
+        [ctx.runBudget, ctx.runSpent],
+      ]),
+      degradeAt: ctx.degradeAt,
+    },
     ...(reads === undefined ? {} : { cacheKey: { extra: request.cacheKey ?? null, reads } }),
     onEvent: (event) =>
       ctx.record('hearsay.model', { agentId: ctx.agentId, activationId: ctx.activationId, ...event }),
     ...(stream
       ? {
           onDelta: (text: string) =>
-            ctx.record('hearsay.stream', { activationId: ctx.activationId, agentId: ctx.agentId, text }),
+            ctx.record(`hearsay.stream/${ctx.activationId}`, {
+              activationId: ctx.activationId,
+              agentId: ctx.agentId,
+              text,
+            }),
         }
       : {}),
   });

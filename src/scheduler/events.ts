@@ -10,7 +10,8 @@ export const TOPICS = {
   warning: 'hearsay.warning',
   breaker: 'hearsay.breaker',
   model: 'hearsay.model',
-  stream: 'hearsay.stream',
+  /** Streamed model text: one topic per activation, `hearsay.stream/<activationId>` (subscribe to `hearsay.stream/*`). */
+  stream: 'hearsay.stream/',
 } as const;
 
 /** Why the scheduler did not activate a candidate. */

@@ -761,6 +761,7 @@ export class RunScheduler<TBoard> {
               agentSpent: who.agent.spent,
               runBudget: this.options.limits.budget,
               runSpent: this.spent,
+              degradeAt: this.options.limits.degradeAt ?? 0.8,
               record: (topic, payload) => this.record(topic, payload),
               charge: (usage) => {
                 if (!this.done) this.charge(who.agent, usage);

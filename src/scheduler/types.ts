@@ -32,6 +32,8 @@ export interface RunLimits {
   readonly maxActivations: number;
   /** The run's token and money budget (default none). */
   readonly budget?: { readonly tokens?: number; readonly cost?: number };
+  /** Share of a budget (agent's or run's) after which model calls use the tier's cheaper model (default 0.8). */
+  readonly degradeAt?: number;
 }
 
 /** Spent tokens and money. */
@@ -120,7 +122,9 @@ export interface ModelCallContext {
   readonly runBudget: Budget | undefined;
   readonly runSpent: Spent;
   /** Records a scheduler record on the log. */
-  readonly record: (topic: 'hearsay.model' | 'hearsay.stream', payload: unknown) => void;
+  readonly record: (topic: string, payload: unknown) => void;
+  /** Switch to the tier's cheaper model once this share of a budget is spent. */
+  readonly degradeAt: number;
   readonly charge: (usage: Usage) => void;
 }
 

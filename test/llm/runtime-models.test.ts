@@ -107,9 +107,13 @@ describe('agents call models through the runtime', () => {
     server.reply({ content: '{"label":"streamed"}' });
     const { result, log } = await runWith(labeller({ stream: true }));
     expect(result.board.out.get('label')).toBe('streamed');
-    const deltas = records<{ text: string; activationId: string }>(log, TOPICS.stream);
+    const streams = log.filter((e) => e.type === 'message' && e.topic.startsWith(TOPICS.stream));
+    const deltas = streams.map(
+      (e) => (e.type === 'message' ? (e.payload as { text: string; activationId: string }) : undefined)!,
+    );
     expect(deltas.map((d) => d.text).join('')).toBe('{"label":"streamed"}');
-    expect(new Set(deltas.map((d) => d.activationId)).size).toBe(1);
+    const topics = new Set(streams.map((e) => (e.type === 'message' ? e.topic : '')));
+    expect(topics).toEqual(new Set([`hearsay.stream/${deltas[0]!.activationId}`]));
   });
 
   it('refuses a call the token budget cannot pay for, before sending it, and the agent fails', async () => {
@@ -118,6 +122,21 @@ describe('agents call models through the runtime', () => {
     expect(result.outcome).toBe('failed');
     expect(result.failures[0]!.error).toMatch(/budget_refused/);
     expect(records(log, TOPICS.model)).toContainEqual(expect.objectContaining({ type: 'refused' }));
+  });
+
+  it('lets a subscriber follow every stream with a topic prefix', async () => {
+    server.reply({ content: '{"label":"followed"}' });
+    const handle = await createRuntime({
+      board: { schema: TestBoard, initial },
+      agents: [labeller({ stream: true })],
+      models: models(),
+    }).start({ go: true });
+    const text: string[] = [];
+    handle.board.subscribe({ topics: ['hearsay.stream/*'] }, (e) => {
+      if (e.type === 'message') text.push((e.payload as { text: string }).text);
+    });
+    await handle.result;
+    expect(text.join('')).toBe('{"label":"followed"}');
   });
 
   it('opens the breaker once usage reaches the agent budget', async () => {
