@@ -2,7 +2,8 @@
 export interface BenchCase {
   readonly group: string;
   readonly name: string;
-  run(): Promise<BenchLine>;
+  /** One line, or several for cases measured together (their samples interleaved). */
+  run(): Promise<BenchLine | BenchLine[]>;
 }
 
 export interface BenchLine {
@@ -35,10 +36,26 @@ export async function repeat(
   const runs = options.runs ?? 7;
   for (let i = 0; i < (options.warmup ?? 2); i++) await sample();
   const values: number[] = [];
-  for (let i = 0; i < runs; i++) values.push(await sample());
+  // A collection before each sample (with --expose-gc, as `npm run bench` runs) keeps one sample's garbage
+  // out of the next one's time.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < runs; i++) {
+    gc?.();
+    values.push(await sample());
+  }
+  return summarize(values);
+}
+
+/** Median, count, min and max of samples (rounded for printing). */
+export function summarize(values: readonly number[]): {
+  value: number;
+  runs: number;
+  min: number;
+  max: number;
+} {
   return {
-    value: round(median(values)),
-    runs,
+    value: round(median([...values])),
+    runs: values.length,
     min: round(Math.min(...values)),
     max: round(Math.max(...values)),
   };

@@ -18,5 +18,6 @@ for (const g of wanted) {
 for (const c of all) {
   if (wanted.length > 0 && !wanted.includes(c.group)) continue;
   console.error(`running ${c.group} ${c.name}…`);
-  console.log(JSON.stringify(await c.run()));
+  const lines = await c.run();
+  for (const line of Array.isArray(lines) ? lines : [lines]) console.log(JSON.stringify(line));
 }

@@ -18,6 +18,8 @@ export type {
 export { countTokens, createModelClient } from './model-client.js';
 export type { OpenAITransportOptions } from './openai-transport.js';
 export { openAITransport, retryAfterMs } from './openai-transport.js';
+export type { ToolRun } from './run-tools.js';
+export { runToolCalls } from './run-tools.js';
 export type { SimulatedOptions } from './simulated.js';
 export { exampleOf, simulatedTransport } from './simulated.js';
 export type {

@@ -3,7 +3,14 @@ import { createActor, fromPromise, setup } from 'xstate';
 import { z } from 'zod';
 import { agentActions, type BoardEvent, defineAgent, legalMoves, toMove } from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
-import { asData, createModelClient, modelsFromEnv, openAITransport, untrusted } from '../../src/llm/index.js';
+import {
+  asData,
+  createModelClient,
+  modelsFromEnv,
+  openAITransport,
+  runToolCalls,
+  untrusted,
+} from '../../src/llm/index.js';
 import { createRuntime } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
 import { FakeOpenAI } from '../support/fake-openai.js';
@@ -176,6 +183,54 @@ describe('legal moves', () => {
     ).toEqual({ type: 'reject', reason: 'needs tests' });
     actor.send({ type: 'approve' });
     expect(legalMoves(actor.getSnapshot(), moves).map((t) => t.name)).toEqual(['reopen']);
+  });
+});
+
+describe('running tool calls', () => {
+  it('runs validated calls, holds irreversible ones for approval, and contains a failing tool', async () => {
+    const sent: string[] = [];
+    const tools = [
+      {
+        name: 'search',
+        description: 's',
+        parameters: z.object({ q: z.string() }),
+        run: ({ q }: { q: string }) => `found ${q}`,
+      },
+      {
+        name: 'send',
+        description: 'e',
+        parameters: z.object({ to: z.string() }),
+        irreversible: true,
+        run: ({ to }: { to: string }) => void sent.push(to),
+      },
+      {
+        name: 'flaky',
+        description: 'f',
+        parameters: z.object({}),
+        run: () => {
+          throw new Error('down');
+        },
+      },
+    ];
+    const calls = [
+      { id: '1', name: 'search', args: { q: 'x' }, irreversible: false },
+      { id: '2', name: 'send', args: { to: 'a@b.co' }, irreversible: true },
+      { id: '3', name: 'flaky', args: {}, irreversible: false },
+    ];
+    const signal = new AbortController().signal;
+    const runs = await runToolCalls(calls, tools as never, { signal });
+    expect(runs.map((r) => (r.ok ? `${r.name}:ok` : `${r.name}:${r.code}`))).toEqual([
+      'search:ok',
+      'send:needs_approval',
+      'flaky:failed',
+    ]);
+    expect(sent).toEqual([]);
+    const approved = await runToolCalls([calls[1]!], tools as never, {
+      signal,
+      approved: (c) => c.id === '2',
+    });
+    expect(approved[0]).toMatchObject({ ok: true });
+    expect(sent).toEqual(['a@b.co']);
   });
 });
 
