@@ -24,6 +24,8 @@ export { PathIndex } from './path-index.js';
 export type { AnySchema } from './schema.js';
 export { getIn, keyed } from './schema.js';
 export type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';
+export type { FileStoreOptions, FsyncPolicy, RecoveryReport } from './stores/file-store.js';
+export { FileStore, readLog } from './stores/file-store.js';
 export { MemoryStore } from './stores/memory-store.js';
 export type {
   CommitOptions,

@@ -5,7 +5,10 @@ import { PathIndex } from '../path-index.js';
 import type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from '../store.js';
 
 interface RunLog {
+  /** Retained events; `events[i].seq === offset + i + 1`. */
   events: LogEvent[];
+  /** Events before this seq were compacted away. */
+  offset: number;
   version: number;
   index: PathIndex;
   byKey: Map<string, CommitEvent>;
@@ -20,8 +23,9 @@ interface RunLog {
  * const board = await createBlackboard({ schema, initial, store: new MemoryStore() });
  */
 export class MemoryStore implements Store {
-  private readonly runs = new Map<string, RunLog>();
-  private closed = false;
+  /** Runs by id (subclasses that persist load runs into it with `adopt`). */
+  protected readonly runs = new Map<string, RunLog>();
+  protected closed = false;
 
   async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
     const existing = this.runs.get(runId);
@@ -29,6 +33,7 @@ export class MemoryStore implements Store {
     const snapshot: StoredSnapshot = { version: 0, seq: 0, state: initial };
     this.runs.set(runId, {
       events: [],
+      offset: 0,
       version: 0,
       index: new PathIndex(),
       byKey: new Map(),
@@ -79,7 +84,10 @@ export class MemoryStore implements Store {
 
   async read(runId: string, from: number, to?: number): Promise<LogEvent[]> {
     const run = this.run(runId);
-    return run.events.slice(Math.max(0, from - 1), to === undefined ? undefined : Math.max(0, to));
+    return run.events.slice(
+      Math.max(0, from - 1 - run.offset),
+      to === undefined ? undefined : Math.max(0, to - run.offset),
+    );
   }
 
   async findCommit(runId: string, idempotencyKey: string): Promise<CommitEvent | undefined> {
@@ -109,15 +117,42 @@ export class MemoryStore implements Store {
     this.closed = true;
   }
 
-  private run(runId: string): RunLog {
+  protected run(runId: string): RunLog {
     if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
     const run = this.runs.get(runId);
     if (!run) throw new BlackboardError('run_mismatch', `No run "${runId}" in this store; open it first.`);
     return run;
   }
 
+  /**
+   * Installs a run read back from durable storage: its snapshots (oldest first, at least the initial one)
+   * and its retained events, in order. The conflict index covers the retained events; bases older than
+   * the first retained commit answer `base_too_old`.
+   */
+  protected adopt(runId: string, snapshots: StoredSnapshot[], events: LogEvent[]): void {
+    const first = events.find((e) => e.type === 'commit');
+    const horizon = first ? first.version - 1 : (snapshots.at(-1)?.version ?? 0);
+    const index = new PathIndex(Math.max(horizon, 0));
+    const byKey = new Map<string, CommitEvent>();
+    let version = snapshots.at(-1)?.version ?? 0;
+    for (const e of events) {
+      version = e.version;
+      if (e.type !== 'commit') continue;
+      index.record(e.writes, e.version);
+      if (e.idempotencyKey !== undefined) byKey.set(e.idempotencyKey, e);
+    }
+    this.runs.set(runId, {
+      events,
+      version,
+      index,
+      byKey,
+      snapshots,
+      offset: events[0] ? events[0].seq - 1 : (snapshots.at(-1)?.seq ?? 0),
+    });
+  }
+
   private head(run: RunLog): LogHead {
-    return { seq: run.events.length, version: run.version };
+    return { seq: run.offset + run.events.length, version: run.version };
   }
 }
 

@@ -1,0 +1,339 @@
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { BlackboardError, type Conflict } from '../errors.js';
+import type { CommitDraft, LogEvent, MessageDraft, MessageEvent } from '../events.js';
+import type { Path } from '../path.js';
+import { SerialQueue } from '../serial-queue.js';
+import type { OpenedRun, StoreCommitResult, StoredSnapshot } from '../store.js';
+import { MemoryStore } from './memory-store.js';
+
+/**
+ * When appended records reach the disk:
+ * - `always` (default): every accepted commit and message is fsynced before `commit`/`append` resolves,
+ *   so an acknowledged record survives a crash of the process or of the machine;
+ * - `never`: records are written (they survive a crash of the process, not of the machine) and the
+ *   operating system flushes them when it likes.
+ */
+export type FsyncPolicy = 'always' | 'never';
+
+/** What opening a run's log found and repaired. */
+export interface RecoveryReport {
+  readonly runId: string;
+  readonly file: string;
+  /** Records read back intact. */
+  readonly records: number;
+  /** Bytes cut from the end: a torn or corrupt last record, never acknowledged when fsync is `always`. */
+  readonly truncatedBytes: number;
+}
+
+/** Options of {@link FileStore}. */
+export interface FileStoreOptions {
+  /** The folder for the logs and snapshots (created if missing). */
+  readonly dir: string;
+  readonly fsync?: FsyncPolicy;
+  /** Called when a run's log had a torn or corrupt tail that was truncated. */
+  readonly onRecover?: (report: RecoveryReport) => void;
+}
+
+const HEADER = 12;
+
+/** One record: [u32 payload length][u32 crc32 of the payload][u32 crc32 of the first 8 bytes] then the payload. */
+function encode(payload: unknown): Buffer {
+  const body = Buffer.from(JSON.stringify(payload), 'utf8');
+  const record = Buffer.allocUnsafe(HEADER + body.length);
+  record.writeUInt32LE(body.length, 0);
+  record.writeUInt32LE(crc32(body), 4);
+  record.writeUInt32LE(crc32(record.subarray(0, 8)), 8);
+  body.copy(record, HEADER);
+  return record;
+}
+
+/** The record at `offset`, if one is intact there. */
+function decodeAt(buf: Buffer, offset: number): { payload: LogEvent; end: number } | undefined {
+  if (buf.length - offset < HEADER) return undefined;
+  if (crc32(buf.subarray(offset, offset + 8)) !== buf.readUInt32LE(offset + 8)) return undefined;
+  const length = buf.readUInt32LE(offset);
+  const end = offset + HEADER + length;
+  if (end > buf.length) return undefined;
+  const body = buf.subarray(offset + HEADER, end);
+  if (crc32(body) !== buf.readUInt32LE(offset + 4)) return undefined;
+  try {
+    return { payload: JSON.parse(body.toString('utf8')) as LogEvent, end };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads a log: every intact record from the start. At the first damaged record it looks further: if an
+ * intact record follows, the damage is in the middle of acknowledged history and reading refuses
+ * (`corrupt_log`); if none does, the damage is a torn or corrupt tail, and its offset is returned so the
+ * file can be cut there.
+ */
+export function readLog(buf: Buffer): { events: LogEvent[]; validBytes: number } {
+  const events: LogEvent[] = [];
+  let offset = 0;
+  while (offset < buf.length) {
+    const record = decodeAt(buf, offset);
+    if (!record) {
+      for (let probe = offset + 1; probe + HEADER <= buf.length; probe++) {
+        if (decodeAt(buf, probe)) {
+          throw new BlackboardError(
+            'corrupt_log',
+            `The log is damaged at byte ${offset}, before intact records (the next at byte ${probe}). Refusing to open it: restore it from a backup.`,
+            { details: { offset, next: probe } },
+          );
+        }
+      }
+      break;
+    }
+    events.push(record.payload);
+    offset = record.end;
+  }
+  return { events, validBytes: offset };
+}
+
+const safeName = (runId: string): string => encodeURIComponent(runId).replaceAll('.', '%2E');
+
+/**
+ * A durable store on the local file system: one append-only log per run (each record with its length
+ * and checksums), plus snapshots written atomically. The conflict rule, idempotency and ordering are
+ * the memory store's (one implementation); each accepted record is appended, and by default fsynced,
+ * before it is acknowledged. Opening a run replays its newest snapshot's log and cuts a torn tail.
+ *
+ * @example
+ * const store = new FileStore({ dir: './runs' });
+ * const board = await createBlackboard({ schema, initial, store, runId: 'nightly' }); // reopens if it exists
+ */
+export class FileStore extends MemoryStore {
+  private readonly dir: string;
+  private readonly fsync: FsyncPolicy;
+  private readonly onRecover: ((report: RecoveryReport) => void) | undefined;
+  private readonly queues = new Map<string, SerialQueue>();
+  private readonly failed = new Map<string, unknown>();
+
+  constructor(options: FileStoreOptions) {
+    super();
+    this.dir = options.dir;
+    this.fsync = options.fsync ?? 'always';
+    this.onRecover = options.onRecover;
+  }
+
+  private logFile(runId: string): string {
+    return join(this.dir, `${safeName(runId)}.log`);
+  }
+
+  private snapshotFile(runId: string, version: number): string {
+    return join(this.dir, `${safeName(runId)}.snap-${String(version).padStart(12, '0')}.json`);
+  }
+
+  override async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
+    const created = !this.runs.has(runId) && (await this.load(runId, initial));
+    const opened = await super.openRun(runId, initial);
+    return created ? { ...opened, created: true } : opened;
+  }
+
+  /** Reads a run back from disk into memory, or creates it; true when it was created. */
+  private async load(runId: string, initial: unknown): Promise<boolean> {
+    await mkdir(this.dir, { recursive: true });
+    const file = this.logFile(runId);
+    const snapshots = await this.readSnapshots(runId);
+    let buf: Buffer;
+    try {
+      buf = await readFile(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (snapshots.length > 0)
+        throw new BlackboardError('corrupt_log', `Run "${runId}" has snapshots but no log at ${file}.`);
+      // A new run: its initial state is snapshot 0, then an empty log.
+      await this.writeSnapshot(runId, { version: 0, seq: 0, state: initial });
+      await this.durable(file, async (fh) => void (await fh.write(Buffer.alloc(0))));
+      super.adopt(runId, [{ version: 0, seq: 0, state: initial }], []);
+      return true;
+    }
+    const { events, validBytes } = readLog(buf);
+    if (validBytes < buf.length) {
+      await truncate(file, validBytes);
+      this.onRecover?.({ runId, file, records: events.length, truncatedBytes: buf.length - validBytes });
+    }
+    if (snapshots.length === 0)
+      throw new BlackboardError('corrupt_log', `Run "${runId}" has a log but no snapshot in ${this.dir}.`);
+    // The log holds every record after its oldest snapshot, one sequence number after another.
+    const first = events[0]?.seq;
+    if (first !== undefined && first > snapshots[0]!.seq + 1) {
+      throw new BlackboardError(
+        'corrupt_log',
+        `The log of run "${runId}" starts at seq ${first}, after a gap from its snapshot at seq ${snapshots[0]!.seq}.`,
+      );
+    }
+    events.forEach((e, i) => {
+      if (i > 0 && e.seq !== events[i - 1]!.seq + 1) {
+        throw new BlackboardError(
+          'corrupt_log',
+          `The log of run "${runId}" skips from seq ${events[i - 1]!.seq} to ${e.seq}.`,
+        );
+      }
+    });
+    super.adopt(runId, snapshots, events);
+    return false;
+  }
+
+  private async readSnapshots(runId: string): Promise<StoredSnapshot[]> {
+    const prefix = `${safeName(runId)}.snap-`;
+    let names: string[];
+    try {
+      names = (await readdir(this.dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.json')).sort();
+    } catch {
+      return [];
+    }
+    const out: StoredSnapshot[] = [];
+    for (const name of names) {
+      const raw = await readFile(join(this.dir, name));
+      const record = decodeAt(raw, 0) as { payload: unknown; end: number } | undefined;
+      if (!record || record.end !== raw.length) {
+        throw new BlackboardError(
+          'corrupt_log',
+          `The snapshot ${name} is damaged. Remove it to fall back on the log, or restore it.`,
+        );
+      }
+      out.push(record.payload as StoredSnapshot);
+    }
+    return out;
+  }
+
+  override async commit(
+    runId: string,
+    draft: CommitDraft,
+    touched: readonly Path[],
+  ): Promise<StoreCommitResult> {
+    this.assertHealthy(runId);
+    const result = await super.commit(runId, draft, touched);
+    if (result.ok && !result.duplicate) await this.persist(runId, result.event);
+    return result;
+  }
+
+  override async append(runId: string, draft: MessageDraft): Promise<MessageEvent> {
+    this.assertHealthy(runId);
+    const event = await super.append(runId, draft);
+    await this.persist(runId, event);
+    return event;
+  }
+
+  override async checkConflicts(
+    runId: string,
+    baseVersion: number,
+    touched: readonly Path[],
+  ): Promise<Conflict | undefined> {
+    this.assertHealthy(runId);
+    return super.checkConflicts(runId, baseVersion, touched);
+  }
+
+  override async saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
+    await this.writeSnapshot(runId, snapshot);
+    await super.saveSnapshot(runId, snapshot);
+  }
+
+  /**
+   * Drops from the log (on disk and in memory) every record before the newest snapshot, and the older
+   * snapshots. Reads and `at()` before that snapshot are no longer possible; bases older than it
+   * answer `base_too_old`.
+   */
+  async compact(runId: string): Promise<{ removedRecords: number }> {
+    this.assertHealthy(runId);
+    return this.queue(runId).run(async () => {
+      const run = this.run(runId);
+      const keep = run.snapshots.at(-1)!;
+      const retained = run.events.filter((e) => e.seq > keep.seq);
+      const removed = run.events.length - retained.length;
+      const file = this.logFile(runId);
+      const tmp = `${file}.compact`;
+      await this.durable(tmp, async (fh) => void (await fh.write(Buffer.concat(retained.map(encode)))));
+      await rename(tmp, file);
+      await this.syncDir();
+      for (const old of run.snapshots.slice(0, -1))
+        await rm(this.snapshotFile(runId, old.version), { force: true });
+      super.adopt(runId, [keep], retained);
+      return { removedRecords: removed };
+    });
+  }
+
+  /** Appends one event to the run's log, in acceptance order; durable before it resolves (fsync `always`). */
+  private persist(runId: string, event: LogEvent): Promise<void> {
+    return this.queue(runId).run(async () => {
+      try {
+        const fh = await open(this.logFile(runId), 'a');
+        try {
+          await fh.write(encode(event));
+          if (this.fsync === 'always') await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+      } catch (error) {
+        // Memory is ahead of the disk now: nothing more may be acknowledged for this run.
+        this.failed.set(runId, error);
+        throw new BlackboardError(
+          'store_failure',
+          `Could not append to the log of run "${runId}": ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    });
+  }
+
+  private async writeSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const file = this.snapshotFile(runId, snapshot.version);
+    const tmp = `${file}.tmp`;
+    await this.durable(tmp, async (fh) => void (await fh.write(encode(snapshot))));
+    await rename(tmp, file);
+    await this.syncDir();
+  }
+
+  private async durable(
+    file: string,
+    write: (fh: Awaited<ReturnType<typeof open>>) => Promise<void>,
+  ): Promise<void> {
+    const fh = await open(file, 'w');
+    try {
+      await write(fh);
+      if (this.fsync === 'always') await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async syncDir(): Promise<void> {
+    if (this.fsync !== 'always') return;
+    const fh = await open(this.dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private queue(runId: string): SerialQueue {
+    let q = this.queues.get(runId);
+    if (!q) {
+      q = new SerialQueue();
+      this.queues.set(runId, q);
+    }
+    return q;
+  }
+
+  private assertHealthy(runId: string): void {
+    const error = this.failed.get(runId);
+    if (error)
+      throw new BlackboardError(
+        'store_failure',
+        `Run "${runId}" stopped accepting writes after a failed append.`,
+        { cause: error },
+      );
+  }
+
+  /** The size of a run's log file in bytes (for tests and operators). */
+  async logSize(runId: string): Promise<number> {
+    return (await stat(this.logFile(runId))).size;
+  }
+}
