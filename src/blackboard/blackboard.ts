@@ -207,6 +207,11 @@ export class Blackboard<TState> {
     });
   }
 
+  /** The accepted commit that carried `idempotencyKey`, if any (e.g. to tell whether work already landed). */
+  findCommit(idempotencyKey: string): Promise<CommitEvent | undefined> {
+    return this.store.findCommit(this.runId, idempotencyKey);
+  }
+
   /** Waits for queued commits, then refuses new ones. Does not close the store. */
   async close(): Promise<void> {
     await this.queue.run(() => {

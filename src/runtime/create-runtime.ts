@@ -4,17 +4,20 @@ import {
   type Blackboard,
   type BoardOf,
   createBlackboard,
+  FileStore,
   MemoryStore,
   type Store,
 } from '../blackboard/index.js';
 import type { ModelClient } from '../llm/index.js';
 import {
   permutation,
+  type ResumeState,
   type RunLimits,
   type RunOutcome,
   RunScheduler,
   type RuntimeClock,
   realClock,
+  resumeStateFrom,
   type SchedulerResult,
   seededRandom,
   VirtualClock,
@@ -81,6 +84,13 @@ export interface Runtime<TBoard> {
   run(input?: Partial<TBoard>, options?: RunOptions): Promise<RunResult<TBoard>>;
   /** Starts a run and returns its handle at once. */
   start(input?: Partial<TBoard>, options?: RunOptions): Promise<RunHandle<TBoard>>;
+  /**
+   * Picks up a run the store holds (after a crash or a restart): the board from its snapshot and log,
+   * each agent's persisted XState snapshot, and the activations that were in flight, run again under
+   * their ids (their commits carry idempotency keys, so none applies twice). A run that had ended
+   * resolves with its recorded outcome.
+   */
+  resume(runId: string, options?: Omit<RunOptions, 'runId'>): Promise<RunHandle<TBoard>>;
   /** Runs in progress, by id. */
   readonly runs: ReadonlyMap<string, RunHandle<TBoard>>;
   /** Warnings found at registration (paths several agents may write). */
@@ -115,6 +125,8 @@ export function createRuntime<TSchema extends AnySchema>(
   }
   const limits: RunLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const store = config.store ?? new MemoryStore();
+  // Actor snapshots go on the log only where the log outlives the process.
+  const durable = !(store instanceof MemoryStore) || store instanceof FileStore;
   const deterministic = config.deterministic;
   const clock: RuntimeClock = config.clock ?? (deterministic ? new VirtualClock() : realClock);
   const order = deterministic
@@ -126,16 +138,17 @@ export function createRuntime<TSchema extends AnySchema>(
   const sharedWrites = findSharedWrites(config.agents);
   const warnings = sharedWrites.map(describeSharedWrite);
 
+  const openBoard = (runId: string) =>
+    createBlackboard({ schema: config.board.schema, initial: config.board.initial, store, runId, clock });
+
   async function start(input?: Partial<TBoard>, options: RunOptions = {}): Promise<RunHandle<TBoard>> {
     const runId = options.runId ?? `run-${++counter}`;
     if (runs.has(runId)) throw new TypeError(`A run "${runId}" is already in progress.`);
-    const board = await createBlackboard({
-      schema: config.board.schema,
-      initial: config.board.initial,
-      store,
-      runId,
-      clock,
-    });
+    const board = await openBoard(runId);
+    if (board.seq > 0)
+      throw new TypeError(
+        `The store already holds a run "${runId}": resume it with runtime.resume("${runId}").`,
+      );
     if (input && Object.keys(input).length > 0) {
       const r = await board.commit({
         baseVersion: board.version,
@@ -145,6 +158,44 @@ export function createRuntime<TSchema extends AnySchema>(
       });
       if (!r.ok) throw new TypeError(`The run's input does not fit the board: ${r.error.message}`);
     }
+    return launch(runId, board, options, undefined);
+  }
+
+  async function resume(runId: string, options: Omit<RunOptions, 'runId'> = {}): Promise<RunHandle<TBoard>> {
+    if (runs.has(runId)) throw new TypeError(`The run "${runId}" is in progress in this runtime.`);
+    const board = await openBoard(runId);
+    if (board.seq === 0) throw new TypeError(`The store holds no run "${runId}" to resume.`);
+    const read = resumeStateFrom(await store.read(runId, 1, board.seq));
+    if ('ended' in read) {
+      // The run had ended: its outcome stands; nothing runs again.
+      const ended = Promise.resolve<RunResult<TBoard>>({
+        runId,
+        ...read.ended,
+        board: board.state,
+        version: board.version,
+        activations: 0,
+        failures: [],
+        usage: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, byAgent: {} },
+      });
+      return {
+        runId,
+        board,
+        result: ended,
+        cancel: () => {},
+        veto: () => {},
+        promote: () => {},
+        persistedSnapshot: () => undefined,
+      };
+    }
+    return launch(runId, board, options, read.state);
+  }
+
+  function launch(
+    runId: string,
+    board: Blackboard<TBoard>,
+    options: Omit<RunOptions, 'runId'>,
+    resumeState: ResumeState | undefined,
+  ): RunHandle<TBoard> {
     const scheduler = new RunScheduler<TBoard>({
       board,
       agents: config.agents,
@@ -153,6 +204,8 @@ export function createRuntime<TSchema extends AnySchema>(
       clock,
       order,
       sharedWrites,
+      persistActors: durable,
+      ...(resumeState ? { resume: resumeState } : {}),
       ...(config.models ? { callModel: (ctx, request) => callModel(config.models, ctx, request) } : {}),
     });
     const onAbort = () =>
@@ -181,6 +234,7 @@ export function createRuntime<TSchema extends AnySchema>(
 
   return {
     start,
+    resume,
     async run(input, options) {
       return (await start(input, options)).result;
     },

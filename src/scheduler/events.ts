@@ -10,6 +10,10 @@ export const TOPICS = {
   warning: 'hearsay.warning',
   breaker: 'hearsay.breaker',
   model: 'hearsay.model',
+  /** A singleton's persisted XState snapshot after a completed activation (when the store is durable). */
+  actor: 'hearsay.actor',
+  /** Usage charged to an agent (model calls and tools.charge). */
+  usage: 'hearsay.usage',
   /** Streamed model text: one topic per activation, `hearsay.stream/<activationId>` (subscribe to `hearsay.stream/*`). */
   stream: 'hearsay.stream/',
 } as const;

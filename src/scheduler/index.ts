@@ -8,6 +8,8 @@ export type { QuiescenceFacts } from './outcome.js';
 export { quiescentOutcome } from './outcome.js';
 export type { RankInput } from './rank.js';
 export { permutation, rankCandidates, seededRandom } from './rank.js';
+export type { ResumeState } from './resume.js';
+export { resumeStateFrom } from './resume.js';
 export { RunScheduler } from './run-scheduler.js';
 export { TaskGraph } from './task-graph.js';
 export type {

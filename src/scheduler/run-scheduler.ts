@@ -1,3 +1,4 @@
+import type { Snapshot } from 'xstate';
 import {
   AgentHost,
   type AgentRequest,
@@ -22,6 +23,7 @@ import { TOPICS } from './events.js';
 import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { rankCandidates } from './rank.js';
+import type { ResumeState } from './resume.js';
 import { TaskGraph } from './task-graph.js';
 import type {
   Activation,
@@ -87,6 +89,7 @@ export class RunScheduler<TBoard> {
         running: 0,
         host: undefined,
         lastGood: undefined,
+        restored: undefined,
         current: undefined,
         taken: new Set(),
         offeredBy: new Map(),
@@ -103,7 +106,9 @@ export class RunScheduler<TBoard> {
    */
   start(): void {
     const shared = this.options.sharedWrites ?? [];
-    if (shared.length > 0) this.record(TOPICS.warning, { kind: 'shared_writes', pairs: shared });
+    const resume = this.options.resume;
+    if (shared.length > 0 && !resume) this.record(TOPICS.warning, { kind: 'shared_writes', pairs: shared });
+    if (resume) this.restore(resume);
     this.unsubscribe = this.board.subscribe({ types: ['commit'] }, (e) => this.onCommit(e as CommitEvent));
     this.pending.push({ seq: this.board.seq, version: this.board.version, paths: ROOT, depth: 0 });
     // The first cycle waits for the next turn of the event loop, so whoever started the run can subscribe,
@@ -113,6 +118,29 @@ export class RunScheduler<TBoard> {
       this.cycleQueued = false;
       this.cycle();
     });
+  }
+
+  /** Restores what the log said, and runs again under their ids the activations that were in flight. */
+  private restore(resume: ResumeState): void {
+    this.activations = resume.activations;
+    for (const [id, depth] of resume.depthOf) this.depthOf.set(id, depth);
+    for (const [agentId, spent] of resume.spent) {
+      const st = this.agents.get(agentId);
+      if (st) addUsage(st.spent, spent);
+      addUsage(this.spent, spent);
+    }
+    for (const [agentId, snapshot] of resume.actors) {
+      const st = this.agents.get(agentId);
+      if (st) st.restored = snapshot;
+    }
+    const snap = this.board.snapshot();
+    for (const r of resume.inflight) {
+      const st = this.agents.get(r.agentId);
+      if (!st) continue;
+      const act = this.reserve(st, r.key, r.enabledBy, r.depth, snap, undefined, r.activationId);
+      act.attempt = r.attempt;
+      this.launch(act);
+    }
   }
 
   /** Stops the run now with `cancelled` (in-flight activations are aborted and recorded). */
@@ -333,10 +361,12 @@ export class RunScheduler<TBoard> {
     depth: number,
     snap: BoardSnapshot<TBoard>,
     delegation: { from: string; task: unknown } | undefined,
+    resumedId?: string,
   ): Activation<TBoard> {
-    const id = `${st.def.id}${key === undefined ? '' : `[${key}]`}#${++this.activations}`;
+    const id = resumedId ?? `${st.def.id}${key === undefined ? '' : `[${key}]`}#${++this.activations}`;
     const act: Activation<TBoard> = {
       id,
+      commits: 0,
       agent: st,
       key,
       depth,
@@ -382,6 +412,7 @@ export class RunScheduler<TBoard> {
         enabledBy: act.enabler,
         ...(act.delegation === undefined ? {} : { delegatedBy: act.delegation.from }),
       } satisfies ActivationRecord);
+      act.commits = 0;
       const outcome = await this.attempt(act);
       if (this.done || outcome.status === 'aborted') {
         this.record(TOPICS.activation, {
@@ -393,7 +424,15 @@ export class RunScheduler<TBoard> {
         break;
       }
       if (outcome.status === 'settled' || outcome.status === 'done') {
-        if (def.kind === 'singleton') act.agent.lastGood = act.host?.snapshot();
+        if (def.kind === 'singleton') {
+          act.agent.lastGood = act.host?.snapshot();
+          if (this.options.persistActors && act.agent.lastGood) {
+            this.record(TOPICS.actor, {
+              agentId: def.id,
+              snapshot: def.machine.getPersistedSnapshot(act.agent.lastGood),
+            });
+          }
+        }
         this.record(TOPICS.activation, {
           phase: 'completed',
           activationId: act.id,
@@ -519,9 +558,12 @@ export class RunScheduler<TBoard> {
 
   private async claim(act: Activation<TBoard>): Promise<boolean> {
     const pool = act.agent.def.pool!;
+    // An activation resumed after a crash may have claimed its item already.
+    if (await this.board.findCommit(`${act.id}:claim`)) return true;
     const { value, commit } = prepareCommit(act.snapshot, (d) => pool.claim(d, act.key!), {
       author: act.agent.def.id,
       activationId: act.id,
+      idempotencyKey: `${act.id}:claim`,
     });
     if (value === false || !commit) return false;
     const r = await this.board.commit(commit);
@@ -545,7 +587,11 @@ export class RunScheduler<TBoard> {
   private createHost(st: AgentState<TBoard>): StepOutcome {
     st.host = new AgentHost({
       ...this.hostOptions(st, () => st.current, undefined),
-      ...(st.lastGood === undefined ? {} : { snapshot: st.def.machine.getPersistedSnapshot(st.lastGood) }),
+      ...(st.lastGood !== undefined
+        ? { snapshot: st.def.machine.getPersistedSnapshot(st.lastGood) }
+        : st.restored !== undefined
+          ? { snapshot: st.restored as Snapshot<unknown> }
+          : {}),
     });
     const started = st.host.start();
     if (started.status === 'settled') st.lastGood = st.host.snapshot();
@@ -606,9 +652,11 @@ export class RunScheduler<TBoard> {
     recipe: (draft: unknown) => unknown,
   ): Promise<RuntimeEvent | undefined> {
     const base = act?.snapshot ?? this.board.snapshot();
+    // The n-th commit of an activation has a stable key, so an attempt re-run after a failure or a crash
+    // cannot apply a commit that already landed.
     const { commit } = prepareCommit(base, recipe as never, {
       author: st.def.id,
-      ...(act ? { activationId: act.id } : {}),
+      ...(act ? { activationId: act.id, idempotencyKey: `${act.id}:${++act.commits}` } : {}),
     });
     if (!commit) return undefined;
     const outside = forbiddenWrite(
@@ -692,6 +740,7 @@ export class RunScheduler<TBoard> {
   }
 
   private charge(st: AgentState<TBoard>, usage: Usage): void {
+    this.record(TOPICS.usage, { agentId: st.def.id, usage });
     addUsage(st.spent, usage);
     addUsage(this.spent, usage);
     if (!st.breakerOpen && exhausted(st.spent, st.def.budget)) {

@@ -11,6 +11,7 @@ import type { Blackboard, BoardSnapshot, Path } from '../blackboard/index.js';
 import type { ModelResult } from '../llm/index.js';
 import type { RuntimeClock } from './clock.js';
 import type { Enabler } from './events.js';
+import type { ResumeState } from './resume.js';
 
 /** How a run ended. */
 export type RunOutcome =
@@ -64,6 +65,10 @@ export interface RunSchedulerOptions<TBoard> {
   readonly order: readonly number[];
   /** Paths several agents may write, found once at registration; recorded as a warning at the start. */
   readonly sharedWrites?: readonly SharedWrite[];
+  /** Record each singleton's persisted snapshot after its activations, so a resumed run restores it. */
+  readonly persistActors?: boolean;
+  /** Picks up a run from its log (see `resumeStateFrom`). */
+  readonly resume?: ResumeState;
   /** Performs agents' model calls (`tools.model`); the runtime binds it to its model client. */
   readonly callModel?: ModelCaller;
 }
@@ -80,6 +85,8 @@ export interface AgentState<TBoard> {
   host: AgentHost | undefined;
   /** The actor's snapshot after its last successful activation (persisted form is computed on demand). */
   lastGood: AnyMachineSnapshot | undefined;
+  /** A persisted snapshot read back from the log, to restore the actor from when the run is resumed. */
+  restored: unknown;
   /** The singleton's activation in flight. */
   current: Activation<TBoard> | undefined;
   /** Pooled: item keys with an instance in flight (a finished item listed again by `items` is offered again). */
@@ -107,6 +114,8 @@ export interface Activation<TBoard> {
   rejected: string | undefined;
   /** Set when this activation stands in for an agent that failed. */
   fallbackFor?: { readonly agentId: string; readonly error: string };
+  /** Commits requested in the current attempt (numbers their idempotency keys). */
+  commits: number;
 }
 
 /** What a model call from an activation is bound to. */

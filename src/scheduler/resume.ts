@@ -1,0 +1,71 @@
+import type { LogEvent } from '../blackboard/index.js';
+import { addUsage, emptySpent } from './budget.js';
+import { type ActivationRecord, type Enabler, TOPICS } from './events.js';
+import type { RunOutcome, Spent } from './types.js';
+
+/** What a run's log says about the run when it stopped, for picking it up again. */
+export interface ResumeState {
+  /** Each singleton agent's persisted XState snapshot, as of its last completed activation. */
+  readonly actors: ReadonlyMap<string, unknown>;
+  /** Activations started and not finished: to run again, under the same ids (their commits are idempotent). */
+  readonly inflight: readonly {
+    readonly activationId: string;
+    readonly agentId: string;
+    readonly key?: string;
+    readonly depth: number;
+    readonly attempt: number;
+    readonly enabledBy: Enabler;
+  }[];
+  readonly depthOf: ReadonlyMap<string, number>;
+  readonly spent: ReadonlyMap<string, Spent>;
+  /** Activations so far (new ids continue after it). */
+  readonly activations: number;
+}
+
+/**
+ * Reads a run's state from its log: the outcome if it ended, otherwise what is needed to resume it.
+ * Pure: the log is the only source of truth.
+ */
+export function resumeStateFrom(
+  log: readonly LogEvent[],
+): { ended: { outcome: RunOutcome; reason: string } } | { state: ResumeState } {
+  const actors = new Map<string, unknown>();
+  const inflight = new Map<string, ResumeState['inflight'][number]>();
+  const depthOf = new Map<string, number>();
+  const spent = new Map<string, Spent>();
+  let activations = 0;
+  for (const e of log) {
+    if (e.type !== 'message' || e.author !== 'scheduler') continue;
+    const p = e.payload as Record<string, unknown>;
+    if (e.topic === TOPICS.outcome)
+      return { ended: { outcome: p.outcome as RunOutcome, reason: String(p.reason) } };
+    if (e.topic === TOPICS.actor) actors.set(String(p.agentId), p.snapshot);
+    if (e.topic === TOPICS.usage) {
+      const tally = spent.get(String(p.agentId)) ?? emptySpent();
+      addUsage(tally, p.usage as Spent);
+      spent.set(String(p.agentId), tally);
+    }
+    if (e.topic !== TOPICS.activation) continue;
+    const r = p as unknown as ActivationRecord;
+    if (r.phase === 'started') {
+      inflight.set(r.activationId, {
+        activationId: r.activationId,
+        agentId: r.agentId,
+        ...(r.key === undefined ? {} : { key: r.key }),
+        depth: r.depth,
+        attempt: r.attempt,
+        enabledBy: r.enabledBy,
+      });
+      depthOf.set(r.activationId, r.depth);
+      const n = Number(r.activationId.slice(r.activationId.lastIndexOf('#') + 1));
+      if (Number.isInteger(n)) activations = Math.max(activations, n);
+    } else if (
+      r.phase === 'completed' ||
+      r.phase === 'aborted' ||
+      (r.phase === 'failed' && r.next !== 'retry')
+    ) {
+      inflight.delete(r.activationId);
+    }
+  }
+  return { state: { actors, inflight: [...inflight.values()], depthOf, spent, activations } };
+}
