@@ -17,6 +17,32 @@ export type ActivationModelRequest<TOutput> = Omit<
   readonly cacheByReads?: boolean;
 };
 
+/** What an agent asks a human to approve: an irreversible action and its exact arguments. */
+export interface ApprovalRequest {
+  /** The action, such as a tool name (`send_email`). */
+  readonly action: string;
+  readonly args: unknown;
+  /** One line for the person deciding. */
+  readonly summary?: string;
+}
+
+/** A human's answer. An approval covers exactly one use of the action with the same arguments. */
+export type ApprovalDecision =
+  | {
+      readonly approved: true;
+      readonly requestId: string;
+      readonly argsHash: string;
+      readonly by: string;
+      readonly comment?: string;
+    }
+  | {
+      readonly approved: false;
+      readonly requestId: string;
+      readonly argsHash: string;
+      readonly by: string;
+      readonly reason: string;
+    };
+
 /** What slow work inside an activation (an invoked promise actor) is given by the runtime. */
 export interface ActivationTools {
   /** Aborted when the run is cancelled, the goal is reached, or the activation is stopped. */
@@ -27,6 +53,12 @@ export interface ActivationTools {
   charge(usage: Usage): void;
   /** Calls a model through the runtime's model client (usage is charged for you). */
   model<TOutput = string>(request: ActivationModelRequest<TOutput>): Promise<ModelResult<TOutput>>;
+  /**
+   * Asks a human to approve an irreversible action with these exact arguments, and waits. The request is
+   * on the run's log; if nothing else can advance meanwhile the run ends `awaiting_approval`, and
+   * `runtime.resume` continues it once answered. An approval is single-use and bound to the arguments.
+   */
+  requestApproval(request: ApprovalRequest): Promise<ApprovalDecision>;
 }
 
 /** Tokens and money spent. */

@@ -6,6 +6,8 @@ export type {
   ActivationInfo,
   ActivationModelRequest,
   ActivationTools,
+  ApprovalDecision,
+  ApprovalRequest,
   BoardEvent,
   CommittedEvent,
   RejectedEvent,

@@ -10,6 +10,8 @@ import {
 } from '../blackboard/index.js';
 import type { ModelClient } from '../llm/index.js';
 import {
+  APPROVAL_AUTHORS,
+  approvalsFrom,
   permutation,
   type ResumeState,
   type RunLimits,
@@ -18,8 +20,10 @@ import {
   type RuntimeClock,
   realClock,
   resumeStateFrom,
+  runOfRequest,
   type SchedulerResult,
   seededRandom,
+  TOPICS,
   VirtualClock,
 } from '../scheduler/index.js';
 import { callModel } from './model-call.js';
@@ -78,6 +82,9 @@ export interface RunHandle<TBoard> {
   persistedSnapshot(agentId: string, key?: string): unknown;
 }
 
+/** What answering an approval came to. */
+export type ApprovalResult = 'answered' | 'unknown_request' | 'already_answered';
+
 /** The process-level host of runs. */
 export interface Runtime<TBoard> {
   /** Starts a run and waits for its outcome. `input` replaces top-level board keys before agents start. */
@@ -91,6 +98,14 @@ export interface Runtime<TBoard> {
    * resolves with its recorded outcome.
    */
   resume(runId: string, options?: Omit<RunOptions, 'runId'>): Promise<RunHandle<TBoard>>;
+  /**
+   * Approves a pending request (its id is on the log, in the `hearsay.approval` record). In a run in
+   * progress, the waiting activation goes on; for a run that paused as `awaiting_approval`, the answer
+   * is recorded and `resume(runId)` continues it.
+   */
+  approve(requestId: string, answer: { by: string; comment?: string }): Promise<ApprovalResult>;
+  /** Rejects a pending request; the agent's `requestApproval` resolves with `approved: false`. */
+  reject(requestId: string, answer: { by: string; reason: string }): Promise<ApprovalResult>;
   /** Runs in progress, by id. */
   readonly runs: ReadonlyMap<string, RunHandle<TBoard>>;
   /** Warnings found at registration (paths several agents may write). */
@@ -116,6 +131,9 @@ export function createRuntime<TSchema extends AnySchema>(
   const ids = new Set<string>();
   for (const agent of config.agents) {
     if (ids.has(agent.id)) throw new TypeError(`Two agents are named "${agent.id}".`);
+    if (APPROVAL_AUTHORS.has(agent.id) || agent.id === 'input') {
+      throw new TypeError(`"${agent.id}" is reserved for the runtime; name the agent otherwise.`);
+    }
     ids.add(agent.id);
   }
   for (const agent of config.agents) {
@@ -133,6 +151,7 @@ export function createRuntime<TSchema extends AnySchema>(
     ? permutation(config.agents.length, seededRandom(deterministic.seed))
     : config.agents.map((_, i) => i);
   const runs = new Map<string, RunHandle<TBoard>>();
+  const schedulers = new Map<string, RunScheduler<TBoard>>();
   let counter = 0;
 
   const sharedWrites = findSharedWrites(config.agents);
@@ -214,6 +233,7 @@ export function createRuntime<TSchema extends AnySchema>(
     const result = scheduler.result.then((r): RunResult<TBoard> => {
       options.signal?.removeEventListener('abort', onAbort);
       runs.delete(runId);
+      schedulers.delete(runId);
       return { runId, ...r, board: board.state, version: board.version };
     });
     const handle: RunHandle<TBoard> = {
@@ -226,15 +246,42 @@ export function createRuntime<TSchema extends AnySchema>(
       persistedSnapshot: (agentId, key) => scheduler.persistedSnapshot(agentId, key),
     };
     runs.set(runId, handle);
+    schedulers.set(runId, scheduler);
     scheduler.start();
     if (options.signal?.aborted) onAbort();
     if (clock instanceof VirtualClock && deterministic) void drive(clock, result);
     return handle;
   }
 
+  async function answer(
+    requestId: string,
+    decision:
+      | { approved: true; by: string; comment?: string }
+      | { approved: false; by: string; reason: string },
+  ): Promise<ApprovalResult> {
+    const runId = runOfRequest(requestId);
+    if (runId === undefined) return 'unknown_request';
+    const live = schedulers.get(runId);
+    if (live) return live.answer(requestId, decision);
+    const board = await openBoard(runId);
+    const rec = approvalsFrom(await store.read(runId, 1, board.seq)).get(requestId);
+    if (!rec) return 'unknown_request';
+    if (rec.answer) return 'already_answered';
+    const full = { ...decision, requestId, argsHash: rec.argsHash };
+    const r = await board.publish(
+      TOPICS.approval,
+      { phase: 'answered', requestId, decision: full },
+      { author: 'operator' },
+    );
+    if (!r.ok) throw new Error(r.error.message);
+    return 'answered';
+  }
+
   return {
     start,
     resume,
+    approve: (requestId, a) => answer(requestId, { approved: true, ...a }),
+    reject: (requestId, a) => answer(requestId, { approved: false, ...a }),
     async run(input, options) {
       return (await start(input, options)).result;
     },

@@ -14,6 +14,8 @@ export const TOPICS = {
   actor: 'hearsay.actor',
   /** Usage charged to an agent (model calls and tools.charge). */
   usage: 'hearsay.usage',
+  /** Approval requests, answers, uses, escalations. */
+  approval: 'hearsay.approval',
   /** Streamed model text: one topic per activation, `hearsay.stream/<activationId>` (subscribe to `hearsay.stream/*`). */
   stream: 'hearsay.stream/',
 } as const;
@@ -81,6 +83,8 @@ export type ActivationRecord =
       readonly activationId: string;
       readonly agentId: string;
       readonly reason: string;
+      /** Set when the run paused for approvals: the activation runs again when the run is resumed. */
+      readonly resumable?: boolean;
     };
 
 /** One ranked candidate of a scheduling cycle, with why it is eligible and its rating. */

@@ -1,4 +1,5 @@
 import type { LogEvent } from '../blackboard/index.js';
+import { approvalsFrom, type RecordedApproval } from './approvals.js';
 import { addUsage, emptySpent } from './budget.js';
 import { type ActivationRecord, type Enabler, TOPICS } from './events.js';
 import type { RunOutcome, Spent } from './types.js';
@@ -20,6 +21,8 @@ export interface ResumeState {
   readonly spent: ReadonlyMap<string, Spent>;
   /** Activations so far (new ids continue after it). */
   readonly activations: number;
+  /** Approval requests on the log, answered or not. */
+  readonly approvals: ReadonlyMap<string, RecordedApproval>;
 }
 
 /**
@@ -37,8 +40,10 @@ export function resumeStateFrom(
   for (const e of log) {
     if (e.type !== 'message' || e.author !== 'scheduler') continue;
     const p = e.payload as Record<string, unknown>;
-    if (e.topic === TOPICS.outcome)
+    // A run paused for approvals is not over: it goes on once they are answered.
+    if (e.topic === TOPICS.outcome && p.outcome !== 'awaiting_approval') {
       return { ended: { outcome: p.outcome as RunOutcome, reason: String(p.reason) } };
+    }
     if (e.topic === TOPICS.actor) actors.set(String(p.agentId), p.snapshot);
     if (e.topic === TOPICS.usage) {
       const tally = spent.get(String(p.agentId)) ?? emptySpent();
@@ -61,11 +66,20 @@ export function resumeStateFrom(
       if (Number.isInteger(n)) activations = Math.max(activations, n);
     } else if (
       r.phase === 'completed' ||
-      r.phase === 'aborted' ||
+      (r.phase === 'aborted' && !r.resumable) ||
       (r.phase === 'failed' && r.next !== 'retry')
     ) {
       inflight.delete(r.activationId);
     }
   }
-  return { state: { actors, inflight: [...inflight.values()], depthOf, spent, activations } };
+  return {
+    state: {
+      actors,
+      inflight: [...inflight.values()],
+      depthOf,
+      spent,
+      activations,
+      approvals: approvalsFrom(log),
+    },
+  };
 }

@@ -2,6 +2,8 @@ import type { Snapshot } from 'xstate';
 import {
   AgentHost,
   type AgentRequest,
+  type ApprovalDecision,
+  type ApprovalRequest,
   type BoardEvent,
   forbiddenWrite,
   type RuntimeEvent,
@@ -17,6 +19,7 @@ import {
   type Unsubscribe,
 } from '../blackboard/index.js';
 import { admit, type Refusal, shallower } from './admission.js';
+import { argsHashOf, type RecordedApproval } from './approvals.js';
 import { addUsage, budgetLeft, emptySpent, exhausted } from './budget.js';
 import type { ActivationRecord, AgendaItem, Enabler, RefusalReason } from './events.js';
 import { TOPICS } from './events.js';
@@ -59,6 +62,13 @@ export class RunScheduler<TBoard> {
   private readonly spent = emptySpent();
   private readonly failures: { agentId: string; key?: string; error: string }[] = [];
   private readonly vetoes = new Set<string>();
+  /** Approval requests of this run (from the log when resumed), by id. */
+  private readonly approvals = new Map<string, RecordedApproval>();
+  /** Requests waiting for an answer: how to hand it over. */
+  private readonly waiting = new Map<
+    string,
+    { act: Activation<TBoard>; resolve: (d: ApprovalDecision) => void; timer: unknown; escalated: boolean }
+  >();
   private readonly promotions = new Set<string>();
   private cycleQueued = false;
   /** While a cycle decides, records wait here (see `cycle`). */
@@ -123,6 +133,7 @@ export class RunScheduler<TBoard> {
   /** Restores what the log said, and runs again under their ids the activations that were in flight. */
   private restore(resume: ResumeState): void {
     this.activations = resume.activations;
+    for (const [id, rec] of resume.approvals) this.approvals.set(id, rec);
     for (const [id, depth] of resume.depthOf) this.depthOf.set(id, depth);
     for (const [agentId, spent] of resume.spent) {
       const st = this.agents.get(agentId);
@@ -141,6 +152,99 @@ export class RunScheduler<TBoard> {
       act.attempt = r.attempt;
       this.launch(act);
     }
+  }
+
+  private requestApproval(act: Activation<TBoard>, request: ApprovalRequest): Promise<ApprovalDecision> {
+    if (this.done) return Promise.reject(new Error('The run has ended.'));
+    const argsHash = argsHashOf(request.action, request.args);
+    const key = `${act.id}:${++act.approvalCount}:${argsHash.slice(0, 16)}`;
+    // The same request made again (a resumed activation) finds its earlier, unused record.
+    let rec = [...this.approvals.values()].find((r) => r.key === key && !r.used);
+    if (!rec) {
+      const uses = [...this.approvals.values()].filter((r) => r.key === key).length;
+      const requestId = `${this.board.runId}/${key}${uses > 0 ? `#${uses + 1}` : ''}`;
+      rec = { requestId, key, argsHash, used: false };
+      this.approvals.set(requestId, rec);
+      this.record(TOPICS.approval, {
+        phase: 'requested',
+        requestId,
+        key,
+        agentId: act.agent.def.id,
+        activationId: act.id,
+        action: request.action,
+        args: request.args,
+        argsHash,
+        ...(request.summary === undefined ? {} : { summary: request.summary }),
+        version: this.board.version,
+      });
+    }
+    const { requestId } = rec;
+    if (rec.answer) return Promise.resolve(this.use(requestId));
+    return new Promise<ApprovalDecision>((resolve, reject) => {
+      const { approvalTimeoutMs, approvalTimeout } = this.options.limits;
+      // With a timeout the run waits for the answer (the timer is pending work); without one, a run with
+      // nothing else to do pauses as awaiting_approval and is resumed once the request is answered.
+      const onTimeout = (): void => {
+        const waiter = this.waiting.get(requestId);
+        if (approvalTimeout === 'escalate' && waiter && !waiter.escalated) {
+          waiter.escalated = true;
+          this.record(TOPICS.approval, { phase: 'escalated', requestId, afterMs: approvalTimeoutMs });
+          waiter.timer = this.options.clock.setTimeout(onTimeout, approvalTimeoutMs!);
+          return;
+        }
+        this.answer(requestId, {
+          approved: false,
+          by: 'timeout',
+          reason: `no answer within ${approvalTimeoutMs} ms`,
+        });
+      };
+      const timer =
+        approvalTimeoutMs === undefined
+          ? undefined
+          : this.options.clock.setTimeout(onTimeout, approvalTimeoutMs);
+      this.waiting.set(requestId, { act, resolve, timer, escalated: false });
+      act.controller.signal.addEventListener(
+        'abort',
+        () => {
+          const waiter = this.waiting.get(requestId);
+          if (waiter?.timer !== undefined) this.options.clock.clearTimeout(waiter.timer);
+          this.waiting.delete(requestId);
+          reject(act.controller.signal.reason);
+        },
+        { once: true },
+      );
+      this.queueCycle();
+    });
+  }
+
+  /** Records an operator's answer; the waiting activation (if any) goes on. Returns false if already answered or unknown. */
+  answer(
+    requestId: string,
+    decision:
+      | { approved: true; by: string; comment?: string }
+      | { approved: false; by: string; reason: string },
+  ): 'answered' | 'unknown_request' | 'already_answered' {
+    const rec = this.approvals.get(requestId);
+    if (!rec) return 'unknown_request';
+    if (rec.answer) return 'already_answered';
+    const full = { ...decision, requestId, argsHash: rec.argsHash } as ApprovalDecision;
+    this.approvals.set(requestId, { ...rec, answer: full });
+    this.record(TOPICS.approval, { phase: 'answered', requestId, decision: full });
+    const waiter = this.waiting.get(requestId);
+    if (waiter) {
+      this.waiting.delete(requestId);
+      if (waiter.timer !== undefined) this.options.clock.clearTimeout(waiter.timer);
+      waiter.resolve(this.use(requestId));
+    }
+    return 'answered';
+  }
+
+  /** Marks an answer used: an approval covers one use. */
+  private use(requestId: string): ApprovalDecision {
+    const rec = this.approvals.get(requestId)!;
+    this.approvals.set(requestId, { ...rec, used: true });
+    this.record(TOPICS.approval, { phase: 'used', requestId });
+    return rec.answer!;
   }
 
   /** Stops the run now with `cancelled` (in-flight activations are aborted and recorded). */
@@ -367,6 +471,7 @@ export class RunScheduler<TBoard> {
     const act: Activation<TBoard> = {
       id,
       commits: 0,
+      approvalCount: 0,
       agent: st,
       key,
       depth,
@@ -413,6 +518,7 @@ export class RunScheduler<TBoard> {
         ...(act.delegation === undefined ? {} : { delegatedBy: act.delegation.from }),
       } satisfies ActivationRecord);
       act.commits = 0;
+      act.approvalCount = 0;
       const outcome = await this.attempt(act);
       if (this.done || outcome.status === 'aborted') {
         this.record(TOPICS.activation, {
@@ -420,6 +526,7 @@ export class RunScheduler<TBoard> {
           activationId: act.id,
           agentId: def.id,
           reason: this.endedAs ? `the run ended: ${this.endedAs}` : 'stopped',
+          ...(this.endedAs === 'awaiting_approval' ? { resumable: true } : {}),
         } satisfies ActivationRecord);
         break;
       }
@@ -792,6 +899,10 @@ export class RunScheduler<TBoard> {
         charge: (usage) => {
           if (!this.done) this.charge(who.agent, usage);
         },
+        requestApproval: (request) => {
+          if (!act) return Promise.reject(new Error('Approvals are requested from inside an activation.'));
+          return this.requestApproval(act, request);
+        },
         model: (request) => {
           if (!this.options.callModel) {
             throw new Error(
@@ -840,7 +951,23 @@ export class RunScheduler<TBoard> {
   }
 
   private checkQuiescence(): void {
-    if (this.done || this.cycleQueued || this.pending.length > 0 || this.inflight.size > 0) return;
+    if (this.done || this.cycleQueued || this.pending.length > 0) return;
+    if (this.inflight.size > 0) {
+      // Everything in flight waits for a human: the run pauses as awaiting_approval (resume it once answered).
+      const blocked = new Set(
+        [...this.waiting.values()].filter((w) => w.timer === undefined).map((w) => w.act.id),
+      );
+      // An agent marked to be checked again while its own activations fill its slots cannot move either.
+      const dirtyCanMove = [...this.dirty.keys()].some((id) => {
+        const st = this.agents.get(id)!;
+        return st.running < st.def.concurrency;
+      });
+      if (!dirtyCanMove && [...this.inflight.keys()].every((id) => blocked.has(id))) {
+        const ids = [...this.waiting].filter(([, w]) => w.timer === undefined).map(([id]) => id);
+        this.finish('awaiting_approval', `${ids.length} approval(s) pending: ${ids.join(', ')}`);
+      }
+      return;
+    }
     if (this.options.goal && this.goalReached(this.board.state)) return;
     if (this.dirty.size > 0) {
       this.queueCycle();

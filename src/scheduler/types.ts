@@ -35,6 +35,10 @@ export interface RunLimits {
   readonly budget?: { readonly tokens?: number; readonly cost?: number };
   /** Share of a budget (agent's or run's) after which model calls use the tier's cheaper model (default 0.8). */
   readonly degradeAt?: number;
+  /** How long an approval request may wait (default: forever). */
+  readonly approvalTimeoutMs?: number;
+  /** At the timeout: `reject` the request (default), or `escalate` it once (a record) and keep waiting. */
+  readonly approvalTimeout?: 'reject' | 'escalate';
 }
 
 /** Spent tokens and money. */
@@ -116,6 +120,8 @@ export interface Activation<TBoard> {
   fallbackFor?: { readonly agentId: string; readonly error: string };
   /** Commits requested in the current attempt (numbers their idempotency keys). */
   commits: number;
+  /** Approvals requested in the current attempt (numbers their keys). */
+  approvalCount: number;
 }
 
 /** What a model call from an activation is bound to. */
