@@ -57,6 +57,8 @@ export interface Store {
   saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void>;
   /** The newest snapshot at or before `version`. */
   loadSnapshot(runId: string, version: number): Promise<StoredSnapshot | undefined>;
+  /** The runs the store holds (optional: stores that can enumerate their runs, for resuming them all). */
+  listRuns?(): Promise<string[]>;
   /** Releases resources; further calls fail. */
   close(): Promise<void>;
 }

@@ -104,6 +104,11 @@ export interface Runtime<TBoard> {
    * is recorded and `resume(runId)` continues it.
    */
   approve(requestId: string, answer: { by: string; comment?: string }): Promise<ApprovalResult>;
+  /**
+   * Resumes every run the store holds that has not ended (interrupted by a crash, or paused awaiting
+   * approval): call it at start to pick up where the process left off. Returns their handles.
+   */
+  resumeAll(): Promise<RunHandle<TBoard>[]>;
   /** Rejects a pending request; the agent's `requestApproval` resolves with `approved: false`. */
   reject(requestId: string, answer: { by: string; reason: string }): Promise<ApprovalResult>;
   /** Runs in progress, by id. */
@@ -277,9 +282,22 @@ export function createRuntime<TSchema extends AnySchema>(
     return 'answered';
   }
 
+  async function resumeAll(): Promise<RunHandle<TBoard>[]> {
+    if (!store.listRuns) throw new TypeError('This store cannot list its runs.');
+    const handles: RunHandle<TBoard>[] = [];
+    for (const runId of await store.listRuns()) {
+      if (runs.has(runId)) continue;
+      const opened = await store.openRun(runId, config.board.initial);
+      if ('ended' in resumeStateFrom(await store.read(runId, 1, opened.head.seq))) continue;
+      handles.push(await resume(runId));
+    }
+    return handles;
+  }
+
   return {
     start,
     resume,
+    resumeAll,
     approve: (requestId, a) => answer(requestId, { approved: true, ...a }),
     reject: (requestId, a) => answer(requestId, { approved: false, ...a }),
     async run(input, options) {

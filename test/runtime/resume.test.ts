@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readLog } from '../../src/blackboard/index.js';
 import { resumeStateFrom } from '../../src/scheduler/index.js';
-import { runOrResume } from '../fixtures/crash-team.js';
+import { crashRuntime, runOrResume } from '../fixtures/crash-team.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dirs: string[] = [];
@@ -84,6 +84,24 @@ describe('resume after a crash', () => {
     }
     expect(midRun, 'kills in the middle of runs').toBeGreaterThanOrEqual(3);
   }, 120_000);
+
+  it('resumes every interrupted run of a store at start, and leaves ended ones alone', async () => {
+    const dir = await tempDir();
+    // Kill the child once its run is under way: commits on disk, no outcome yet.
+    for (let delay = 450; ; delay += 50) {
+      const killed = await child(dir, delay);
+      expect(killed.finished, 'the child should be killed mid-run').toBe(false);
+      const events = readLog(await readFile(join(dir, 'crash.log')).catch(() => Buffer.alloc(0))).events;
+      if (events.some((e) => e.type === 'commit')) break;
+    }
+    const runtime = crashRuntime(dir);
+    const handles = await runtime.resumeAll();
+    expect(handles.map((h) => h.runId)).toEqual(['crash']);
+    const result = await handles[0]!.result;
+    expect(result.outcome).toBe('completed');
+    expect(normal(result.board).report).toBe('8 items');
+    expect(await crashRuntime(dir).resumeAll()).toEqual([]);
+  });
 
   it('reads what was in flight, the actors and the spending from the log', () => {
     const msg = (topic: string, payload: unknown, seq: number) =>

@@ -332,6 +332,17 @@ export class FileStore extends MemoryStore {
       );
   }
 
+  /** The runs this store's folder holds. */
+  override async listRuns(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir))
+        .filter((n) => n.endsWith('.log'))
+        .map((n) => decodeURIComponent(n.slice(0, -4)));
+    } catch {
+      return [];
+    }
+  }
+
   /** The size of a run's log file in bytes (for tests and operators). */
   async logSize(runId: string): Promise<number> {
     return (await stat(this.logFile(runId))).size;

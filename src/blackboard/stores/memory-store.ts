@@ -113,6 +113,10 @@ export class MemoryStore implements Store {
     return this.run(runId).snapshots.findLast((s) => s.version <= version);
   }
 
+  async listRuns(): Promise<string[]> {
+    return [...this.runs.keys()];
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
