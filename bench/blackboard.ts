@@ -33,11 +33,9 @@ function commitCases(sizes: readonly number[]): BenchCase {
       );
       const samples = sizes.map(() => [] as number[]);
       let i = 0;
-      const gc = (globalThis as { gc?: () => void }).gc;
       for (let r = -2; r < runs; r++) {
         for (const [b, board] of boards.entries()) {
           const entries = sizes[b]!;
-          gc?.();
           const ms = await timeMs(async () => {
             for (let c = 0; c < commits; c++, i++) {
               const result = await board.commit({

@@ -36,13 +36,7 @@ export async function repeat(
   const runs = options.runs ?? 7;
   for (let i = 0; i < (options.warmup ?? 2); i++) await sample();
   const values: number[] = [];
-  // A collection before each sample (with --expose-gc, as `npm run bench` runs) keeps one sample's garbage
-  // out of the next one's time.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < runs; i++) {
-    gc?.();
-    values.push(await sample());
-  }
+  for (let i = 0; i < runs; i++) values.push(await sample());
   return summarize(values);
 }
 
