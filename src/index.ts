@@ -35,6 +35,7 @@ export {
   forbiddenWrite,
   isAgentRequest,
   legalMoves,
+  statusPool,
   toMove,
 } from './actors/index.js';
 export type {

@@ -5,6 +5,7 @@ import {
   asData,
   type BoardEvent,
   defineAgent,
+  statusPool,
   type Untrusted,
   untrusted,
 } from '../../src/index.js';
@@ -92,15 +93,7 @@ function worker(kind: 'research' | 'code') {
     writes: [['tasks']],
     concurrency: 2,
     model: { tier: 'large' },
-    pool: {
-      items: (b) => [...b.tasks].filter(([, t]) => t.kind === kind && t.status === 'open').map(([id]) => id),
-      claim: (d, id) => {
-        const task = d.tasks.get(id);
-        if (task?.status !== 'open') return false;
-        task.status = 'claimed';
-        return true;
-      },
-    },
+    pool: statusPool((b) => b.tasks, { filter: (t) => t.kind === kind }),
     machine: setup({
       types: { events: {} as Ev, input: {} as { key: string }, context: {} as { id: string } },
       actors: {

@@ -163,3 +163,40 @@ export function findSharedWrites(agents: readonly Pick<AgentDefinition, 'id' | '
 /** A readable line for a shared write. */
 export const describeSharedWrite = (w: SharedWrite): string =>
   `${w.agents[0]} and ${w.agents[1]} may both write ${formatPath(w.path)}`;
+
+/**
+ * The common pool: the items of a keyed collection whose `status` is `open` (optionally filtered), claimed
+ * by setting their status to `claimed`. Two claimers of one item: one commit conflicts.
+ *
+ * @example
+ * pool: statusPool((b) => b.tasks, { filter: (t) => t.kind === 'code' })
+ */
+export function statusPool<TBoard, TItem extends { status: string }>(
+  collection: (board: TBoard) => {
+    entries(): Iterable<[string, TItem]>;
+    get(key: string): TItem | undefined;
+  },
+  options: {
+    open?: TItem['status'];
+    claimed?: TItem['status'];
+    filter?: (item: TItem, key: string) => boolean;
+  } = {},
+): PoolConfig<TBoard> {
+  const open = options.open ?? 'open';
+  const claimed = options.claimed ?? 'claimed';
+  return {
+    items: (board) => {
+      const keys: string[] = [];
+      for (const [key, item] of collection(board).entries()) {
+        if (item.status === open && (!options.filter || options.filter(item, key))) keys.push(key);
+      }
+      return keys;
+    },
+    claim: (draft, key) => {
+      const item = collection(draft as TBoard).get(key);
+      if (item?.status !== open) return false;
+      (item as { status: string }).status = claimed;
+      return true;
+    },
+  };
+}

@@ -22,6 +22,12 @@ export type {
   RetryPolicy,
   SharedWrite,
 } from './define-agent.js';
-export { defineAgent, describeSharedWrite, findSharedWrites, forbiddenWrite } from './define-agent.js';
+export {
+  defineAgent,
+  describeSharedWrite,
+  findSharedWrites,
+  forbiddenWrite,
+  statusPool,
+} from './define-agent.js';
 export type { MoveSchemas } from './legal-moves.js';
 export { legalMoves, toMove } from './legal-moves.js';

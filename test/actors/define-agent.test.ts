@@ -1,6 +1,8 @@
+import { produce } from 'immer';
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
-import { defineAgent, findSharedWrites, forbiddenWrite } from '../../src/actors/index.js';
+import { defineAgent, findSharedWrites, forbiddenWrite, statusPool } from '../../src/actors/index.js';
+import { Keyed } from '../../src/blackboard/index.js';
 
 const machine = setup({}).createMachine({ initial: 'idle', states: { idle: {} } });
 
@@ -62,5 +64,34 @@ describe('write permissions', () => {
     expect(shared.map((s) => `${s.agents.join('+')}@${s.path.join('.')}`).sort()).toEqual(
       ['planner+worker@tasks.t1', 'writer+editor@report'].sort(),
     );
+  });
+});
+
+describe('statusPool', () => {
+  type T = { status: string; kind: string };
+  const board = {
+    tasks: Keyed.from<T>({
+      a: { status: 'open', kind: 'code' },
+      b: { status: 'done', kind: 'code' },
+      c: { status: 'open', kind: 'research' },
+    }),
+  };
+  const pool = statusPool((b: typeof board) => b.tasks, { filter: (t) => t.kind === 'code' });
+
+  it('offers the open items that pass the filter', () => {
+    expect([...pool.items(board)]).toEqual(['a']);
+  });
+
+  it('claims an open item, and refuses one that is no longer open', () => {
+    let claimed: boolean | undefined;
+    const next = produce(board, (d) => {
+      claimed = pool.claim(d as never, 'a');
+    });
+    expect(claimed).toBe(true);
+    expect(next.tasks.get('a')?.status).toBe('claimed');
+    produce(board, (d) => {
+      claimed = pool.claim(d as never, 'b');
+    });
+    expect(claimed).toBe(false);
   });
 });

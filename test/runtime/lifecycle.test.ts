@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assign, fromPromise, setup } from 'xstate';
-import { agentActions, type BoardEvent, defineAgent } from '../../src/actors/index.js';
+import { agentActions, type BoardEvent, defineAgent, statusPool } from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
 import { createRuntime, type RunHandle } from '../../src/runtime/index.js';
 import { TOPICS, VirtualClock } from '../../src/scheduler/index.js';
@@ -213,15 +213,7 @@ describe('singleton and pooled agents', () => {
       watches: [['items']],
       writes: [['items']],
       concurrency: 3,
-      pool: {
-        items: (b) => [...b.items].filter(([, t]) => t.status === 'open').map(([k]) => k),
-        claim: (d, key) => {
-          const item = d.items.get(key);
-          if (item?.status !== 'open') return false;
-          item.status = 'claimed';
-          return true;
-        },
-      },
+      pool: statusPool((b) => b.items),
       machine: setup({
         types: { events: {} as BoardEvent<TB>, input: {} as { key: string }, context: {} as { key: string } },
         actors: { work },
