@@ -2,8 +2,6 @@ import type { Snapshot } from 'xstate';
 import {
   AgentHost,
   type AgentRequest,
-  type ApprovalDecision,
-  type ApprovalRequest,
   type BoardEvent,
   forbiddenWrite,
   type RuntimeEvent,
@@ -19,7 +17,7 @@ import {
   type Unsubscribe,
 } from '../blackboard/index.js';
 import { admit, type Refusal, shallower } from './admission.js';
-import { argsHashOf, type RecordedApproval } from './approvals.js';
+import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
 import { addUsage, budgetLeft, emptySpent, exhausted } from './budget.js';
 import type { ActivationRecord, AgendaItem, Enabler, RefusalReason } from './events.js';
 import { TOPICS } from './events.js';
@@ -62,13 +60,8 @@ export class RunScheduler<TBoard> {
   private readonly spent = emptySpent();
   private readonly failures: { agentId: string; key?: string; error: string }[] = [];
   private readonly vetoes = new Set<string>();
-  /** Approval requests of this run (from the log when resumed), by id. */
-  private readonly approvals = new Map<string, RecordedApproval>();
-  /** Requests waiting for an answer: how to hand it over. */
-  private readonly waiting = new Map<
-    string,
-    { act: Activation<TBoard>; resolve: (d: ApprovalDecision) => void; timer: unknown; escalated: boolean }
-  >();
+  /** This run's approval requests. */
+  private readonly desk: ApprovalDesk;
   private readonly promotions = new Set<string>();
   private cycleQueued = false;
   /** While a cycle decides, records wait here (see `cycle`). */
@@ -86,6 +79,15 @@ export class RunScheduler<TBoard> {
 
   constructor(private readonly options: RunSchedulerOptions<TBoard>) {
     this.board = options.board;
+    this.desk = new ApprovalDesk({
+      runId: options.board.runId,
+      clock: options.clock,
+      timeoutMs: options.limits.approvalTimeoutMs,
+      onTimeout: options.limits.approvalTimeout ?? 'reject',
+      record: (topic, payload) => this.record(topic, payload),
+      version: () => this.board.version,
+      onWaiting: () => this.queueCycle(),
+    });
     this.result = new Promise((resolve) => {
       this.resolveResult = resolve;
     });
@@ -133,7 +135,7 @@ export class RunScheduler<TBoard> {
   /** Restores what the log said, and runs again under their ids the activations that were in flight. */
   private restore(resume: ResumeState): void {
     this.activations = resume.activations;
-    for (const [id, rec] of resume.approvals) this.approvals.set(id, rec);
+    this.desk.restore(resume.approvals);
     for (const [id, depth] of resume.depthOf) this.depthOf.set(id, depth);
     for (const [agentId, spent] of resume.spent) {
       const st = this.agents.get(agentId);
@@ -154,97 +156,9 @@ export class RunScheduler<TBoard> {
     }
   }
 
-  private requestApproval(act: Activation<TBoard>, request: ApprovalRequest): Promise<ApprovalDecision> {
-    if (this.done) return Promise.reject(new Error('The run has ended.'));
-    const argsHash = argsHashOf(request.action, request.args);
-    const key = `${act.id}:${++act.approvalCount}:${argsHash.slice(0, 16)}`;
-    // The same request made again (a resumed activation) finds its earlier, unused record.
-    let rec = [...this.approvals.values()].find((r) => r.key === key && !r.used);
-    if (!rec) {
-      const uses = [...this.approvals.values()].filter((r) => r.key === key).length;
-      const requestId = `${this.board.runId}/${key}${uses > 0 ? `#${uses + 1}` : ''}`;
-      rec = { requestId, key, argsHash, used: false };
-      this.approvals.set(requestId, rec);
-      this.record(TOPICS.approval, {
-        phase: 'requested',
-        requestId,
-        key,
-        agentId: act.agent.def.id,
-        activationId: act.id,
-        action: request.action,
-        args: request.args,
-        argsHash,
-        ...(request.summary === undefined ? {} : { summary: request.summary }),
-        version: this.board.version,
-      });
-    }
-    const { requestId } = rec;
-    if (rec.answer) return Promise.resolve(this.use(requestId));
-    return new Promise<ApprovalDecision>((resolve, reject) => {
-      const { approvalTimeoutMs, approvalTimeout } = this.options.limits;
-      // With a timeout the run waits for the answer (the timer is pending work); without one, a run with
-      // nothing else to do pauses as awaiting_approval and is resumed once the request is answered.
-      const onTimeout = (): void => {
-        const waiter = this.waiting.get(requestId);
-        if (approvalTimeout === 'escalate' && waiter && !waiter.escalated) {
-          waiter.escalated = true;
-          this.record(TOPICS.approval, { phase: 'escalated', requestId, afterMs: approvalTimeoutMs });
-          waiter.timer = this.options.clock.setTimeout(onTimeout, approvalTimeoutMs!);
-          return;
-        }
-        this.answer(requestId, {
-          approved: false,
-          by: 'timeout',
-          reason: `no answer within ${approvalTimeoutMs} ms`,
-        });
-      };
-      const timer =
-        approvalTimeoutMs === undefined
-          ? undefined
-          : this.options.clock.setTimeout(onTimeout, approvalTimeoutMs);
-      this.waiting.set(requestId, { act, resolve, timer, escalated: false });
-      act.controller.signal.addEventListener(
-        'abort',
-        () => {
-          const waiter = this.waiting.get(requestId);
-          if (waiter?.timer !== undefined) this.options.clock.clearTimeout(waiter.timer);
-          this.waiting.delete(requestId);
-          reject(act.controller.signal.reason);
-        },
-        { once: true },
-      );
-      this.queueCycle();
-    });
-  }
-
-  /** Records an operator's answer; the waiting activation (if any) goes on. Returns false if already answered or unknown. */
-  answer(
-    requestId: string,
-    decision:
-      | { approved: true; by: string; comment?: string }
-      | { approved: false; by: string; reason: string },
-  ): 'answered' | 'unknown_request' | 'already_answered' {
-    const rec = this.approvals.get(requestId);
-    if (!rec) return 'unknown_request';
-    if (rec.answer) return 'already_answered';
-    const full = { ...decision, requestId, argsHash: rec.argsHash } as ApprovalDecision;
-    this.approvals.set(requestId, { ...rec, answer: full });
-    this.record(TOPICS.approval, { phase: 'answered', requestId, decision: full });
-    const waiter = this.waiting.get(requestId);
-    if (waiter) {
-      this.waiting.delete(requestId);
-      if (waiter.timer !== undefined) this.options.clock.clearTimeout(waiter.timer);
-      waiter.resolve(this.use(requestId));
-    }
-    return 'answered';
-  }
-
-  /** Marks an answer used: an approval covers one use. */
-  private use(requestId: string): ApprovalDecision {
-    const rec = this.approvals.get(requestId)!;
-    this.approvals.set(requestId, { ...rec, used: true });
-    this.record(TOPICS.approval, { phase: 'used', requestId });
-    return rec.answer!;
+  /** Records an operator's answer to one of this run's approval requests. */
+  answer(requestId: string, decision: OperatorDecision): 'answered' | 'unknown_request' | 'already_answered' {
+    return this.desk.answer(requestId, decision);
   }
 
   /** Stops the run now with `cancelled` (in-flight activations are aborted and recorded). */
@@ -901,7 +815,14 @@ export class RunScheduler<TBoard> {
         },
         requestApproval: (request) => {
           if (!act) return Promise.reject(new Error('Approvals are requested from inside an activation.'));
-          return this.requestApproval(act, request);
+          if (this.done) return Promise.reject(new Error('The run has ended.'));
+          const asker = {
+            activationId: act.id,
+            agentId: act.agent.def.id,
+            signal: act.controller.signal,
+            ordinal: ++act.approvalCount,
+          };
+          return this.desk.request(asker, request);
         },
         model: (request) => {
           if (!this.options.callModel) {
@@ -954,16 +875,14 @@ export class RunScheduler<TBoard> {
     if (this.done || this.cycleQueued || this.pending.length > 0) return;
     if (this.inflight.size > 0) {
       // Everything in flight waits for a human: the run pauses as awaiting_approval (resume it once answered).
-      const blocked = new Set(
-        [...this.waiting.values()].filter((w) => w.timer === undefined).map((w) => w.act.id),
-      );
+      const blocked = this.desk.blockedActivations();
       // An agent marked to be checked again while its own activations fill its slots cannot move either.
       const dirtyCanMove = [...this.dirty.keys()].some((id) => {
         const st = this.agents.get(id)!;
         return st.running < st.def.concurrency;
       });
       if (!dirtyCanMove && [...this.inflight.keys()].every((id) => blocked.has(id))) {
-        const ids = [...this.waiting].filter(([, w]) => w.timer === undefined).map(([id]) => id);
+        const ids = this.desk.pendingIds();
         this.finish('awaiting_approval', `${ids.length} approval(s) pending: ${ids.join(', ')}`);
       }
       return;

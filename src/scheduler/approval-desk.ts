@@ -1,0 +1,150 @@
+import type { ApprovalDecision, ApprovalRequest } from '../actors/index.js';
+import { argsHashOf, type RecordedApproval } from './approvals.js';
+import type { RuntimeClock } from './clock.js';
+import { TOPICS } from './events.js';
+
+/** An operator's decision, before the desk binds it to its request. */
+export type OperatorDecision =
+  | { approved: true; by: string; comment?: string }
+  | { approved: false; by: string; reason: string };
+
+/** What the desk needs from its run. */
+export interface ApprovalDeskContext {
+  readonly runId: string;
+  readonly clock: RuntimeClock;
+  readonly timeoutMs: number | undefined;
+  readonly onTimeout: 'reject' | 'escalate';
+  /** Appends a record on the run's log. */
+  readonly record: (topic: string, payload: unknown) => void;
+  /** The board version now (part of each request). */
+  readonly version: () => number;
+  /** Called when a request starts waiting (the scheduler then checks whether the run must pause). */
+  readonly onWaiting: () => void;
+}
+
+/** Who asks: the activation, its agent and its abort signal. */
+export interface Asker {
+  readonly activationId: string;
+  readonly agentId: string;
+  readonly signal: AbortSignal;
+  /** The n-th request of the activation's current attempt. */
+  readonly ordinal: number;
+}
+
+interface Waiter {
+  readonly activationId: string;
+  readonly resolve: (d: ApprovalDecision) => void;
+  timer: unknown;
+  escalated: boolean;
+}
+
+/**
+ * One run's approval requests: records them, matches a repeated request (a resumed activation) with its
+ * earlier record, hands answers over exactly once, and applies the timeout policy. With a timeout the
+ * request is pending work; without one, a run whose every activation waits on the desk pauses.
+ */
+export class ApprovalDesk {
+  private readonly requests = new Map<string, RecordedApproval>();
+  private readonly waiting = new Map<string, Waiter>();
+
+  constructor(private readonly ctx: ApprovalDeskContext) {}
+
+  /** Requests read back from the log of a resumed run. */
+  restore(records: ReadonlyMap<string, RecordedApproval>): void {
+    for (const [id, rec] of records) this.requests.set(id, rec);
+  }
+
+  /** Activations whose requests wait with no timeout: if they are all that is in flight, the run pauses. */
+  blockedActivations(): Set<string> {
+    return new Set(
+      [...this.waiting.values()].filter((w) => w.timer === undefined).map((w) => w.activationId),
+    );
+  }
+
+  /** Ids of the requests waiting with no timeout. */
+  pendingIds(): string[] {
+    return [...this.waiting].filter(([, w]) => w.timer === undefined).map(([id]) => id);
+  }
+
+  request(asker: Asker, request: ApprovalRequest): Promise<ApprovalDecision> {
+    const argsHash = argsHashOf(request.action, request.args);
+    const key = `${asker.activationId}:${asker.ordinal}:${argsHash.slice(0, 16)}`;
+    // The same request made again (a resumed activation) finds its earlier, unused record.
+    let rec = [...this.requests.values()].find((r) => r.key === key && !r.used);
+    if (!rec) {
+      const uses = [...this.requests.values()].filter((r) => r.key === key).length;
+      const requestId = `${this.ctx.runId}/${key}${uses > 0 ? `#${uses + 1}` : ''}`;
+      rec = { requestId, key, argsHash, used: false };
+      this.requests.set(requestId, rec);
+      this.ctx.record(TOPICS.approval, {
+        phase: 'requested',
+        requestId,
+        key,
+        agentId: asker.agentId,
+        activationId: asker.activationId,
+        action: request.action,
+        args: request.args,
+        argsHash,
+        ...(request.summary === undefined ? {} : { summary: request.summary }),
+        version: this.ctx.version(),
+      });
+    }
+    const { requestId } = rec;
+    if (rec.answer) return Promise.resolve(this.use(requestId));
+    return new Promise<ApprovalDecision>((resolve, reject) => {
+      const { clock, timeoutMs } = this.ctx;
+      const onTimeout = (): void => {
+        const waiter = this.waiting.get(requestId);
+        if (this.ctx.onTimeout === 'escalate' && waiter && !waiter.escalated) {
+          waiter.escalated = true;
+          this.ctx.record(TOPICS.approval, { phase: 'escalated', requestId, afterMs: timeoutMs });
+          waiter.timer = clock.setTimeout(onTimeout, timeoutMs!);
+          return;
+        }
+        this.answer(requestId, {
+          approved: false,
+          by: 'timeout',
+          reason: `no answer within ${timeoutMs} ms`,
+        });
+      };
+      const timer = timeoutMs === undefined ? undefined : clock.setTimeout(onTimeout, timeoutMs);
+      this.waiting.set(requestId, { activationId: asker.activationId, resolve, timer, escalated: false });
+      asker.signal.addEventListener(
+        'abort',
+        () => {
+          const waiter = this.waiting.get(requestId);
+          if (waiter?.timer !== undefined) clock.clearTimeout(waiter.timer);
+          this.waiting.delete(requestId);
+          reject(asker.signal.reason);
+        },
+        { once: true },
+      );
+      this.ctx.onWaiting();
+    });
+  }
+
+  /** Records an operator's answer; a waiting activation goes on at once. */
+  answer(requestId: string, decision: OperatorDecision): 'answered' | 'unknown_request' | 'already_answered' {
+    const rec = this.requests.get(requestId);
+    if (!rec) return 'unknown_request';
+    if (rec.answer) return 'already_answered';
+    const full = { ...decision, requestId, argsHash: rec.argsHash } as ApprovalDecision;
+    this.requests.set(requestId, { ...rec, answer: full });
+    this.ctx.record(TOPICS.approval, { phase: 'answered', requestId, decision: full });
+    const waiter = this.waiting.get(requestId);
+    if (waiter) {
+      this.waiting.delete(requestId);
+      if (waiter.timer !== undefined) this.ctx.clock.clearTimeout(waiter.timer);
+      waiter.resolve(this.use(requestId));
+    }
+    return 'answered';
+  }
+
+  /** Marks an answer used: an approval covers one use. */
+  private use(requestId: string): ApprovalDecision {
+    const rec = this.requests.get(requestId)!;
+    this.requests.set(requestId, { ...rec, used: true });
+    this.ctx.record(TOPICS.approval, { phase: 'used', requestId });
+    return rec.answer!;
+  }
+}
