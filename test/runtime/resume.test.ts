@@ -18,19 +18,28 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-/** Runs the crash team in a child process; kills it with SIGKILL after `killAfterMs` unless it finishes first. */
+/**
+ * Runs the crash team in a child process and kills it with SIGKILL `killAfterMs` after it reports
+ * ready (its start-up, slow and variable, is not part of the window), unless it finishes first.
+ */
 function child(dir: string, killAfterMs: number): Promise<{ finished: boolean; stdout: string }> {
   return new Promise((resolve, reject) => {
     const proc: ChildProcess = spawn(
       process.execPath,
       ['--import', 'tsx', 'test/fixtures/crash-team.ts', dir],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stdout = '';
     let stderr = '';
-    proc.stdout!.on('data', (d) => (stdout += d));
+    let timer: NodeJS.Timeout | undefined;
+    proc.stdout!.on('data', (d) => {
+      stdout += d;
+      if (!timer && stdout.includes('ready')) timer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
+    });
     proc.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
     proc.on('error', reject);
     proc.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -48,14 +57,14 @@ describe('resume after a crash', () => {
     const baseline = await runOrResume(await tempDir());
     expect(baseline.outcome).toBe('completed');
     expect(normal(baseline.board).report).toBe('8 items');
-    // A child process starts in ~300-600 ms here; kill points spread over its start and its run.
-    const killPoints = [350, 450, 500, 550, 600, 650, 700, 800];
+    // Kill points spread over the run (about 100-200 ms after start-up here); each retry waits longer.
+    const killPoints = [5, 20, 35, 50, 65, 80, 100, 120];
     let midRun = 0;
     for (const [trial, first] of killPoints.entries()) {
       const dir = await tempDir();
       let finished: { finished: boolean; stdout: string } = { finished: false, stdout: '' };
       let kills = 0;
-      for (let delay = first; !finished.finished; delay += 150 + trial * 20) {
+      for (let delay = first; !finished.finished; delay += 40 + trial * 10) {
         finished = await child(dir, delay);
         if (!finished.finished) {
           kills += 1;
@@ -88,7 +97,7 @@ describe('resume after a crash', () => {
   it('resumes every interrupted run of a store at start, and leaves ended ones alone', async () => {
     const dir = await tempDir();
     // Kill the child once its run is under way: commits on disk, no outcome yet.
-    for (let delay = 450; ; delay += 50) {
+    for (let delay = 20; ; delay += 20) {
       const killed = await child(dir, delay);
       expect(killed.finished, 'the child should be killed mid-run').toBe(false);
       const events = readLog(await readFile(join(dir, 'crash.log')).catch(() => Buffer.alloc(0))).events;
