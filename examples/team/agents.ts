@@ -5,6 +5,7 @@ import {
   asData,
   type BoardEvent,
   defineAgent,
+  itemMachine,
   statusPool,
   type Untrusted,
   untrusted,
@@ -94,55 +95,33 @@ function worker(kind: 'research' | 'code') {
     concurrency: 2,
     model: { tier: 'large' },
     pool: statusPool((b) => b.tasks, { filter: (t) => t.kind === kind }),
-    machine: setup({
-      types: { events: {} as Ev, input: {} as { key: string }, context: {} as { id: string } },
-      actors: {
-        work: fromPromise(async ({ input }: { input: { event: Ev; id: string } }) => {
-          const task = input.event.board.tasks.get(input.id)!;
-          const result = await input.event.tools.model({
-            messages: [
-              {
-                role: 'system',
-                content: `You are a worker doing ${kind}. Answer with the result in one line.`,
-              },
-              {
-                role: 'user',
-                content: `Task: ${task.title}${task.feedback ? `\nReviewer feedback: ${task.feedback}` : ''}`,
-              },
-            ],
-            stream: true,
-          });
-          const text = answerOf(result);
-          return untrusted(text, {
-            agent: input.event.activation.agentId,
-            activation: input.event.activation.id,
-            model: result.ok ? result.model : '',
-          });
-        }),
-      },
-    }).createMachine({
-      context: ({ input }) => ({ id: input.key }),
-      initial: 'ready',
-      states: {
-        ready: { on: { board: 'working' } },
-        working: {
-          invoke: {
-            src: 'work',
-            input: ({ event, context }) => ({ event: event as Ev, id: context.id }),
-            onDone: {
-              target: 'done',
-              actions: commit(
-                ({ context, event }: { context: { id: string }; event: { output: Untrusted<string> } }) =>
-                  (d) => {
-                    const task = d.tasks.get(context.id)!;
-                    task.result = event.output;
-                    task.status = 'review';
-                  },
-              ),
+    machine: itemMachine<Board, Untrusted<string>>({
+      work: async ({ event, key }) => {
+        const task = event.board.tasks.get(key)!;
+        const result = await event.tools.model({
+          messages: [
+            {
+              role: 'system',
+              content: `You are a worker doing ${kind}. Answer with the result in one line.`,
             },
-          },
-        },
-        done: { type: 'final' },
+            {
+              role: 'user',
+              content: `Task: ${task.title}${task.feedback ? `\nReviewer feedback: ${task.feedback}` : ''}`,
+            },
+          ],
+          stream: true,
+        });
+        const text = answerOf(result);
+        return untrusted(text, {
+          agent: event.activation.agentId,
+          activation: event.activation.id,
+          model: result.ok ? result.model : '',
+        });
+      },
+      done: (d, { key, output }) => {
+        const task = d.tasks.get(key)!;
+        task.result = output;
+        task.status = 'review';
       },
     }),
   });

@@ -29,5 +29,7 @@ export {
   forbiddenWrite,
   statusPool,
 } from './define-agent.js';
+export type { ItemMachineOptions } from './item-machine.js';
+export { itemMachine } from './item-machine.js';
 export type { MoveSchemas } from './legal-moves.js';
 export { legalMoves, toMove } from './legal-moves.js';

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { assign, fromPromise, setup } from 'xstate';
-import { agentActions, type BoardEvent, defineAgent, statusPool } from '../../src/actors/index.js';
+import {
+  agentActions,
+  type BoardEvent,
+  defineAgent,
+  itemMachine,
+  statusPool,
+} from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
 import { createRuntime, type RunHandle } from '../../src/runtime/index.js';
 import { TOPICS, VirtualClock } from '../../src/scheduler/index.js';
@@ -201,42 +207,24 @@ describe('singleton and pooled agents', () => {
     let running = 0;
     const handleRef: { current?: RunHandle<TB> } = {};
     const snapshots: unknown[] = [];
-    const work = fromPromise(async ({ input }: { input: BoardEvent<TB> }) => {
-      running += 1;
-      peak = Math.max(peak, running);
-      snapshots.push(handleRef.current?.persistedSnapshot('worker', input.activation.key));
-      await input.tools.sleep(10);
-      running -= 1;
-    });
     const worker = defineAgent<TB>({
       id: 'worker',
       watches: [['items']],
       writes: [['items']],
       concurrency: 3,
       pool: statusPool((b) => b.items),
-      machine: setup({
-        types: { events: {} as BoardEvent<TB>, input: {} as { key: string }, context: {} as { key: string } },
-        actors: { work },
-      }).createMachine({
-        context: ({ input }) => ({ key: input.key }),
-        initial: 'ready',
-        states: {
-          ready: { on: { board: 'working' } },
-          working: {
-            invoke: {
-              src: 'work',
-              input: ({ event }) => event as BoardEvent<TB>,
-              onDone: {
-                target: 'done',
-                actions: commit(({ context }: { context: { key: string } }) => (d) => {
-                  const item = d.items.get(context.key)!;
-                  item.status = 'done';
-                  item.by = context.key;
-                }),
-              },
-            },
-          },
-          done: { type: 'final' },
+      machine: itemMachine<TB, void>({
+        work: async ({ event, key }) => {
+          running += 1;
+          peak = Math.max(peak, running);
+          snapshots.push(handleRef.current?.persistedSnapshot('worker', key));
+          await event.tools.sleep(10);
+          running -= 1;
+        },
+        done: (d, { key }) => {
+          const item = d.items.get(key)!;
+          item.status = 'done';
+          item.by = key;
         },
       }),
     });
