@@ -256,6 +256,44 @@ describe('singleton and pooled agents', () => {
     expect(new Set(started.map((r) => r.depth))).toEqual(new Set([1]));
   });
 
+  it('retries an item whose work fails, and records the failure (itemMachine)', async () => {
+    const tries = new Map<string, number>();
+    const flaky = defineAgent<TB>({
+      id: 'flaky',
+      watches: [['items']],
+      writes: [['items']],
+      retry: { attempts: 3 },
+      pool: statusPool((b) => b.items),
+      machine: itemMachine<TB, number>({
+        work: async ({ key }) => {
+          const n = (tries.get(key) ?? 0) + 1;
+          tries.set(key, n);
+          if (n < 3) throw new Error(`transient failure ${n}`);
+          return n;
+        },
+        done: (d, { key, output }) => {
+          const item = d.items.get(key)!;
+          item.status = 'done';
+          item.by = `try ${output}`;
+        },
+      }),
+    });
+    const handle = await createRuntime({
+      board: { schema: TestBoard, initial: { ...initial, items: { a: { status: 'open' } } } },
+      agents: [flaky],
+    }).start();
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    const result = await handle.result;
+    expect(result.board.items.get('a')).toEqual({ status: 'done', by: 'try 3' });
+    const failed = records<{ phase: string; attempt: number; next: string; error: string }>(
+      log,
+      TOPICS.activation,
+    ).filter((r) => r.phase === 'failed');
+    expect(failed.map((f) => `${f.attempt}:${f.next}`)).toEqual(['1:retry', '2:retry']);
+    expect(failed[0]!.error).toMatch(/transient failure 1/);
+  });
+
   it('lets only one of two pools claiming the same item take it; the other records claimed_elsewhere', async () => {
     const pool = (id: string) =>
       defineAgent<TB>({
