@@ -66,7 +66,11 @@ export class ApprovalDesk {
     return [...this.waiting].filter(([, w]) => w.timer === undefined).map(([id]) => id);
   }
 
-  request(asker: Asker, request: ApprovalRequest): Promise<ApprovalDecision> {
+  /**
+   * Records a request and waits for its answer. With `policy`, a request that has no answer yet is
+   * answered at once by the policy (recorded like any answer, so the log shows who decided).
+   */
+  request(asker: Asker, request: ApprovalRequest, policy?: OperatorDecision): Promise<ApprovalDecision> {
     const argsHash = argsHashOf(request.action, request.args);
     const key = `${asker.activationId}:${asker.ordinal}:${argsHash.slice(0, 16)}`;
     // The same request made again (a resumed activation) finds its earlier, unused record.
@@ -90,7 +94,8 @@ export class ApprovalDesk {
       });
     }
     const { requestId } = rec;
-    if (rec.answer) return Promise.resolve(this.use(requestId));
+    if (!rec.answer && policy) this.answer(requestId, policy);
+    if (this.requests.get(requestId)!.answer) return Promise.resolve(this.use(requestId));
     return new Promise<ApprovalDecision>((resolve, reject) => {
       const { clock, timeoutMs } = this.ctx;
       const onTimeout = (): void => {

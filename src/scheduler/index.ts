@@ -15,6 +15,7 @@ export { permutation, rankCandidates, seededRandom } from './rank.js';
 export type { ResumeState } from './resume.js';
 export { resumeStateFrom } from './resume.js';
 export { RunScheduler } from './run-scheduler.js';
+export { containsUntrusted, TaintTracker } from './taint.js';
 export { TaskGraph } from './task-graph.js';
 export type {
   ModelCallContext,

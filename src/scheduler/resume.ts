@@ -2,6 +2,7 @@ import type { LogEvent } from '../blackboard/index.js';
 import { approvalsFrom, type RecordedApproval } from './approvals.js';
 import { addUsage, emptySpent } from './budget.js';
 import { type ActivationRecord, type Enabler, TOPICS } from './events.js';
+import { TaintTracker } from './taint.js';
 import type { RunOutcome, Spent } from './types.js';
 
 /** What a run's log says about the run when it stopped, for picking it up again. */
@@ -23,6 +24,8 @@ export interface ResumeState {
   readonly activations: number;
   /** Approval requests on the log, answered or not. */
   readonly approvals: ReadonlyMap<string, RecordedApproval>;
+  /** Tainted activations and paths, replayed from the log. */
+  readonly taint: ReturnType<TaintTracker['state']>;
 }
 
 /**
@@ -37,7 +40,9 @@ export function resumeStateFrom(
   const depthOf = new Map<string, number>();
   const spent = new Map<string, Spent>();
   let activations = 0;
+  const taint = new TaintTracker();
   for (const e of log) {
+    if (e.type === 'commit') taint.observe(e);
     if (e.type !== 'message' || e.author !== 'scheduler') continue;
     const p = e.payload as Record<string, unknown>;
     // A run paused for approvals is not over: it goes on once they are answered.
@@ -45,6 +50,8 @@ export function resumeStateFrom(
       return { ended: { outcome: p.outcome as RunOutcome, reason: String(p.reason) } };
     }
     if (e.topic === TOPICS.actor) actors.set(String(p.agentId), p.snapshot);
+    if (e.topic === TOPICS.model && p.type === 'call' && typeof p.activationId === 'string')
+      taint.markActivation(p.activationId);
     if (e.topic === TOPICS.usage) {
       const tally = spent.get(String(p.agentId)) ?? emptySpent();
       addUsage(tally, p.usage as Spent);
@@ -80,6 +87,7 @@ export function resumeStateFrom(
       spent,
       activations,
       approvals: approvalsFrom(log),
+      taint: taint.state(),
     },
   };
 }

@@ -25,6 +25,7 @@ import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { rankCandidates } from './rank.js';
 import type { ResumeState } from './resume.js';
+import { TaintTracker } from './taint.js';
 import { TaskGraph } from './task-graph.js';
 import type {
   Activation,
@@ -62,6 +63,8 @@ export class RunScheduler<TBoard> {
   private readonly vetoes = new Set<string>();
   /** This run's approval requests. */
   private readonly desk: ApprovalDesk;
+  /** Which activations and paths carry tainted data. */
+  private readonly taint = new TaintTracker();
   private readonly promotions = new Set<string>();
   private cycleQueued = false;
   /** While a cycle decides, records wait here (see `cycle`). */
@@ -136,6 +139,7 @@ export class RunScheduler<TBoard> {
   private restore(resume: ResumeState): void {
     this.activations = resume.activations;
     this.desk.restore(resume.approvals);
+    this.taint.restore(resume.taint);
     for (const [id, depth] of resume.depthOf) this.depthOf.set(id, depth);
     for (const [agentId, spent] of resume.spent) {
       const st = this.agents.get(agentId);
@@ -198,6 +202,7 @@ export class RunScheduler<TBoard> {
   }
 
   private onCommit(event: CommitEvent): void {
+    this.taint.observe(event);
     const depth = event.activationId === undefined ? 0 : (this.depthOf.get(event.activationId) ?? 0);
     this.pending.push({
       seq: event.seq,
@@ -822,9 +827,16 @@ export class RunScheduler<TBoard> {
             signal: act.controller.signal,
             ordinal: ++act.approvalCount,
           };
-          return this.desk.request(asker, request);
+          const byPolicy =
+            this.options.limits.approvalPolicy === 'tainted' &&
+            !this.taint.isTainted(act.id, act.agent.def.watches as readonly Path[])
+              ? { approved: true as const, by: 'policy', comment: 'the activation saw no tainted data' }
+              : undefined;
+          return this.desk.request(asker, request, byPolicy);
         },
         model: (request) => {
+          // Model output is untrusted: whatever this activation does next derives from tainted data.
+          this.taint.markActivation(who.id);
           if (!this.options.callModel) {
             throw new Error(
               `Agent "${who.agent.def.id}" called a model, but the runtime has no model client (createRuntime({ models })).`,

@@ -39,6 +39,12 @@ export interface RunLimits {
   readonly approvalTimeoutMs?: number;
   /** At the timeout: `reject` the request (default), or `escalate` it once (a record) and keep waiting. */
   readonly approvalTimeout?: 'reject' | 'escalate';
+  /**
+   * `always` (default): every request waits for a human. `tainted`: a request from an activation that saw
+   * no tainted data is approved by the policy; one that did (it called a model, or a path it watches was
+   * written from model output or by a tainted activation) waits for a human.
+   */
+  readonly approvalPolicy?: 'always' | 'tainted';
 }
 
 /** Spent tokens and money. */
