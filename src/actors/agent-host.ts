@@ -4,9 +4,10 @@ import {
   type AnyStateMachine,
   createActor,
   type Snapshot,
+  transition,
 } from 'xstate';
 import { type AgentRequest, isAgentRequest } from './actions.js';
-import type { BoardEvent, RuntimeEvent } from './board-event.js';
+import type { ApprovalRejectedEvent, BoardEvent, RuntimeEvent } from './board-event.js';
 
 /** How one step of an agent's machine ended. */
 export type StepOutcome =
@@ -48,7 +49,10 @@ export class AgentHost {
   private failure: { error: unknown } | undefined;
   private lastValue: string;
 
+  private readonly machine: AnyStateMachine;
+
   constructor(options: AgentHostOptions) {
+    this.machine = options.machine;
     let lastEvent = 'xstate.init';
     this.actor = createActor(options.machine, {
       ...(options.input === undefined ? {} : { input: options.input }),
@@ -122,8 +126,19 @@ export class AgentHost {
     return snap.status === 'active' && snap.can(event as never);
   }
 
+  /**
+   * The state carrying `tag` that `event` would enter (computed without running anything), if the
+   * machine is not in such a state already. How the runtime finds states marked `irreversible`.
+   */
+  entersTagged(event: BoardEvent, tag: string): string | undefined {
+    const now = this.actor.getSnapshot() as AnyMachineSnapshot;
+    if (now.hasTag(tag)) return undefined;
+    const [next] = transition(this.machine, now as never, event as never) as unknown as [AnyMachineSnapshot];
+    return next.hasTag(tag) ? stateName(next.value) : undefined;
+  }
+
   /** Sends `event` and resolves when the machine settles, fails, finishes, or `signal` aborts. */
-  step(event: BoardEvent, signal: AbortSignal): Promise<StepOutcome> {
+  step(event: BoardEvent | RuntimeEvent | ApprovalRejectedEvent, signal: AbortSignal): Promise<StepOutcome> {
     return new Promise<StepOutcome>((resolve) => {
       const onAbort = () => {
         this.settle = undefined;

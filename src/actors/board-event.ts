@@ -116,5 +116,16 @@ export interface RejectedEvent {
   readonly message: string;
 }
 
+/**
+ * Sent instead of the board event when a human rejected entering a state tagged `irreversible`; the
+ * machine decides what to do (a transition on it), or the activation ends without the step.
+ */
+export interface ApprovalRejectedEvent {
+  readonly type: 'hearsay.approval.rejected';
+  readonly state: string;
+  readonly by: string;
+  readonly reason: string;
+}
+
 /** Events the runtime sends to agent machines. */
 export type RuntimeEvent<TBoard = unknown> = BoardEvent<TBoard> | CommittedEvent | RejectedEvent;

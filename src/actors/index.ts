@@ -7,6 +7,7 @@ export type {
   ActivationModelRequest,
   ActivationTools,
   ApprovalDecision,
+  ApprovalRejectedEvent,
   ApprovalRequest,
   BoardEvent,
   CommittedEvent,

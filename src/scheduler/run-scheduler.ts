@@ -2,6 +2,7 @@ import type { Snapshot } from 'xstate';
 import {
   AgentHost,
   type AgentRequest,
+  type ApprovalDecision,
   type BoardEvent,
   forbiddenWrite,
   type RuntimeEvent,
@@ -556,12 +557,13 @@ export class RunScheduler<TBoard> {
           return { status: 'settled' };
         }
         act.snapshot = this.board.snapshot();
-        return host.step(
-          { ...event, board: act.snapshot.state, version: act.snapshot.version },
-          act.controller.signal,
-        );
+        return this.gatedStep(act, host, {
+          ...event,
+          board: act.snapshot.state,
+          version: act.snapshot.version,
+        });
       }
-      return host.step(event, act.controller.signal);
+      return this.gatedStep(act, host, event);
     }
     if (!st.host) {
       const started = this.createHost(st);
@@ -576,10 +578,51 @@ export class RunScheduler<TBoard> {
       return { status: 'failed', error };
     }
     act.rejected = undefined;
-    const outcome = await act.host.step(event, act.controller.signal);
+    const outcome = await this.gatedStep(act, act.host, event);
     if ((outcome.status === 'settled' || outcome.status === 'done') && act.rejected)
       return { status: 'failed', error: new Error(act.rejected) };
     return outcome;
+  }
+
+  /**
+   * Sends the board event, unless it would enter a state tagged `irreversible`: then a human (or the
+   * approval policy) must approve entering it first. A rejection is sent to the machine as
+   * `hearsay.approval.rejected` if it handles it; otherwise the activation ends without the step.
+   */
+  private async gatedStep(
+    act: Activation<TBoard>,
+    host: AgentHost,
+    event: BoardEvent<TBoard>,
+  ): Promise<StepOutcome> {
+    let state: string | undefined;
+    try {
+      state = host.entersTagged(event, 'irreversible');
+    } catch (error) {
+      return { status: 'failed', error };
+    }
+    if (state !== undefined) {
+      let decision: ApprovalDecision;
+      try {
+        decision = await event.tools.requestApproval({
+          action: `enter:${state}`,
+          args: { agent: act.agent.def.id, state, version: event.version },
+          summary: `${act.agent.def.id} enters "${state}" (marked irreversible) at board version ${event.version}`,
+        });
+      } catch {
+        return { status: 'aborted' };
+      }
+      if (!decision.approved) {
+        const rejected = {
+          type: 'hearsay.approval.rejected' as const,
+          state,
+          by: decision.by,
+          reason: decision.reason,
+        };
+        if (!host.actor.getSnapshot().can(rejected as never)) return { status: 'settled' };
+        return host.step(rejected, act.controller.signal);
+      }
+    }
+    return host.step(event, act.controller.signal);
   }
 
   private async claim(act: Activation<TBoard>): Promise<boolean> {
