@@ -47,6 +47,8 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
   readonly deterministic?: { readonly seed: number };
   /** The model client agents call through `tools.model` (see `createModelClient`). */
   readonly models?: ModelClient;
+  /** Resume every interrupted or paused run of the store as soon as the runtime is created (see `ready`). */
+  readonly resumeOnStart?: boolean;
 }
 
 /** What a run returns: a typed outcome with its reason, the final board, and what was spent. */
@@ -111,6 +113,8 @@ export interface Runtime<TBoard> {
   resumeAll(): Promise<RunHandle<TBoard>[]>;
   /** Rejects a pending request; the agent's `requestApproval` resolves with `approved: false`. */
   reject(requestId: string, answer: { by: string; reason: string }): Promise<ApprovalResult>;
+  /** With `resumeOnStart`: the handles of the runs picked up at creation (empty otherwise). */
+  readonly ready: Promise<RunHandle<TBoard>[]>;
   /** Runs in progress, by id. */
   readonly runs: ReadonlyMap<string, RunHandle<TBoard>>;
   /** Warnings found at registration (paths several agents may write). */
@@ -294,10 +298,15 @@ export function createRuntime<TSchema extends AnySchema>(
     return handles;
   }
 
+  const ready: Promise<RunHandle<TBoard>[]> = config.resumeOnStart ? resumeAll() : Promise.resolve([]);
+  // Whoever never awaits `ready` must not get an unhandled rejection; whoever does still sees the error.
+  ready.catch(() => undefined);
+
   return {
     start,
     resume,
     resumeAll,
+    ready,
     approve: (requestId, a) => answer(requestId, { approved: true, ...a }),
     reject: (requestId, a) => answer(requestId, { approved: false, ...a }),
     async run(input, options) {

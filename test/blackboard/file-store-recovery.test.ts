@@ -128,6 +128,23 @@ describe('FileStore durability', () => {
     }
   });
 
+  it('finishes creating a run that crashed between its first snapshot and its log', async () => {
+    // Found by the SIGKILL test: a kill right after snapshot 0 was written, before the empty log was.
+    const dir = await tempDir();
+    await writeRun(dir, 1);
+    await rm(join(dir, 'r.log'));
+    const { board, reports } = await reopen(dir);
+    expect(board.version).toBe(0);
+    expect(reports).toEqual([]);
+    const r = await board.commit({
+      baseVersion: 0,
+      reads: [],
+      patches: [{ op: 'replace', path: ['n'], value: 1 }],
+      author: 'w',
+    });
+    expect(r.ok).toBe(true);
+  });
+
   it('compacts: the log keeps only what follows the newest snapshot, and reopens the same', async () => {
     const dir = await tempDir();
     const store = new FileStore({ dir });

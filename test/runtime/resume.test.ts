@@ -103,8 +103,8 @@ describe('resume after a crash', () => {
       const events = readLog(await readFile(join(dir, 'crash.log')).catch(() => Buffer.alloc(0))).events;
       if (events.some((e) => e.type === 'commit')) break;
     }
-    const runtime = crashRuntime(dir);
-    const handles = await runtime.resumeAll();
+    const runtime = crashRuntime(dir, { resumeOnStart: true });
+    const handles = await runtime.ready;
     expect(handles.map((h) => h.runId)).toEqual(['crash']);
     const result = await handles[0]!.result;
     expect(result.outcome).toBe('completed');

@@ -144,13 +144,16 @@ export class FileStore extends MemoryStore {
       buf = await readFile(file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      if (snapshots.length > 0)
+      // A run is created as snapshot 0, then an empty log. A crash between the two leaves snapshot 0 alone:
+      // nothing was acknowledged yet, so creating the run is finished from that snapshot.
+      if (snapshots.length > 1 || (snapshots[0] && snapshots[0].version !== 0)) {
         throw new BlackboardError('corrupt_log', `Run "${runId}" has snapshots but no log at ${file}.`);
-      // A new run: its initial state is snapshot 0, then an empty log.
-      await this.writeSnapshot(runId, { version: 0, seq: 0, state: initial });
+      }
+      const start = snapshots[0] ?? { version: 0, seq: 0, state: initial };
+      if (!snapshots[0]) await this.writeSnapshot(runId, start);
       await this.durable(file, async (fh) => void (await fh.write(Buffer.alloc(0))));
-      super.adopt(runId, [{ version: 0, seq: 0, state: initial }], []);
-      return true;
+      super.adopt(runId, [start], []);
+      return !snapshots[0];
     }
     const { events, validBytes } = readLog(buf);
     if (validBytes < buf.length) {
