@@ -34,6 +34,26 @@ export interface AgentHostOptions {
   readonly onTransition?: (from: string, to: string, eventType: string) => void;
 }
 
+const tagged = new WeakMap<AnyStateMachine, Map<string, boolean>>();
+
+/** Whether any state of `machine` carries `tag` (walked once per machine and tag). */
+function hasTag(machine: AnyStateMachine, tag: string): boolean {
+  let byTag = tagged.get(machine);
+  if (!byTag) {
+    byTag = new Map();
+    tagged.set(machine, byTag);
+  }
+  let found = byTag.get(tag);
+  if (found === undefined) {
+    const visit = (node: { tags?: readonly string[]; states?: Record<string, unknown> }): boolean =>
+      (node.tags ?? []).includes(tag) ||
+      Object.values(node.states ?? {}).some((child) => visit(child as typeof node));
+    found = visit(machine.root as unknown as { tags?: readonly string[]; states?: Record<string, unknown> });
+    byTag.set(tag, found);
+  }
+  return found;
+}
+
 const stateName = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /**
@@ -131,6 +151,8 @@ export class AgentHost {
    * machine is not in such a state already. How the runtime finds states marked `irreversible`.
    */
   entersTagged(event: BoardEvent, tag: string): string | undefined {
+    // Most machines tag nothing: they pay nothing for the check.
+    if (!hasTag(this.machine, tag)) return undefined;
     const now = this.actor.getSnapshot() as AnyMachineSnapshot;
     if (now.hasTag(tag)) return undefined;
     const [next] = transition(this.machine, now as never, event as never) as unknown as [AnyMachineSnapshot];
