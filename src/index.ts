@@ -23,6 +23,7 @@ export type {
   RetryPolicy,
   RuntimeEvent,
   SharedWrite,
+  StepMachineOptions,
   StepOutcome,
   TimerClock,
   Usage,
@@ -38,6 +39,7 @@ export {
   itemMachine,
   legalMoves,
   statusPool,
+  stepMachine,
   toMove,
 } from './actors/index.js';
 export type {

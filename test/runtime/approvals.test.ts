@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fromPromise, setup } from 'xstate';
 import { z } from 'zod';
-import { agentActions, type BoardEvent, defineAgent } from '../../src/actors/index.js';
+import { type BoardEvent, defineAgent, stepMachine } from '../../src/actors/index.js';
 import { FileStore, keyed, type LogEvent, type Store } from '../../src/blackboard/index.js';
 import {
   type ChatMessage,
@@ -19,7 +18,6 @@ import { records } from '../support/team.js';
 
 const Board = z.object({ go: z.boolean(), outcome: keyed(z.string()) });
 type B = z.output<typeof Board>;
-const { commit } = agentActions<B>();
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -38,6 +36,21 @@ const transfer: ToolDefinition = {
     return 'sent';
   },
 };
+
+/** An agent that, once the run is on, does `work` and records its answer under `outcome.<id>`. */
+function once(id: string, work: (event: BoardEvent<B>) => Promise<string>) {
+  return defineAgent<B>({
+    id,
+    watches: [['go']],
+    writes: [['outcome']],
+    retry: { attempts: 1 },
+    machine: stepMachine<B, string>({
+      when: (b) => b.go && !b.outcome.has(id),
+      work,
+      done: (d, output) => void d.outcome.set(id, output),
+    }),
+  });
+}
 
 /**
  * An agent that asks the model what to do, asks a human before any irreversible call, and runs only
@@ -58,8 +71,8 @@ function cashier(
     }),
     tiers: { large: { models: ['sim'] } },
   });
-  const work = fromPromise(async ({ input }: { input: BoardEvent<B> }) => {
-    const r = await input.tools.model({
+  const agent = once('cashier', async (event) => {
+    const r = await event.tools.model({
       messages: [{ role: 'user', content: 'Pay the invoice.' }],
       tools: [transfer],
     });
@@ -67,14 +80,14 @@ function cashier(
     const results: string[] = [];
     for (const call of r.toolCalls) {
       const decision = call.irreversible
-        ? await input.tools.requestApproval({
+        ? await event.tools.requestApproval({
             action: call.name,
             args: call.args,
             summary: `${call.name} ${JSON.stringify(call.args)}`,
           })
         : undefined;
       const [run] = await runToolCalls([call], [transfer], {
-        signal: input.tools.signal,
+        signal: event.tools.signal,
         approved: (c) => approves(decision, c),
       });
       results.push(
@@ -82,39 +95,6 @@ function cashier(
       );
     }
     return results.join(', ') || `no action: ${r.text.slice(0, 40)}`;
-  });
-  const agent = defineAgent<B>({
-    id: 'cashier',
-    watches: [['go']],
-    writes: [['outcome']],
-    retry: { attempts: 1 },
-    machine: setup({ types: { events: {} as BoardEvent<B> }, actors: { work } }).createMachine({
-      initial: 'idle',
-      states: {
-        idle: {
-          on: {
-            board: {
-              guard: ({ event }) => event.board.go && !event.board.outcome.has('cashier'),
-              target: 'working',
-            },
-          },
-        },
-        working: {
-          invoke: {
-            src: 'work',
-            input: ({ event }) => event as BoardEvent<B>,
-            onDone: {
-              target: 'idle',
-              actions: commit(
-                ({ event }: { event: { output: string } }) =>
-                  (d) =>
-                    void d.outcome.set('cashier', event.output),
-              ),
-            },
-          },
-        },
-      },
-    }),
   });
   return { agent, models };
 }
@@ -358,11 +338,11 @@ describe('injection through a tool result', () => {
       }),
       tiers: { large: { models: ['sim'] } },
     });
-    const work = fromPromise(async ({ input }: { input: BoardEvent<B> }) => {
+    const agent = once('reader', async (event) => {
       const tools = [lookup, transfer];
       const messages: ChatMessage[] = [{ role: 'user', content: 'Pay invoice 42.' }];
       for (let turn = 0; turn < 3; turn++) {
-        const r = await input.tools.model({ messages, tools });
+        const r = await event.tools.model({ messages, tools });
         if (!r.ok) throw new Error(r.error.message);
         if (r.toolCalls.length === 0) return 'no action';
         messages.push({
@@ -372,10 +352,10 @@ describe('injection through a tool result', () => {
         });
         for (const call of r.toolCalls) {
           const decision = call.irreversible
-            ? await input.tools.requestApproval({ action: call.name, args: call.args })
+            ? await event.tools.requestApproval({ action: call.name, args: call.args })
             : undefined;
           const [run] = await runToolCalls([call], tools, {
-            signal: input.tools.signal,
+            signal: event.tools.signal,
             approved: (c) => approves(decision, c),
           });
           messages.push({
@@ -386,39 +366,6 @@ describe('injection through a tool result', () => {
         }
       }
       return 'done';
-    });
-    const agent = defineAgent<B>({
-      id: 'reader',
-      watches: [['go']],
-      writes: [['outcome']],
-      retry: { attempts: 1 },
-      machine: setup({ types: { events: {} as BoardEvent<B> }, actors: { work } }).createMachine({
-        initial: 'idle',
-        states: {
-          idle: {
-            on: {
-              board: {
-                guard: ({ event }) => event.board.go && !event.board.outcome.has('reader'),
-                target: 'working',
-              },
-            },
-          },
-          working: {
-            invoke: {
-              src: 'work',
-              input: ({ event }) => event as BoardEvent<B>,
-              onDone: {
-                target: 'idle',
-                actions: commit(
-                  ({ event }: { event: { output: string } }) =>
-                    (d) =>
-                      void d.outcome.set('reader', event.output),
-                ),
-              },
-            },
-          },
-        },
-      }),
     });
     return { agent, models };
   }

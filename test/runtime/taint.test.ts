@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromPromise, setup } from 'xstate';
 import { z } from 'zod';
-import { type AgentDefinition, agentActions, type BoardEvent, defineAgent } from '../../src/actors/index.js';
+import { type AgentDefinition, defineAgent, stepMachine } from '../../src/actors/index.js';
 import { keyed } from '../../src/blackboard/index.js';
 import { createModelClient, simulatedTransport, untrusted, untrustedSchema } from '../../src/llm/index.js';
 import { createRuntime } from '../../src/runtime/index.js';
@@ -14,7 +13,6 @@ const Board = z.object({
   done: keyed(z.string()),
 });
 type B = z.output<typeof Board>;
-const { commit } = agentActions<B>();
 const models = createModelClient({ transport: simulatedTransport(), tiers: { large: { models: ['sim'] } } });
 
 /** An agent that (optionally after a model call) asks to run an irreversible action and records what happened. */
@@ -22,81 +20,40 @@ function actor(
   id: string,
   options: { watches: string[][]; callsModel: boolean; when: (b: B) => boolean },
 ): AgentDefinition<B> {
-  const work = fromPromise(async ({ input }: { input: BoardEvent<B> }) => {
-    if (options.callsModel) await input.tools.model({ messages: [{ role: 'user', content: 'what now?' }] });
-    const decision = await input.tools.requestApproval({ action: 'deploy', args: { id } });
-    return decision.approved ? `approved by ${decision.by}` : 'refused';
-  });
   return defineAgent<B>({
     id,
     watches: options.watches as never,
     writes: [['done']],
-    machine: setup({ types: { events: {} as BoardEvent<B> }, actors: { work } }).createMachine({
-      initial: 'idle',
-      states: {
-        idle: {
-          on: {
-            board: {
-              guard: ({ event }) => options.when(event.board) && !event.board.done.has(id),
-              target: 'working',
-            },
-          },
-        },
-        working: {
-          invoke: {
-            src: 'work',
-            input: ({ event }) => event as BoardEvent<B>,
-            onDone: {
-              target: 'idle',
-              actions: commit(
-                ({ event }: { event: { output: string } }) =>
-                  (d) =>
-                    void d.done.set(id, event.output),
-              ),
-            },
-          },
-        },
+    machine: stepMachine<B, string>({
+      when: (b) => options.when(b) && !b.done.has(id),
+      work: async (event) => {
+        if (options.callsModel)
+          await event.tools.model({ messages: [{ role: 'user', content: 'what now?' }] });
+        const decision = await event.tools.requestApproval({ action: 'deploy', args: { id } });
+        return decision.approved ? `approved by ${decision.by}` : 'refused';
       },
+      done: (d, output) => void d.done.set(id, output),
     }),
   });
 }
 
 /** A writer that puts text on the board, as model output (untrusted) or as plain data. */
 function writer(kind: 'model' | 'untrusted-value' | 'plain'): AgentDefinition<B> {
-  const work = fromPromise(async ({ input }: { input: BoardEvent<B> }) => {
-    if (kind === 'model') await input.tools.model({ messages: [{ role: 'user', content: 'write a note' }] });
-    return 'release notes';
-  });
   return defineAgent<B>({
     id: `writer-${kind}`,
     watches: [['go']],
     writes: [['note'], ['draft']],
-    machine: setup({ types: { events: {} as BoardEvent<B> }, actors: { work } }).createMachine({
-      initial: 'idle',
-      states: {
-        idle: {
-          on: {
-            board: {
-              guard: ({ event }) =>
-                event.board.go && event.board.note === undefined && event.board.draft === undefined,
-              target: 'working',
-            },
-          },
-        },
-        working: {
-          invoke: {
-            src: 'work',
-            input: ({ event }) => event as BoardEvent<B>,
-            onDone: {
-              target: 'idle',
-              actions: commit(({ event }: { event: { output: string } }) => (d) => {
-                if (kind === 'untrusted-value')
-                  d.draft = untrusted(event.output, { agent: 'remote', activation: 'x', model: 'm' });
-                else d.note = event.output;
-              }),
-            },
-          },
-        },
+    machine: stepMachine<B, string>({
+      when: (b) => b.go && b.note === undefined && b.draft === undefined,
+      work: async (event) => {
+        if (kind === 'model')
+          await event.tools.model({ messages: [{ role: 'user', content: 'write a note' }] });
+        return 'release notes';
+      },
+      done: (d, output) => {
+        if (kind === 'untrusted-value')
+          d.draft = untrusted(output, { agent: 'remote', activation: 'x', model: 'm' });
+        else d.note = output;
       },
     }),
   });

@@ -1,7 +1,13 @@
 import type { Draft } from 'immer';
-import { fromPromise, setup } from 'xstate';
+import { setup } from 'xstate';
 import { z } from 'zod';
-import { type AgentConfig, agentActions, type BoardEvent, defineAgent } from '../../src/actors/index.js';
+import {
+  type AgentConfig,
+  agentActions,
+  type BoardEvent,
+  defineAgent,
+  stepMachine,
+} from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
 import { keyed } from '../../src/blackboard/index.js';
 
@@ -49,32 +55,16 @@ export function reactor({ when, write, ...config }: Reactor) {
 /** A singleton that, when `when` holds, waits `ms` on the run's clock (a simulated model call), then commits. */
 export function slow({ ms, ...rest }: Reactor & { ms: number; usage?: { tokens: number; cost: number } }) {
   const { when, write, usage, ...config } = rest;
-  const work = fromPromise(async ({ input }: { input: BoardEvent<TB> }) => {
-    await input.tools.sleep(ms);
-    if (usage) input.tools.charge(usage);
-    return input;
-  });
   return defineAgent<TB>({
     ...config,
-    machine: setup({ types: { events: {} as BoardEvent<TB> }, actors: { work } }).createMachine({
-      initial: 'idle',
-      states: {
-        idle: { on: { board: { guard: ({ event }) => when(event.board, event), target: 'working' } } },
-        working: {
-          invoke: {
-            src: 'work',
-            input: ({ event }) => event as BoardEvent<TB>,
-            onDone: {
-              target: 'idle',
-              actions: commit(
-                ({ event }: { event: { output: BoardEvent<TB> } }) =>
-                  (d) =>
-                    write(d, event.output),
-              ),
-            },
-          },
-        },
+    machine: stepMachine<TB, null>({
+      when,
+      work: async (event) => {
+        await event.tools.sleep(ms);
+        if (usage) event.tools.charge(usage);
+        return null;
       },
+      done: (d, _output, event) => write(d, event),
     }),
   });
 }
