@@ -187,7 +187,7 @@ export class Blackboard<TState> {
     if (snap.version === version) return state;
     for (const event of await this.store.read(this.runId, snap.seq + 1, head.seq)) {
       if (event.type !== 'commit') continue;
-      state = this.replay(state, event);
+      state = replayCommit(state, event);
       if (event.version === version) break;
     }
     return state;
@@ -217,26 +217,6 @@ export class Blackboard<TState> {
     await this.queue.run(() => {
       this.closed = true;
     });
-  }
-
-  /** @internal Applies an event read from the log (resume, `at`). */
-  replay(state: TState, event: CommitEvent): TState {
-    const applied = applyPatches(state, event.patches);
-    if (!applied.ok) {
-      throw new BlackboardError(
-        'corrupt_log',
-        `Commit seq ${event.seq} does not apply: ${applied.error.message}`,
-        {
-          details: event,
-        },
-      );
-    }
-    return applied.state;
-  }
-
-  /** @internal Installs a replayed state (used when opening a run that already has a log). */
-  resetTo(snapshot: BoardSnapshot<TState>): void {
-    this.current = snapshot;
   }
 
   private async applyCommit(commit: Commit): Promise<CommitResult> {
@@ -300,7 +280,7 @@ export class Blackboard<TState> {
     if (result.event.seq !== this.current.seq + 1) {
       // Others appended before us without touching our paths: apply their events first, then ours again.
       await this.catchUp(result.event.seq - 1);
-      next = this.replay(this.current.state, result.event);
+      next = replayCommit(this.current.state, result.event);
     }
     this.advance(next, result.event);
     if (result.event.version % this.snapshotEvery === 0) {
@@ -321,7 +301,7 @@ export class Blackboard<TState> {
     if (seq !== undefined && seq <= this.current.seq) return;
     for (const event of await this.store.read(this.runId, this.current.seq + 1, seq)) {
       this.advance(
-        event.type === 'commit' ? this.replay(this.current.state, event) : this.current.state,
+        event.type === 'commit' ? replayCommit(this.current.state, event) : this.current.state,
         event,
       );
     }
@@ -435,7 +415,20 @@ export async function createBlackboard<TSchema extends AnySchema>(
   const runId = options.runId ?? 'default';
   const opened = await store.openRun(runId, initial);
   const start = opened.created ? initial : deepFreeze(revive(schema, opened.snapshot.state));
-  const board = new Blackboard<BoardOf<TSchema>>({
+  // A reopened run: the newest snapshot, plus the log after it.
+  let head: BoardSnapshot<BoardOf<TSchema>> = Object.freeze({
+    state: start as BoardOf<TSchema>,
+    version: opened.snapshot.version,
+    seq: opened.snapshot.seq,
+  });
+  if (!opened.created && opened.head.seq > opened.snapshot.seq) {
+    let state = head.state;
+    for (const event of await store.read(runId, opened.snapshot.seq + 1, opened.head.seq)) {
+      if (event.type === 'commit') state = replayCommit(state, event);
+      head = Object.freeze({ state, version: event.version, seq: event.seq });
+    }
+  }
+  return new Blackboard<BoardOf<TSchema>>({
     runId,
     schema,
     store,
@@ -444,20 +437,21 @@ export async function createBlackboard<TSchema extends AnySchema>(
     onSubscriberError:
       options.onSubscriberError ??
       ((error, event) => console.error(`hearsay: a subscriber failed on seq ${event?.seq}`, error)),
-    snapshot: Object.freeze({
-      state: start as BoardOf<TSchema>,
-      version: opened.snapshot.version,
-      seq: opened.snapshot.seq,
-    }),
+    snapshot: head,
   });
-  if (!opened.created && opened.head.seq > opened.snapshot.seq) {
-    let state = start as BoardOf<TSchema>;
-    let last: LogEvent | undefined;
-    for (const event of await store.read(runId, opened.snapshot.seq + 1, opened.head.seq)) {
-      if (event.type === 'commit') state = board.replay(state, event);
-      last = event;
-    }
-    if (last) board.resetTo(Object.freeze({ state, version: last.version, seq: last.seq }));
+}
+
+/** Applies a commit read from the log (reopening a run, `at`, catching up with other writers). */
+function replayCommit<TState>(state: TState, event: CommitEvent): TState {
+  const applied = applyPatches(state, event.patches);
+  if (!applied.ok) {
+    throw new BlackboardError(
+      'corrupt_log',
+      `Commit seq ${event.seq} does not apply: ${applied.error.message}`,
+      {
+        details: event,
+      },
+    );
   }
-  return board;
+  return applied.state;
 }

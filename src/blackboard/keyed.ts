@@ -190,6 +190,3 @@ function assertDraft(k: Keyed<unknown>): void {
 
 /** @internal How many physical segments a Keyed adds between its own path and an entry's key (`b`, i, j). */
 export const KEYED_INNER_SEGMENTS = 3;
-
-/** @internal Leaves are frozen Maps; frozen only by convention (the trie is internal). */
-export { EMPTY_LEAF, EMPTY_MID };

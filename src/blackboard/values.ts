@@ -76,8 +76,3 @@ export function deepFreeze<T>(value: T): T {
   }
   return Object.freeze(value);
 }
-
-/** A plain JSON copy of a board value (Keyed collections become objects). */
-export function toPlain(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
-}

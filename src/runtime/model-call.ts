@@ -4,7 +4,7 @@ import { type BudgetGate, type ModelClient, type ModelResult, stableHash } from 
 import type { ModelCallContext, Spent } from '../scheduler/index.js';
 
 /** The tightest token allowance and the largest spent share of the agent's and the run's budgets. */
-export function budgetGate(budgets: readonly [Budget | undefined, Spent][]): BudgetGate {
+function budgetGate(budgets: readonly [Budget | undefined, Spent][]): BudgetGate {
   let tokensLeft: number | undefined;
   let spentShare: number | undefined;
   for (const [budget, spent] of budgets) {

@@ -159,5 +159,3 @@ export class MemoryStore implements Store {
     return { seq: run.offset + run.events.length, version: run.version };
   }
 }
-
-export type { RunLog as MemoryRunLog };
