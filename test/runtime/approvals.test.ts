@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type BoardEvent, defineAgent, stepMachine } from '../../src/actors/index.js';
-import { FileStore, keyed, type LogEvent, type Store } from '../../src/blackboard/index.js';
+import { FileStore, keyed, type Store } from '../../src/blackboard/index.js';
 import {
   type ChatMessage,
   createModelClient,
@@ -14,6 +14,7 @@ import {
 } from '../../src/llm/index.js';
 import { createRuntime } from '../../src/runtime/index.js';
 import { approves, TOPICS } from '../../src/scheduler/index.js';
+import { runAnsweringApprovals } from '../support/approvals.js';
 import { records } from '../support/team.js';
 
 const Board = z.object({ go: z.boolean(), outcome: keyed(z.string()) });
@@ -114,25 +115,16 @@ function runtimeFor(team: ReturnType<typeof cashier>, store?: Store, limits = {}
 }
 
 /** Starts a run and answers its first approval request with `answer` as soon as it appears. */
-async function runAnswering(
+/** Runs the team, answering its approval requests with `answer`; with a timeout, the run waits for them. */
+function runAnswering(
   team: ReturnType<typeof cashier>,
   answer: (rt: ReturnType<typeof runtimeFor>, requestId: string) => Promise<unknown>,
 ) {
-  // With a timeout, the run waits for the operator instead of pausing.
   const rt = runtimeFor(team, undefined, { approvalTimeoutMs: 60_000 });
-  const handle = await rt.start({ go: true });
-  const log: LogEvent[] = [];
-  handle.board.subscribe({ from: 1 }, (e) => {
-    log.push(e);
-    if (
-      e.type === 'message' &&
-      e.topic === TOPICS.approval &&
-      (e.payload as { phase: string }).phase === 'requested'
-    ) {
-      void answer(rt, (e.payload as { requestId: string }).requestId);
-    }
-  });
-  return { result: await handle.result, log };
+  return runAnsweringApprovals(
+    () => rt.start({ go: true }),
+    (id) => answer(rt, id),
+  );
 }
 
 describe('human approval of irreversible actions', () => {

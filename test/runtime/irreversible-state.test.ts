@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
 import { agentActions, type BoardEvent, defineAgent } from '../../src/actors/index.js';
-import { keyed, type LogEvent } from '../../src/blackboard/index.js';
+import { keyed } from '../../src/blackboard/index.js';
 import { createRuntime } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
+import { runAnsweringApprovals } from '../support/approvals.js';
 
 const Board = z.object({ go: z.boolean(), done: keyed(z.string()) });
 type B = z.output<typeof Board>;
@@ -46,22 +47,6 @@ const deployer = defineAgent<B>({
 const runtime = (limits = {}) =>
   createRuntime({ board: { schema: Board, initial: { go: false, done: {} } }, agents: [deployer], limits });
 
-async function answering(rt: ReturnType<typeof runtime>, answer: (id: string) => Promise<unknown>) {
-  const handle = await rt.start({ go: true });
-  const log: LogEvent[] = [];
-  handle.board.subscribe({ from: 1 }, (e) => {
-    log.push(e);
-    if (
-      e.type === 'message' &&
-      e.topic === TOPICS.approval &&
-      (e.payload as { phase: string }).phase === 'requested'
-    ) {
-      void answer((e.payload as { requestId: string }).requestId);
-    }
-  });
-  return { result: await handle.result, log };
-}
-
 describe('states marked irreversible', () => {
   it('asks before entering the state: nothing happens without an answer, and the run pauses', async () => {
     const result = await runtime().run({ go: true });
@@ -71,7 +56,10 @@ describe('states marked irreversible', () => {
 
   it('enters the state once a human approves', async () => {
     const rt = runtime({ approvalTimeoutMs: 60_000 });
-    const { result, log } = await answering(rt, (id) => rt.approve(id, { by: 'ops' }));
+    const { result, log } = await runAnsweringApprovals(
+      () => rt.start({ go: true }),
+      (id) => rt.approve(id, { by: 'ops' }),
+    );
     expect(result.board.done.get('deploy')).toBe('deployed');
     const request = log.find((e) => e.type === 'message' && e.topic === TOPICS.approval);
     expect(request?.type === 'message' && request.payload).toMatchObject({
@@ -82,7 +70,10 @@ describe('states marked irreversible', () => {
 
   it('routes a rejection to the machine, which decides what to do', async () => {
     const rt = runtime({ approvalTimeoutMs: 60_000 });
-    const { result } = await answering(rt, (id) => rt.reject(id, { by: 'ops', reason: 'change freeze' }));
+    const { result } = await runAnsweringApprovals(
+      () => rt.start({ go: true }),
+      (id) => rt.reject(id, { by: 'ops', reason: 'change freeze' }),
+    );
     expect(result.board.done.get('deploy')).toBe('cancelled: change freeze');
   });
 });
