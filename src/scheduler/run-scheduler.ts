@@ -157,6 +157,7 @@ export class RunScheduler<TBoard> {
       if (!st) continue;
       const act = this.reserve(st, r.key, r.enabledBy, r.depth, snap, undefined, r.activationId);
       act.attempt = r.attempt;
+      act.resumed = true;
       this.launch(act);
     }
   }
@@ -627,8 +628,8 @@ export class RunScheduler<TBoard> {
 
   private async claim(act: Activation<TBoard>): Promise<boolean> {
     const pool = act.agent.def.pool!;
-    // An activation resumed after a crash may have claimed its item already.
-    if (await this.board.findCommit(`${act.id}:claim`)) return true;
+    // An activation resumed after a crash may have claimed its item already (only those need to look).
+    if (act.resumed && (await this.board.findCommit(`${act.id}:claim`))) return true;
     const { value, commit } = prepareCommit(act.snapshot, (d) => pool.claim(d, act.key!), {
       author: act.agent.def.id,
       activationId: act.id,

@@ -128,6 +128,8 @@ export interface Activation<TBoard> {
   commits: number;
   /** Approvals requested in the current attempt (numbers their keys). */
   approvalCount: number;
+  /** Set when the activation was in flight when its run stopped, and runs again after a resume. */
+  resumed?: boolean;
 }
 
 /** What a model call from an activation is bound to. */

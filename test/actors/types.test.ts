@@ -1,4 +1,4 @@
-import { describe, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
 import { agentActions, defineAgent, keyed, type PathOf } from '../../src/index.js';
@@ -22,7 +22,10 @@ describe('typed board paths (checked by tsc)', () => {
       ['tasks', 't1', 'notes', 0],
       ['meta', 'owner'],
     ];
-    expectTypeOf(ok).toEqualTypeOf<PathOf<Board>[]>();
+    expect(ok).toHaveLength(7);
+    expectTypeOf<readonly ['tasks', string, 'status']>().toExtend<PathOf<Board>>();
+    expectTypeOf<readonly ['titel']>().not.toExtend<PathOf<Board>>();
+    expectTypeOf<readonly ['meta', 'owner', 'x']>().not.toExtend<PathOf<Board>>();
   });
 
   it('rejects a path that does not exist, in an agent declaration', () => {
