@@ -932,6 +932,8 @@ export class RunScheduler<TBoard> {
     if (this.inflight.size > 0) {
       // Everything in flight waits for a human: the run pauses as awaiting_approval (resume it once answered).
       const blocked = this.desk.blockedActivations();
+      // The common case, checked first: something in flight is not waiting for a human.
+      if (blocked.size < this.inflight.size) return;
       // An agent marked to be checked again while its own activations fill its slots cannot move either.
       const dirtyCanMove = [...this.dirty.keys()].some((id) => {
         const st = this.agents.get(id)!;
