@@ -1,5 +1,6 @@
 import type { Draft } from 'immer';
 import { emit } from 'xstate';
+import type { Patch, Path } from '../blackboard/index.js';
 import type { Usage } from './board-event.js';
 
 /** Arguments XState gives an action: the machine's context and the event being handled. */
@@ -16,7 +17,14 @@ export type AgentRequest =
     }
   | { readonly type: 'hearsay.publish'; readonly topic: string; readonly payload: unknown }
   | { readonly type: 'hearsay.delegate'; readonly to: string; readonly task: unknown }
-  | { readonly type: 'hearsay.charge'; readonly usage: Usage };
+  | { readonly type: 'hearsay.charge'; readonly usage: Usage }
+  | {
+      /** A commit prepared elsewhere (a remote agent ran its recipe on its replica of the board). */
+      readonly type: 'hearsay.patch';
+      readonly baseVersion: number;
+      readonly reads: readonly Path[];
+      readonly patches: readonly Patch[];
+    };
 
 /** An XState action that emits a request to the runtime (use it in `actions` or `entry`). */
 // biome-ignore lint/suspicious/noExplicitAny: XState's action parameter types are internal; this is the documented way to pass an action creator through.

@@ -54,7 +54,48 @@ function hasTag(machine: AnyStateMachine, tag: string): boolean {
   return found;
 }
 
-const stateName = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+/**
+ * The state carrying `tag` that `event` would take `machine` into from `now` (computed purely, nothing
+ * runs), unless `now` carries the tag already.
+ */
+export function taggedTarget(
+  machine: AnyStateMachine,
+  now: AnyMachineSnapshot,
+  event: { readonly type: string },
+  tag: string,
+): string | undefined {
+  // Most machines tag nothing: they pay nothing for the check.
+  if (!hasTag(machine, tag)) return undefined;
+  if (now.hasTag(tag)) return undefined;
+  const [next] = transition(machine, now as never, event as never) as unknown as [AnyMachineSnapshot];
+  return next.hasTag(tag) ? stateName(next.value) : undefined;
+}
+
+export const stateName = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/**
+ * What the scheduler drives one agent's actor through. {@link AgentHost} runs the machine in this
+ * process; a remote host runs it in another process over the hub, with the same contract.
+ */
+export interface StepHost {
+  /** Starts the actor (its entry actions run now). Returns a failure if starting threw. */
+  start(): StepOutcome;
+  /** The machine's status: `active`, `done`, `error` or `stopped`. */
+  readonly status: string;
+  /** Whether the machine would take a transition on `event`. Throws if a guard throws. */
+  can(event: BoardEvent): boolean;
+  /** Whether the machine, as it stands, handles a runtime event (a refusal, a rejection). */
+  accepts(event: { readonly type: string }): boolean;
+  /** The state tagged `tag` that `event` would enter, if the machine is not in one already. */
+  entersTagged(event: BoardEvent, tag: string): string | undefined;
+  /** Sends `event` and resolves when the machine settles, fails, finishes, or `signal` aborts. */
+  step(event: BoardEvent | RuntimeEvent | ApprovalRejectedEvent, signal: AbortSignal): Promise<StepOutcome>;
+  /** The actor's current snapshot. */
+  snapshot(): AnyMachineSnapshot;
+  /** The actor's persisted snapshot (for resuming). */
+  persisted(): Snapshot<unknown>;
+  stop(): void;
+}
 
 /**
  * Runs one XState actor for the runtime. It subscribes to every actor it runs, so an agent that throws
@@ -62,7 +103,7 @@ const stateName = (value: unknown): string => (typeof value === 'string' ? value
  * process down. A step ends when the machine settles: it reached a final state, or it has no invoked
  * actor running and no request of its in flight.
  */
-export class AgentHost {
+export class AgentHost implements StepHost {
   readonly actor: Actor<AnyStateMachine>;
   private pending = 0;
   private settle: ((outcome: StepOutcome) => void) | undefined;
@@ -146,17 +187,17 @@ export class AgentHost {
     return snap.status === 'active' && snap.can(event as never);
   }
 
+  accepts(event: { readonly type: string }): boolean {
+    const snap = this.actor.getSnapshot();
+    return snap.status === 'active' && snap.can(event as never);
+  }
+
   /**
    * The state carrying `tag` that `event` would enter (computed without running anything), if the
    * machine is not in such a state already. How the runtime finds states marked `irreversible`.
    */
   entersTagged(event: BoardEvent, tag: string): string | undefined {
-    // Most machines tag nothing: they pay nothing for the check.
-    if (!hasTag(this.machine, tag)) return undefined;
-    const now = this.actor.getSnapshot() as AnyMachineSnapshot;
-    if (now.hasTag(tag)) return undefined;
-    const [next] = transition(this.machine, now as never, event as never) as unknown as [AnyMachineSnapshot];
-    return next.hasTag(tag) ? stateName(next.value) : undefined;
+    return taggedTarget(this.machine, this.actor.getSnapshot() as AnyMachineSnapshot, event, tag);
   }
 
   /** Sends `event` and resolves when the machine settles, fails, finishes, or `signal` aborts. */

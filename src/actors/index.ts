@@ -1,7 +1,7 @@
 export type { ActionArgs, AgentAction, AgentRequest } from './actions.js';
 export { agentActions, isAgentRequest } from './actions.js';
-export type { AgentHostOptions, StepOutcome, TimerClock } from './agent-host.js';
-export { AgentHost } from './agent-host.js';
+export type { AgentHostOptions, StepHost, StepOutcome, TimerClock } from './agent-host.js';
+export { AgentHost, taggedTarget } from './agent-host.js';
 export type {
   ActivationInfo,
   ActivationModelRequest,

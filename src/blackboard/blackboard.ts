@@ -6,7 +6,7 @@ import type { CommitEvent, LogEvent, MessageEvent, Patch } from './events.js';
 import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
 import { applyPatches, checkPatchShape } from './patches.js';
 import { coverPaths, formatPath, isPath, type Path } from './path.js';
-import { type AnySchema, revive, schemaAt, validateAll, validatePatch } from './schema.js';
+import { type AnySchema, revive, revivePatch, validateAll, validatePatch } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
 import type { Store } from './store.js';
 import { MemoryStore } from './stores/memory-store.js';
@@ -227,7 +227,7 @@ export class Blackboard<TState> {
       const prior = await this.store.findCommit(this.runId, commit.idempotencyKey);
       if (prior) return { ok: true, event: prior, duplicate: true };
     }
-    const patches = commit.patches.map((p) => this.revivePatch(p));
+    const patches = commit.patches.map((p) => revivePatch(this.schema, p));
     const writes = coverPaths(patches.map((p) => p.path));
     const touched = coverPaths([...commit.reads, ...writes]);
     // A failure below may only be a symptom of a concurrent change: report the conflict instead if there is one.
@@ -310,15 +310,6 @@ export class Blackboard<TState> {
   private advance(state: TState, event: LogEvent): void {
     this.current = Object.freeze({ state, version: event.version, seq: event.seq });
     this.feed.deliver(event);
-  }
-
-  /** Values that arrive as JSON (remote agents) get their Keyed collections back. */
-  private revivePatch(p: Patch): Patch {
-    if (p.op === 'remove' || typeof p.value !== 'object' || p.value === null) return p;
-    const schema = schemaAt(this.schema, p.path);
-    if (!schema) return p;
-    const value = revive(schema, p.value);
-    return value === p.value ? p : { ...p, value };
   }
 
   private assertOpen(): void {

@@ -22,7 +22,7 @@ export type { Path, PathOf, Segment } from './path.js';
 export { coverPaths, formatPath, isPath, isPrefix, pathsOverlap } from './path.js';
 export { PathIndex } from './path-index.js';
 export type { AnySchema } from './schema.js';
-export { getIn, keyed } from './schema.js';
+export { getIn, keyed, revive, revivePatch } from './schema.js';
 export type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';
 export type { FileStoreOptions, FsyncPolicy, RecoveryReport } from './stores/file-store.js';
 export { FileStore, readLog } from './stores/file-store.js';

@@ -185,6 +185,15 @@ export function checkPatchShape(patches: unknown): InvalidCommit | undefined {
         message: `patches[${i}] must be { op: 'add' | 'replace' | 'remove', path: (string | index)[], value? }`,
       };
     }
+    // Assigning `__proto__` on a copied object would swap its prototype instead of adding a key.
+    if ((p.path as Path).includes('__proto__')) {
+      return {
+        code: 'invalid_commit',
+        reason: 'bad_path',
+        path: p.path,
+        message: `patches[${i}]: "__proto__" cannot be a board key`,
+      };
+    }
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { SchemaIssue } from './errors.js';
+import type { Patch } from './events.js';
 import { Keyed } from './keyed.js';
 import type { Path, Segment } from './path.js';
 
@@ -238,4 +239,13 @@ export function schemaAt(root: AnySchema, path: Path): AnySchema | undefined {
     schema = st.schema;
   }
   return schema;
+}
+
+/** A patch whose value arrived as JSON (a remote agent, a replica) with its Keyed collections back. */
+export function revivePatch(schema: AnySchema, p: Patch): Patch {
+  if (p.op === 'remove' || typeof p.value !== 'object' || p.value === null) return p;
+  const at = schemaAt(schema, p.path);
+  if (!at) return p;
+  const value = revive(at, p.value);
+  return value === p.value ? p : { ...p, value };
 }

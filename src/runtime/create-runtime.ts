@@ -26,7 +26,14 @@ import {
   TOPICS,
   VirtualClock,
 } from '../scheduler/index.js';
+import { Hub, type HubAddress, type HubOptions, type HubSource } from '../hub/index.js';
+import type { AddressInfo } from 'node:net';
 import { callModel } from './model-call.js';
+import { runtimeHubSource } from './hub-source.js';
+import { RemoteAgents } from './remote-agents.js';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { isLoopbackHost, VERSION } from './version.js';
 
 /** Configuration of {@link createRuntime}. */
 export interface RuntimeConfig<TSchema extends AnySchema> {
@@ -49,6 +56,25 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
   readonly models?: ModelClient;
   /** Resume every interrupted or paused run of the store as soon as the runtime is created (see `ready`). */
   readonly resumeOnStart?: boolean;
+  /**
+   * Agents (registered in `agents`) whose machines run in other processes that connect to the hub
+   * with `hostAgents` from `hearsay/client`. The scheduler activates them like local ones.
+   */
+  readonly remote?: readonly string[];
+}
+
+/** Options of {@link Runtime.listen} and {@link Runtime.attach}: the hub's, without its source. */
+export type ListenOptions = Omit<HubOptions, 'source'> & {
+  /** Default 0 (any free port). */
+  readonly port?: number;
+  /** Default `127.0.0.1` (loopback). */
+  readonly host?: string;
+};
+
+/** A hub listening on its own port. */
+export interface Listening extends HubAddress {
+  readonly hub: Hub;
+  close(): Promise<void>;
 }
 
 /** What a run returns: a typed outcome with its reason, the final board, and what was spent. */
@@ -119,7 +145,14 @@ export interface Runtime<TBoard> {
   readonly runs: ReadonlyMap<string, RunHandle<TBoard>>;
   /** Warnings found at registration (paths several agents may write). */
   readonly warnings: readonly string[];
-  /** Cancels every run in progress and waits for their outcomes. */
+  /**
+   * Serves the hub (every run's messages over WebSockets, remote agents, approvals) on its own HTTP
+   * server, on loopback unless `host` says otherwise. Resolves with its address.
+   */
+  listen(options?: ListenOptions): Promise<Listening>;
+  /** Serves the hub on the caller's HTTP server (WebSocket upgrades on the hub's path). */
+  attach(server: Server, options?: Omit<ListenOptions, 'port' | 'host'>): Hub;
+  /** Cancels every run in progress, closes hubs it serves, and waits for the runs' outcomes. */
   close(): Promise<void>;
 }
 
@@ -150,6 +183,12 @@ export function createRuntime<TSchema extends AnySchema>(
       throw new TypeError(`Agent "${agent.id}" falls back to "${agent.fallback}", which is not registered.`);
     }
   }
+  for (const id of config.remote ?? []) {
+    if (!ids.has(id)) throw new TypeError(`Remote agent "${id}" is not registered in \`agents\`.`);
+  }
+  const remote = new RemoteAgents(new Set(config.remote ?? []));
+  const runStarted = new Set<(runId: string) => void>();
+  const hubs = new Set<{ close(): Promise<void> }>();
   const limits: RunLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const store = config.store ?? new MemoryStore();
   // Actor snapshots go on the log only where the log outlives the process.
@@ -235,6 +274,7 @@ export function createRuntime<TSchema extends AnySchema>(
       persistActors: durable,
       ...(resumeState ? { resume: resumeState } : {}),
       ...(config.models ? { callModel: (ctx, request) => callModel(config.models, ctx, request) } : {}),
+      ...(remote.ids.size > 0 ? { hostFor: remote.hostFor } : {}),
     });
     const onAbort = () =>
       scheduler.cancel(`cancelled: ${String(options.signal?.reason ?? 'signal aborted')}`);
@@ -257,6 +297,7 @@ export function createRuntime<TSchema extends AnySchema>(
     runs.set(runId, handle);
     schedulers.set(runId, scheduler);
     scheduler.start();
+    for (const listener of runStarted) listener(runId);
     if (options.signal?.aborted) onAbort();
     if (clock instanceof VirtualClock && deterministic) void drive(clock, result);
     return handle;
@@ -302,13 +343,76 @@ export function createRuntime<TSchema extends AnySchema>(
   // Whoever never awaits `ready` must not get an unhandled rejection; whoever does still sees the error.
   ready.catch(() => undefined);
 
+  const approve = (requestId: string, a: { by: string; comment?: string }) =>
+    answer(requestId, { approved: true, ...a });
+  const reject = (requestId: string, a: { by: string; reason: string }) =>
+    answer(requestId, { approved: false, ...a });
+
+  let source: HubSource | undefined;
+  const hubSource = () =>
+    (source ??= runtimeHubSource({
+      server: `hearsay/${VERSION}`,
+      agents: config.agents,
+      store,
+      live: runs as never,
+      openBoard: (runId) => openBoard(runId) as Promise<Blackboard<unknown>>,
+      onRunStarted: (listener) => {
+        runStarted.add(listener);
+        return () => runStarted.delete(listener);
+      },
+      answer: (requestId, a) =>
+        a.approved
+          ? approve(requestId, { by: a.by, ...(a.comment === undefined ? {} : { comment: a.comment }) })
+          : reject(requestId, { by: a.by, reason: a.reason }),
+      remote,
+    }));
+
+  function attach(server: Server, options: Omit<ListenOptions, 'port' | 'host'> = {}): Hub {
+    const hub = new Hub({ ...options, source: hubSource() });
+    hub.attach(server);
+    hubs.add(hub);
+    return hub;
+  }
+
+  async function listen(options: ListenOptions = {}): Promise<Listening> {
+    const host = options.host ?? '127.0.0.1';
+    if (options.insecureDevMode && !isLoopbackHost(host))
+      throw new TypeError(`Development mode (no tokens) listens on loopback only, not on "${host}".`);
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: WebSocket clients connect to the hub path.\n');
+    });
+    const { port: _p, host: _h, ...hubOptions } = options;
+    const hub = attach(server, hubOptions);
+    server.listen(options.port ?? 0, host);
+    await once(server, 'listening');
+    const address = server.address() as AddressInfo;
+    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const listening: Listening = {
+      hub,
+      host: address.address,
+      port: address.port,
+      url: `ws://${shown}:${address.port}${hub.path}`,
+      async close() {
+        hubs.delete(listening);
+        await hub.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+    hubs.delete(hub);
+    hubs.add(listening);
+    return listening;
+  }
+
   return {
     start,
     resume,
+    listen,
+    attach,
     resumeAll,
     ready,
-    approve: (requestId, a) => answer(requestId, { approved: true, ...a }),
-    reject: (requestId, a) => answer(requestId, { approved: false, ...a }),
+    approve,
+    reject,
     async run(input, options) {
       return (await start(input, options)).result;
     },
@@ -318,6 +422,8 @@ export function createRuntime<TSchema extends AnySchema>(
       const pending = [...runs.values()];
       for (const h of pending) h.cancel('the runtime is closing');
       await Promise.all(pending.map((h) => h.result));
+      await Promise.all([...hubs].map((h) => h.close()));
+      hubs.clear();
     },
   };
 }

@@ -14,6 +14,8 @@ export const TOPICS = {
   actor: 'hearsay.actor',
   /** Usage charged to an agent (model calls and tools.charge). */
   usage: 'hearsay.usage',
+  /** The span of each activation attempt, ended (parent: the activation whose commit enabled it). */
+  span: 'hearsay.span',
   /** Approval requests, answers, uses, escalations. */
   approval: 'hearsay.approval',
   /** Streamed model text: one topic per activation, `hearsay.stream/<activationId>` (subscribe to `hearsay.stream/*`). */
@@ -104,4 +106,16 @@ export interface AgendaRecord {
   readonly cycle: number;
   readonly version: number;
   readonly items: readonly AgendaItem[];
+}
+
+/** An ended span: one attempt of an activation (more kinds come with tracing). */
+export interface SpanRecord {
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  readonly name: string;
+  /** Run clock milliseconds. */
+  readonly start: number;
+  readonly end: number;
+  readonly status: 'ok' | 'error' | 'aborted';
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
 }

@@ -1,17 +1,20 @@
 import type { Snapshot } from 'xstate';
 import {
   AgentHost,
+  type AgentHostOptions,
   type AgentRequest,
   type ApprovalDecision,
   type BoardEvent,
   forbiddenWrite,
   type RuntimeEvent,
+  type StepHost,
   type StepOutcome,
   type Usage,
 } from '../actors/index.js';
 import {
   type Blackboard,
   type BoardSnapshot,
+  type Commit,
   type CommitEvent,
   type Path,
   prepareCommit,
@@ -20,7 +23,7 @@ import {
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
 import { addUsage, budgetLeft, emptySpent, exhausted } from './budget.js';
-import type { ActivationRecord, AgendaItem, Enabler, RefusalReason } from './events.js';
+import type { ActivationRecord, AgendaItem, Enabler, RefusalReason, SpanRecord } from './events.js';
 import { TOPICS } from './events.js';
 import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
@@ -398,6 +401,7 @@ export class RunScheduler<TBoard> {
       depth,
       enabler,
       controller: new AbortController(),
+      startedAt: this.options.clock.now(),
       delegation,
       attempt: 1,
       snapshot: snap,
@@ -440,6 +444,7 @@ export class RunScheduler<TBoard> {
       } satisfies ActivationRecord);
       act.commits = 0;
       act.approvalCount = 0;
+      act.startedAt = this.options.clock.now();
       const outcome = await this.attempt(act);
       if (this.done || outcome.status === 'aborted') {
         this.record(TOPICS.activation, {
@@ -449,6 +454,7 @@ export class RunScheduler<TBoard> {
           reason: this.endedAs ? `the run ended: ${this.endedAs}` : 'stopped',
           ...(this.endedAs === 'awaiting_approval' ? { resumable: true } : {}),
         } satisfies ActivationRecord);
+        this.recordSpan(act, 'aborted');
         break;
       }
       if (outcome.status === 'settled' || outcome.status === 'done') {
@@ -467,6 +473,7 @@ export class RunScheduler<TBoard> {
           agentId: def.id,
           ...(act.key === undefined ? {} : { key: act.key }),
         } satisfies ActivationRecord);
+        this.recordSpan(act, 'ok');
         break;
       }
       const error = message(outcome.error);
@@ -481,6 +488,7 @@ export class RunScheduler<TBoard> {
         error,
         next: retry ? 'retry' : fallback ? 'fallback' : 'none',
       } satisfies ActivationRecord);
+      this.recordSpan(act, 'error', error);
       // A singleton whose actor died starts again from its last good snapshot at the next attempt.
       if (def.kind === 'singleton' && act.host?.status !== 'active') {
         act.agent.host?.stop();
@@ -539,7 +547,7 @@ export class RunScheduler<TBoard> {
       act.delegation,
     );
     if (st.def.kind === 'pooled') {
-      const host = new AgentHost(this.hostOptions(st, () => act, { key: act.key }));
+      const host = this.newHost(st, this.hostOptions(st, () => act, { key: act.key }));
       act.host = host;
       const started = host.start();
       if (started.status === 'failed') return started;
@@ -592,7 +600,7 @@ export class RunScheduler<TBoard> {
    */
   private async gatedStep(
     act: Activation<TBoard>,
-    host: AgentHost,
+    host: StepHost,
     event: BoardEvent<TBoard>,
   ): Promise<StepOutcome> {
     let state: string | undefined;
@@ -619,7 +627,7 @@ export class RunScheduler<TBoard> {
           by: decision.by,
           reason: decision.reason,
         };
-        if (!host.actor.getSnapshot().can(rejected as never)) return { status: 'settled' };
+        if (!host.accepts(rejected)) return { status: 'settled' };
         return host.step(rejected, act.controller.signal);
       }
     }
@@ -642,6 +650,30 @@ export class RunScheduler<TBoard> {
     return false;
   }
 
+  /**
+   * The span of one attempt of an activation, on the log: its parent is the activation whose commit
+   * enabled it (the causal chain through the board), so a waterfall can be drawn from the log alone.
+   */
+  private recordSpan(act: Activation<TBoard>, status: SpanRecord['status'], error?: string): void {
+    const parent = act.enabler.activationId;
+    this.record(TOPICS.span, {
+      spanId: act.attempt === 1 ? act.id : `${act.id}#${act.attempt}`,
+      ...(parent === undefined ? {} : { parentSpanId: parent }),
+      name: `agent.${act.agent.def.id}`,
+      start: act.startedAt,
+      end: this.options.clock.now(),
+      status,
+      attributes: {
+        agentId: act.agent.def.id,
+        activationId: act.id,
+        depth: act.depth,
+        attempt: act.attempt,
+        ...(act.key === undefined ? {} : { key: act.key }),
+        ...(error === undefined ? {} : { error: error.slice(0, 500) }),
+      },
+    } satisfies SpanRecord);
+  }
+
   private endActivation(act: Activation<TBoard>): void {
     if (!this.inflight.delete(act.id)) return;
     act.agent.running -= 1;
@@ -655,7 +687,7 @@ export class RunScheduler<TBoard> {
   }
 
   private createHost(st: AgentState<TBoard>): StepOutcome {
-    st.host = new AgentHost({
+    st.host = this.newHost(st, {
       ...this.hostOptions(st, () => st.current, undefined),
       ...(st.lastGood !== undefined
         ? { snapshot: st.def.machine.getPersistedSnapshot(st.lastGood) }
@@ -666,6 +698,10 @@ export class RunScheduler<TBoard> {
     const started = st.host.start();
     if (started.status === 'settled') st.lastGood = st.host.snapshot();
     return started;
+  }
+
+  private newHost(st: AgentState<TBoard>, options: AgentHostOptions): StepHost {
+    return this.options.hostFor?.(st.def, options, this.board.runId) ?? new AgentHost(options);
   }
 
   private hostOptions(st: AgentState<TBoard>, current: () => Activation<TBoard> | undefined, input: unknown) {
@@ -702,6 +738,8 @@ export class RunScheduler<TBoard> {
     switch (req.type) {
       case 'hearsay.commit':
         return this.commitFor(st, act, req.recipe as (draft: unknown) => unknown);
+      case 'hearsay.patch':
+        return this.commitFor(st, act, req);
       case 'hearsay.publish':
         return this.board.publish(req.topic, req.payload, { author: st.def.id }).then((r) => {
           if (!r.ok) throw new Error(r.error.message);
@@ -716,18 +754,22 @@ export class RunScheduler<TBoard> {
     }
   }
 
+  /** Commits what a recipe does to the activation's board, or a commit a remote agent prepared. */
   private async commitFor(
     st: AgentState<TBoard>,
     act: Activation<TBoard> | undefined,
-    recipe: (draft: unknown) => unknown,
+    change: ((draft: unknown) => unknown) | Pick<Commit, 'baseVersion' | 'reads' | 'patches'>,
   ): Promise<RuntimeEvent | undefined> {
-    const base = act?.snapshot ?? this.board.snapshot();
     // The n-th commit of an activation has a stable key, so an attempt re-run after a failure or a crash
     // cannot apply a commit that already landed.
-    const { commit } = prepareCommit(base, recipe as never, {
+    const who = {
       author: st.def.id,
       ...(act ? { activationId: act.id, idempotencyKey: `${act.id}:${++act.commits}` } : {}),
-    });
+    };
+    const commit: Commit | undefined =
+      typeof change === 'function'
+        ? prepareCommit(act?.snapshot ?? this.board.snapshot(), change as never, who).commit
+        : { baseVersion: change.baseVersion, reads: change.reads, patches: change.patches, ...who };
     if (!commit) return undefined;
     const outside = forbiddenWrite(
       st.def,
@@ -752,7 +794,7 @@ export class RunScheduler<TBoard> {
       message: result.error.message,
     };
     // A machine that handles refusals decides what to do; otherwise the activation fails (and may be retried).
-    const handles = act?.host?.actor.getSnapshot().can(rejected as never) ?? false;
+    const handles = act?.host?.accepts(rejected) ?? false;
     if (!handles && act) act.rejected ??= `commit refused (${result.error.code}): ${result.error.message}`;
     return handles ? rejected : undefined;
   }
@@ -988,7 +1030,7 @@ export class RunScheduler<TBoard> {
       this.holding.push([topic, payload]);
       return;
     }
-    if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation) return;
+    if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation && topic !== TOPICS.span) return;
     void this.board.publish(topic, payload, { author: 'scheduler' });
   }
 }

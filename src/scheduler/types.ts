@@ -2,7 +2,8 @@ import type { AnyMachineSnapshot } from 'xstate';
 import type {
   ActivationModelRequest,
   AgentDefinition,
-  AgentHost,
+  AgentHostOptions,
+  StepHost,
   Budget,
   SharedWrite,
   Usage,
@@ -81,6 +82,15 @@ export interface RunSchedulerOptions<TBoard> {
   readonly resume?: ResumeState;
   /** Performs agents' model calls (`tools.model`); the runtime binds it to its model client. */
   readonly callModel?: ModelCaller;
+  /**
+   * Hosts an agent's actor somewhere other than this process (a remote agent): return a host, or
+   * undefined to run it here.
+   */
+  readonly hostFor?: (
+    agent: AgentDefinition<TBoard>,
+    options: AgentHostOptions,
+    runId: string,
+  ) => StepHost | undefined;
 }
 
 /** @internal What the scheduler knows of one agent in one run. */
@@ -92,7 +102,7 @@ export interface AgentState<TBoard> {
   breakerOpen: boolean;
   running: number;
   /** The singleton's actor (recreated from `lastGood` after a failure). */
-  host: AgentHost | undefined;
+  host: StepHost | undefined;
   /** The actor's snapshot after its last successful activation (persisted form is computed on demand). */
   lastGood: AnyMachineSnapshot | undefined;
   /** A persisted snapshot read back from the log, to restore the actor from when the run is resumed. */
@@ -119,7 +129,7 @@ export interface Activation<TBoard> {
   attempt: number;
   /** The board this activation works from; moves to the head after each of its own commits. */
   snapshot: BoardSnapshot<TBoard>;
-  host: AgentHost | undefined;
+  host: StepHost | undefined;
   /** The first refused commit, when the machine did not handle the refusal itself. */
   rejected: string | undefined;
   /** Set when this activation stands in for an agent that failed. */
@@ -130,6 +140,8 @@ export interface Activation<TBoard> {
   approvalCount: number;
   /** Set when the activation was in flight when its run stopped, and runs again after a resume. */
   resumed?: boolean;
+  /** When the current attempt started (the run clock's milliseconds). */
+  startedAt: number;
 }
 
 /** What a model call from an activation is bound to. */

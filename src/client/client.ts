@@ -1,0 +1,416 @@
+import {
+  type ClientMessage,
+  PROTOCOL_VERSION,
+  parseServerFrame,
+  type ServerMessage,
+  type ServerMessageOf,
+} from '../protocol/index.js';
+
+/** The WebSocket surface the client needs: the browser's standard one, or `ws` in Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void;
+}
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** Options of {@link connect}. */
+export interface ClientOptions {
+  /** A bearer token the hub was configured with (sent as the `bearer.<token>` subprotocol). */
+  readonly token?: string;
+  /** A WebSocket implementation (default: the global one, else `ws` in Node). */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Reconnect after a drop and resume every subscription where it stopped (default true). */
+  readonly reconnect?: boolean;
+  /** Delay before the first reconnection attempt, doubled up to 5 s (default 100 ms). */
+  readonly reconnectDelayMs?: number;
+  /** Names this client in its hello. */
+  readonly name?: string;
+  /** Errors the hub reports that no request is waiting for, and invalid frames from the hub. */
+  readonly onError?: (error: { code: string; message: string }) => void;
+}
+
+/** A run's message stream, resumable across reconnections. */
+export interface RunStream extends AsyncIterable<ServerMessage> {
+  /** Stops following (the iterator ends). */
+  close(): void;
+}
+
+/** A log-ordered message: has `runId` and `seq`. */
+type Logged = Extract<ServerMessage, { runId: string; seq: number }>;
+
+const SUBPROTOCOL = 'hearsay.v1';
+/** Close codes after which reconnecting cannot help. */
+const FINAL_CLOSES = new Set([1000, 1008, 4029]);
+
+/** A request waiting for its reply. */
+interface Pending {
+  resolve(message: ServerMessage): void;
+  reject(error: Error): void;
+}
+
+/** The hub refused a request (an `error` reply). */
+export class HubError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+/**
+ * A typed client of a Hearsay hub, for Node and browsers. It authenticates, validates every frame it
+ * receives against the protocol, exposes runs as async iterables, and after a dropped connection
+ * reconnects and resumes each run from the last sequence number it received: no gap, no duplicate.
+ *
+ * @example
+ * const client = await connect('ws://127.0.0.1:7400/hearsay', { token });
+ * for await (const m of client.follow('*')) if (m.type === 'commit') console.log(m.runId, m.version, m.author);
+ */
+export class HearsayClient {
+  private ws: WebSocketLike | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private readonly streams = new Set<StreamState>();
+  private readonly listeners = new Map<string, Set<(m: ServerMessage) => void>>();
+  /** Last seq received per run: where a resumed subscription continues. */
+  private readonly lastSeq = new Map<string, number>();
+  private agents: readonly string[] = [];
+  private nextId = 1;
+  private closedByUser = false;
+  private opened: Promise<void> | undefined;
+  private welcomeMessage: ServerMessageOf<'welcome'> | undefined;
+  private reconnects = 0;
+
+  /** @internal Use {@link connect}. */
+  constructor(
+    readonly url: string,
+    private readonly options: ClientOptions,
+    private readonly WebSocketImpl: WebSocketConstructor,
+  ) {}
+
+  /** The hub's welcome: its version, this connection's roles and the runs it could see. */
+  get welcome(): ServerMessageOf<'welcome'> {
+    if (!this.welcomeMessage) throw new Error('Not connected yet.');
+    return this.welcomeMessage;
+  }
+
+  /** How many times the client reconnected after a drop. */
+  get reconnections(): number {
+    return this.reconnects;
+  }
+
+  /** @internal Opens the connection and waits for the welcome. */
+  open(): Promise<void> {
+    this.opened = new Promise<void>((resolve, reject) => {
+      const protocols = [SUBPROTOCOL, ...(this.options.token ? [`bearer.${this.options.token}`] : [])];
+      let ws: WebSocketLike;
+      try {
+        ws = new this.WebSocketImpl(this.url, protocols);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      this.ws = ws;
+      let welcomed = false;
+      ws.addEventListener('message', (event: { data: unknown }) => {
+        const text = typeof event.data === 'string' ? event.data : String(event.data);
+        const parsed = parseServerFrame(text);
+        if (!parsed.ok) {
+          this.options.onError?.(parsed.error);
+          return;
+        }
+        if (parsed.message.type === 'welcome' && !welcomed) {
+          welcomed = true;
+          this.welcomeMessage = parsed.message;
+          resolve();
+        }
+        this.receive(parsed.message);
+      });
+      ws.addEventListener('close', (event: { code: number; reason: string }) => {
+        if (this.ws !== ws) return;
+        this.ws = undefined;
+        for (const p of this.pending.values()) p.reject(new Error(`connection closed (${event.code})`));
+        this.pending.clear();
+        if (!welcomed) {
+          reject(new HubError('unauthorized', `The hub refused the connection (${event.code} ${event.reason || ''}).`.trim()));
+          return;
+        }
+        if (!this.closedByUser && this.options.reconnect !== false && !FINAL_CLOSES.has(event.code)) {
+          void this.reconnect();
+        } else {
+          for (const s of this.streams) s.end();
+        }
+      });
+      ws.addEventListener('error', () => {
+        // Followed by a close event, which decides what happens.
+      });
+    });
+    return this.opened;
+  }
+
+  private async reconnect(): Promise<void> {
+    let delay = this.options.reconnectDelayMs ?? 100;
+    while (!this.closedByUser) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.closedByUser) return;
+      try {
+        await this.open();
+        this.reconnects += 1;
+        if (this.agents.length > 0) this.send({ v: PROTOCOL_VERSION, type: 'hello', agents: [...this.agents] });
+        for (const s of this.streams) this.subscribeStream(s);
+        return;
+      } catch {
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+
+  /** Calls `listener` for every message of `type` (for tools and remote agents). Returns a remover. */
+  on<T extends ServerMessage['type']>(type: T, listener: (m: ServerMessageOf<T>) => void): () => void {
+    let set = this.listeners.get(type);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(type, set);
+    }
+    const l = listener as (m: ServerMessage) => void;
+    set.add(l);
+    return () => set.delete(l);
+  }
+
+  /**
+   * Follows runs (`'*'`: every run, and every run that starts later): a snapshot per run, then every
+   * message in log order. `filter` narrows by message type, bus topic or agent.
+   */
+  follow(
+    runs: '*' | readonly string[],
+    filter?: { types?: ServerMessage['type'][]; topics?: string[]; agents?: string[] },
+  ): RunStream {
+    const state = new StreamState(runs, filter, () => {
+      this.streams.delete(state);
+      if (this.ws) this.send({ v: PROTOCOL_VERSION, type: 'unsubscribe', runs: runs === '*' ? '*' : [...runs] });
+    });
+    this.streams.add(state);
+    this.subscribeStream(state);
+    return state;
+  }
+
+  /** Commits as an agent (the token must hold `agent:<id>`); resolves with the hub's typed answer. */
+  async commit(
+    runId: string,
+    commit: {
+      baseVersion: number;
+      reads?: readonly (readonly (string | number)[])[];
+      patches: readonly { op: 'add' | 'replace' | 'remove'; path: readonly (string | number)[]; value?: unknown }[];
+      agentId?: string;
+      activationId?: string;
+    },
+  ): Promise<ServerMessageOf<'commit_result'>> {
+    return this.request({
+      v: PROTOCOL_VERSION,
+      type: 'commit',
+      id: 0,
+      runId,
+      baseVersion: commit.baseVersion,
+      reads: (commit.reads ?? []).map((p) => [...p]),
+      patches: commit.patches.map((p) => ({ ...p, path: [...p.path] })),
+      ...(commit.agentId === undefined ? {} : { agentId: commit.agentId }),
+      ...(commit.activationId === undefined ? {} : { activationId: commit.activationId }),
+    }) as Promise<ServerMessageOf<'commit_result'>>;
+  }
+
+  /** Publishes a message on a run's bus as an agent. */
+  async publish(
+    runId: string,
+    topic: string,
+    payload: unknown,
+    as: { agentId?: string; activationId?: string } = {},
+  ): Promise<ServerMessageOf<'commit_result'>> {
+    return this.request({
+      v: PROTOCOL_VERSION,
+      type: 'publish',
+      id: 0,
+      runId,
+      topic,
+      payload,
+      ...(as.agentId === undefined ? {} : { agentId: as.agentId }),
+      ...(as.activationId === undefined ? {} : { activationId: as.activationId }),
+    }) as Promise<ServerMessageOf<'commit_result'>>;
+  }
+
+  /** Approves a pending request (operator role). Resolves with `answered`, `unknown_request` or `already_answered`. */
+  async approve(requestId: string, comment?: string): Promise<string> {
+    const reply = await this.request({
+      v: PROTOCOL_VERSION,
+      type: 'approval',
+      id: 0,
+      requestId,
+      approved: true,
+      ...(comment === undefined ? {} : { comment }),
+    });
+    return String((reply as ServerMessageOf<'ack'>).result);
+  }
+
+  /** Rejects a pending request (operator role). */
+  async reject(requestId: string, reason: string): Promise<string> {
+    const reply = await this.request({ v: PROTOCOL_VERSION, type: 'approval', id: 0, requestId, approved: false, reason });
+    return String((reply as ServerMessageOf<'ack'>).result);
+  }
+
+  /** Vetoes or promotes an agent (or one item) in a running run's agenda (operator role). */
+  async agenda(runId: string, action: 'veto' | 'promote', agentId: string, key?: string): Promise<void> {
+    await this.request({
+      v: PROTOCOL_VERSION,
+      type: 'agenda',
+      id: 0,
+      runId,
+      action,
+      agentId,
+      ...(key === undefined ? {} : { key }),
+    });
+  }
+
+  /** Round trip to the hub. */
+  async ping(): Promise<void> {
+    await this.request({ v: PROTOCOL_VERSION, type: 'ping', id: 0 });
+  }
+
+  /** @internal Declares the remote agents this connection hosts (again after each reconnection). */
+  async hello(agents: readonly string[]): Promise<void> {
+    this.agents = agents;
+    await this.request({ v: PROTOCOL_VERSION, type: 'hello', id: 0, agents: [...agents], ...(this.options.name ? { client: this.options.name } : {}) });
+  }
+
+  /** Sends a message and waits for the reply that refers to it; an `error` reply rejects with {@link HubError}. */
+  request(message: ClientMessage & { id?: number }): Promise<ServerMessage> {
+    const id = this.nextId++;
+    return new Promise<ServerMessage>((resolve, reject) => {
+      if (!this.ws) {
+        reject(new Error('not connected'));
+        return;
+      }
+      this.pending.set(id, { resolve, reject });
+      this.send({ ...message, id } as ClientMessage);
+    });
+  }
+
+  /** Sends a message without waiting for a reply. */
+  send(message: ClientMessage): void {
+    if (!this.ws || this.ws.readyState !== 1) throw new Error('not connected');
+    this.ws.send(JSON.stringify(message));
+  }
+
+  /** Closes the connection for good (streams end). */
+  close(): void {
+    this.closedByUser = true;
+    this.ws?.close(1000, 'client closed');
+    for (const s of this.streams) s.end();
+    this.streams.clear();
+  }
+
+  private subscribeStream(s: StreamState): void {
+    // While reconnecting, the stream is subscribed again as soon as the connection is back.
+    if (!this.ws || this.ws.readyState !== 1) return;
+    const after: Record<string, number> = {};
+    for (const [runId, seq] of this.lastSeq) {
+      if (s.runs === '*' || s.runs.includes(runId)) after[runId] = seq;
+    }
+    this.send({
+      v: PROTOCOL_VERSION,
+      type: 'subscribe',
+      runs: s.runs === '*' ? '*' : [...s.runs],
+      ...(Object.keys(after).length > 0 ? { after } : {}),
+      ...(s.filter ? { filter: s.filter } : {}),
+    });
+  }
+
+  private receive(m: ServerMessage): void {
+    if ('ref' in m && m.ref !== undefined && m.type !== 'agent_reply') {
+      const p = this.pending.get(m.ref);
+      if (p) {
+        this.pending.delete(m.ref);
+        if (m.type === 'error') p.reject(new HubError(m.code, m.message));
+        else p.resolve(m);
+        return;
+      }
+    }
+    if (m.type === 'error') this.options.onError?.(m);
+    if (m.type === 'snapshot') this.lastSeq.set(m.runId, m.seq);
+    else if ('seq' in m && 'runId' in m) {
+      const logged = m as Logged;
+      const last = this.lastSeq.get(logged.runId) ?? 0;
+      if (logged.seq <= last) return; // already delivered before a reconnection
+      this.lastSeq.set(logged.runId, logged.seq);
+    }
+    if (m.type === 'snapshot' || ('seq' in m && 'runId' in m)) {
+      for (const s of this.streams) s.offer(m as Logged | ServerMessageOf<'snapshot'>);
+    }
+    for (const l of this.listeners.get(m.type) ?? []) l(m);
+  }
+}
+
+/** One `follow` call: its runs and filter, and a queue its iterator drains. */
+class StreamState implements RunStream {
+  private readonly queue: ServerMessage[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+
+  constructor(
+    readonly runs: '*' | readonly string[],
+    readonly filter: { types?: ServerMessage['type'][]; topics?: string[]; agents?: string[] } | undefined,
+    private readonly onClose: () => void,
+  ) {}
+
+  offer(m: Logged | ServerMessageOf<'snapshot'>): void {
+    if (this.ended) return;
+    if (this.runs !== '*' && !this.runs.includes(m.runId)) return;
+    this.queue.push(m);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  close(): void {
+    if (this.ended) return;
+    this.end();
+    this.onClose();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ServerMessage> {
+    try {
+      for (;;) {
+        const next = this.queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (this.ended) return;
+        await new Promise<void>((r) => {
+          this.wake = r;
+        });
+        this.wake = undefined;
+      }
+    } finally {
+      this.close();
+    }
+  }
+}
+
+/**
+ * Connects to a hub and waits for its welcome. Rejects with a {@link HubError} when the hub refuses the
+ * connection (no token, a wrong one, a forbidden origin).
+ */
+export async function connect(url: string, options: ClientOptions = {}): Promise<HearsayClient> {
+  const impl =
+    options.WebSocket ??
+    (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
+    ((await import('ws')).WebSocket as unknown as WebSocketConstructor);
+  const client = new HearsayClient(url, options, impl);
+  await client.open();
+  return client;
+}

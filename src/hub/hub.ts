@@ -1,0 +1,577 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { LogEvent, Unsubscribe } from '../blackboard/index.js';
+import {
+  type ClientMessage,
+  type ClientMessageOf,
+  type FrameError,
+  PROTOCOL_VERSION,
+  parseClientFrame,
+  type ServerMessage,
+} from '../protocol/index.js';
+import {
+  actsAs,
+  admitsRun,
+  DEV_GRANT,
+  type Grant,
+  isLoopback,
+  presentedToken,
+  SUBPROTOCOL,
+  TokenTable,
+  type Tokens,
+} from './auth.js';
+import { type HubBoard, HubRefusal, type HubSource, type RemoteChannel } from './source.js';
+import { StatelyStream } from './stately.js';
+import { agentOf, toServerMessage } from './translate.js';
+
+/** Close codes the hub uses beyond the standard ones (1008 policy, 1009 too big). */
+export const CLOSE_CODES = {
+  /** The client fell too far behind: reconnect and resume from the last seq received. */
+  slowConsumer: 4008,
+  /** The client kept sending faster than its rate limit. */
+  rateLimited: 4029,
+  /** The hub is shutting down. */
+  goingAway: 1001,
+} as const;
+
+/** Options of {@link Hub}. */
+export interface HubOptions {
+  readonly source: HubSource;
+  /** Bearer tokens and what each grants. Required unless `insecureDevMode`. */
+  readonly tokens?: Tokens;
+  /**
+   * Development mode: no tokens, every role, loopback peers only (others get 401). The hub says so
+   * loudly when it starts. Never for anything reachable from another machine.
+   */
+  readonly insecureDevMode?: boolean;
+  /** The protocol endpoint (default `/hearsay`); the Stately-compatible stream is at `<path>/stately`. */
+  readonly path?: string;
+  /** Largest frame a client may send (default 1 MiB); a larger one closes that connection with 1009. */
+  readonly maxFrameBytes?: number;
+  /** A client whose unsent data passes this (default 8 MiB) is cut off with {@link CLOSE_CODES.slowConsumer}. */
+  readonly maxBufferedBytes?: number;
+  /**
+   * Browser origins allowed to connect. Default: requests without an `Origin` (non-browser clients)
+   * and pages served from loopback hosts.
+   */
+  readonly allowedOrigins?: readonly string[];
+  /** Client messages per second per connection, and the burst allowed (default 200/s, burst 400). */
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  /** Ping interval; a peer that misses a whole interval is dropped (default 30 s). */
+  readonly heartbeatMs?: number;
+  /** permessage-deflate stays off unless given, and then with these limits. */
+  readonly perMessageDeflate?: { readonly threshold: number; readonly concurrencyLimit: number };
+  /** Where the hub's notices go (default `console.warn`). */
+  readonly log?: (line: string) => void;
+}
+
+interface SerializedEvent {
+  readonly message: ServerMessage;
+  readonly text: string;
+}
+
+interface RunFilter {
+  readonly types?: ReadonlySet<string>;
+  readonly topics?: readonly string[];
+  readonly agents?: ReadonlySet<string>;
+}
+
+const topicMatches = (topics: readonly string[], topic: string) =>
+  topics.some((t) => (t.endsWith('*') ? topic.startsWith(t.slice(0, -1)) : t === topic));
+
+const HTTP_STATUS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
+
+/**
+ * The WebSocket hub: every message of every run, in one validated protocol, to inspectors, tools and
+ * remote agents. Authenticates in the HTTP upgrade (before any WebSocket exists), bounds frames, rates
+ * and per-client buffers, and resumes reconnecting clients from their last sequence number.
+ *
+ * @example
+ * const hub = new Hub({ source, tokens: { [process.env.HEARSAY_TOKEN!]: 'inspect' } });
+ * hub.attach(httpServer); // or: await listenHub(hub, { port: 7400 })
+ */
+export class Hub {
+  readonly path: string;
+  readonly statelyPath: string;
+  private readonly source: HubSource;
+  private readonly tokens: TokenTable | undefined;
+  private readonly options: HubOptions;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly stately = new Set<StatelyStream>();
+  private readonly heartbeat: NodeJS.Timeout;
+  /** Each log event is translated and serialised once, however many clients receive it. */
+  private readonly serialized = new WeakMap<LogEvent, SerializedEvent>();
+  private counter = 0;
+  private closed = false;
+  readonly maxBufferedBytes: number;
+  readonly rate: { readonly perSecond: number; readonly burst: number };
+
+  constructor(options: HubOptions) {
+    if (!options.tokens && !options.insecureDevMode)
+      throw new TypeError('A hub needs `tokens` (or `insecureDevMode: true` for local development).');
+    this.options = options;
+    this.source = options.source;
+    this.tokens = options.tokens ? new TokenTable(options.tokens) : undefined;
+    this.path = options.path ?? '/hearsay';
+    this.statelyPath = `${this.path}/stately`;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.rate = options.rateLimit ?? { perSecond: 200, burst: 400 };
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes ?? 1024 * 1024,
+      perMessageDeflate: options.perMessageDeflate
+        ? {
+            threshold: options.perMessageDeflate.threshold,
+            concurrencyLimit: options.perMessageDeflate.concurrencyLimit,
+          }
+        : false,
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    });
+    if (options.insecureDevMode) {
+      this.log(
+        '⚠ HEARSAY HUB IN INSECURE DEVELOPMENT MODE: no tokens, every client gets every role. Only loopback peers are accepted.',
+      );
+    }
+    const every = options.heartbeatMs ?? 30_000;
+    this.heartbeat = setInterval(() => {
+      for (const c of this.connections) c.beat();
+      for (const s of this.stately) s.beat();
+    }, every);
+    this.heartbeat.unref();
+  }
+
+  /** Handles WebSocket upgrades on `server` for the hub's paths (other paths are left to other listeners). */
+  attach(server: Server): void {
+    server.on('upgrade', (req, socket, head) => {
+      this.handleUpgrade(req, socket, head);
+    });
+  }
+
+  /**
+   * Handles one upgrade request if it is for the hub's paths; returns false otherwise. Authentication
+   * happens here: a refused request gets 401 or 403 and its socket is destroyed before any WebSocket exists.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const pathname = new URL(req.url ?? '/', 'http://hub').pathname;
+    const kind = pathname === this.path ? 'protocol' : pathname === this.statelyPath ? 'stately' : undefined;
+    if (!kind) return false;
+    socket.on('error', () => socket.destroy());
+    if (this.closed) return refuse(socket, 404), true;
+    if (!this.originAllowed(req.headers.origin)) return refuse(socket, 403), true;
+    const grant = this.authenticate(req);
+    if (!grant) return refuse(socket, 401), true;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (kind === 'stately') {
+        const stream = new StatelyStream(ws, grant, this.source, this.maxBufferedBytes, () =>
+          this.stately.delete(stream),
+        );
+        this.stately.add(stream);
+        return;
+      }
+      const conn = new Connection(this, `c${++this.counter}`, ws, grant, this.source);
+      this.connections.add(conn);
+      ws.on('close', () => {
+        this.connections.delete(conn);
+        conn.dispose();
+      });
+      void conn.welcome();
+    });
+    return true;
+  }
+
+  /** How many protocol connections are open. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Closes every connection (1001) and stops accepting new ones. Does not close the HTTP server. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    for (const c of this.connections) c.close(CLOSE_CODES.goingAway, 'the hub is shutting down');
+    for (const s of this.stately) s.close();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /** @internal The translated, serialised form of a log event (computed once per event). */
+  serialize(event: LogEvent): SerializedEvent {
+    let s = this.serialized.get(event);
+    if (!s) {
+      const message = toServerMessage(event);
+      s = { message, text: JSON.stringify(message) };
+      this.serialized.set(event, s);
+    }
+    return s;
+  }
+
+  /** @internal */
+  log(line: string): void {
+    (this.options.log ?? console.warn)(line);
+  }
+
+  private originAllowed(origin: string | undefined): boolean {
+    if (origin === undefined) return true;
+    if (this.options.allowedOrigins) return this.options.allowedOrigins.includes(origin);
+    try {
+      const host = new URL(origin).hostname;
+      return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+    } catch {
+      return false;
+    }
+  }
+
+  private authenticate(req: IncomingMessage): Grant | undefined {
+    const token = presentedToken(req);
+    if (token !== undefined && this.tokens) return this.tokens.lookup(token);
+    if (this.options.insecureDevMode && isLoopback(req.socket.remoteAddress)) return DEV_GRANT;
+    return undefined;
+  }
+}
+
+function refuse(socket: Duplex, status: number): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${HTTP_STATUS[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** One client of the protocol endpoint. */
+class Connection implements RemoteChannel {
+  private readonly subscriptions = new Map<string, Unsubscribe>();
+  private stopWildcard: (() => void) | undefined;
+  private withdrawAgents: (() => void) | undefined;
+  private alive = true;
+  private closing = false;
+  private tokens: number;
+  private refilled = Date.now();
+  private overLimit = 0;
+
+  constructor(
+    private readonly hub: Hub,
+    readonly id: string,
+    private readonly ws: WebSocket,
+    private readonly grant: Grant,
+    private readonly source: HubSource,
+  ) {
+    this.tokens = hub.rate.burst;
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('error', () => {
+      // A protocol violation (e.g. a frame over the size limit) closes the socket; ws reports it here.
+    });
+    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+  }
+
+  async welcome(): Promise<void> {
+    const runs = (await this.source.listRuns()).filter((r) => admitsRun(this.grant, r.runId));
+    this.send({ v: PROTOCOL_VERSION, type: 'welcome', server: this.source.server, roles: [...this.grant.roles], runs });
+  }
+
+  send(message: ServerMessage): void {
+    this.sendText(JSON.stringify(message));
+  }
+
+  beat(): void {
+    if (!this.alive) {
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  close(code: number, reason: string): void {
+    this.closing = true;
+    this.dispose();
+    this.ws.close(code, reason);
+    // A peer that does not read will never see the close frame behind its buffer: drop it soon after.
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+  }
+
+  dispose(): void {
+    for (const stop of this.subscriptions.values()) stop();
+    this.subscriptions.clear();
+    this.stopWildcard?.();
+    this.stopWildcard = undefined;
+    this.withdrawAgents?.();
+    this.withdrawAgents = undefined;
+  }
+
+  private sendText(text: string): void {
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(text);
+    if (this.ws.bufferedAmount > this.hub.maxBufferedBytes) {
+      this.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume from your last seq');
+    }
+  }
+
+  private error(error: FrameError): void {
+    this.send({ v: PROTOCOL_VERSION, type: 'error', ...error });
+  }
+
+  /** Token bucket: false when the client is over its rate. */
+  private take(): boolean {
+    const now = Date.now();
+    const { perSecond, burst } = this.hub.rate;
+    this.tokens = Math.min(burst, this.tokens + ((now - this.refilled) / 1000) * perSecond);
+    this.refilled = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      this.overLimit = 0;
+      return true;
+    }
+    this.overLimit += 1;
+    return false;
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    if (this.closing) return;
+    if (!this.take()) {
+      if (this.overLimit === 1) this.error({ code: 'rate_limited', message: 'Too many messages; slow down.' });
+      if (this.overLimit > this.hub.rate.burst) this.close(CLOSE_CODES.rateLimited, 'rate limit exceeded');
+      return;
+    }
+    if (isBinary) {
+      this.error({ code: 'invalid_message', message: 'Binary frames are not part of the protocol; send JSON text.' });
+      return;
+    }
+    const parsed = parseClientFrame(data.toString());
+    if (!parsed.ok) {
+      this.error(parsed.error);
+      return;
+    }
+    this.handle(parsed.message).catch((error: unknown) => {
+      const ref = 'id' in parsed.message ? parsed.message.id : undefined;
+      if (error instanceof HubRefusal) {
+        this.error({ code: error.code, message: error.message, ...(ref === undefined ? {} : { ref }) });
+        return;
+      }
+      this.hub.log(`hub: handling a ${parsed.message.type} message failed: ${String(error)}`);
+      this.error({ code: 'internal', message: 'The hub failed to handle this message.', ...(ref === undefined ? {} : { ref }) });
+    });
+  }
+
+  private async handle(m: ClientMessage): Promise<void> {
+    switch (m.type) {
+      case 'ping':
+        return this.send({ v: PROTOCOL_VERSION, type: 'pong', ...(m.id === undefined ? {} : { ref: m.id }) });
+      case 'hello':
+        return this.hello(m);
+      case 'subscribe':
+        return this.subscribe(m);
+      case 'unsubscribe':
+        return this.unsubscribe(m);
+      case 'commit':
+      case 'publish':
+        return this.write(m);
+      case 'approval':
+        return this.approval(m);
+      case 'agenda':
+        return this.agenda(m);
+      case 'agent_request':
+      case 'activation_result':
+        return this.remote(m);
+    }
+  }
+
+  private hello(m: ClientMessageOf<'hello'>): void {
+    const agents = m.agents ?? [];
+    for (const agentId of agents) {
+      if (!actsAs(this.grant, agentId)) {
+        return this.error({ code: 'forbidden', message: `This token may not act as agent "${agentId}".`, ...ref(m) });
+      }
+      if (!this.source.agentWrites(agentId)) {
+        return this.error({ code: 'forbidden', message: `No agent "${agentId}" is registered on this runtime.`, ...ref(m) });
+      }
+    }
+    if (agents.length > 0) {
+      this.withdrawAgents?.();
+      this.withdrawAgents = this.source.hostAgents(this, agents);
+    }
+    if (m.id !== undefined) this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id });
+  }
+
+  private async subscribe(m: ClientMessageOf<'subscribe'>): Promise<void> {
+    const filter: RunFilter = {
+      ...(m.filter?.types ? { types: new Set(m.filter.types) } : {}),
+      ...(m.filter?.topics ? { topics: m.filter.topics } : {}),
+      ...(m.filter?.agents ? { agents: new Set(m.filter.agents) } : {}),
+    };
+    const after = m.after ?? {};
+    if (m.runs === '*') {
+      this.stopWildcard?.();
+      // Runs that start from now on are followed from a snapshot taken as they start (it holds their input).
+      this.stopWildcard = this.source.onRunStarted((runId) => {
+        if (admitsRun(this.grant, runId) && !this.subscriptions.has(runId)) void this.follow(runId, undefined, filter);
+      });
+      for (const run of await this.source.listRuns()) {
+        if (admitsRun(this.grant, run.runId)) await this.follow(run.runId, after[run.runId], filter);
+      }
+    } else {
+      for (const runId of m.runs) {
+        if (!admitsRun(this.grant, runId)) {
+          this.error({ code: 'forbidden', message: `This token may not see run "${runId}".`, ...ref(m) });
+          continue;
+        }
+        if (!(await this.follow(runId, after[runId], filter)))
+          this.error({ code: 'unknown_run', message: `There is no run "${runId}".`, ...ref(m) });
+      }
+    }
+    if (m.id !== undefined) this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id });
+  }
+
+  private unsubscribe(m: ClientMessageOf<'unsubscribe'>): void {
+    const runs = m.runs === '*' ? [...this.subscriptions.keys()] : m.runs;
+    if (m.runs === '*') {
+      this.stopWildcard?.();
+      this.stopWildcard = undefined;
+    }
+    for (const runId of runs) {
+      this.subscriptions.get(runId)?.();
+      this.subscriptions.delete(runId);
+    }
+    if (m.id !== undefined) this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id });
+  }
+
+  /**
+   * Streams a run: with `after`, every event after that seq from the log (or, when that part of the log
+   * was compacted, a fresh snapshot); without, a snapshot and then every event after it. No gap, no duplicate.
+   */
+  private async follow(runId: string, after: number | undefined, filter: RunFilter): Promise<boolean> {
+    const board = await this.source.openRun(runId);
+    if (!board || this.closing) return board !== undefined;
+    this.subscriptions.get(runId)?.();
+    const head = board.snapshot().seq;
+    if (after === undefined || after > head) {
+      this.fromSnapshot(runId, board, filter, false);
+      return true;
+    }
+    let expected = after + 1;
+    let stop: Unsubscribe | undefined;
+    stop = board.subscribe({ from: after + 1 }, (event) => {
+      if (event.seq !== expected) {
+        // The log no longer holds what the client missed: start it again from a snapshot.
+        stop?.();
+        stop = undefined;
+        this.fromSnapshot(runId, board, filter, true);
+        return;
+      }
+      expected += 1;
+      this.deliver(event, filter);
+    });
+    if (stop) this.subscriptions.set(runId, () => stop?.());
+    return true;
+  }
+
+  private fromSnapshot(runId: string, board: HubBoard, filter: RunFilter, compacted: boolean): void {
+    const snap = board.snapshot();
+    this.send({
+      v: PROTOCOL_VERSION,
+      type: 'snapshot',
+      runId,
+      seq: snap.seq,
+      version: snap.version,
+      state: snap.state,
+      ...(compacted ? { compacted } : {}),
+    });
+    const stop = board.subscribe({ from: snap.seq + 1 }, (event) => this.deliver(event, filter));
+    this.subscriptions.set(runId, stop);
+  }
+
+  private deliver(event: LogEvent, filter: RunFilter): void {
+    if (filter.topics && event.type === 'message' && !topicMatches(filter.topics, event.topic)) return;
+    const { message, text } = this.hub.serialize(event);
+    if (filter.types && !filter.types.has(message.type)) return;
+    if (filter.agents) {
+      const agent = agentOf(message);
+      if (agent !== undefined && !filter.agents.has(agent)) return;
+    }
+    this.sendText(text);
+  }
+
+  /** The agent a write is made as: the one named (which the token must allow), or the token's only agent. */
+  private writer(named: string | undefined): string | undefined {
+    if (named !== undefined) return actsAs(this.grant, named) ? named : undefined;
+    if (this.grant.agents !== '*' && this.grant.agents.size === 1) return [...this.grant.agents][0];
+    return undefined;
+  }
+
+  private async write(m: ClientMessageOf<'commit'> | ClientMessageOf<'publish'>): Promise<void> {
+    const agentId = this.writer(m.agentId);
+    const refuse = (message: string) =>
+      this.send({ v: PROTOCOL_VERSION, type: 'commit_result', ref: m.id, ok: false, error: { code: 'forbidden', message } });
+    if (agentId === undefined)
+      return refuse(
+        m.agentId === undefined
+          ? 'Only agents write: this token holds no single agent role (name one with agentId).'
+          : `This token may not act as agent "${m.agentId}".`,
+      );
+    if (!admitsRun(this.grant, m.runId)) return refuse(`Agent "${agentId}" is not admitted to run "${m.runId}".`);
+    const common = {
+      runId: m.runId,
+      agentId,
+      ...(m.activationId === undefined ? {} : { activationId: m.activationId, via: this }),
+    };
+    let result: Awaited<ReturnType<HubSource['commit']>>;
+    if (m.type === 'commit') {
+      result = await this.source.commit({ ...common, baseVersion: m.baseVersion, reads: m.reads, patches: m.patches });
+    } else {
+      if (m.topic.startsWith('hearsay.')) return refuse('Topics starting with "hearsay." are reserved for the runtime.');
+      result = await this.source.publish({ ...common, topic: m.topic, payload: m.payload });
+    }
+    this.send(
+      result.ok
+        ? { v: PROTOCOL_VERSION, type: 'commit_result', ref: m.id, ok: true, version: result.version, duplicate: result.duplicate }
+        : {
+            v: PROTOCOL_VERSION,
+            type: 'commit_result',
+            ref: m.id,
+            ok: false,
+            error: {
+              code: result.code,
+              message: result.message,
+              ...(result.detail === undefined ? {} : { detail: result.detail }),
+            },
+          },
+    );
+  }
+
+  private async approval(m: ClientMessageOf<'approval'>): Promise<void> {
+    if (!this.grant.operator)
+      return this.error({ code: 'forbidden', message: 'Only the operator role answers approvals.', ref: m.id });
+    if (!m.approved && !m.reason)
+      return this.error({ code: 'invalid_message', message: 'A rejection needs a reason.', ref: m.id });
+    const result = await this.source.answer(
+      m.requestId,
+      m.approved
+        ? { approved: true, by: this.grant.name, ...(m.comment === undefined ? {} : { comment: m.comment }) }
+        : { approved: false, by: this.grant.name, reason: m.reason! },
+    );
+    this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id, result });
+  }
+
+  private agenda(m: ClientMessageOf<'agenda'>): void {
+    if (!this.grant.operator)
+      return this.error({ code: 'forbidden', message: 'Only the operator role changes the agenda.', ref: m.id });
+    if (!admitsRun(this.grant, m.runId))
+      return this.error({ code: 'forbidden', message: `This token may not act on run "${m.runId}".`, ref: m.id });
+    const done = this.source.agenda(m.runId, m.action, m.agentId, m.key);
+    if (!done) return this.error({ code: 'unknown_run', message: `Run "${m.runId}" is not running here.`, ref: m.id });
+    this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id, result: 'done' });
+  }
+
+  private async remote(m: ClientMessageOf<'agent_request'> | ClientMessageOf<'activation_result'>): Promise<void> {
+    const result = await this.source.fromRemote(this, m);
+    if (m.type === 'agent_request') this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id, result });
+  }
+}
+
+const ref = (m: { id?: number | undefined }) => (m.id === undefined ? {} : { ref: m.id });
+
+/** Where a hub listens on its own port. */
+export interface HubAddress {
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+}

@@ -1,0 +1,162 @@
+import type { WebSocket } from 'ws';
+import type { LogEvent, Unsubscribe } from '../blackboard/index.js';
+import { admitsRun, type Grant } from './auth.js';
+import type { HubSource } from './source.js';
+
+/** The `_version` field receivers of `@statelyai/inspect` messages require (any string). */
+const VERSION = 'hearsay/1';
+
+type StatelyMessage = Record<string, unknown> & { type: '@xstate.actor' | '@xstate.event' | '@xstate.snapshot' };
+
+/** A state name as the scheduler records it (a string, or the JSON of a nested state value). */
+const stateValue = (name: string): unknown => {
+  if (!name.startsWith('{')) return name;
+  try {
+    return JSON.parse(name);
+  } catch {
+    return name;
+  }
+};
+
+/**
+ * Translates one run's log into XState inspection events in the wire format of `@statelyai/inspect`
+ * (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`), so Stately's tooling can draw our agents'
+ * statecharts. The board is the root actor; each agent (each pooled instance) is its child and sends the
+ * board a `commit` event for each of its commits. Session ids derive from run, agent and item, so they are
+ * stable across restarts. Actor context is not streamed (it stays in the agent's process).
+ */
+export class StatelyTranslator {
+  private readonly known = new Set<string>();
+  private readonly board: string;
+
+  constructor(
+    private readonly runId: string,
+    private readonly definitionOf: (agentId: string) => string | undefined,
+  ) {
+    this.board = `${runId}/board`;
+  }
+
+  translate(e: LogEvent): StatelyMessage[] {
+    const out: StatelyMessage[] = [];
+    const at = String(e.time);
+    const common = (sessionId: string) => ({ sessionId, rootId: this.board, id: null, createdAt: at, _version: VERSION });
+    if (!this.known.has(this.board)) {
+      this.known.add(this.board);
+      out.push({
+        type: '@xstate.actor',
+        ...common(this.board),
+        name: `board ${this.runId}`,
+        definition: JSON.stringify({ id: 'board', initial: 'open', states: { open: { on: { commit: {} } } } }),
+        snapshot: { status: 'active', value: 'open', context: { version: 0 } },
+      });
+    }
+    const agentSession = (agentId: string, key: string | undefined, value: unknown) => {
+      const session = key === undefined ? `${this.runId}/${agentId}` : `${this.runId}/${agentId}/${key}`;
+      if (!this.known.has(session)) {
+        this.known.add(session);
+        out.push({
+          type: '@xstate.actor',
+          ...common(session),
+          name: key === undefined ? agentId : `${agentId} ${key}`,
+          parentId: this.board,
+          definition: this.definitionOf(agentId) ?? JSON.stringify({ id: agentId }),
+          snapshot: { status: 'active', value, context: {} },
+        });
+      }
+      return session;
+    };
+    if (e.type === 'commit') {
+      const source = this.definitionOf(e.author) ? agentSession(e.author, undefined, undefined) : undefined;
+      const event = { type: 'commit', author: e.author, version: e.version, writes: e.writes };
+      out.push({ type: '@xstate.event', ...common(this.board), ...(source ? { sourceId: source } : {}), event });
+      out.push({
+        type: '@xstate.snapshot',
+        ...common(this.board),
+        event,
+        snapshot: { status: 'active', value: 'open', context: { version: e.version } },
+      });
+      return out;
+    }
+    if (e.author !== 'scheduler' || typeof e.payload !== 'object' || e.payload === null) return out;
+    const p = e.payload as Record<string, unknown>;
+    const agentId = typeof p.agentId === 'string' ? p.agentId : undefined;
+    const key = typeof p.key === 'string' ? p.key : undefined;
+    if (!agentId) return out;
+    if (e.topic === 'hearsay.transition') {
+      const session = agentSession(agentId, key, stateValue(String(p.from)));
+      const event = { type: String(p.event) };
+      out.push({ type: '@xstate.event', ...common(session), event });
+      out.push({
+        type: '@xstate.snapshot',
+        ...common(session),
+        event,
+        snapshot: { status: 'active', value: stateValue(String(p.to)), context: {} },
+      });
+    } else if (e.topic === 'hearsay.activation' && p.phase === 'completed' && key !== undefined) {
+      // A pooled instance ran to its end.
+      const session = agentSession(agentId, key, undefined);
+      out.push({
+        type: '@xstate.snapshot',
+        ...common(session),
+        event: { type: 'hearsay.completed' },
+        snapshot: { status: 'done', context: {} },
+      });
+    }
+    return out;
+  }
+}
+
+/** One client of the Stately-compatible endpoint: every run from its start, then live. Read-only. */
+export class StatelyStream {
+  private readonly stops: Unsubscribe[] = [];
+  private alive = true;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly grant: Grant,
+    private readonly source: HubSource,
+    private readonly maxBufferedBytes: number,
+    onClose: () => void,
+  ) {
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      this.close();
+      onClose();
+    });
+    this.stops.push(this.source.onRunStarted((runId) => void this.follow(runId)));
+    void this.source.listRuns().then(async (runs) => {
+      for (const r of runs) await this.follow(r.runId);
+    });
+  }
+
+  beat(): void {
+    if (!this.alive) return this.ws.terminate();
+    this.alive = false;
+    this.ws.ping();
+  }
+
+  close(code = 1001, reason = 'closing'): void {
+    for (const stop of this.stops.splice(0)) stop();
+    this.ws.close(code, reason);
+  }
+
+  private async follow(runId: string): Promise<void> {
+    if (!admitsRun(this.grant, runId)) return;
+    const board = await this.source.openRun(runId);
+    if (!board) return;
+    const translator = new StatelyTranslator(runId, (id) => this.source.machineDefinition(id));
+    this.stops.push(
+      board.subscribe({ from: 1 }, (event) => {
+        if (this.ws.readyState !== this.ws.OPEN) return;
+        for (const m of translator.translate(event)) this.ws.send(JSON.stringify(m));
+        if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+          this.close(4008, 'slow consumer: reconnect');
+          setTimeout(() => this.ws.terminate(), 1000).unref();
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,421 @@
+import { z } from 'zod';
+
+/**
+ * The one message vocabulary between a Hearsay hub and its clients (inspectors, tools, remote agents).
+ * Every message is a zod schema with an inferred type; the hub validates everything it receives and the
+ * tests validate everything it sends. Bump `PROTOCOL_VERSION` on any incompatible change.
+ */
+export const PROTOCOL_VERSION = 1;
+
+const v = z.literal(PROTOCOL_VERSION);
+const segment = z.union([z.string(), z.number().int().nonnegative()]);
+/** A board path: object keys and array indices. */
+export const PathSchema = z.array(segment);
+export const PatchSchema = z.strictObject({
+  op: z.enum(['add', 'replace', 'remove']),
+  path: PathSchema,
+  value: z.unknown().optional(),
+});
+const runId = z.string().min(1).max(200);
+const id = z.string().min(1).max(200);
+/** Client-chosen number a reply carries back as `ref`. */
+const ref = z.number().int().nonnegative();
+const seq = z.number().int().nonnegative();
+const usage = z.strictObject({
+  tokens: z.number().nonnegative().optional(),
+  inputTokens: z.number().nonnegative().optional(),
+  outputTokens: z.number().nonnegative().optional(),
+  cost: z.number().nonnegative().optional(),
+});
+
+// ---------------------------------------------------------------- server → client
+
+/** A run as the welcome message and run listings describe it. */
+export const RunInfoSchema = z.object({
+  runId,
+  status: z.enum(['running', 'ended']),
+  outcome: z.string().optional(),
+  reason: z.string().optional(),
+  version: z.number().int().nonnegative(),
+  seq,
+});
+
+/** Fields every log-derived message carries: the run and the position in its log. */
+const logged = { v, runId, seq, time: z.number() };
+
+const enabler = z.object({
+  seq,
+  version: z.number().int().nonnegative(),
+  paths: z.array(PathSchema),
+  activationId: z.string().optional(),
+  depth: z.number().int().nonnegative(),
+});
+
+const activationPhase = z.discriminatedUnion('phase', [
+  z.object({
+    phase: z.literal('started'),
+    activationId: id,
+    agentId: id,
+    key: z.string().optional(),
+    depth: z.number().int().nonnegative(),
+    attempt: z.number().int().positive(),
+    enabledBy: enabler,
+    delegatedBy: z.string().optional(),
+  }),
+  z.object({
+    phase: z.literal('refused'),
+    agentId: id,
+    key: z.string().optional(),
+    reason: z.string(),
+    detail: z.string(),
+    enabledBy: enabler,
+  }),
+  z.object({ phase: z.literal('completed'), activationId: id, agentId: id, key: z.string().optional() }),
+  z.object({
+    phase: z.literal('failed'),
+    activationId: id,
+    agentId: id,
+    key: z.string().optional(),
+    attempt: z.number().int().positive(),
+    error: z.string(),
+    next: z.enum(['retry', 'fallback', 'none']),
+  }),
+  z.object({
+    phase: z.literal('aborted'),
+    activationId: id,
+    agentId: id,
+    reason: z.string(),
+    resumable: z.boolean().optional(),
+  }),
+]);
+
+export const ServerMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    v,
+    type: z.literal('welcome'),
+    server: z.string(),
+    /** What this connection may do: `inspect`, `operator`, `agent:<id>`. */
+    roles: z.array(z.string()),
+    runs: z.array(RunInfoSchema),
+  }),
+  /** A run's board at a version; the messages that follow it continue from `seq`. */
+  z.object({
+    v,
+    type: z.literal('snapshot'),
+    runId,
+    seq,
+    version: z.number().int().nonnegative(),
+    state: z.unknown(),
+    /** Set when the client asked to resume from a part of the log that was compacted away. */
+    compacted: z.boolean().optional(),
+  }),
+  z.object({
+    ...logged,
+    type: z.literal('commit'),
+    version: z.number().int().positive(),
+    baseVersion: z.number().int().nonnegative(),
+    author: z.string(),
+    activationId: z.string().optional(),
+    patches: z.array(PatchSchema),
+    writes: z.array(PathSchema),
+  }),
+  /** A message on the run's bus (and any runtime record without a dedicated type, under its topic). */
+  z.object({
+    ...logged,
+    type: z.literal('message'),
+    version: z.number().int().nonnegative(),
+    topic: z.string(),
+    author: z.string(),
+    payload: z.unknown(),
+  }),
+  z.object({
+    ...logged,
+    type: z.literal('transition'),
+    agentId: z.string(),
+    key: z.string().optional(),
+    activationId: z.string().optional(),
+    from: z.string(),
+    to: z.string(),
+    event: z.string(),
+  }),
+  z.object({ ...logged, type: z.literal('activation'), activation: activationPhase }),
+  /** An activation's span ended: its parent is the span of the activation whose commit enabled it. */
+  z.object({
+    ...logged,
+    type: z.literal('span'),
+    spanId: id,
+    parentSpanId: z.string().optional(),
+    name: z.string(),
+    start: z.number(),
+    end: z.number(),
+    status: z.enum(['ok', 'error', 'aborted']),
+    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  }),
+  z.object({
+    ...logged,
+    type: z.literal('stream'),
+    activationId: id,
+    agentId: z.string().optional(),
+    delta: z.string(),
+  }),
+  z.object({
+    ...logged,
+    type: z.literal('approval'),
+    phase: z.string(),
+    requestId: z.string().optional(),
+    record: z.unknown(),
+  }),
+  z.object({ ...logged, type: z.literal('outcome'), outcome: z.string(), reason: z.string() }),
+  /** The reply to a client's commit. */
+  z.object({
+    v,
+    type: z.literal('commit_result'),
+    ref,
+    ok: z.boolean(),
+    version: z.number().int().nonnegative().optional(),
+    duplicate: z.boolean().optional(),
+    error: z.object({ code: z.string(), message: z.string(), detail: z.unknown().optional() }).optional(),
+  }),
+  /** The reply to a publish, an approval answer or an agent request. */
+  z.object({
+    v,
+    type: z.literal('ack'),
+    ref,
+    result: z.unknown().optional(),
+  }),
+  z.object({ v, type: z.literal('pong'), ref: ref.optional() }),
+  /** Remote agents: run one step of `agentId`'s machine on the board at `version` (or later). */
+  z.object({
+    v,
+    type: z.literal('activate'),
+    runId,
+    activationId: id,
+    agentId: id,
+    key: z.string().optional(),
+    version: z.number().int().nonnegative(),
+    changed: z.array(PathSchema),
+    depth: z.number().int().nonnegative(),
+    attempt: z.number().int().positive(),
+    delegation: z.object({ from: z.string(), task: z.unknown() }).optional(),
+    fallbackFor: z.object({ agentId: z.string(), error: z.string() }).optional(),
+    /** The event to send instead of the board event (a human rejected an irreversible step). */
+    rejection: z.object({ state: z.string(), by: z.string(), reason: z.string() }).optional(),
+    /** The singleton's persisted XState snapshot to continue from (absent: a fresh actor). */
+    snapshot: z.unknown().optional(),
+    /** W3C traceparent of the activation's span. */
+    traceparent: z.string().optional(),
+  }),
+  /** Remote agents: stop the activation (the run ended or was cancelled). */
+  z.object({ v, type: z.literal('abort'), activationId: id, reason: z.string() }),
+  /** Remote agents: what the runtime answers a request of the machine (committed, rejected, approval). */
+  z.object({ v, type: z.literal('agent_reply'), ref, activationId: id, reply: z.unknown().optional() }),
+  z.object({
+    v,
+    type: z.literal('error'),
+    code: z.enum([
+      'bad_json',
+      'invalid_message',
+      'unsupported_version',
+      'forbidden',
+      'unknown_run',
+      'unknown_activation',
+      'rate_limited',
+      'internal',
+    ]),
+    message: z.string(),
+    ref: ref.optional(),
+    issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })).optional(),
+  }),
+]);
+
+// ---------------------------------------------------------------- client → server
+
+const runFilter = z.strictObject({
+  types: z.array(z.string().max(40)).max(32).optional(),
+  /** Topics of bus messages; `prefix*` matches a prefix. */
+  topics: z.array(z.string().max(200)).max(64).optional(),
+  agents: z.array(id).max(256).optional(),
+});
+
+export const ClientMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    v,
+    type: z.literal('hello'),
+    id: ref.optional(),
+    client: z.string().max(200).optional(),
+    /** Remote agents this connection hosts (each needs the `agent:<id>` role). */
+    agents: z.array(id).max(256).optional(),
+  }),
+  /**
+   * Follow runs (`'*'`: every run, including those that start later). For each run: a snapshot then
+   * every message in log order; with `after[runId]`, only what came after that seq (resume).
+   */
+  z.strictObject({
+    v,
+    type: z.literal('subscribe'),
+    id: ref.optional(),
+    runs: z.union([z.literal('*'), z.array(runId).max(1000)]),
+    after: z.record(runId, seq).optional(),
+    filter: runFilter.optional(),
+  }),
+  z.strictObject({
+    v,
+    type: z.literal('unsubscribe'),
+    id: ref.optional(),
+    runs: z.union([z.literal('*'), z.array(runId).max(1000)]),
+  }),
+  /** A commit by a remote agent, with the same optimistic rules as a local one. */
+  z.strictObject({
+    v,
+    type: z.literal('commit'),
+    id: ref,
+    runId,
+    /** Set when the commit is part of an activation the hub sent this connection. */
+    activationId: id.optional(),
+    baseVersion: z.number().int().nonnegative(),
+    reads: z.array(PathSchema).max(10_000),
+    patches: z.array(PatchSchema).min(1).max(10_000),
+    /** The agent committing (required when the connection holds several agent roles). */
+    agentId: id.optional(),
+  }),
+  z.strictObject({
+    v,
+    type: z.literal('publish'),
+    id: ref,
+    runId,
+    activationId: id.optional(),
+    agentId: id.optional(),
+    topic: z.string().min(1).max(200),
+    payload: z.unknown(),
+  }),
+  /** An operator's answer to an approval request. */
+  z.strictObject({
+    v,
+    type: z.literal('approval'),
+    id: ref,
+    requestId: z.string().min(1).max(300),
+    approved: z.boolean(),
+    comment: z.string().max(2000).optional(),
+    reason: z.string().max(2000).optional(),
+  }),
+  /** An operator's veto or promotion of an agent (or one item) in a run's agenda. */
+  z.strictObject({
+    v,
+    type: z.literal('agenda'),
+    id: ref,
+    runId,
+    action: z.enum(['veto', 'promote']),
+    agentId: id,
+    key: z.string().max(200).optional(),
+  }),
+  z.strictObject({ v, type: z.literal('ping'), id: ref.optional() }),
+  /** Remote agents: a request of the machine during an activation (delegate, charge, approval). */
+  z.strictObject({
+    v,
+    type: z.literal('agent_request'),
+    id: ref,
+    activationId: id,
+    request: z.discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('delegate'), to: id, task: z.unknown() }),
+      z.strictObject({ type: z.literal('charge'), usage }),
+      z.strictObject({
+        type: z.literal('approval'),
+        action: z.string().min(1).max(200),
+        args: z.unknown(),
+        summary: z.string().max(2000).optional(),
+      }),
+    ]),
+  }),
+  /** Remote agents: how the step of an activation ended. */
+  z.strictObject({
+    v,
+    type: z.literal('activation_result'),
+    activationId: id,
+    status: z.enum(['settled', 'done', 'failed']),
+    error: z.string().max(10_000).optional(),
+    /** The actor's persisted snapshot after the step (singletons keep their state between activations). */
+    snapshot: z.unknown().optional(),
+    /** The state values the step went through: `[from, to, eventType]` each. */
+    transitions: z.array(z.tuple([z.string(), z.string(), z.string()])).max(10_000).optional(),
+  }),
+]);
+
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;
+export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+export type RunInfo = z.infer<typeof RunInfoSchema>;
+export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
+export type ProtocolErrorCode = ServerMessageOf<'error'>['code'];
+
+/** Why a frame was refused, as the hub replies it. */
+export interface FrameError {
+  readonly code: ProtocolErrorCode;
+  readonly message: string;
+  readonly ref?: number;
+  readonly issues?: { path: (string | number)[]; message: string }[];
+}
+
+/** Parses one text frame from a client: the message, or a typed error naming the problem. */
+export function parseClientFrame(
+  text: string,
+): { ok: true; message: ClientMessage } | { ok: false; error: FrameError } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, error: { code: 'bad_json', message: `The frame is not JSON: ${(error as Error).message}` } };
+  }
+  return parseMessage(ClientMessageSchema, raw);
+}
+
+/** Parses one text frame from a server (clients validate what they receive too). */
+export function parseServerFrame(
+  text: string,
+): { ok: true; message: ServerMessage } | { ok: false; error: FrameError } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, error: { code: 'bad_json', message: `The frame is not JSON: ${(error as Error).message}` } };
+  }
+  return parseMessage(ServerMessageSchema, raw);
+}
+
+function parseMessage<T>(
+  schema: z.ZodType<T>,
+  raw: unknown,
+): { ok: true; message: T } | { ok: false; error: FrameError } {
+  const refOf =
+    typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'number'
+      ? (raw as { id: number }).id
+      : undefined;
+  const withRef = refOf !== undefined && Number.isInteger(refOf) && refOf >= 0 ? { ref: refOf } : {};
+  if (typeof raw === 'object' && raw !== null && 'v' in raw && (raw as { v: unknown }).v !== PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      error: {
+        code: 'unsupported_version',
+        message: `Protocol version ${JSON.stringify((raw as { v: unknown }).v)} is not supported; this hub speaks v${PROTOCOL_VERSION}.`,
+        ...withRef,
+      },
+    };
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  const issues = parsed.error.issues.slice(0, 10).map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    message: i.message,
+  }));
+  const first = issues[0];
+  return {
+    ok: false,
+    error: {
+      code: 'invalid_message',
+      message: first
+        ? `Invalid message at ${first.path.length ? first.path.join('.') : '(root)'}: ${first.message}`
+        : 'Invalid message',
+      issues,
+      ...withRef,
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import { type AgentDefinition, forbiddenWrite } from '../actors/index.js';
+import type { Blackboard, Store } from '../blackboard/index.js';
+import type { HubBoard, HubCommitResult, HubSource, OperatorAnswer } from '../hub/index.js';
+import type { RunInfo } from '../protocol/index.js';
+import { TOPICS } from '../scheduler/index.js';
+import type { RemoteAgents } from './remote-agents.js';
+
+/** What the runtime hands {@link runtimeHubSource}: its runs, store and answers, never itself. */
+export interface HubSourceDeps {
+  readonly server: string;
+  readonly agents: readonly Pick<AgentDefinition, 'id' | 'writes' | 'machine'>[];
+  readonly store: Store;
+  readonly live: ReadonlyMap<string, { readonly board: Blackboard<unknown>; veto(a: string, k?: string): void; promote(a: string, k?: string): void }>;
+  readonly openBoard: (runId: string) => Promise<Blackboard<unknown>>;
+  readonly onRunStarted: (listener: (runId: string) => void) => () => void;
+  readonly answer: (requestId: string, answer: OperatorAnswer) => Promise<string>;
+  readonly remote: RemoteAgents;
+}
+
+/** How many events from the end of an ended run's log are read to find its outcome. */
+const OUTCOME_WINDOW = 500;
+
+/** The runtime as the hub sees it: runs (live or in the store), writes by agents, approvals, remote agents. */
+export function runtimeHubSource(deps: HubSourceDeps): HubSource {
+  const byId = new Map(deps.agents.map((a) => [a.id, a]));
+  const ended = new Map<string, { board: Blackboard<unknown>; info: RunInfo }>();
+
+  async function endedRun(runId: string): Promise<{ board: Blackboard<unknown>; info: RunInfo } | undefined> {
+    const known = ended.get(runId);
+    if (known) return known;
+    // Opening a board for a run the store does not hold would create it: ask the store first.
+    if (!deps.store.listRuns || !(await deps.store.listRuns()).includes(runId)) return undefined;
+    const board = await deps.openBoard(runId);
+    const tail = await deps.store.read(runId, Math.max(1, board.seq - OUTCOME_WINDOW));
+    const outcome = tail.findLast((e) => e.type === 'message' && e.topic === TOPICS.outcome);
+    const p = (outcome?.type === 'message' ? outcome.payload : undefined) as { outcome?: string; reason?: string } | undefined;
+    const info: RunInfo = {
+      runId,
+      status: 'ended',
+      ...(p?.outcome ? { outcome: p.outcome } : { outcome: 'interrupted' }),
+      ...(p?.reason ? { reason: p.reason } : {}),
+      version: board.version,
+      seq: board.seq,
+    };
+    if (deps.live.has(runId)) return undefined;
+    ended.set(runId, { board, info });
+    return { board, info };
+  }
+
+  const liveInfo = (runId: string, board: Blackboard<unknown>): RunInfo => ({
+    runId,
+    status: 'running',
+    version: board.version,
+    seq: board.seq,
+  });
+
+  const liveRun = (runId: string) => {
+    const run = deps.live.get(runId);
+    if (!run) return undefined;
+    // A run resumed in this process is live again.
+    ended.delete(runId);
+    return run;
+  };
+
+  const notRunning = (runId: string): HubCommitResult => ({
+    ok: false,
+    code: 'not_running',
+    message: `Run "${runId}" is not running in this runtime.`,
+  });
+
+  const unknownAgent = (agentId: string): HubCommitResult => ({
+    ok: false,
+    code: 'forbidden',
+    message: `No agent "${agentId}" is registered on this runtime.`,
+  });
+
+  return {
+    server: deps.server,
+    async listRuns() {
+      const out: RunInfo[] = [...deps.live].map(([id, run]) => liveInfo(id, run.board));
+      for (const runId of (await deps.store.listRuns?.()) ?? []) {
+        if (deps.live.has(runId)) continue;
+        const run = await endedRun(runId);
+        if (run) out.push(run.info);
+      }
+      return out;
+    },
+    async openRun(runId): Promise<HubBoard | undefined> {
+      return liveRun(runId)?.board ?? (await endedRun(runId))?.board;
+    },
+    onRunStarted: deps.onRunStarted,
+    agentWrites: (agentId) => byId.get(agentId)?.writes,
+    async commit(req) {
+      const run = liveRun(req.runId);
+      if (!run) return notRunning(req.runId);
+      if (req.activationId !== undefined && req.via) {
+        return deps.remote.write(req.via, req.activationId, req.agentId, {
+          type: 'commit',
+          baseVersion: req.baseVersion,
+          reads: req.reads,
+          patches: req.patches,
+        });
+      }
+      const def = byId.get(req.agentId);
+      if (!def) return unknownAgent(req.agentId);
+      const outside = forbiddenWrite(
+        def,
+        req.patches.map((p) => p.path),
+      );
+      if (outside) {
+        return {
+          ok: false,
+          code: 'forbidden_path',
+          message: `${req.agentId} may not write ${JSON.stringify(outside)}`,
+          detail: { path: outside },
+        };
+      }
+      const r = await run.board.commit({
+        baseVersion: req.baseVersion,
+        reads: req.reads,
+        patches: req.patches,
+        author: req.agentId,
+      });
+      return r.ok
+        ? { ok: true, version: r.event.version, duplicate: r.duplicate }
+        : { ok: false, code: r.error.code, message: r.error.message, detail: r.error };
+    },
+    async publish(req) {
+      const run = liveRun(req.runId);
+      if (!run) return notRunning(req.runId);
+      if (req.activationId !== undefined && req.via) {
+        return deps.remote.write(req.via, req.activationId, req.agentId, {
+          type: 'publish',
+          topic: req.topic,
+          payload: req.payload,
+        });
+      }
+      if (!byId.has(req.agentId)) return unknownAgent(req.agentId);
+      const r = await run.board.publish(req.topic, req.payload, { author: req.agentId });
+      return r.ok
+        ? { ok: true, version: r.event.version, duplicate: false }
+        : { ok: false, code: r.error.code, message: r.error.message };
+    },
+    answer: deps.answer,
+    agenda(runId, action, agentId, key) {
+      const run = liveRun(runId);
+      if (!run) return false;
+      run[action](agentId, key);
+      return true;
+    },
+    hostAgents: (channel, ids) => deps.remote.host(channel, ids),
+    fromRemote: (channel, m) => deps.remote.fromRemote(channel, m),
+    machineDefinition(agentId) {
+      const def = byId.get(agentId);
+      if (!def) return undefined;
+      return JSON.stringify(def.machine.config, (_key, value: unknown) =>
+        typeof value === 'function' ? { type: (value as { name?: string }).name || 'anonymous' } : value,
+      );
+    },
+  };
+}

@@ -1,0 +1,278 @@
+import { type Actor, type AnyMachineSnapshot, type AnyStateMachine, createActor, type Snapshot } from 'xstate';
+import {
+  type AgentDefinition,
+  type AgentHostOptions,
+  type ApprovalRejectedEvent,
+  type BoardEvent,
+  type RuntimeEvent,
+  type StepHost,
+  type StepOutcome,
+  taggedTarget,
+  type Usage,
+} from '../actors/index.js';
+import type { Patch, Path } from '../blackboard/index.js';
+import { HubRefusal, type HubCommitResult, type RemoteChannel } from '../hub/index.js';
+import { PROTOCOL_VERSION, type ClientMessageOf } from '../protocol/index.js';
+
+interface Running {
+  readonly channel: RemoteChannel;
+  readonly agentId: string;
+  readonly host: RemoteAgentHost;
+  readonly event: BoardEvent;
+  readonly finish: (outcome: StepOutcome) => void;
+}
+
+/**
+ * The remote agents of a runtime: which connections host which agents, and the activations running on
+ * them. The scheduler drives a remote agent exactly like a local one, through a {@link RemoteAgentHost}.
+ */
+export class RemoteAgents {
+  private readonly channels = new Map<string, RemoteChannel[]>();
+  private readonly running = new Map<string, Running>();
+  private turn = 0;
+
+  constructor(readonly ids: ReadonlySet<string>) {}
+
+  /** A connection offers to host agents; returns the function that withdraws it (activations on it fail). */
+  host(channel: RemoteChannel, agentIds: readonly string[]): () => void {
+    const offered = agentIds.filter((id) => this.ids.has(id));
+    if (offered.length < agentIds.length) {
+      const local = agentIds.filter((id) => !this.ids.has(id));
+      throw new HubRefusal('forbidden', `Agents ${local.join(', ')} run in this runtime, not remotely.`);
+    }
+    for (const id of offered) this.channels.set(id, [...(this.channels.get(id) ?? []), channel]);
+    return () => {
+      for (const id of offered) this.channels.set(id, (this.channels.get(id) ?? []).filter((c) => c !== channel));
+      for (const [activationId, r] of this.running) {
+        if (r.channel === channel) {
+          this.running.delete(activationId);
+          r.finish({ status: 'failed', error: new Error(`the process hosting ${r.agentId} disconnected`) });
+        }
+      }
+    };
+  }
+
+  /** The host for an agent of a run: remote when the agent is listed as remote, else undefined. */
+  hostFor = (agent: Pick<AgentDefinition, 'id'>, options: AgentHostOptions, runId: string): StepHost | undefined =>
+    this.ids.has(agent.id) ? new RemoteAgentHost(this, runId, agent.id, options) : undefined;
+
+  /** @internal Picks a connection hosting `agentId` (round robin). */
+  pick(agentId: string): RemoteChannel | undefined {
+    const list = this.channels.get(agentId) ?? [];
+    if (list.length === 0) return undefined;
+    return list[this.turn++ % list.length];
+  }
+
+  /** @internal */
+  begin(activationId: string, running: Running): void {
+    this.running.set(activationId, running);
+  }
+
+  /** @internal */
+  end(activationId: string): void {
+    this.running.delete(activationId);
+  }
+
+  /** A commit or publish a remote process makes inside an activation it runs. */
+  async write(
+    channel: RemoteChannel,
+    activationId: string,
+    agentId: string,
+    request:
+      | { type: 'commit'; baseVersion: number; reads: readonly Path[]; patches: readonly Patch[] }
+      | { type: 'publish'; topic: string; payload: unknown },
+  ): Promise<HubCommitResult> {
+    const r = this.activation(channel, activationId);
+    if (r.agentId !== agentId)
+      throw new HubRefusal('forbidden', `Activation ${activationId} is ${r.agentId}'s, not ${agentId}'s.`);
+    const reply =
+      request.type === 'commit'
+        ? await r.host.request({
+            type: 'hearsay.patch',
+            baseVersion: request.baseVersion,
+            reads: request.reads,
+            patches: request.patches,
+          })
+        : await r.host.request({ type: 'hearsay.publish', topic: request.topic, payload: request.payload });
+    if (request.type === 'publish') return { ok: true, version: 0, duplicate: false };
+    if (reply?.type === 'hearsay.committed') return { ok: true, version: reply.version, duplicate: false };
+    if (reply?.type === 'hearsay.rejected') return { ok: false, code: reply.code, message: reply.message };
+    return { ok: false, code: 'run_ended', message: 'The run has ended; nothing was committed.' };
+  }
+
+  /** A request of a remote machine (delegate, charge, approval), or how its step ended. */
+  async fromRemote(
+    channel: RemoteChannel,
+    m: ClientMessageOf<'agent_request'> | ClientMessageOf<'activation_result'>,
+  ): Promise<unknown> {
+    const r = this.activation(channel, m.activationId);
+    if (m.type === 'activation_result') {
+      this.running.delete(m.activationId);
+      r.host.finished(m);
+      r.finish(
+        m.status === 'failed'
+          ? { status: 'failed', error: new Error(m.error ?? `${r.agentId} failed in its remote process`) }
+          : m.status === 'done'
+            ? { status: 'done', output: undefined }
+            : { status: 'settled' },
+      );
+      return undefined;
+    }
+    const req = m.request;
+    switch (req.type) {
+      case 'delegate':
+        await r.host.request({ type: 'hearsay.delegate', to: req.to, task: req.task });
+        return 'requested';
+      case 'charge':
+        r.event.tools.charge(req.usage as Usage);
+        return 'charged';
+      case 'approval':
+        return r.event.tools.requestApproval({
+          action: req.action,
+          args: req.args,
+          ...(req.summary === undefined ? {} : { summary: req.summary }),
+        });
+    }
+  }
+
+  private activation(channel: RemoteChannel, activationId: string): Running {
+    const r = this.running.get(activationId);
+    if (!r || r.channel !== channel)
+      throw new HubRefusal('unknown_activation', `No activation ${activationId} runs on this connection.`);
+    return r;
+  }
+}
+
+/**
+ * Drives an agent whose machine runs in another process. Eligibility (`can`) and the irreversible-state
+ * check are answered here, from a shadow of the machine that is never started (nothing of the agent runs
+ * in this process); a step is sent to the hosting process, whose commits come back through the same
+ * `onRequest` path, and so the same optimistic rules, as a local agent's. The shadow follows the
+ * persisted snapshot the remote process reports after each step.
+ */
+export class RemoteAgentHost implements StepHost {
+  private shadow: Actor<AnyStateMachine>;
+  /** The persisted snapshot the shadow was restored from: what the remote actor continues from. */
+  private persistedState: Snapshot<unknown> | undefined;
+  private lastBoardEvent: BoardEvent | undefined;
+  private readonly machine: AnyStateMachine;
+
+  constructor(
+    private readonly registry: RemoteAgents,
+    private readonly runId: string,
+    private readonly agentId: string,
+    private readonly options: AgentHostOptions,
+  ) {
+    this.machine = options.machine;
+    this.persistedState = options.snapshot;
+    this.shadow = this.shadowOf(options.snapshot);
+  }
+
+  start(): StepOutcome {
+    // The remote process starts the actor (and runs its entry actions) at its first activation.
+    return { status: 'settled' };
+  }
+
+  get status(): string {
+    return this.shadow.getSnapshot().status;
+  }
+
+  can(event: BoardEvent): boolean {
+    this.lastBoardEvent = event;
+    const snap = this.shadow.getSnapshot();
+    return snap.status === 'active' && snap.can(event as never);
+  }
+
+  /** The remote process decides what its machine handles; a refusal it does not handle fails its step there. */
+  accepts(): boolean {
+    return true;
+  }
+
+  entersTagged(event: BoardEvent, tag: string): string | undefined {
+    this.lastBoardEvent = event;
+    return taggedTarget(this.machine, this.snapshot(), event, tag);
+  }
+
+  step(event: BoardEvent | RuntimeEvent | ApprovalRejectedEvent, signal: AbortSignal): Promise<StepOutcome> {
+    const board = event.type === 'board' ? (event as BoardEvent) : this.lastBoardEvent;
+    if (!board) return Promise.resolve({ status: 'failed', error: new Error('a remote step needs a board event') });
+    const channel = this.registry.pick(this.agentId);
+    if (!channel) {
+      return Promise.resolve({
+        status: 'failed',
+        error: new Error(`no process hosts remote agent "${this.agentId}" (connect one with hostAgents)`),
+      });
+    }
+    const { activation } = board;
+    return new Promise<StepOutcome>((resolve) => {
+      const finish = (outcome: StepOutcome) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      const onAbort = () => {
+        this.registry.end(activation.id);
+        channel.send({ v: PROTOCOL_VERSION, type: 'abort', activationId: activation.id, reason: 'the activation was stopped' });
+        finish({ status: 'aborted' });
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.registry.begin(activation.id, { channel, agentId: this.agentId, host: this, event: board, finish });
+      const persisted = this.persistedState;
+      channel.send({
+        v: PROTOCOL_VERSION,
+        type: 'activate',
+        runId: this.runId,
+        activationId: activation.id,
+        agentId: this.agentId,
+        ...(activation.key === undefined ? {} : { key: activation.key }),
+        version: board.version,
+        changed: board.changed.map((p) => [...p]),
+        depth: activation.depth,
+        attempt: activation.attempt,
+        ...(board.delegation ? { delegation: board.delegation } : {}),
+        ...(board.fallbackFor ? { fallbackFor: board.fallbackFor } : {}),
+        ...(event.type === 'hearsay.approval.rejected'
+          ? { rejection: { state: event.state, by: event.by, reason: event.reason } }
+          : {}),
+        ...(persisted === undefined ? {} : { snapshot: persisted }),
+      });
+    });
+  }
+
+  snapshot(): AnyMachineSnapshot {
+    return this.shadow.getSnapshot() as AnyMachineSnapshot;
+  }
+
+  persisted(): Snapshot<unknown> {
+    return this.shadow.getPersistedSnapshot();
+  }
+
+  stop(): void {
+    // Nothing runs here; the shadow was never started.
+  }
+
+  /** @internal Performs a request of the remote machine through the scheduler. */
+  request(req: Parameters<AgentHostOptions['onRequest']>[0]): Promise<RuntimeEvent | undefined> {
+    return Promise.resolve(this.options.onRequest(req));
+  }
+
+  /** @internal The remote step ended: follow its snapshot and record its transitions. */
+  finished(m: ClientMessageOf<'activation_result'>): void {
+    for (const [from, to, eventType] of m.transitions ?? []) this.options.onTransition?.(from, to, eventType);
+    if (m.snapshot !== undefined && m.status !== 'failed') {
+      try {
+        this.shadow = this.shadowOf(m.snapshot as Snapshot<unknown>);
+        this.persistedState = m.snapshot as Snapshot<unknown>;
+      } catch {
+        // A snapshot this machine cannot restore: keep the last good shadow.
+      }
+    }
+  }
+
+  private shadowOf(snapshot: Snapshot<unknown> | undefined): Actor<AnyStateMachine> {
+    return createActor(this.machine, {
+      ...(this.options.input === undefined ? {} : { input: this.options.input }),
+      ...(snapshot === undefined ? {} : { snapshot }),
+    });
+  }
+}
