@@ -71,7 +71,8 @@ export function taggedTarget(
   return next.hasTag(tag) ? stateName(next.value) : undefined;
 }
 
-export const stateName = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+export const stateName = (value: unknown): string =>
+  typeof value === 'string' ? value : JSON.stringify(value);
 
 /**
  * What the scheduler drives one agent's actor through. {@link AgentHost} runs the machine in this

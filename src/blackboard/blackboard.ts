@@ -2,7 +2,7 @@ import type { Draft } from 'immer';
 import type { z } from 'zod';
 import { type Clock, systemClock } from './clock.js';
 import { BlackboardError, type CommitRejection, type InvalidCommit, type SchemaIssue } from './errors.js';
-import type { CommitEvent, LogEvent, MessageEvent, Patch } from './events.js';
+import type { CommitEvent, LogEvent, MessageEvent } from './events.js';
 import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
 import { applyPatches, checkPatchShape } from './patches.js';
 import { coverPaths, formatPath, isPath, type Path } from './path.js';

@@ -135,7 +135,12 @@ export class HearsayClient {
         for (const p of this.pending.values()) p.reject(new Error(`connection closed (${event.code})`));
         this.pending.clear();
         if (!welcomed) {
-          reject(new HubError('unauthorized', `The hub refused the connection (${event.code} ${event.reason || ''}).`.trim()));
+          reject(
+            new HubError(
+              'unauthorized',
+              `The hub refused the connection (${event.code} ${event.reason || ''}).`.trim(),
+            ),
+          );
           return;
         }
         if (!this.closedByUser && this.options.reconnect !== false && !FINAL_CLOSES.has(event.code)) {
@@ -159,7 +164,8 @@ export class HearsayClient {
       try {
         await this.open();
         this.reconnects += 1;
-        if (this.agents.length > 0) this.send({ v: PROTOCOL_VERSION, type: 'hello', agents: [...this.agents] });
+        if (this.agents.length > 0)
+          this.send({ v: PROTOCOL_VERSION, type: 'hello', agents: [...this.agents] });
         for (const s of this.streams) this.subscribeStream(s);
         return;
       } catch {
@@ -190,7 +196,8 @@ export class HearsayClient {
   ): RunStream {
     const state = new StreamState(runs, filter, () => {
       this.streams.delete(state);
-      if (this.ws) this.send({ v: PROTOCOL_VERSION, type: 'unsubscribe', runs: runs === '*' ? '*' : [...runs] });
+      if (this.ws)
+        this.send({ v: PROTOCOL_VERSION, type: 'unsubscribe', runs: runs === '*' ? '*' : [...runs] });
     });
     this.streams.add(state);
     this.subscribeStream(state);
@@ -203,7 +210,11 @@ export class HearsayClient {
     commit: {
       baseVersion: number;
       reads?: readonly (readonly (string | number)[])[];
-      patches: readonly { op: 'add' | 'replace' | 'remove'; path: readonly (string | number)[]; value?: unknown }[];
+      patches: readonly {
+        op: 'add' | 'replace' | 'remove';
+        path: readonly (string | number)[];
+        value?: unknown;
+      }[];
       agentId?: string;
       activationId?: string;
     },
@@ -255,7 +266,14 @@ export class HearsayClient {
 
   /** Rejects a pending request (operator role). */
   async reject(requestId: string, reason: string): Promise<string> {
-    const reply = await this.request({ v: PROTOCOL_VERSION, type: 'approval', id: 0, requestId, approved: false, reason });
+    const reply = await this.request({
+      v: PROTOCOL_VERSION,
+      type: 'approval',
+      id: 0,
+      requestId,
+      approved: false,
+      reason,
+    });
     return String((reply as ServerMessageOf<'ack'>).result);
   }
 
@@ -280,7 +298,13 @@ export class HearsayClient {
   /** @internal Declares the remote agents this connection hosts (again after each reconnection). */
   async hello(agents: readonly string[]): Promise<void> {
     this.agents = agents;
-    await this.request({ v: PROTOCOL_VERSION, type: 'hello', id: 0, agents: [...agents], ...(this.options.name ? { client: this.options.name } : {}) });
+    await this.request({
+      v: PROTOCOL_VERSION,
+      type: 'hello',
+      id: 0,
+      agents: [...agents],
+      ...(this.options.name ? { client: this.options.name } : {}),
+    });
   }
 
   /** Sends a message and waits for the reply that refers to it; an `error` reply rejects with {@link HubError}. */
@@ -298,7 +322,7 @@ export class HearsayClient {
 
   /** Sends a message without waiting for a reply. */
   send(message: ClientMessage): void {
-    if (!this.ws || this.ws.readyState !== 1) throw new Error('not connected');
+    if (this.ws?.readyState !== 1) throw new Error('not connected');
     this.ws.send(JSON.stringify(message));
   }
 
@@ -312,7 +336,7 @@ export class HearsayClient {
 
   private subscribeStream(s: StreamState): void {
     // While reconnecting, the stream is subscribed again as soon as the connection is back.
-    if (!this.ws || this.ws.readyState !== 1) return;
+    if (this.ws?.readyState !== 1) return;
     const after: Record<string, number> = {};
     for (const [runId, seq] of this.lastSeq) {
       if (s.runs === '*' || s.runs.includes(runId)) after[runId] = seq;
@@ -327,7 +351,7 @@ export class HearsayClient {
   }
 
   private receive(m: ServerMessage): void {
-    if ('ref' in m && m.ref !== undefined && m.type !== 'agent_reply') {
+    if ('ref' in m && m.ref !== undefined) {
       const p = this.pending.get(m.ref);
       if (p) {
         this.pending.delete(m.ref);

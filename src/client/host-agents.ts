@@ -57,7 +57,9 @@ interface Replica {
  * const client = await connect(url, { token: process.env.AGENT_TOKEN });
  * await hostAgents({ client, schema: Board, agents: [reviewer] });
  */
-export async function hostAgents<TSchema extends AnySchema>(options: HostAgentsOptions<TSchema>): Promise<HostedAgents> {
+export async function hostAgents<TSchema extends AnySchema>(
+  options: HostAgentsOptions<TSchema>,
+): Promise<HostedAgents> {
   const { client, schema } = options;
   const agents = new Map(options.agents.map((a) => [a.id, a as AgentDefinition<unknown>]));
   const replicas = new Map<string, Replica>();
@@ -82,7 +84,8 @@ export async function hostAgents<TSchema extends AnySchema>(options: HostAgentsO
   /** The replica once it has reached `version` (commits arrive before the activation that follows them). */
   const at = async (runId: string, version: number): Promise<BoardSnapshot<unknown>> => {
     const r = replica(runId);
-    if (r.snapshot.version < version) await new Promise<void>((resolve) => r.waiters.push({ version, resolve }));
+    if (r.snapshot.version < version)
+      await new Promise<void>((resolve) => r.waiters.push({ version, resolve }));
     return r.snapshot;
   };
 
@@ -140,14 +143,21 @@ export async function hostAgents<TSchema extends AnySchema>(options: HostAgentsO
         // Disconnected: the runtime fails the activation on its side and its retry policy applies.
       }
     };
-    if (!def) return report({ status: 'failed', error: new Error(`this process does not host ${m.agentId}`) });
+    if (!def)
+      return report({ status: 'failed', error: new Error(`this process does not host ${m.agentId}`) });
     let base = await at(m.runId, m.version);
     let unhandled: string | undefined;
     const request = (req: Parameters<HearsayClient['request']>[0]) => client.request(req);
     const agentRequest = async (
       body: Extract<Parameters<HearsayClient['send']>[0], { type: 'agent_request' }>['request'],
     ) => {
-      const reply = await request({ v: PROTOCOL_VERSION, type: 'agent_request', id: 0, activationId: m.activationId, request: body });
+      const reply = await request({
+        v: PROTOCOL_VERSION,
+        type: 'agent_request',
+        id: 0,
+        activationId: m.activationId,
+        request: body,
+      });
       return (reply as ServerMessageOf<'ack'>).result;
     };
     const host: AgentHost = new AgentHost({
@@ -179,7 +189,8 @@ export async function hostAgents<TSchema extends AnySchema>(options: HostAgentsO
                   message: r.error?.message ?? 'refused',
                 };
                 // As for a local agent: a refusal the machine does not handle fails the step.
-                if (!host.accepts(rejected)) unhandled ??= `commit refused (${rejected.code}): ${rejected.message}`;
+                if (!host.accepts(rejected))
+                  unhandled ??= `commit refused (${rejected.code}): ${rejected.message}`;
                 return rejected;
               });
           }
@@ -220,33 +231,40 @@ export async function hostAgents<TSchema extends AnySchema>(options: HostAgentsO
           ...(req.summary === undefined ? {} : { summary: req.summary }),
         })) as ApprovalDecision,
       model: async (req) => {
-        if (!options.models) throw new Error(`${def.id} called a model, but hostAgents was given no model client.`);
+        if (!options.models)
+          throw new Error(`${def.id} called a model, but hostAgents was given no model client.`);
         const { stream: _s, cacheByReads: _c, ...rest } = req;
-        const result = await options.models.complete({ tier: def.model?.tier ?? 'large', ...rest, signal: controller.signal });
+        const result = await options.models.complete({
+          tier: def.model?.tier ?? 'large',
+          ...rest,
+          signal: controller.signal,
+        });
         const { inputTokens, outputTokens } = result.usage;
-        if (inputTokens + outputTokens > 0 || result.cost > 0) tools.charge({ inputTokens, outputTokens, cost: result.cost });
+        if (inputTokens + outputTokens > 0 || result.cost > 0)
+          tools.charge({ inputTokens, outputTokens, cost: result.cost });
         return result;
       },
     };
-    const event: BoardEvent | { type: 'hearsay.approval.rejected'; state: string; by: string; reason: string } =
-      m.rejection
-        ? { type: 'hearsay.approval.rejected', ...m.rejection }
-        : {
-            type: 'board',
-            board: base.state,
-            version: base.version,
-            changed: m.changed,
-            activation: {
-              id: m.activationId,
-              agentId: def.id,
-              ...(m.key === undefined ? {} : { key: m.key }),
-              depth: m.depth,
-              attempt: m.attempt,
-            },
-            ...(m.delegation ? { delegation: m.delegation } : {}),
-            ...(m.fallbackFor ? { fallbackFor: m.fallbackFor } : {}),
-            tools,
-          };
+    const event:
+      | BoardEvent
+      | { type: 'hearsay.approval.rejected'; state: string; by: string; reason: string } = m.rejection
+      ? { type: 'hearsay.approval.rejected', ...m.rejection }
+      : {
+          type: 'board',
+          board: base.state,
+          version: base.version,
+          changed: m.changed,
+          activation: {
+            id: m.activationId,
+            agentId: def.id,
+            ...(m.key === undefined ? {} : { key: m.key }),
+            depth: m.depth,
+            attempt: m.attempt,
+          },
+          ...(m.delegation ? { delegation: m.delegation } : {}),
+          ...(m.fallbackFor ? { fallbackFor: m.fallbackFor } : {}),
+          tools,
+        };
     const outcome = await host.step(event, controller.signal);
     const persisted = def.kind === 'singleton' ? host.persisted() : undefined;
     host.stop();

@@ -41,11 +41,18 @@ export class TokenTable {
   constructor(tokens: Tokens) {
     for (const [token, spec] of Object.entries(tokens)) {
       if (token.length < 16)
-        throw new TypeError('Hub tokens must be at least 16 characters (use crypto.randomBytes(24).toString("base64url")).');
+        throw new TypeError(
+          'Hub tokens must be at least 16 characters (use crypto.randomBytes(24).toString("base64url")).',
+        );
       const grant: TokenGrant =
-        typeof spec === 'string' ? { roles: [spec] } : Array.isArray(spec) ? { roles: spec as Role[] } : (spec as TokenGrant);
+        typeof spec === 'string'
+          ? { roles: [spec] }
+          : Array.isArray(spec)
+            ? { roles: spec as Role[] }
+            : (spec as TokenGrant);
       for (const role of grant.roles) {
-        if (!ROLE.test(role)) throw new TypeError(`Unknown hub role "${role}" (inspect, operator or agent:<id>).`);
+        if (!ROLE.test(role))
+          throw new TypeError(`Unknown hub role "${role}" (inspect, operator or agent:<id>).`);
       }
       const agents = new Set(grant.roles.filter((r) => r.startsWith('agent:')).map((r) => r.slice(6)));
       this.entries.push({
@@ -102,7 +109,9 @@ export function isLoopback(address: string | undefined): boolean {
 }
 
 /** Whether a grant lets its holder see or act on a run. */
-export const admitsRun = (grant: Grant, runId: string): boolean => grant.runs === undefined || grant.runs.has(runId);
+export const admitsRun = (grant: Grant, runId: string): boolean =>
+  grant.runs === undefined || grant.runs.has(runId);
 
 /** Whether a grant lets its holder act as an agent. */
-export const actsAs = (grant: Grant, agentId: string): boolean => grant.agents === '*' || grant.agents.has(agentId);
+export const actsAs = (grant: Grant, agentId: string): boolean =>
+  grant.agents === '*' || grant.agents.has(agentId);

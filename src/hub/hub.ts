@@ -18,8 +18,8 @@ import {
   isLoopback,
   presentedToken,
   SUBPROTOCOL,
-  TokenTable,
   type Tokens,
+  TokenTable,
 } from './auth.js';
 import { type HubBoard, HubRefusal, type HubSource, type RemoteChannel } from './source.js';
 import { StatelyStream } from './stately.js';
@@ -158,10 +158,12 @@ export class Hub {
     const kind = pathname === this.path ? 'protocol' : pathname === this.statelyPath ? 'stately' : undefined;
     if (!kind) return false;
     socket.on('error', () => socket.destroy());
-    if (this.closed) return refuse(socket, 404), true;
-    if (!this.originAllowed(req.headers.origin)) return refuse(socket, 403), true;
     const grant = this.authenticate(req);
-    if (!grant) return refuse(socket, 401), true;
+    const status = this.closed ? 404 : !this.originAllowed(req.headers.origin) ? 403 : !grant ? 401 : 0;
+    if (status !== 0 || !grant) {
+      refuse(socket, status || 401);
+      return true;
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (kind === 'stately') {
         const stream = new StatelyStream(ws, grant, this.source, this.maxBufferedBytes, () =>
@@ -237,8 +239,14 @@ function refuse(socket: Duplex, status: number): void {
 
 /** One client of the protocol endpoint. */
 class Connection implements RemoteChannel {
-  private readonly subscriptions = new Map<string, Unsubscribe>();
-  private stopWildcard: (() => void) | undefined;
+  /** Runs followed: how to stop, the filter, and the last seq handed over (where a restarted run resumes). */
+  private readonly subscriptions = new Map<
+    string,
+    { stop: Unsubscribe; filter: RunFilter; lastSeq: number }
+  >();
+  /** The filter of a `'*'` subscription (every run, including those that start later). */
+  private wildcard: RunFilter | undefined;
+  private stopRunListener: (() => void) | undefined;
   private withdrawAgents: (() => void) | undefined;
   private alive = true;
   private closing = false;
@@ -254,6 +262,13 @@ class Connection implements RemoteChannel {
     private readonly source: HubSource,
   ) {
     this.tokens = hub.rate.burst;
+    // A run that starts here (or is resumed after a pause) is followed if this client asked for it.
+    this.stopRunListener = source.onRunStarted((runId) => {
+      const sub = this.subscriptions.get(runId);
+      if (sub) void this.follow(runId, 'continue', sub.filter);
+      else if (this.wildcard && admitsRun(this.grant, runId))
+        void this.follow(runId, undefined, this.wildcard);
+    });
     ws.on('pong', () => {
       this.alive = true;
     });
@@ -265,7 +280,13 @@ class Connection implements RemoteChannel {
 
   async welcome(): Promise<void> {
     const runs = (await this.source.listRuns()).filter((r) => admitsRun(this.grant, r.runId));
-    this.send({ v: PROTOCOL_VERSION, type: 'welcome', server: this.source.server, roles: [...this.grant.roles], runs });
+    this.send({
+      v: PROTOCOL_VERSION,
+      type: 'welcome',
+      server: this.source.server,
+      roles: [...this.grant.roles],
+      runs,
+    });
   }
 
   send(message: ServerMessage): void {
@@ -290,10 +311,11 @@ class Connection implements RemoteChannel {
   }
 
   dispose(): void {
-    for (const stop of this.subscriptions.values()) stop();
+    for (const sub of this.subscriptions.values()) sub.stop();
     this.subscriptions.clear();
-    this.stopWildcard?.();
-    this.stopWildcard = undefined;
+    this.wildcard = undefined;
+    this.stopRunListener?.();
+    this.stopRunListener = undefined;
     this.withdrawAgents?.();
     this.withdrawAgents = undefined;
   }
@@ -306,8 +328,9 @@ class Connection implements RemoteChannel {
     }
   }
 
-  private error(error: FrameError): void {
+  private error(error: FrameError): undefined {
     this.send({ v: PROTOCOL_VERSION, type: 'error', ...error });
+    return undefined;
   }
 
   /** Token bucket: false when the client is over its rate. */
@@ -328,12 +351,16 @@ class Connection implements RemoteChannel {
   private receive(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     if (!this.take()) {
-      if (this.overLimit === 1) this.error({ code: 'rate_limited', message: 'Too many messages; slow down.' });
+      if (this.overLimit === 1)
+        this.error({ code: 'rate_limited', message: 'Too many messages; slow down.' });
       if (this.overLimit > this.hub.rate.burst) this.close(CLOSE_CODES.rateLimited, 'rate limit exceeded');
       return;
     }
     if (isBinary) {
-      this.error({ code: 'invalid_message', message: 'Binary frames are not part of the protocol; send JSON text.' });
+      this.error({
+        code: 'invalid_message',
+        message: 'Binary frames are not part of the protocol; send JSON text.',
+      });
       return;
     }
     const parsed = parseClientFrame(data.toString());
@@ -348,7 +375,11 @@ class Connection implements RemoteChannel {
         return;
       }
       this.hub.log(`hub: handling a ${parsed.message.type} message failed: ${String(error)}`);
-      this.error({ code: 'internal', message: 'The hub failed to handle this message.', ...(ref === undefined ? {} : { ref }) });
+      this.error({
+        code: 'internal',
+        message: 'The hub failed to handle this message.',
+        ...(ref === undefined ? {} : { ref }),
+      });
     });
   }
 
@@ -375,14 +406,22 @@ class Connection implements RemoteChannel {
     }
   }
 
-  private hello(m: ClientMessageOf<'hello'>): void {
+  private hello(m: ClientMessageOf<'hello'>): undefined {
     const agents = m.agents ?? [];
     for (const agentId of agents) {
       if (!actsAs(this.grant, agentId)) {
-        return this.error({ code: 'forbidden', message: `This token may not act as agent "${agentId}".`, ...ref(m) });
+        return this.error({
+          code: 'forbidden',
+          message: `This token may not act as agent "${agentId}".`,
+          ...ref(m),
+        });
       }
       if (!this.source.agentWrites(agentId)) {
-        return this.error({ code: 'forbidden', message: `No agent "${agentId}" is registered on this runtime.`, ...ref(m) });
+        return this.error({
+          code: 'forbidden',
+          message: `No agent "${agentId}" is registered on this runtime.`,
+          ...ref(m),
+        });
       }
     }
     if (agents.length > 0) {
@@ -390,6 +429,7 @@ class Connection implements RemoteChannel {
       this.withdrawAgents = this.source.hostAgents(this, agents);
     }
     if (m.id !== undefined) this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id });
+    return undefined;
   }
 
   private async subscribe(m: ClientMessageOf<'subscribe'>): Promise<void> {
@@ -400,11 +440,8 @@ class Connection implements RemoteChannel {
     };
     const after = m.after ?? {};
     if (m.runs === '*') {
-      this.stopWildcard?.();
       // Runs that start from now on are followed from a snapshot taken as they start (it holds their input).
-      this.stopWildcard = this.source.onRunStarted((runId) => {
-        if (admitsRun(this.grant, runId) && !this.subscriptions.has(runId)) void this.follow(runId, undefined, filter);
-      });
+      this.wildcard = filter;
       for (const run of await this.source.listRuns()) {
         if (admitsRun(this.grant, run.runId)) await this.follow(run.runId, after[run.runId], filter);
       }
@@ -423,12 +460,9 @@ class Connection implements RemoteChannel {
 
   private unsubscribe(m: ClientMessageOf<'unsubscribe'>): void {
     const runs = m.runs === '*' ? [...this.subscriptions.keys()] : m.runs;
-    if (m.runs === '*') {
-      this.stopWildcard?.();
-      this.stopWildcard = undefined;
-    }
+    if (m.runs === '*') this.wildcard = undefined;
     for (const runId of runs) {
-      this.subscriptions.get(runId)?.();
+      this.subscriptions.get(runId)?.stop();
       this.subscriptions.delete(runId);
     }
     if (m.id !== undefined) this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id });
@@ -438,29 +472,39 @@ class Connection implements RemoteChannel {
    * Streams a run: with `after`, every event after that seq from the log (or, when that part of the log
    * was compacted, a fresh snapshot); without, a snapshot and then every event after it. No gap, no duplicate.
    */
-  private async follow(runId: string, after: number | undefined, filter: RunFilter): Promise<boolean> {
+  private async follow(
+    runId: string,
+    from: number | 'continue' | undefined,
+    filter: RunFilter,
+  ): Promise<boolean> {
     const board = await this.source.openRun(runId);
     if (!board || this.closing) return board !== undefined;
-    this.subscriptions.get(runId)?.();
+    const previous = this.subscriptions.get(runId);
+    // 'continue': the run restarted on a new board; go on after the last event this client was sent.
+    const after = from === 'continue' ? previous?.lastSeq : from;
+    previous?.stop();
     const head = board.snapshot().seq;
     if (after === undefined || after > head) {
       this.fromSnapshot(runId, board, filter, false);
       return true;
     }
-    let expected = after + 1;
-    let stop: Unsubscribe | undefined;
-    stop = board.subscribe({ from: after + 1 }, (event) => {
-      if (event.seq !== expected) {
+    const sub = { stop: () => {}, filter, lastSeq: after };
+    this.subscriptions.set(runId, sub);
+    let stopped = false;
+    const stop = board.subscribe({ from: after + 1 }, (event) => {
+      if (stopped) return;
+      if (event.seq !== sub.lastSeq + 1) {
         // The log no longer holds what the client missed: start it again from a snapshot.
-        stop?.();
-        stop = undefined;
+        stopped = true;
         this.fromSnapshot(runId, board, filter, true);
         return;
       }
-      expected += 1;
-      this.deliver(event, filter);
+      this.deliver(sub, event);
     });
-    if (stop) this.subscriptions.set(runId, () => stop?.());
+    sub.stop = () => {
+      stopped = true;
+      stop();
+    };
     return true;
   }
 
@@ -475,11 +519,15 @@ class Connection implements RemoteChannel {
       state: snap.state,
       ...(compacted ? { compacted } : {}),
     });
-    const stop = board.subscribe({ from: snap.seq + 1 }, (event) => this.deliver(event, filter));
-    this.subscriptions.set(runId, stop);
+    this.subscriptions.get(runId)?.stop();
+    const sub = { stop: () => {}, filter, lastSeq: snap.seq };
+    this.subscriptions.set(runId, sub);
+    sub.stop = board.subscribe({ from: snap.seq + 1 }, (event) => this.deliver(sub, event));
   }
 
-  private deliver(event: LogEvent, filter: RunFilter): void {
+  private deliver(sub: { filter: RunFilter; lastSeq: number }, event: LogEvent): void {
+    sub.lastSeq = event.seq;
+    const { filter } = sub;
     if (filter.topics && event.type === 'message' && !topicMatches(filter.topics, event.topic)) return;
     const { message, text } = this.hub.serialize(event);
     if (filter.types && !filter.types.has(message.type)) return;
@@ -500,14 +548,21 @@ class Connection implements RemoteChannel {
   private async write(m: ClientMessageOf<'commit'> | ClientMessageOf<'publish'>): Promise<void> {
     const agentId = this.writer(m.agentId);
     const refuse = (message: string) =>
-      this.send({ v: PROTOCOL_VERSION, type: 'commit_result', ref: m.id, ok: false, error: { code: 'forbidden', message } });
+      this.send({
+        v: PROTOCOL_VERSION,
+        type: 'commit_result',
+        ref: m.id,
+        ok: false,
+        error: { code: 'forbidden', message },
+      });
     if (agentId === undefined)
       return refuse(
         m.agentId === undefined
           ? 'Only agents write: this token holds no single agent role (name one with agentId).'
           : `This token may not act as agent "${m.agentId}".`,
       );
-    if (!admitsRun(this.grant, m.runId)) return refuse(`Agent "${agentId}" is not admitted to run "${m.runId}".`);
+    if (!admitsRun(this.grant, m.runId))
+      return refuse(`Agent "${agentId}" is not admitted to run "${m.runId}".`);
     const common = {
       runId: m.runId,
       agentId,
@@ -515,14 +570,27 @@ class Connection implements RemoteChannel {
     };
     let result: Awaited<ReturnType<HubSource['commit']>>;
     if (m.type === 'commit') {
-      result = await this.source.commit({ ...common, baseVersion: m.baseVersion, reads: m.reads, patches: m.patches });
+      result = await this.source.commit({
+        ...common,
+        baseVersion: m.baseVersion,
+        reads: m.reads,
+        patches: m.patches,
+      });
     } else {
-      if (m.topic.startsWith('hearsay.')) return refuse('Topics starting with "hearsay." are reserved for the runtime.');
+      if (m.topic.startsWith('hearsay.'))
+        return refuse('Topics starting with "hearsay." are reserved for the runtime.');
       result = await this.source.publish({ ...common, topic: m.topic, payload: m.payload });
     }
     this.send(
       result.ok
-        ? { v: PROTOCOL_VERSION, type: 'commit_result', ref: m.id, ok: true, version: result.version, duplicate: result.duplicate }
+        ? {
+            v: PROTOCOL_VERSION,
+            type: 'commit_result',
+            ref: m.id,
+            ok: true,
+            version: result.version,
+            duplicate: result.duplicate,
+          }
         : {
             v: PROTOCOL_VERSION,
             type: 'commit_result',
@@ -539,7 +607,11 @@ class Connection implements RemoteChannel {
 
   private async approval(m: ClientMessageOf<'approval'>): Promise<void> {
     if (!this.grant.operator)
-      return this.error({ code: 'forbidden', message: 'Only the operator role answers approvals.', ref: m.id });
+      return this.error({
+        code: 'forbidden',
+        message: 'Only the operator role answers approvals.',
+        ref: m.id,
+      });
     if (!m.approved && !m.reason)
       return this.error({ code: 'invalid_message', message: 'A rejection needs a reason.', ref: m.id });
     const result = await this.source.answer(
@@ -551,17 +623,29 @@ class Connection implements RemoteChannel {
     this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id, result });
   }
 
-  private agenda(m: ClientMessageOf<'agenda'>): void {
+  private agenda(m: ClientMessageOf<'agenda'>): undefined {
     if (!this.grant.operator)
-      return this.error({ code: 'forbidden', message: 'Only the operator role changes the agenda.', ref: m.id });
+      return this.error({
+        code: 'forbidden',
+        message: 'Only the operator role changes the agenda.',
+        ref: m.id,
+      });
     if (!admitsRun(this.grant, m.runId))
-      return this.error({ code: 'forbidden', message: `This token may not act on run "${m.runId}".`, ref: m.id });
+      return this.error({
+        code: 'forbidden',
+        message: `This token may not act on run "${m.runId}".`,
+        ref: m.id,
+      });
     const done = this.source.agenda(m.runId, m.action, m.agentId, m.key);
-    if (!done) return this.error({ code: 'unknown_run', message: `Run "${m.runId}" is not running here.`, ref: m.id });
+    if (!done)
+      return this.error({ code: 'unknown_run', message: `Run "${m.runId}" is not running here.`, ref: m.id });
     this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id, result: 'done' });
+    return undefined;
   }
 
-  private async remote(m: ClientMessageOf<'agent_request'> | ClientMessageOf<'activation_result'>): Promise<void> {
+  private async remote(
+    m: ClientMessageOf<'agent_request'> | ClientMessageOf<'activation_result'>,
+  ): Promise<void> {
     const result = await this.source.fromRemote(this, m);
     if (m.type === 'agent_request') this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id, result });
   }

@@ -6,7 +6,9 @@ import type { HubSource } from './source.js';
 /** The `_version` field receivers of `@statelyai/inspect` messages require (any string). */
 const VERSION = 'hearsay/1';
 
-type StatelyMessage = Record<string, unknown> & { type: '@xstate.actor' | '@xstate.event' | '@xstate.snapshot' };
+type StatelyMessage = Record<string, unknown> & {
+  type: '@xstate.actor' | '@xstate.event' | '@xstate.snapshot';
+};
 
 /** A state name as the scheduler records it (a string, or the JSON of a nested state value). */
 const stateValue = (name: string): unknown => {
@@ -39,14 +41,24 @@ export class StatelyTranslator {
   translate(e: LogEvent): StatelyMessage[] {
     const out: StatelyMessage[] = [];
     const at = String(e.time);
-    const common = (sessionId: string) => ({ sessionId, rootId: this.board, id: null, createdAt: at, _version: VERSION });
+    const common = (sessionId: string) => ({
+      sessionId,
+      rootId: this.board,
+      id: null,
+      createdAt: at,
+      _version: VERSION,
+    });
     if (!this.known.has(this.board)) {
       this.known.add(this.board);
       out.push({
         type: '@xstate.actor',
         ...common(this.board),
         name: `board ${this.runId}`,
-        definition: JSON.stringify({ id: 'board', initial: 'open', states: { open: { on: { commit: {} } } } }),
+        definition: JSON.stringify({
+          id: 'board',
+          initial: 'open',
+          states: { open: { on: { commit: {} } } },
+        }),
         snapshot: { status: 'active', value: 'open', context: { version: 0 } },
       });
     }
@@ -68,7 +80,12 @@ export class StatelyTranslator {
     if (e.type === 'commit') {
       const source = this.definitionOf(e.author) ? agentSession(e.author, undefined, undefined) : undefined;
       const event = { type: 'commit', author: e.author, version: e.version, writes: e.writes };
-      out.push({ type: '@xstate.event', ...common(this.board), ...(source ? { sourceId: source } : {}), event });
+      out.push({
+        type: '@xstate.event',
+        ...common(this.board),
+        ...(source ? { sourceId: source } : {}),
+        event,
+      });
       out.push({
         type: '@xstate.snapshot',
         ...common(this.board),
@@ -133,7 +150,10 @@ export class StatelyStream {
   }
 
   beat(): void {
-    if (!this.alive) return this.ws.terminate();
+    if (!this.alive) {
+      this.ws.terminate();
+      return;
+    }
     this.alive = false;
     this.ws.ping();
   }

@@ -207,8 +207,6 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   }),
   /** Remote agents: stop the activation (the run ended or was cancelled). */
   z.object({ v, type: z.literal('abort'), activationId: id, reason: z.string() }),
-  /** Remote agents: what the runtime answers a request of the machine (committed, rejected, approval). */
-  z.object({ v, type: z.literal('agent_reply'), ref, activationId: id, reply: z.unknown().optional() }),
   z.object({
     v,
     type: z.literal('error'),
@@ -224,7 +222,9 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     ]),
     message: z.string(),
     ref: ref.optional(),
-    issues: z.array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() })).optional(),
+    issues: z
+      .array(z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string() }))
+      .optional(),
   }),
 ]);
 
@@ -336,7 +336,10 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
     /** The actor's persisted snapshot after the step (singletons keep their state between activations). */
     snapshot: z.unknown().optional(),
     /** The state values the step went through: `[from, to, eventType]` each. */
-    transitions: z.array(z.tuple([z.string(), z.string(), z.string()])).max(10_000).optional(),
+    transitions: z
+      .array(z.tuple([z.string(), z.string(), z.string()]))
+      .max(10_000)
+      .optional(),
   }),
 ]);
 
@@ -363,7 +366,10 @@ export function parseClientFrame(
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: { code: 'bad_json', message: `The frame is not JSON: ${(error as Error).message}` } };
+    return {
+      ok: false,
+      error: { code: 'bad_json', message: `The frame is not JSON: ${(error as Error).message}` },
+    };
   }
   return parseMessage(ClientMessageSchema, raw);
 }
@@ -376,7 +382,10 @@ export function parseServerFrame(
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return { ok: false, error: { code: 'bad_json', message: `The frame is not JSON: ${(error as Error).message}` } };
+    return {
+      ok: false,
+      error: { code: 'bad_json', message: `The frame is not JSON: ${(error as Error).message}` },
+    };
   }
   return parseMessage(ServerMessageSchema, raw);
 }
@@ -390,7 +399,12 @@ function parseMessage<T>(
       ? (raw as { id: number }).id
       : undefined;
   const withRef = refOf !== undefined && Number.isInteger(refOf) && refOf >= 0 ? { ref: refOf } : {};
-  if (typeof raw === 'object' && raw !== null && 'v' in raw && (raw as { v: unknown }).v !== PROTOCOL_VERSION) {
+  if (
+    typeof raw === 'object' &&
+    raw !== null &&
+    'v' in raw &&
+    (raw as { v: unknown }).v !== PROTOCOL_VERSION
+  ) {
     return {
       ok: false,
       error: {

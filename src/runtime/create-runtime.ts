@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type AgentDefinition, describeSharedWrite, findSharedWrites } from '../actors/index.js';
 import {
   type AnySchema,
@@ -8,6 +11,7 @@ import {
   MemoryStore,
   type Store,
 } from '../blackboard/index.js';
+import { Hub, type HubAddress, type HubOptions, type HubSource } from '../hub/index.js';
 import type { ModelClient } from '../llm/index.js';
 import {
   APPROVAL_AUTHORS,
@@ -26,13 +30,9 @@ import {
   TOPICS,
   VirtualClock,
 } from '../scheduler/index.js';
-import { Hub, type HubAddress, type HubOptions, type HubSource } from '../hub/index.js';
-import type { AddressInfo } from 'node:net';
-import { callModel } from './model-call.js';
 import { runtimeHubSource } from './hub-source.js';
+import { callModel } from './model-call.js';
 import { RemoteAgents } from './remote-agents.js';
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
 import { isLoopbackHost, VERSION } from './version.js';
 
 /** Configuration of {@link createRuntime}. */
@@ -360,10 +360,19 @@ export function createRuntime<TSchema extends AnySchema>(
         runStarted.add(listener);
         return () => runStarted.delete(listener);
       },
-      answer: (requestId, a) =>
-        a.approved
-          ? approve(requestId, { by: a.by, ...(a.comment === undefined ? {} : { comment: a.comment }) })
-          : reject(requestId, { by: a.by, reason: a.reason }),
+      answer: async (requestId, a) => {
+        const result = a.approved
+          ? await approve(requestId, { by: a.by, ...(a.comment === undefined ? {} : { comment: a.comment }) })
+          : await reject(requestId, { by: a.by, reason: a.reason });
+        // An answer from an operator continues a run that paused for it.
+        const runId = runOfRequest(requestId);
+        if (result === 'answered' && runId !== undefined && !runs.has(runId)) {
+          resume(runId).catch((error: unknown) =>
+            console.warn(`hearsay: resuming ${runId} failed: ${String(error)}`),
+          );
+        }
+        return result;
+      },
       remote,
     }));
 
@@ -379,7 +388,9 @@ export function createRuntime<TSchema extends AnySchema>(
     if (options.insecureDevMode && !isLoopbackHost(host))
       throw new TypeError(`Development mode (no tokens) listens on loopback only, not on "${host}".`);
     const server = createServer((_req, res) => {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: WebSocket clients connect to the hub path.\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('Not found: WebSocket clients connect to the hub path.\n');
     });
     const { port: _p, host: _h, ...hubOptions } = options;
     const hub = attach(server, hubOptions);

@@ -10,7 +10,14 @@ export interface HubSourceDeps {
   readonly server: string;
   readonly agents: readonly Pick<AgentDefinition, 'id' | 'writes' | 'machine'>[];
   readonly store: Store;
-  readonly live: ReadonlyMap<string, { readonly board: Blackboard<unknown>; veto(a: string, k?: string): void; promote(a: string, k?: string): void }>;
+  readonly live: ReadonlyMap<
+    string,
+    {
+      readonly board: Blackboard<unknown>;
+      veto(a: string, k?: string): void;
+      promote(a: string, k?: string): void;
+    }
+  >;
   readonly openBoard: (runId: string) => Promise<Blackboard<unknown>>;
   readonly onRunStarted: (listener: (runId: string) => void) => () => void;
   readonly answer: (requestId: string, answer: OperatorAnswer) => Promise<string>;
@@ -33,7 +40,9 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
     const board = await deps.openBoard(runId);
     const tail = await deps.store.read(runId, Math.max(1, board.seq - OUTCOME_WINDOW));
     const outcome = tail.findLast((e) => e.type === 'message' && e.topic === TOPICS.outcome);
-    const p = (outcome?.type === 'message' ? outcome.payload : undefined) as { outcome?: string; reason?: string } | undefined;
+    const p = (outcome?.type === 'message' ? outcome.payload : undefined) as
+      | { outcome?: string; reason?: string }
+      | undefined;
     const info: RunInfo = {
       runId,
       status: 'ended',

@@ -1,5 +1,7 @@
 export type {
   ApprovalResult,
+  Listening,
+  ListenOptions,
   RunHandle,
   RunOptions,
   RunResult,
@@ -7,3 +9,5 @@ export type {
   RuntimeConfig,
 } from './create-runtime.js';
 export { createRuntime } from './create-runtime.js';
+export type { HubSourceDeps } from './hub-source.js';
+export { RemoteAgentHost, RemoteAgents } from './remote-agents.js';

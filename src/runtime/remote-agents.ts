@@ -1,4 +1,10 @@
-import { type Actor, type AnyMachineSnapshot, type AnyStateMachine, createActor, type Snapshot } from 'xstate';
+import {
+  type Actor,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  createActor,
+  type Snapshot,
+} from 'xstate';
 import {
   type AgentDefinition,
   type AgentHostOptions,
@@ -11,8 +17,8 @@ import {
   type Usage,
 } from '../actors/index.js';
 import type { Patch, Path } from '../blackboard/index.js';
-import { HubRefusal, type HubCommitResult, type RemoteChannel } from '../hub/index.js';
-import { PROTOCOL_VERSION, type ClientMessageOf } from '../protocol/index.js';
+import { type HubCommitResult, HubRefusal, type RemoteChannel } from '../hub/index.js';
+import { type ClientMessageOf, PROTOCOL_VERSION } from '../protocol/index.js';
 
 interface Running {
   readonly channel: RemoteChannel;
@@ -42,7 +48,11 @@ export class RemoteAgents {
     }
     for (const id of offered) this.channels.set(id, [...(this.channels.get(id) ?? []), channel]);
     return () => {
-      for (const id of offered) this.channels.set(id, (this.channels.get(id) ?? []).filter((c) => c !== channel));
+      for (const id of offered)
+        this.channels.set(
+          id,
+          (this.channels.get(id) ?? []).filter((c) => c !== channel),
+        );
       for (const [activationId, r] of this.running) {
         if (r.channel === channel) {
           this.running.delete(activationId);
@@ -53,7 +63,11 @@ export class RemoteAgents {
   }
 
   /** The host for an agent of a run: remote when the agent is listed as remote, else undefined. */
-  hostFor = (agent: Pick<AgentDefinition, 'id'>, options: AgentHostOptions, runId: string): StepHost | undefined =>
+  hostFor = (
+    agent: Pick<AgentDefinition, 'id'>,
+    options: AgentHostOptions,
+    runId: string,
+  ): StepHost | undefined =>
     this.ids.has(agent.id) ? new RemoteAgentHost(this, runId, agent.id, options) : undefined;
 
   /** @internal Picks a connection hosting `agentId` (round robin). */
@@ -195,7 +209,8 @@ export class RemoteAgentHost implements StepHost {
 
   step(event: BoardEvent | RuntimeEvent | ApprovalRejectedEvent, signal: AbortSignal): Promise<StepOutcome> {
     const board = event.type === 'board' ? (event as BoardEvent) : this.lastBoardEvent;
-    if (!board) return Promise.resolve({ status: 'failed', error: new Error('a remote step needs a board event') });
+    if (!board)
+      return Promise.resolve({ status: 'failed', error: new Error('a remote step needs a board event') });
     const channel = this.registry.pick(this.agentId);
     if (!channel) {
       return Promise.resolve({
@@ -211,12 +226,23 @@ export class RemoteAgentHost implements StepHost {
       };
       const onAbort = () => {
         this.registry.end(activation.id);
-        channel.send({ v: PROTOCOL_VERSION, type: 'abort', activationId: activation.id, reason: 'the activation was stopped' });
+        channel.send({
+          v: PROTOCOL_VERSION,
+          type: 'abort',
+          activationId: activation.id,
+          reason: 'the activation was stopped',
+        });
         finish({ status: 'aborted' });
       };
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
-      this.registry.begin(activation.id, { channel, agentId: this.agentId, host: this, event: board, finish });
+      this.registry.begin(activation.id, {
+        channel,
+        agentId: this.agentId,
+        host: this,
+        event: board,
+        finish,
+      });
       const persisted = this.persistedState;
       channel.send({
         v: PROTOCOL_VERSION,

@@ -6,7 +6,14 @@ export type { ApprovalAnswer, RecordedApproval } from './approvals.js';
 export { APPROVAL_AUTHORS, approvalsFrom, approves, argsHashOf, runOfRequest } from './approvals.js';
 export type { RuntimeClock } from './clock.js';
 export { realClock, VirtualClock } from './clock.js';
-export type { ActivationRecord, AgendaItem, AgendaRecord, Enabler, RefusalReason, SpanRecord } from './events.js';
+export type {
+  ActivationRecord,
+  AgendaItem,
+  AgendaRecord,
+  Enabler,
+  RefusalReason,
+  SpanRecord,
+} from './events.js';
 export { TOPICS } from './events.js';
 export type { QuiescenceFacts } from './outcome.js';
 export { quiescentOutcome } from './outcome.js';

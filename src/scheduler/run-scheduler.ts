@@ -547,7 +547,10 @@ export class RunScheduler<TBoard> {
       act.delegation,
     );
     if (st.def.kind === 'pooled') {
-      const host = this.newHost(st, this.hostOptions(st, () => act, { key: act.key }));
+      const host = this.newHost(
+        st,
+        this.hostOptions(st, () => act, { key: act.key }),
+      );
       act.host = host;
       const started = host.start();
       if (started.status === 'failed') return started;

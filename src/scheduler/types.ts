@@ -3,9 +3,9 @@ import type {
   ActivationModelRequest,
   AgentDefinition,
   AgentHostOptions,
-  StepHost,
   Budget,
   SharedWrite,
+  StepHost,
   Usage,
 } from '../actors/index.js';
 import type { Blackboard, BoardSnapshot, Path } from '../blackboard/index.js';

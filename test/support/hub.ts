@@ -1,6 +1,6 @@
-import { WebSocket } from 'ws';
 import { expect } from 'vitest';
-import { ServerMessageSchema, type ServerMessage } from '../../src/protocol/index.js';
+import { WebSocket } from 'ws';
+import { type ServerMessage, ServerMessageSchema } from '../../src/protocol/index.js';
 
 /** Tokens the hub tests configure (at least 16 characters each). */
 export const TOKENS = {
@@ -41,7 +41,11 @@ export class RawClient {
     ws.on('error', () => {});
   }
 
-  static open(url: string, token?: string, extra: { headers?: Record<string, string> } = {}): Promise<RawClient> {
+  static open(
+    url: string,
+    token?: string,
+    extra: { headers?: Record<string, string> } = {},
+  ): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, ['hearsay.v1'], {
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra.headers },
@@ -58,7 +62,7 @@ export class RawClient {
   }
 
   /** The first message (already received or coming) that passes `test`. */
-  next<T extends ServerMessage>(test: (m: ServerMessage) => m is T, timeoutMs = 10_000): Promise<T>;
+  next<T extends ServerMessage>(test: (m: ServerMessage) => m is T, timeoutMs?: number): Promise<T>;
   next(test: (m: ServerMessage) => boolean, timeoutMs?: number): Promise<ServerMessage>;
   next(test: (m: ServerMessage) => boolean, timeoutMs = 10_000): Promise<ServerMessage> {
     const found = this.messages.find(test);
