@@ -175,4 +175,20 @@ describe('FileStore durability', () => {
     });
     expect(stale).toMatchObject({ ok: false, error: { code: 'conflict', reason: 'base_too_old' } });
   });
+
+  it('numbers events after a compaction on from the head, in the same process and after reopening', async () => {
+    const dir = await tempDir();
+    const store = new FileStore({ dir });
+    const board = await createBlackboard({ schema: Schema, initial, store, runId: 'r', snapshotEvery: 10 });
+    for (let i = 1; i <= 25; i++) await board.transact((d) => void (d.n += 1), { author: 'w' });
+    await store.compact('r');
+    const next = await board.transact((d) => void (d.n += 1), { author: 'w' });
+    expect(next).toMatchObject({ ok: true, event: { seq: 26, version: 26 } });
+    const note = await board.publish('t', 'after', { author: 'w' });
+    expect(note).toMatchObject({ ok: true, event: { seq: 27 } });
+    expect((await store.read('r', 26)).map((e) => e.seq)).toEqual([26, 27]);
+    const { board: again } = await reopen(dir);
+    expect(again.seq).toBe(27);
+    expect(again.state.n).toBe(26);
+  });
 });

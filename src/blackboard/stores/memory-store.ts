@@ -53,7 +53,7 @@ export class MemoryStore implements Store {
     const event: CommitEvent = {
       type: 'commit',
       runId,
-      seq: run.events.length + 1,
+      seq: run.offset + run.events.length + 1,
       version: run.version + 1,
       ...draft,
     };
@@ -74,7 +74,7 @@ export class MemoryStore implements Store {
     const event: MessageEvent = {
       type: 'message',
       runId,
-      seq: run.events.length + 1,
+      seq: run.offset + run.events.length + 1,
       version: run.version,
       ...draft,
     };
