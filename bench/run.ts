@@ -4,9 +4,10 @@
  */
 import { blackboardCases } from './blackboard.js';
 import type { BenchCase } from './harness.js';
+import { hubCases } from './hub.js';
 import { schedulerCases } from './scheduler.js';
 
-const all: BenchCase[] = [...blackboardCases, ...schedulerCases];
+const all: BenchCase[] = [...blackboardCases, ...schedulerCases, ...hubCases];
 const wanted = process.argv.slice(2);
 const groups = new Set(all.map((c) => c.group));
 for (const g of wanted) {

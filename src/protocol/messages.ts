@@ -202,8 +202,6 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     rejection: z.object({ state: z.string(), by: z.string(), reason: z.string() }).optional(),
     /** The singleton's persisted XState snapshot to continue from (absent: a fresh actor). */
     snapshot: z.unknown().optional(),
-    /** W3C traceparent of the activation's span. */
-    traceparent: z.string().optional(),
   }),
   /** Remote agents: stop the activation (the run ended or was cancelled). */
   z.object({ v, type: z.literal('abort'), activationId: id, reason: z.string() }),

@@ -1,0 +1,140 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { LogEvent } from '../../src/blackboard/index.js';
+import { createRuntime, type Runtime } from '../../src/runtime/index.js';
+import { TOPICS } from '../../src/scheduler/index.js';
+import { type HB, HubBoard, hubInitial, incrementer, notary } from '../fixtures/hub-team.js';
+import { TOKENS } from '../support/hub.js';
+import { records } from '../support/team.js';
+
+let cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+/** Starts the remote-agents process for `ids` and waits until it hosts them. */
+async function remoteProcess(url: string, ids: string): Promise<ChildProcess> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/remote-agents-process.ts', url, TOKENS.reviewer, ids],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  cleanup.push(() => {
+    proc.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    proc.once('exit', (code) => reject(new Error(`the remote process exited (${code})`)));
+  });
+  return proc;
+}
+
+function team(): Runtime<HB> {
+  const runtime = createRuntime({
+    board: { schema: HubBoard, initial: hubInitial },
+    // `local` finishes its work before `remote` (60 ms in the other process): both read n = 0, so the
+    // remote commit conflicts and its activation is retried, exactly as a local one would be.
+    agents: [incrementer('local', 5), incrementer('remote', 60), notary],
+    remote: ['remote', 'notary'],
+    goal: (b) => b.notes.length > 0,
+  });
+  cleanup.push(() => runtime.close());
+  return runtime;
+}
+
+const tokens = {
+  [TOKENS.reviewer]: ['agent:remote', 'agent:notary'],
+  [TOKENS.worker]: 'agent:local',
+  [TOKENS.operator]: 'operator',
+} as const;
+
+describe('remote agents', () => {
+  it('take part in a run from another process: their commits conflict and retry like local ones', async () => {
+    const runtime = team();
+    const hub = await runtime.listen({ tokens, log: () => {} });
+    await remoteProcess(hub.url, 'remote,notary');
+    const handle = await runtime.start({ go: true });
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => {
+      log.push(e);
+      // The operator approves the remote notary's request as it appears.
+      if (
+        e.type === 'message' &&
+        e.topic === TOPICS.approval &&
+        (e.payload as { phase: string }).phase === 'requested'
+      )
+        void runtime.approve((e.payload as { requestId: string }).requestId, { by: 'test' });
+    });
+    const result = await handle.result;
+    expect(result.outcome, result.reason).toBe('completed');
+    expect(result.board.n).toBe(2);
+    expect(new Set(result.board.out.keys())).toEqual(new Set(['local', 'remote']));
+    expect(result.board.notes).toEqual(['approved']);
+    const activations = records<{ phase: string; agentId: string; error?: string; next?: string }>(
+      log,
+      TOPICS.activation,
+    );
+    const remoteFailures = activations.filter((a) => a.agentId === 'remote' && a.phase === 'failed');
+    expect(remoteFailures).toHaveLength(1);
+    expect(remoteFailures[0]).toMatchObject({ next: 'retry', error: expect.stringMatching(/conflict/) });
+    expect(activations.filter((a) => a.agentId === 'remote' && a.phase === 'completed')).toHaveLength(1);
+    // Its commits are on the log as its own, with the activation that made them.
+    const remoteCommits = log.filter((e) => e.type === 'commit' && e.author === 'remote');
+    expect(remoteCommits).toHaveLength(1);
+    expect(remoteCommits[0]).toMatchObject({ activationId: expect.stringMatching(/^remote#/) });
+    // Its machine's transitions are recorded like a local agent's.
+    const transitions = records<{ agentId: string; from: string; to: string }>(log, TOPICS.transition);
+    expect(transitions.some((t) => t.agentId === 'remote' && t.to === 'working')).toBe(true);
+  });
+
+  it('fails over to the retry policy when the hosting process dies mid-activation', async () => {
+    const runtime = team();
+    const hub = await runtime.listen({ tokens, log: () => {} });
+    const proc = await remoteProcess(hub.url, 'remote,notary');
+    const handle = await runtime.start({ go: true });
+    handle.board.subscribe({ from: 1 }, (e) => {
+      if (e.type === 'message' && e.topic === TOPICS.activation) {
+        const p = e.payload as { phase: string; agentId: string };
+        // Kill the process while `remote` works (its 60 ms sleep).
+        if (p.phase === 'started' && p.agentId === 'remote') setTimeout(() => proc.kill('SIGKILL'), 20);
+      }
+    });
+    const result = await handle.result;
+    // Without its host the remote agent cannot finish: the run ends, typed, with the reason recorded.
+    expect(result.outcome).not.toBe('completed');
+    expect(result.failures.map((f) => f.agentId)).toContain('remote');
+    expect(result.failures.find((f) => f.agentId === 'remote')!.error).toMatch(
+      /disconnected|no process hosts/,
+    );
+  });
+
+  it('refuses to host agents the token does not hold, or that run locally', async () => {
+    const runtime = team();
+    const hub = await runtime.listen({ tokens, log: () => {} });
+    const hello = async (token: string, agents: string[]) => {
+      const ws = new WebSocket(hub.url, ['hearsay.v1'], { headers: { authorization: `Bearer ${token}` } });
+      cleanup.push(() => ws.close());
+      const replies: { type: string; ref?: number; message?: string }[] = [];
+      ws.on('message', (d) => replies.push(JSON.parse(d.toString())));
+      await new Promise((r) => ws.once('open', r));
+      ws.send(JSON.stringify({ v: 1, type: 'hello', id: 1, agents }));
+      while (!replies.some((r) => r.ref === 1)) await new Promise((r) => setTimeout(r, 5));
+      return replies.find((r) => r.ref === 1)!;
+    };
+    // A token without the agent's role.
+    expect(await hello(TOKENS.reviewer, ['local'])).toMatchObject({ type: 'error', code: 'forbidden' });
+    // An agent this runtime runs itself.
+    expect(await hello(TOKENS.worker, ['local'])).toMatchObject({
+      type: 'error',
+      code: 'forbidden',
+      message: expect.stringMatching(/not remotely/),
+    });
+    expect(await hello(TOKENS.reviewer, ['remote'])).toMatchObject({ type: 'ack' });
+  });
+});
