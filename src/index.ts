@@ -104,6 +104,20 @@ export {
   transact,
 } from './blackboard/index.js';
 export type {
+  Grant,
+  HubAddress,
+  HubBoard,
+  HubCommitResult,
+  HubOptions,
+  HubSource,
+  OperatorAnswer,
+  RemoteChannel,
+  Role,
+  TokenGrant,
+  Tokens,
+} from './hub/index.js';
+export { CLOSE_CODES, Hub, HubRefusal, StatelyTranslator, SUBPROTOCOL } from './hub/index.js';
+export type {
   BudgetGate,
   CachedAnswer,
   ChatMessage,
@@ -150,7 +164,31 @@ export {
   untrusted,
   untrustedSchema,
 } from './llm/index.js';
-export type { RunHandle, RunOptions, RunResult, Runtime, RuntimeConfig } from './runtime/index.js';
+export type {
+  ClientMessage,
+  ClientMessageOf,
+  FrameError,
+  ProtocolErrorCode,
+  RunInfo,
+  ServerMessage,
+  ServerMessageOf,
+} from './protocol/index.js';
+export {
+  ClientMessageSchema,
+  PROTOCOL_VERSION,
+  parseClientFrame,
+  parseServerFrame,
+  ServerMessageSchema,
+} from './protocol/index.js';
+export type {
+  Listening,
+  ListenOptions,
+  RunHandle,
+  RunOptions,
+  RunResult,
+  Runtime,
+  RuntimeConfig,
+} from './runtime/index.js';
 export { createRuntime } from './runtime/index.js';
 export type {
   ActivationRecord,

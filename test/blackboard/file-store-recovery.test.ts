@@ -180,9 +180,12 @@ describe('FileStore durability', () => {
     const dir = await tempDir();
     const store = new FileStore({ dir });
     const board = await createBlackboard({ schema: Schema, initial, store, runId: 'r', snapshotEvery: 10 });
-    for (let i = 1; i <= 25; i++) await board.transact((d) => void (d.n += 1), { author: 'w' });
+    const bump = (d: { n: number }) => {
+      d.n += 1;
+    };
+    for (let i = 1; i <= 25; i++) await board.transact(bump, { author: 'w' });
     await store.compact('r');
-    const next = await board.transact((d) => void (d.n += 1), { author: 'w' });
+    const next = await board.transact(bump, { author: 'w' });
     expect(next).toMatchObject({ ok: true, event: { seq: 26, version: 26 } });
     const note = await board.publish('t', 'after', { author: 'w' });
     expect(note).toMatchObject({ ok: true, event: { seq: 27 } });

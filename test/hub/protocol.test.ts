@@ -173,3 +173,13 @@ describe('the protocol', () => {
     );
   });
 });
+
+describe('the version the hub announces', () => {
+  it("is package.json's", async () => {
+    const { VERSION } = await import('../../src/runtime/version.js');
+    const pkg = JSON.parse(await (await import('node:fs/promises')).readFile('package.json', 'utf8')) as {
+      version: string;
+    };
+    expect(VERSION).toBe(pkg.version);
+  });
+});
