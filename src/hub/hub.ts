@@ -21,6 +21,7 @@ import {
   type Tokens,
   TokenTable,
 } from './auth.js';
+import { Heart } from './heart.js';
 import { type HubBoard, HubRefusal, type HubSource, type RemoteChannel } from './source.js';
 import { StatelyStream } from './stately.js';
 import { agentOf, toServerMessage } from './translate.js';
@@ -248,7 +249,7 @@ class Connection implements RemoteChannel {
   private wildcard: RunFilter | undefined;
   private stopRunListener: (() => void) | undefined;
   private withdrawAgents: (() => void) | undefined;
-  private alive = true;
+  private readonly heart: Heart;
   private closing = false;
   private tokens: number;
   private refilled = Date.now();
@@ -269,9 +270,7 @@ class Connection implements RemoteChannel {
       else if (this.wildcard && admitsRun(this.grant, runId))
         void this.follow(runId, undefined, this.wildcard);
     });
-    ws.on('pong', () => {
-      this.alive = true;
-    });
+    this.heart = new Heart(ws);
     ws.on('error', () => {
       // A protocol violation (e.g. a frame over the size limit) closes the socket; ws reports it here.
     });
@@ -294,12 +293,7 @@ class Connection implements RemoteChannel {
   }
 
   beat(): void {
-    if (!this.alive) {
-      this.ws.terminate();
-      return;
-    }
-    this.alive = false;
-    this.ws.ping();
+    this.heart.beat();
   }
 
   close(code: number, reason: string): void {

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import type { LogEvent, Unsubscribe } from '../blackboard/index.js';
 import { admitsRun, type Grant } from './auth.js';
+import { Heart } from './heart.js';
 import type { HubSource } from './source.js';
 
 /** The `_version` field receivers of `@statelyai/inspect` messages require (any string). */
@@ -126,7 +127,7 @@ export class StatelyTranslator {
 /** One client of the Stately-compatible endpoint: every run from its start, then live. Read-only. */
 export class StatelyStream {
   private readonly stops: Unsubscribe[] = [];
-  private alive = true;
+  private readonly heart: Heart;
 
   constructor(
     private readonly ws: WebSocket,
@@ -135,9 +136,7 @@ export class StatelyStream {
     private readonly maxBufferedBytes: number,
     onClose: () => void,
   ) {
-    ws.on('pong', () => {
-      this.alive = true;
-    });
+    this.heart = new Heart(ws);
     ws.on('error', () => {});
     ws.on('close', () => {
       this.close();
@@ -150,12 +149,7 @@ export class StatelyStream {
   }
 
   beat(): void {
-    if (!this.alive) {
-      this.ws.terminate();
-      return;
-    }
-    this.alive = false;
-    this.ws.ping();
+    this.heart.beat();
   }
 
   close(code = 1001, reason = 'closing'): void {

@@ -2,6 +2,7 @@ export type {
   ClientMessage,
   ClientMessageOf,
   FrameError,
+  ParsedFrame,
   ProtocolErrorCode,
   RunInfo,
   ServerMessage,

@@ -357,25 +357,17 @@ export interface FrameError {
 }
 
 /** Parses one text frame from a client: the message, or a typed error naming the problem. */
-export function parseClientFrame(
-  text: string,
-): { ok: true; message: ClientMessage } | { ok: false; error: FrameError } {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    return {
-      ok: false,
-      error: { code: 'bad_json', message: `The frame is not JSON: ${(error as Error).message}` },
-    };
-  }
-  return parseMessage(ClientMessageSchema, raw);
-}
+export const parseClientFrame = (text: string): ParsedFrame<ClientMessage> =>
+  parseFrame(ClientMessageSchema, text);
 
 /** Parses one text frame from a server (clients validate what they receive too). */
-export function parseServerFrame(
-  text: string,
-): { ok: true; message: ServerMessage } | { ok: false; error: FrameError } {
+export const parseServerFrame = (text: string): ParsedFrame<ServerMessage> =>
+  parseFrame(ServerMessageSchema, text);
+
+/** A parsed frame, or why it was refused. */
+export type ParsedFrame<T> = { ok: true; message: T } | { ok: false; error: FrameError };
+
+function parseFrame<T>(schema: z.ZodType<T>, text: string): ParsedFrame<T> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -385,7 +377,7 @@ export function parseServerFrame(
       error: { code: 'bad_json', message: `The frame is not JSON: ${(error as Error).message}` },
     };
   }
-  return parseMessage(ServerMessageSchema, raw);
+  return parseMessage(schema, raw);
 }
 
 function parseMessage<T>(

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { LogEvent } from '../../src/blackboard/index.js';
 import { createRuntime, type Runtime } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
 import { type HB, HubBoard, hubInitial, incrementer, notary } from '../fixtures/hub-team.js';
+import { runAnsweringApprovals } from '../support/approvals.js';
 import { TOKENS } from '../support/hub.js';
 import { records } from '../support/team.js';
 
@@ -59,19 +59,11 @@ describe('remote agents', () => {
     const runtime = team();
     const hub = await runtime.listen({ tokens, log: () => {} });
     await remoteProcess(hub.url, 'remote,notary');
-    const handle = await runtime.start({ go: true });
-    const log: LogEvent[] = [];
-    handle.board.subscribe({ from: 1 }, (e) => {
-      log.push(e);
-      // The operator approves the remote notary's request as it appears.
-      if (
-        e.type === 'message' &&
-        e.topic === TOPICS.approval &&
-        (e.payload as { phase: string }).phase === 'requested'
-      )
-        void runtime.approve((e.payload as { requestId: string }).requestId, { by: 'test' });
-    });
-    const result = await handle.result;
+    // The operator approves the remote notary's request as it appears.
+    const { result, log } = await runAnsweringApprovals(
+      () => runtime.start({ go: true }),
+      (requestId) => runtime.approve(requestId, { by: 'test' }),
+    );
     expect(result.outcome, result.reason).toBe('completed');
     expect(result.board.n).toBe(2);
     expect(new Set(result.board.out.keys())).toEqual(new Set(['local', 'remote']));
