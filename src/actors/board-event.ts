@@ -79,6 +79,8 @@ export interface ActivationInfo {
   readonly depth: number;
   /** 1 for the first attempt, more for retries. */
   readonly attempt: number;
+  /** The W3C traceparent of this activation's span, when the run is traced (propagate it to your calls). */
+  readonly traceparent?: string;
 }
 
 /**

@@ -6,13 +6,21 @@ import {
   type AnySchema,
   type Blackboard,
   type BoardOf,
+  type CommitEvent,
   createBlackboard,
   FileStore,
+  type LogEvent,
   MemoryStore,
   type Store,
 } from '../blackboard/index.js';
 import { Hub, type HubAddress, type HubOptions, type HubSource } from '../hub/index.js';
 import type { ModelClient } from '../llm/index.js';
+import {
+  type CostBreakdown,
+  type ObservabilityOptions,
+  RunTracer,
+  resolveObservability,
+} from '../observability/index.js';
 import {
   APPROVAL_AUTHORS,
   approvalsFrom,
@@ -61,6 +69,11 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
    * with `hostAgents` from `hearsay/client`. The scheduler activates them like local ones.
    */
   readonly remote?: readonly string[];
+  /**
+   * Tracing and metrics through `@opentelemetry/api` (the global tracer and meter by default, which do
+   * nothing until you register an SDK): a trace per run, a span per activation and model call.
+   */
+  readonly observability?: ObservabilityOptions;
 }
 
 /** Options of {@link Runtime.listen} and {@link Runtime.attach}: the hub's, without its source. */
@@ -87,6 +100,10 @@ export interface RunResult<TBoard> {
   readonly activations: number;
   readonly failures: SchedulerResult['failures'];
   readonly usage: SchedulerResult['usage'];
+  /** The run's trace (all its activations' and model calls' spans are in it). */
+  readonly traceId: string;
+  /** What the run's model calls spent: in all, per agent and per model. */
+  readonly cost: CostBreakdown;
 }
 
 /** Options of {@link Runtime.run}. */
@@ -108,6 +125,10 @@ export interface RunHandle<TBoard> {
   promote(agentId: string, key?: string): void;
   /** The persisted XState snapshot of a singleton agent, or (with `key`) of a running pooled instance. */
   persistedSnapshot(agentId: string, key?: string): unknown;
+  /** What the run's model calls spent so far: in all, per agent and per model. */
+  cost(): CostBreakdown;
+  /** The run's trace id. */
+  readonly traceId: string;
 }
 
 /** What answering an approval came to. */
@@ -189,6 +210,7 @@ export function createRuntime<TSchema extends AnySchema>(
   const remote = new RemoteAgents(new Set(config.remote ?? []));
   const runStarted = new Set<(runId: string) => void>();
   const hubs = new Set<{ close(): Promise<void> }>();
+  const observability = resolveObservability(config.observability, VERSION);
   const limits: RunLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const store = config.store ?? new MemoryStore();
   // Actor snapshots go on the log only where the log outlives the process.
@@ -232,7 +254,9 @@ export function createRuntime<TSchema extends AnySchema>(
     if (runs.has(runId)) throw new TypeError(`The run "${runId}" is in progress in this runtime.`);
     const board = await openBoard(runId);
     if (board.seq === 0) throw new TypeError(`The store holds no run "${runId}" to resume.`);
-    const read = resumeStateFrom(await store.read(runId, 1, board.seq));
+    const history = await store.read(runId, 1, board.seq);
+    const read = resumeStateFrom(history);
+    const earlier = history.findLast((e) => e.type === 'message' && e.topic === TOPICS.trace);
     if ('ended' in read) {
       // The run had ended: its outcome stands; nothing runs again.
       const ended = Promise.resolve<RunResult<TBoard>>({
@@ -243,18 +267,30 @@ export function createRuntime<TSchema extends AnySchema>(
         activations: 0,
         failures: [],
         usage: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, byAgent: {} },
+        traceId: traceIdOf(earlier),
+        cost: {
+          total: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, calls: 0 },
+          byAgent: {},
+          byModel: {},
+        },
       });
       return {
         runId,
         board,
         result: ended,
+        traceId: traceIdOf(earlier),
         cancel: () => {},
         veto: () => {},
         promote: () => {},
         persistedSnapshot: () => undefined,
+        cost: () => ({
+          total: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, calls: 0 },
+          byAgent: {},
+          byModel: {},
+        }),
       };
     }
-    return launch(runId, board, options, read.state);
+    return launch(runId, board, options, read.state, traceparentOf(earlier));
   }
 
   function launch(
@@ -262,8 +298,25 @@ export function createRuntime<TSchema extends AnySchema>(
     board: Blackboard<TBoard>,
     options: Omit<RunOptions, 'runId'>,
     resumeState: ResumeState | undefined,
+    earlierTrace?: string,
   ): RunHandle<TBoard> {
+    const tracer = new RunTracer(
+      runId,
+      observability.tracer,
+      observability.instruments,
+      observability.options,
+      () => clock.now(),
+      earlierTrace,
+    );
+    // The run's trace goes on its log, so whoever reads the log (the hub, a resumed run) can join it.
+    void board.publish(
+      TOPICS.trace,
+      { traceId: tracer.traceId, traceparent: tracer.traceparentOfRun },
+      { author: 'scheduler' },
+    );
+    const stopTracing = board.subscribe({ types: ['commit'] }, (e) => tracer.commit(e as CommitEvent));
     const scheduler = new RunScheduler<TBoard>({
+      observer: tracer,
       board,
       agents: config.agents,
       ...(config.goal ? { goal: config.goal } : {}),
@@ -281,9 +334,18 @@ export function createRuntime<TSchema extends AnySchema>(
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const result = scheduler.result.then((r): RunResult<TBoard> => {
       options.signal?.removeEventListener('abort', onAbort);
+      stopTracing();
+      tracer.end(r.outcome, r.reason);
       runs.delete(runId);
       schedulers.delete(runId);
-      return { runId, ...r, board: board.state, version: board.version };
+      return {
+        runId,
+        ...r,
+        board: board.state,
+        version: board.version,
+        traceId: tracer.traceId,
+        cost: tracer.cost(),
+      };
     });
     const handle: RunHandle<TBoard> = {
       runId,
@@ -293,6 +355,8 @@ export function createRuntime<TSchema extends AnySchema>(
       veto: (agentId, key) => scheduler.veto(agentId, key),
       promote: (agentId, key) => scheduler.promote(agentId, key),
       persistedSnapshot: (agentId, key) => scheduler.persistedSnapshot(agentId, key),
+      cost: () => tracer.cost(),
+      traceId: tracer.traceId,
     };
     runs.set(runId, handle);
     schedulers.set(runId, scheduler);
@@ -453,3 +517,11 @@ async function drive(clock: VirtualClock, until: Promise<unknown>): Promise<void
     if (!settled && !clock.advanceToNext()) await new Promise((r) => setTimeout(r, 1));
   }
 }
+
+const traceparentOf = (e: LogEvent | undefined): string | undefined =>
+  e?.type === 'message'
+    ? String((e.payload as { traceparent?: unknown }).traceparent ?? '') || undefined
+    : undefined;
+
+const traceIdOf = (e: LogEvent | undefined): string =>
+  e?.type === 'message' ? String((e.payload as { traceId?: unknown }).traceId ?? '') : '';

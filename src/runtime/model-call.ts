@@ -64,6 +64,11 @@ export async function callModel<TOutput>(
         }
       : {}),
   });
+  ctx.note?.({
+    activationId: ctx.activationId,
+    input: rest.messages.map((m) => m.content ?? '').join('\n'),
+    output: result.ok ? result.text : '',
+  });
   const { inputTokens, outputTokens } = result.usage;
   if (inputTokens + outputTokens > 0 || result.cost > 0)
     ctx.charge({ inputTokens, outputTokens, cost: result.cost });

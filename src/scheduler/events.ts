@@ -14,6 +14,8 @@ export const TOPICS = {
   actor: 'hearsay.actor',
   /** Usage charged to an agent (model calls and tools.charge). */
   usage: 'hearsay.usage',
+  /** The run's trace (`traceId`, `traceparent` of the run's span), recorded as the run starts or resumes. */
+  trace: 'hearsay.trace',
   /** The span of each activation attempt, ended (parent: the activation whose commit enabled it). */
   span: 'hearsay.span',
   /** Approval requests, answers, uses, escalations. */

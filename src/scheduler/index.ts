@@ -28,6 +28,7 @@ export type {
   ModelCallContext,
   ModelCaller,
   RunLimits,
+  RunObserver,
   RunOutcome,
   RunSchedulerOptions,
   SchedulerResult,

@@ -442,6 +442,7 @@ export class RunScheduler<TBoard> {
         enabledBy: act.enabler,
         ...(act.delegation === undefined ? {} : { delegatedBy: act.delegation.from }),
       } satisfies ActivationRecord);
+      act.traceparent = this.options.observer?.traceparent(act.id);
       act.commits = 0;
       act.approvalCount = 0;
       act.startedAt = this.options.clock.now();
@@ -631,10 +632,10 @@ export class RunScheduler<TBoard> {
           reason: decision.reason,
         };
         if (!host.accepts(rejected)) return { status: 'settled' };
-        return host.step(rejected, act.controller.signal);
+        return this.within(act, () => host.step(rejected, act.controller.signal));
       }
     }
-    return host.step(event, act.controller.signal);
+    return this.within(act, () => host.step(event, act.controller.signal));
   }
 
   private async claim(act: Activation<TBoard>): Promise<boolean> {
@@ -757,6 +758,11 @@ export class RunScheduler<TBoard> {
     }
   }
 
+  /** Runs `fn` in the activation's trace context, when the run is traced. */
+  private within<T>(act: Activation<TBoard>, fn: () => T): T {
+    return this.options.observer ? this.options.observer.within(act.id, fn) : fn();
+  }
+
   /** Commits what a recipe does to the activation's board, or a commit a remote agent prepared. */
   private async commitFor(
     st: AgentState<TBoard>,
@@ -796,6 +802,11 @@ export class RunScheduler<TBoard> {
       code: result.error.code,
       message: result.error.message,
     };
+    this.options.observer?.note('commit_refused', {
+      agentId: st.def.id,
+      ...(act ? { activationId: act.id, attempt: act.attempt } : {}),
+      code: result.error.code,
+    });
     // A machine that handles refusals decides what to do; otherwise the activation fails (and may be retried).
     const handles = act?.host?.accepts(rejected) ?? false;
     if (!handles && act) act.rejected ??= `commit refused (${result.error.code}): ${result.error.message}`;
@@ -854,8 +865,8 @@ export class RunScheduler<TBoard> {
     );
   }
 
-  private charge(st: AgentState<TBoard>, usage: Usage): void {
-    this.record(TOPICS.usage, { agentId: st.def.id, usage });
+  private charge(st: AgentState<TBoard>, usage: Usage, source: 'model' | 'agent' = 'agent'): void {
+    this.record(TOPICS.usage, { agentId: st.def.id, usage, source });
     addUsage(st.spent, usage);
     addUsage(this.spent, usage);
     if (!st.breakerOpen && exhausted(st.spent, st.def.budget)) {
@@ -895,6 +906,7 @@ export class RunScheduler<TBoard> {
       activation: {
         id: who.id,
         agentId: who.agent.def.id,
+        ...(act?.traceparent === undefined ? {} : { traceparent: act.traceparent }),
         ...(who.key === undefined ? {} : { key: who.key }),
         depth: who.depth,
         attempt: who.attempt ?? 1,
@@ -945,8 +957,14 @@ export class RunScheduler<TBoard> {
               runSpent: this.spent,
               degradeAt: this.options.limits.degradeAt ?? 0.8,
               record: (topic, payload) => this.record(topic, payload),
+              ...(this.options.observer
+                ? {
+                    note: (payload: Record<string, unknown>) =>
+                      this.options.observer!.note('model_summary', payload),
+                  }
+                : {}),
               charge: (usage) => {
-                if (!this.done) this.charge(who.agent, usage);
+                if (!this.done) this.charge(who.agent, usage, 'model');
               },
             },
             request,
@@ -1022,6 +1040,7 @@ export class RunScheduler<TBoard> {
       usage: { ...this.spent, byAgent },
     };
     // The outcome record is queued on the board behind everything recorded before it.
+    this.options.observer?.record(TOPICS.outcome, { outcome, reason });
     void this.board
       .publish(TOPICS.outcome, { outcome, reason }, { author: 'scheduler' })
       .finally(() => this.resolveResult(result));
@@ -1034,6 +1053,7 @@ export class RunScheduler<TBoard> {
       return;
     }
     if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation && topic !== TOPICS.span) return;
+    this.options.observer?.record(topic, payload);
     void this.board.publish(topic, payload, { author: 'scheduler' });
   }
 }

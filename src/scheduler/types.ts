@@ -86,6 +86,8 @@ export interface RunSchedulerOptions<TBoard> {
    * Hosts an agent's actor somewhere other than this process (a remote agent): return a host, or
    * undefined to run it here.
    */
+  /** Sees every record as it is appended, and more (tracing, metrics, cost): see {@link RunObserver}. */
+  readonly observer?: RunObserver;
   readonly hostFor?: (
     agent: AgentDefinition<TBoard>,
     options: AgentHostOptions,
@@ -142,6 +144,23 @@ export interface Activation<TBoard> {
   resumed?: boolean;
   /** When the current attempt started (the run clock's milliseconds). */
   startedAt: number;
+  /** The W3C traceparent of the current attempt's span, when the run is traced. */
+  traceparent?: string | undefined;
+}
+
+/**
+ * Follows a run as it happens, synchronously: the tracer of `src/observability` implements it. The scheduler
+ * never depends on what it does with what it sees.
+ */
+export interface RunObserver {
+  /** Every scheduler record, in order, as it is appended to the log. */
+  record(topic: string, payload: unknown): void;
+  /** Something worth tracing that is not on the log: a refused commit, a model call's content summary. */
+  note(kind: 'commit_refused' | 'model_summary', payload: Record<string, unknown>): void;
+  /** The W3C traceparent of an activation's span (sent to remote agents, put on its `started` record). */
+  traceparent(activationId: string): string | undefined;
+  /** Runs `fn` in the trace context of an activation, so what it starts is traced beneath it. */
+  within<T>(activationId: string, fn: () => T): T;
 }
 
 /** What a model call from an activation is bound to. */
@@ -158,6 +177,8 @@ export interface ModelCallContext {
   readonly runSpent: Spent;
   /** Records a scheduler record on the log. */
   readonly record: (topic: string, payload: unknown) => void;
+  /** Hands the run's observer a summary of the call's input and output (for tracing; not logged). */
+  readonly note?: (payload: Record<string, unknown>) => void;
   /** Switch to the tier's cheaper model once this share of a budget is spent. */
   readonly degradeAt: number;
   readonly charge: (usage: Usage) => void;

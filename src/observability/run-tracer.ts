@@ -1,0 +1,365 @@
+import {
+  type Context,
+  context,
+  type Link,
+  type Meter,
+  metrics,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { CommitEvent } from '../blackboard/index.js';
+import { formatPath } from '../blackboard/index.js';
+import type { RunObserver } from '../scheduler/index.js';
+import { Instruments } from './instruments.js';
+import { formatTraceparent, parseTraceparent } from './trace-context.js';
+
+/** How a runtime traces its runs (through `@opentelemetry/api`; bring your own SDK). */
+export interface ObservabilityOptions {
+  /** Default: the global tracer provider's `hearsay` tracer (a no-op until an SDK is registered). */
+  readonly tracer?: Tracer;
+  /** Default: the global meter provider's `hearsay` meter. */
+  readonly meter?: Meter;
+  /** Applied to every input and output summary before it goes on a span (mask keys, emails, …). */
+  readonly redact?: (text: string) => string;
+  /** The longest summary kept on a span (default 200 characters). */
+  readonly summaryLength?: number;
+}
+
+/** Tokens and cost. */
+export interface Spend {
+  tokens: number;
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
+}
+
+/** What a run spent on models: in all, per agent, per model. */
+export interface CostBreakdown {
+  readonly total: Spend & { calls: number };
+  readonly byAgent: Record<string, Spend & { calls: number }>;
+  readonly byModel: Record<string, Spend & { calls: number }>;
+}
+
+const instrumentsByMeter = new WeakMap<Meter, Instruments>();
+
+/** The tracer and meter a runtime uses, resolved once. */
+export function resolveObservability(
+  options: ObservabilityOptions = {},
+  version = '0',
+): {
+  tracer: Tracer;
+  instruments: Instruments;
+  options: ObservabilityOptions;
+} {
+  const tracer = options.tracer ?? trace.getTracer('hearsay', version);
+  const meter = options.meter ?? metrics.getMeter('hearsay', version);
+  let instruments = instrumentsByMeter.get(meter);
+  if (!instruments) {
+    instruments = new Instruments(meter);
+    instrumentsByMeter.set(meter, instruments);
+  }
+  return { tracer, instruments, options };
+}
+
+const emptySpend = () => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, calls: 0 });
+
+interface Open {
+  readonly span: Span;
+  readonly ctx: Context;
+  readonly agentId: string;
+  readonly started: number;
+  readonly written: string[];
+}
+
+type Rec = Record<string, unknown>;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/**
+ * Traces one run: a span for the run; a span per activation attempt (`agent.<id>`) whose parent is the span
+ * of the activation whose commit enabled it (the causal chain through the board), or the run's span for the
+ * run's first activations; a span per model call with the gen_ai attributes, cost and cache hit; an event per
+ * commit and per refused commit on the activation's span. It reads the scheduler's records as they are made
+ * (a {@link RunObserver}) and the board's commits, and keeps the run's cost per agent and per model.
+ */
+export class RunTracer implements RunObserver {
+  readonly traceId: string;
+  private readonly runSpan: Span;
+  private readonly runCtx: Context;
+  private readonly open = new Map<string, Open>();
+  /** The latest attempt's context of every activation of the run: the parents of the activations they enable. */
+  private readonly contexts = new Map<string, Context>();
+  private readonly summaries = new Map<string, { input: string; output: string }>();
+  private readonly ledger: CostBreakdown = { total: emptySpend(), byAgent: {}, byModel: {} };
+  private ended = false;
+
+  constructor(
+    readonly runId: string,
+    private readonly tracer: Tracer,
+    private readonly instruments: Instruments,
+    private readonly options: ObservabilityOptions,
+    private readonly now: () => number,
+    /** The trace of an earlier process that ran this run (a resumed run links to it). */
+    earlier?: string,
+  ) {
+    const linked = earlier ? parseTraceparent(earlier) : undefined;
+    const links: Link[] = linked ? [{ context: linked, attributes: { 'hearsay.link': 'resumed_from' } }] : [];
+    this.runSpan = tracer.startSpan(
+      'hearsay.run',
+      { kind: SpanKind.INTERNAL, startTime: now(), attributes: { 'hearsay.run.id': runId }, links },
+      ROOT_CONTEXT,
+    );
+    this.runCtx = trace.setSpan(ROOT_CONTEXT, this.runSpan);
+    this.traceId = this.runSpan.spanContext().traceId;
+  }
+
+  /** The run span's W3C traceparent. */
+  get traceparentOfRun(): string {
+    return formatTraceparent(this.runSpan.spanContext());
+  }
+
+  record(topic: string, payload: unknown): void {
+    const p = (payload ?? {}) as Rec;
+    switch (topic) {
+      case 'hearsay.activation':
+        return this.activation(p);
+      case 'hearsay.model':
+        if (p.type === 'call') this.modelCall(p);
+        return;
+      case 'hearsay.usage':
+        return this.usage(p);
+      case 'hearsay.outcome':
+        return this.end(String(p.outcome), String(p.reason));
+    }
+  }
+
+  note(kind: 'commit_refused' | 'model_summary', p: Record<string, unknown>): void {
+    const id = str(p.activationId);
+    if (kind === 'model_summary') {
+      if (id)
+        this.summaries.set(id, {
+          input: this.summary(String(p.input)),
+          output: this.summary(String(p.output)),
+        });
+      return;
+    }
+    const code = String(p.code);
+    if (code === 'conflict') this.instruments.conflicts.add(1, { 'hearsay.agent.id': String(p.agentId) });
+    const open = id ? this.open.get(id) : undefined;
+    open?.span.addEvent('commit.refused', { code, 'hearsay.activation.attempt': num(p.attempt) }, this.now());
+  }
+
+  traceparent(activationId: string): string | undefined {
+    const ctx = this.contexts.get(activationId);
+    const span = ctx && trace.getSpan(ctx);
+    return span ? formatTraceparent(span.spanContext()) : undefined;
+  }
+
+  within<T>(activationId: string, fn: () => T): T {
+    const ctx = this.contexts.get(activationId);
+    return ctx ? context.with(ctx, fn) : fn();
+  }
+
+  /** An accepted commit: an event on its activation's span, and the metric. */
+  commit(e: CommitEvent): void {
+    this.instruments.commits.add(1, { 'hearsay.author': e.author });
+    const open = e.activationId ? this.open.get(e.activationId) : undefined;
+    if (!open) return;
+    const paths = e.writes.map(formatPath);
+    open.written.push(...paths);
+    open.span.addEvent(
+      'commit',
+      {
+        'hearsay.commit.version': e.version,
+        'hearsay.commit.paths': paths.slice(0, 20),
+        'hearsay.commit.seq': e.seq,
+      },
+      e.time,
+    );
+  }
+
+  /** What the run spent on models, in all, per agent and per model. */
+  cost(): CostBreakdown {
+    return structuredClone(this.ledger);
+  }
+
+  /** Ends every open span (the run's last): called on the outcome, and when the runtime closes. */
+  end(outcome: string, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const [id, open] of this.open) this.finish(id, open, 'aborted', `the run ended: ${outcome}`);
+    this.runSpan.setAttributes({
+      'hearsay.run.outcome': outcome,
+      'hearsay.run.reason': this.summary(reason),
+      'hearsay.tokens': this.ledger.total.tokens,
+      'hearsay.cost': this.ledger.total.cost,
+    });
+    if (outcome === 'failed' || outcome === 'budget_exceeded')
+      this.runSpan.setStatus({ code: SpanStatusCode.ERROR, message: reason });
+    this.runSpan.end(this.now());
+  }
+
+  private activation(p: Rec): void {
+    const id = str(p.activationId);
+    if (!id) return;
+    if (p.phase === 'started') {
+      const enabledBy = (p.enabledBy ?? {}) as Rec;
+      const parent = this.contexts.get(str(enabledBy.activationId) ?? '') ?? this.runCtx;
+      const agentId = String(p.agentId);
+      const paths = Array.isArray(enabledBy.paths)
+        ? (enabledBy.paths as (string | number)[][]).map(formatPath)
+        : [];
+      const span = this.tracer.startSpan(
+        `agent.${agentId}`,
+        {
+          kind: SpanKind.INTERNAL,
+          startTime: this.now(),
+          attributes: {
+            'hearsay.run.id': this.runId,
+            'hearsay.agent.id': agentId,
+            'hearsay.activation.id': id,
+            'hearsay.activation.depth': num(p.depth),
+            'hearsay.activation.attempt': num(p.attempt),
+            ...(typeof p.key === 'string' ? { 'hearsay.item.key': p.key } : {}),
+            ...(typeof p.delegatedBy === 'string' ? { 'hearsay.delegated_by': p.delegatedBy } : {}),
+            'hearsay.input.summary': this.summary(`enabled by ${paths.join(', ') || 'the run start'}`),
+          },
+        },
+        parent,
+      );
+      const ctx = trace.setSpan(parent, span);
+      this.open.get(id)?.span.end();
+      this.open.set(id, { span, ctx, agentId, started: this.now(), written: [] });
+      this.contexts.set(id, ctx);
+      return;
+    }
+    const open = this.open.get(id);
+    if (!open) return;
+    if (p.phase === 'completed') this.finish(id, open, 'ok');
+    else if (p.phase === 'failed') this.finish(id, open, 'error', String(p.error));
+    else if (p.phase === 'aborted') this.finish(id, open, 'aborted', String(p.reason));
+  }
+
+  private finish(id: string, open: Open, result: 'ok' | 'error' | 'aborted', message?: string): void {
+    this.open.delete(id);
+    const latency = Math.max(0, this.now() - open.started);
+    const { span } = open;
+    span.setAttributes({
+      'hearsay.latency_ms': latency,
+      'hearsay.success': result === 'ok',
+      'hearsay.output.summary': this.summary(
+        open.written.length ? `wrote ${open.written.join(', ')}` : 'wrote nothing',
+      ),
+    });
+    if (result === 'error') {
+      span.setAttribute('error.type', errorType(message ?? ''));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: this.summary(message ?? '') });
+    } else if (result === 'aborted') {
+      span.setAttribute('hearsay.aborted', this.summary(message ?? ''));
+    } else {
+      span.setStatus({ code: SpanStatusCode.OK });
+    }
+    span.end(this.now());
+    this.instruments.activations.add(1, { 'hearsay.agent.id': open.agentId, 'hearsay.result': result });
+    this.instruments.activationDuration.record(latency, { 'hearsay.agent.id': open.agentId });
+  }
+
+  private modelCall(p: Rec): void {
+    const activationId = str(p.activationId);
+    const agentId = String(p.agentId);
+    const ok = p.ok === true;
+    const model = str(p.model) ?? 'unknown';
+    const usage = (p.usage ?? {}) as Rec;
+    const input = num(usage.inputTokens);
+    const output = num(usage.outputTokens);
+    const cost = num(p.cost);
+    const latencyMs = num(p.latencyMs);
+    const end = this.now();
+    const parent = (activationId && this.contexts.get(activationId)) || this.runCtx;
+    const summary = activationId ? this.summaries.get(activationId) : undefined;
+    if (activationId) this.summaries.delete(activationId);
+    const span = this.tracer.startSpan(
+      `chat ${model}`,
+      {
+        kind: SpanKind.CLIENT,
+        startTime: end - latencyMs,
+        attributes: {
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': model,
+          'gen_ai.response.model': model,
+          'gen_ai.usage.input_tokens': input,
+          'gen_ai.usage.output_tokens': output,
+          'hearsay.cost': cost,
+          'hearsay.cache_hit': p.cached === true,
+          'hearsay.model.requests': num(p.requests),
+          'hearsay.agent.id': agentId,
+          ...(activationId ? { 'hearsay.activation.id': activationId } : {}),
+          ...(summary
+            ? { 'hearsay.input.summary': summary.input, 'hearsay.output.summary': summary.output }
+            : {}),
+        },
+      },
+      parent,
+    );
+    if (!ok) {
+      span.setAttribute('error.type', String(p.error ?? 'model_error'));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: this.summary(String(p.message ?? '')) });
+    }
+    span.end(end);
+    const attrs = { 'hearsay.agent.id': agentId, 'gen_ai.request.model': model };
+    this.instruments.modelDuration.record(latencyMs / 1000, attrs);
+    if (input) this.instruments.tokens.add(input, { ...attrs, 'gen_ai.token.type': 'input' });
+    if (output) this.instruments.tokens.add(output, { ...attrs, 'gen_ai.token.type': 'output' });
+    if (cost) this.instruments.cost.add(cost, attrs);
+    const add = (s: Spend & { calls: number }) => {
+      s.calls += 1;
+      s.inputTokens += input;
+      s.outputTokens += output;
+      s.tokens += input + output;
+      s.cost += cost;
+    };
+    add(this.ledger.total);
+    add((this.ledger.byAgent[agentId] ??= emptySpend()));
+    add((this.ledger.byModel[model] ??= emptySpend()));
+  }
+
+  /** Usage charged without a model call (tools.charge): counted per agent and under the model `other`. */
+  private usage(p: Rec): void {
+    // Model calls charge through the scheduler too, after their call record: those are in the ledger already.
+    if (p.source === 'model') return;
+    const u = (p.usage ?? {}) as Rec;
+    const agentId = String(p.agentId);
+    const input = num(u.inputTokens);
+    const output = num(u.outputTokens);
+    const tokens = num(u.tokens) || input + output;
+    const cost = num(u.cost);
+    for (const s of [
+      this.ledger.total,
+      (this.ledger.byAgent[agentId] ??= emptySpend()),
+      (this.ledger.byModel.other ??= emptySpend()),
+    ]) {
+      s.tokens += tokens;
+      s.inputTokens += input;
+      s.outputTokens += output;
+      s.cost += cost;
+    }
+  }
+
+  private summary(text: string): string {
+    const max = this.options.summaryLength ?? 200;
+    const redacted = this.options.redact ? this.options.redact(text) : text;
+    return redacted.length > max ? `${redacted.slice(0, max - 1)}…` : redacted;
+  }
+}
+
+/** A short error class for `error.type`: the refusal code of a refused commit, or the error's kind. */
+function errorType(message: string): string {
+  const refused = /commit refused \((\w+)\)/.exec(message);
+  if (refused) return refused[1]!;
+  if (/timed? ?out/i.test(message)) return 'timeout';
+  return 'agent_error';
+}
