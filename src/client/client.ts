@@ -1,4 +1,5 @@
 import {
+  agentOf,
   type ClientMessage,
   PROTOCOL_VERSION,
   parseServerFrame,
@@ -166,7 +167,7 @@ export class HearsayClient {
         this.reconnects += 1;
         if (this.agents.length > 0)
           this.send({ v: PROTOCOL_VERSION, type: 'hello', agents: [...this.agents] });
-        for (const s of this.streams) this.subscribeStream(s);
+        for (const s of this.streams) this.subscribeStream(s, true);
         return;
       } catch {
         delay = Math.min(delay * 2, 5000);
@@ -194,13 +195,9 @@ export class HearsayClient {
     runs: '*' | readonly string[],
     filter?: { types?: ServerMessage['type'][]; topics?: string[]; agents?: string[] },
   ): RunStream {
-    const state = new StreamState(runs, filter, () => {
-      this.streams.delete(state);
-      if (this.ws)
-        this.send({ v: PROTOCOL_VERSION, type: 'unsubscribe', runs: runs === '*' ? '*' : [...runs] });
-    });
+    const state = new StreamState(runs, filter, () => this.stopStream(state));
     this.streams.add(state);
-    this.subscribeStream(state);
+    this.subscribeStream(state, false);
     return state;
   }
 
@@ -334,20 +331,42 @@ export class HearsayClient {
     this.streams.clear();
   }
 
-  private subscribeStream(s: StreamState): void {
+  /**
+   * Subscribes a stream on the hub. The hub keeps one subscription per run per connection, so a filter is
+   * sent only while this is the client's one stream (each stream also filters what it is offered); after a
+   * reconnection (`resuming`) each run continues after the last seq received.
+   */
+  private subscribeStream(s: StreamState, resuming: boolean): void {
     // While reconnecting, the stream is subscribed again as soon as the connection is back.
     if (this.ws?.readyState !== 1) return;
     const after: Record<string, number> = {};
-    for (const [runId, seq] of this.lastSeq) {
-      if (s.runs === '*' || s.runs.includes(runId)) after[runId] = seq;
+    if (resuming) {
+      for (const [runId, seq] of this.lastSeq) {
+        if (s.runs === '*' || s.runs.includes(runId)) after[runId] = seq;
+      }
     }
     this.send({
       v: PROTOCOL_VERSION,
       type: 'subscribe',
       runs: s.runs === '*' ? '*' : [...s.runs],
       ...(Object.keys(after).length > 0 ? { after } : {}),
-      ...(s.filter ? { filter: s.filter } : {}),
+      ...(s.filter && this.streams.size === 1 ? { filter: s.filter } : {}),
     });
+  }
+
+  /** A stream closed: the hub stops sending what no other stream follows. */
+  private stopStream(s: StreamState): void {
+    this.streams.delete(s);
+    if (this.ws?.readyState !== 1) return;
+    const others = [...this.streams];
+    if (others.some((o) => o.runs === '*')) return;
+    if (s.runs === '*') {
+      this.send({ v: PROTOCOL_VERSION, type: 'unsubscribe', runs: '*' });
+      for (const o of others) this.subscribeStream(o, true);
+      return;
+    }
+    const left = s.runs.filter((r) => !others.some((o) => o.runs !== '*' && o.runs.includes(r)));
+    if (left.length > 0) this.send({ v: PROTOCOL_VERSION, type: 'unsubscribe', runs: left });
   }
 
   private receive(m: ServerMessage): void {
@@ -371,7 +390,14 @@ export class HearsayClient {
     if (m.type === 'snapshot' || ('seq' in m && 'runId' in m)) {
       for (const s of this.streams) s.offer(m as Logged | ServerMessageOf<'snapshot'>);
     }
-    for (const l of this.listeners.get(m.type) ?? []) l(m);
+    for (const l of this.listeners.get(m.type) ?? []) {
+      try {
+        l(m);
+      } catch (error) {
+        // A listener's bug must not become an uncaught exception in the socket's handler.
+        this.options.onError?.({ code: 'listener_error', message: String(error) });
+      }
+    }
   }
 }
 
@@ -390,6 +416,18 @@ class StreamState implements RunStream {
   offer(m: Logged | ServerMessageOf<'snapshot'>): void {
     if (this.ended) return;
     if (this.runs !== '*' && !this.runs.includes(m.runId)) return;
+    const f = this.filter;
+    if (f && m.type !== 'snapshot') {
+      if (f.types && !f.types.includes(m.type)) return;
+      if (
+        f.topics &&
+        m.type === 'message' &&
+        !f.topics.some((t) => (t.endsWith('*') ? m.topic.startsWith(t.slice(0, -1)) : t === m.topic))
+      )
+        return;
+      const agent = agentOf(m);
+      if (f.agents && agent !== undefined && !f.agents.includes(agent)) return;
+    }
     this.queue.push(m);
     this.wake?.();
   }

@@ -109,10 +109,28 @@ export async function hostAgents<TSchema extends AnySchema>(
     client.on('abort', (m) => running.get(m.activationId)?.abort(new Error(m.reason))),
     client.on('activate', (m) => {
       activations += 1;
-      void activate(m);
+      activate(m).catch((error: unknown) => {
+        // A failure outside the machine (a lost connection, a bug): the runtime's retry policy applies.
+        running.delete(m.activationId);
+        try {
+          client.send({
+            v: PROTOCOL_VERSION,
+            type: 'activation_result',
+            activationId: m.activationId,
+            status: 'failed',
+            error: describe(error),
+          });
+        } catch {
+          // Disconnected: the runtime fails the activation when the connection drops.
+        }
+      });
+    }),
+    // A run that ended needs no replica (a resumed run sends a fresh snapshot).
+    client.on('outcome', (m) => {
+      if (m.outcome !== 'awaiting_approval') replicas.delete(m.runId);
     }),
   ];
-  const stream = client.follow('*', { types: ['commit'] });
+  const stream = client.follow('*', { types: ['commit', 'outcome'] });
   // The stream's messages are consumed through the listeners above; drain its queue.
   void (async () => {
     for await (const _ of stream) {
@@ -216,11 +234,15 @@ export async function hostAgents<TSchema extends AnySchema>(
       signal: controller.signal,
       sleep: (ms) =>
         new Promise((resolve, reject) => {
-          const t = setTimeout(resolve, ms);
-          controller.signal.addEventListener('abort', () => {
+          const onAbort = () => {
             clearTimeout(t);
             reject(controller.signal.reason);
-          });
+          };
+          const t = setTimeout(() => {
+            controller.signal.removeEventListener('abort', onAbort);
+            resolve();
+          }, ms);
+          controller.signal.addEventListener('abort', onAbort, { once: true });
         }),
       charge: (usage) => void agentRequest({ type: 'charge', usage }).catch(() => undefined),
       requestApproval: async (req) =>

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { LogEvent, Unsubscribe } from '../blackboard/index.js';
 import {
+  agentOf,
   type ClientMessage,
   type ClientMessageOf,
   type FrameError,
@@ -24,7 +25,7 @@ import {
 import { Heart } from './heart.js';
 import { type HubBoard, HubRefusal, type HubSource, type RemoteChannel } from './source.js';
 import { StatelyStream } from './stately.js';
-import { agentOf, toServerMessage } from './translate.js';
+import { toServerMessage } from './translate.js';
 
 /** Close codes the hub uses beyond the standard ones (1008 policy, 1009 too big). */
 export const CLOSE_CODES = {
@@ -145,10 +146,14 @@ export class Hub {
 
   /** Handles WebSocket upgrades on `server` for the hub's paths (other paths are left to other listeners). */
   attach(server: Server): void {
-    server.on('upgrade', (req, socket, head) => {
+    const listener = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.handleUpgrade(req, socket, head);
-    });
+    };
+    server.on('upgrade', listener);
+    this.detach.push(() => server.off('upgrade', listener));
   }
+
+  private readonly detach: (() => void)[] = [];
 
   /**
    * Handles one upgrade request if it is for the hub's paths; returns false otherwise. Authentication
@@ -167,8 +172,13 @@ export class Hub {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if (kind === 'stately') {
-        const stream = new StatelyStream(ws, grant, this.source, this.maxBufferedBytes, () =>
-          this.stately.delete(stream),
+        const stream = new StatelyStream(
+          ws,
+          grant,
+          this.source,
+          this.maxBufferedBytes,
+          (l) => this.log(l),
+          () => this.stately.delete(stream),
         );
         this.stately.add(stream);
         return;
@@ -179,7 +189,10 @@ export class Hub {
         this.connections.delete(conn);
         conn.dispose();
       });
-      void conn.welcome();
+      conn.welcome().catch((error: unknown) => {
+        this.log(`hub: welcoming a client failed: ${String(error)}`);
+        conn.close(1011, 'the hub could not list its runs');
+      });
     });
     return true;
   }
@@ -193,6 +206,7 @@ export class Hub {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.heartbeat);
+    for (const d of this.detach.splice(0)) d();
     for (const c of this.connections) c.close(CLOSE_CODES.goingAway, 'the hub is shutting down');
     for (const s of this.stately) s.close();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -266,9 +280,16 @@ class Connection implements RemoteChannel {
     // A run that starts here (or is resumed after a pause) is followed if this client asked for it.
     this.stopRunListener = source.onRunStarted((runId) => {
       const sub = this.subscriptions.get(runId);
-      if (sub) void this.follow(runId, 'continue', sub.filter);
-      else if (this.wildcard && admitsRun(this.grant, runId))
-        void this.follow(runId, undefined, this.wildcard);
+      const wildcard = this.wildcard;
+      const change = sub
+        ? () => this.follow(runId, 'continue', sub.filter)
+        : wildcard && admitsRun(this.grant, runId)
+          ? () => this.follow(runId, undefined, wildcard)
+          : undefined;
+      if (change)
+        this.serially(change).catch((error: unknown) =>
+          hub.log(`hub: following ${runId} failed: ${String(error)}`),
+        );
     });
     this.heart = new Heart(ws);
     ws.on('error', () => {
@@ -294,6 +315,10 @@ class Connection implements RemoteChannel {
 
   beat(): void {
     this.heart.beat();
+  }
+
+  admits(runId: string): boolean {
+    return admitsRun(this.grant, runId);
   }
 
   close(code: number, reason: string): void {
@@ -383,10 +408,12 @@ class Connection implements RemoteChannel {
         return this.send({ v: PROTOCOL_VERSION, type: 'pong', ...(m.id === undefined ? {} : { ref: m.id }) });
       case 'hello':
         return this.hello(m);
+      // Subscriptions change one at a time, in the order asked, so an unsubscribe never overtakes the
+      // subscribe it follows (other messages, such as a commit awaiting an approval, do not wait).
       case 'subscribe':
-        return this.subscribe(m);
+        return this.serially(() => this.subscribe(m));
       case 'unsubscribe':
-        return this.unsubscribe(m);
+        return this.serially(async () => this.unsubscribe(m));
       case 'commit':
       case 'publish':
         return this.write(m);
@@ -424,6 +451,15 @@ class Connection implements RemoteChannel {
     }
     if (m.id !== undefined) this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id });
     return undefined;
+  }
+
+  private subscriptionQueue: Promise<unknown> = Promise.resolve();
+
+  /** Runs `change` after every subscription change asked before it. */
+  private serially(change: () => Promise<unknown>): Promise<void> {
+    const next = this.subscriptionQueue.then(change, change);
+    this.subscriptionQueue = next.catch(() => undefined);
+    return next.then(() => undefined);
   }
 
   private async subscribe(m: ClientMessageOf<'subscribe'>): Promise<void> {
@@ -600,6 +636,13 @@ class Connection implements RemoteChannel {
   }
 
   private async approval(m: ClientMessageOf<'approval'>): Promise<void> {
+    const runId = this.source.runOf(m.requestId);
+    if (runId === undefined || !admitsRun(this.grant, runId))
+      return this.error({
+        code: 'forbidden',
+        message: `This token may not answer ${m.requestId}.`,
+        ref: m.id,
+      });
     if (!this.grant.operator)
       return this.error({
         code: 'forbidden',

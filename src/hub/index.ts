@@ -5,4 +5,4 @@ export { CLOSE_CODES, Hub } from './hub.js';
 export type { HubBoard, HubCommitResult, HubSource, OperatorAnswer, RemoteChannel } from './source.js';
 export { HubRefusal } from './source.js';
 export { StatelyTranslator } from './stately.js';
-export { agentOf, toServerMessage } from './translate.js';
+export { toServerMessage } from './translate.js';

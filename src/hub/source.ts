@@ -16,6 +16,8 @@ export type HubCommitResult =
 export interface RemoteChannel {
   readonly id: string;
   send(message: ServerMessage): void;
+  /** Whether this connection's token admits the run (remote activations go only where they may). */
+  admits(runId: string): boolean;
 }
 
 /** An operator's answer to an approval request. */
@@ -56,6 +58,8 @@ export interface HubSource {
     topic: string;
     payload: unknown;
   }): Promise<HubCommitResult>;
+  /** The run an approval request belongs to (undefined for an id that names none). */
+  runOf(requestId: string): string | undefined;
   /** Answers an approval request; resolves with what it came to (`answered`, `unknown_request`, …). */
   answer(requestId: string, answer: OperatorAnswer): Promise<string>;
   /** Vetoes or promotes an agent (or an item) in a running run; false when the run is not running here. */

@@ -127,6 +127,11 @@ export class StatelyTranslator {
 /** One client of the Stately-compatible endpoint: every run from its start, then live. Read-only. */
 export class StatelyStream {
   private readonly stops: Unsubscribe[] = [];
+  /** Runs followed: a run restarted on a new board (resumed) is followed on from the last seq sent. */
+  private readonly runs = new Map<
+    string,
+    { stop: Unsubscribe; lastSeq: number; translator: StatelyTranslator }
+  >();
   private readonly heart: Heart;
 
   constructor(
@@ -134,6 +139,7 @@ export class StatelyStream {
     private readonly grant: Grant,
     private readonly source: HubSource,
     private readonly maxBufferedBytes: number,
+    private readonly log: (line: string) => void,
     onClose: () => void,
   ) {
     this.heart = new Heart(ws);
@@ -142,10 +148,12 @@ export class StatelyStream {
       this.close();
       onClose();
     });
-    this.stops.push(this.source.onRunStarted((runId) => void this.follow(runId)));
-    void this.source.listRuns().then(async (runs) => {
-      for (const r of runs) await this.follow(r.runId);
-    });
+    this.stops.push(this.source.onRunStarted((runId) => this.background(this.follow(runId))));
+    this.background(
+      this.source.listRuns().then(async (runs) => {
+        for (const r of runs) if (!this.runs.has(r.runId)) await this.follow(r.runId);
+      }),
+    );
   }
 
   beat(): void {
@@ -154,23 +162,38 @@ export class StatelyStream {
 
   close(code = 1001, reason = 'closing'): void {
     for (const stop of this.stops.splice(0)) stop();
+    for (const run of this.runs.values()) run.stop();
+    this.runs.clear();
     this.ws.close(code, reason);
+  }
+
+  private background(work: Promise<unknown>): void {
+    work.catch((error: unknown) =>
+      this.log(`hub: the Stately stream failed to follow a run: ${String(error)}`),
+    );
   }
 
   private async follow(runId: string): Promise<void> {
     if (!admitsRun(this.grant, runId)) return;
     const board = await this.source.openRun(runId);
-    if (!board) return;
-    const translator = new StatelyTranslator(runId, (id) => this.source.machineDefinition(id));
-    this.stops.push(
-      board.subscribe({ from: 1 }, (event) => {
-        if (this.ws.readyState !== this.ws.OPEN) return;
-        for (const m of translator.translate(event)) this.ws.send(JSON.stringify(m));
-        if (this.ws.bufferedAmount > this.maxBufferedBytes) {
-          this.close(4008, 'slow consumer: reconnect');
-          setTimeout(() => this.ws.terminate(), 1000).unref();
-        }
-      }),
-    );
+    if (!board || this.ws.readyState !== this.ws.OPEN) return;
+    const previous = this.runs.get(runId);
+    previous?.stop();
+    const run = {
+      stop: () => {},
+      lastSeq: previous?.lastSeq ?? 0,
+      translator:
+        previous?.translator ?? new StatelyTranslator(runId, (id) => this.source.machineDefinition(id)),
+    };
+    this.runs.set(runId, run);
+    run.stop = board.subscribe({ from: run.lastSeq + 1 }, (event) => {
+      if (this.ws.readyState !== this.ws.OPEN || event.seq <= run.lastSeq) return;
+      run.lastSeq = event.seq;
+      for (const m of run.translator.translate(event)) this.ws.send(JSON.stringify(m));
+      if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+        this.close(4008, 'slow consumer: reconnect');
+        setTimeout(() => this.ws.terminate(), 1000).unref();
+      }
+    });
   }
 }

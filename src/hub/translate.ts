@@ -65,21 +65,3 @@ export function toServerMessage(e: LogEvent): ServerMessage {
     payload: e.payload,
   };
 }
-
-/** The agent a server message is about, for per-connection agent filters. */
-export function agentOf(m: ServerMessage): string | undefined {
-  switch (m.type) {
-    case 'commit':
-    case 'message':
-      return m.author;
-    case 'transition':
-    case 'stream':
-      return m.agentId;
-    case 'activation':
-      return m.activation.agentId;
-    case 'span':
-      return typeof m.attributes.agentId === 'string' ? m.attributes.agentId : undefined;
-    default:
-      return undefined;
-  }
-}

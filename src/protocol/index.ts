@@ -9,6 +9,7 @@ export type {
   ServerMessageOf,
 } from './messages.js';
 export {
+  agentOf,
   ClientMessageSchema,
   PatchSchema,
   PathSchema,

@@ -16,8 +16,9 @@ export const PatchSchema = z.strictObject({
   path: PathSchema,
   value: z.unknown().optional(),
 });
-const runId = z.string().min(1).max(200);
-const id = z.string().min(1).max(200);
+const runId = z.string().min(1).max(1000);
+/** Activation ids carry item keys (`agent[key]#n`): generous, still bounded. */
+const id = z.string().min(1).max(4000);
 /** Client-chosen number a reply carries back as `ref`. */
 const ref = z.number().int().nonnegative();
 const seq = z.number().int().nonnegative();
@@ -202,6 +203,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     rejection: z.object({ state: z.string(), by: z.string(), reason: z.string() }).optional(),
     /** The singleton's persisted XState snapshot to continue from (absent: a fresh actor). */
     snapshot: z.unknown().optional(),
+    /** W3C traceparent of the activation's span: the remote process traces its work beneath it. */
+    traceparent: z.string().max(64).optional(),
   }),
   /** Remote agents: stop the activation (the run ended or was cancelled). */
   z.object({ v, type: z.literal('abort'), activationId: id, reason: z.string() }),
@@ -422,4 +425,22 @@ function parseMessage<T>(
       ...withRef,
     },
   };
+}
+
+/** The agent a server message is about, for per-connection agent filters. */
+export function agentOf(m: ServerMessage): string | undefined {
+  switch (m.type) {
+    case 'commit':
+    case 'message':
+      return m.author;
+    case 'transition':
+    case 'stream':
+      return m.agentId;
+    case 'activation':
+      return m.activation.agentId;
+    case 'span':
+      return typeof m.attributes.agentId === 'string' ? m.attributes.agentId : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -230,9 +230,33 @@ export function createRuntime<TSchema extends AnySchema>(
   const openBoard = (runId: string) =>
     createBlackboard({ schema: config.board.schema, initial: config.board.initial, store, runId, clock });
 
-  async function start(input?: Partial<TBoard>, options: RunOptions = {}): Promise<RunHandle<TBoard>> {
+  /** Runs being started or resumed (between the check and `runs`): two calls never open one run twice. */
+  const opening = new Set<string>();
+  async function claiming<T>(runId: string, open: () => Promise<T>): Promise<T> {
+    if (runs.has(runId) || opening.has(runId))
+      throw new TypeError(`The run "${runId}" is already in progress in this runtime.`);
+    opening.add(runId);
+    try {
+      return await open();
+    } finally {
+      opening.delete(runId);
+    }
+  }
+
+  function start(input?: Partial<TBoard>, options: RunOptions = {}): Promise<RunHandle<TBoard>> {
     const runId = options.runId ?? `run-${++counter}`;
-    if (runs.has(runId)) throw new TypeError(`A run "${runId}" is already in progress.`);
+    return claiming(runId, () => startRun(runId, input, options));
+  }
+
+  function resume(runId: string, options: Omit<RunOptions, 'runId'> = {}): Promise<RunHandle<TBoard>> {
+    return claiming(runId, () => resumeRun(runId, options));
+  }
+
+  async function startRun(
+    runId: string,
+    input: Partial<TBoard> | undefined,
+    options: RunOptions,
+  ): Promise<RunHandle<TBoard>> {
     const board = await openBoard(runId);
     if (board.seq > 0)
       throw new TypeError(
@@ -250,8 +274,7 @@ export function createRuntime<TSchema extends AnySchema>(
     return launch(runId, board, options, undefined);
   }
 
-  async function resume(runId: string, options: Omit<RunOptions, 'runId'> = {}): Promise<RunHandle<TBoard>> {
-    if (runs.has(runId)) throw new TypeError(`The run "${runId}" is in progress in this runtime.`);
+  async function resumeRun(runId: string, options: Omit<RunOptions, 'runId'>): Promise<RunHandle<TBoard>> {
     const board = await openBoard(runId);
     if (board.seq === 0) throw new TypeError(`The store holds no run "${runId}" to resume.`);
     const history = await store.read(runId, 1, board.seq);
@@ -376,6 +399,8 @@ export function createRuntime<TSchema extends AnySchema>(
     const runId = runOfRequest(requestId);
     if (runId === undefined) return 'unknown_request';
     const live = schedulers.get(runId);
+    // Opening a run the store does not hold would create it.
+    if (!live && store.listRuns && !(await store.listRuns()).includes(runId)) return 'unknown_request';
     if (live) return live.answer(requestId, decision);
     const board = await openBoard(runId);
     const rec = approvalsFrom(await store.read(runId, 1, board.seq)).get(requestId);
@@ -430,7 +455,7 @@ export function createRuntime<TSchema extends AnySchema>(
           : await reject(requestId, { by: a.by, reason: a.reason });
         // An answer from an operator continues a run that paused for it.
         const runId = runOfRequest(requestId);
-        if (result === 'answered' && runId !== undefined && !runs.has(runId)) {
+        if (result === 'answered' && runId !== undefined && !runs.has(runId) && !opening.has(runId)) {
           resume(runId).catch((error: unknown) =>
             console.warn(`hearsay: resuming ${runId} failed: ${String(error)}`),
           );
@@ -438,6 +463,7 @@ export function createRuntime<TSchema extends AnySchema>(
         return result;
       },
       remote,
+      runOf: runOfRequest,
     }));
 
   function attach(server: Server, options: Omit<ListenOptions, 'port' | 'host'> = {}): Hub {
@@ -457,7 +483,11 @@ export function createRuntime<TSchema extends AnySchema>(
         .end('Not found: WebSocket clients connect to the hub path.\n');
     });
     const { port: _p, host: _h, ...hubOptions } = options;
-    const hub = attach(server, hubOptions);
+    const hub = new Hub({ ...hubOptions, source: hubSource() });
+    // This server is the hub's alone: an upgrade for any other path is refused, not left hanging.
+    server.on('upgrade', (req, socket, head) => {
+      if (!hub.handleUpgrade(req, socket, head)) socket.destroy();
+    });
     server.listen(options.port ?? 0, host);
     await once(server, 'listening');
     const address = server.address() as AddressInfo;
@@ -474,7 +504,6 @@ export function createRuntime<TSchema extends AnySchema>(
         await new Promise<void>((resolve) => server.close(() => resolve()));
       },
     };
-    hubs.delete(hub);
     hubs.add(listening);
     return listening;
   }

@@ -22,22 +22,28 @@ export interface HubSourceDeps {
   readonly onRunStarted: (listener: (runId: string) => void) => () => void;
   readonly answer: (requestId: string, answer: OperatorAnswer) => Promise<string>;
   readonly remote: RemoteAgents;
+  /** The run an approval request belongs to. */
+  readonly runOf: (requestId: string) => string | undefined;
 }
 
 /** How many events from the end of an ended run's log are read to find its outcome. */
 const OUTCOME_WINDOW = 500;
+/** Ended runs whose info is kept. */
+const MAX_INFOS = 1000;
 
 /** The runtime as the hub sees it: runs (live or in the store), writes by agents, approvals, remote agents. */
 export function runtimeHubSource(deps: HubSourceDeps): HubSource {
   const byId = new Map(deps.agents.map((a) => [a.id, a]));
-  const ended = new Map<string, { board: Blackboard<unknown>; info: RunInfo }>();
+  /** Ended runs' infos, valid while their log does not grow (an answer to a paused run appends to it). */
+  const infos = new Map<string, RunInfo>();
 
+  const holds = async (runId: string) => (await deps.store.listRuns?.())?.includes(runId) ?? false;
+
+  /** A run that is not live here: a board read back from the store (never cached: it may have moved). */
   async function endedRun(runId: string): Promise<{ board: Blackboard<unknown>; info: RunInfo } | undefined> {
-    const known = ended.get(runId);
-    if (known) return known;
-    // Opening a board for a run the store does not hold would create it: ask the store first.
-    if (!deps.store.listRuns || !(await deps.store.listRuns()).includes(runId)) return undefined;
     const board = await deps.openBoard(runId);
+    const known = infos.get(runId);
+    if (known && known.seq === board.seq) return { board, info: known };
     const tail = await deps.store.read(runId, Math.max(1, board.seq - OUTCOME_WINDOW));
     const outcome = tail.findLast((e) => e.type === 'message' && e.topic === TOPICS.outcome);
     const p = (outcome?.type === 'message' ? outcome.payload : undefined) as
@@ -46,13 +52,14 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
     const info: RunInfo = {
       runId,
       status: 'ended',
-      ...(p?.outcome ? { outcome: p.outcome } : { outcome: 'interrupted' }),
+      outcome: p?.outcome ?? 'interrupted',
       ...(p?.reason ? { reason: p.reason } : {}),
       version: board.version,
       seq: board.seq,
     };
-    if (deps.live.has(runId)) return undefined;
-    ended.set(runId, { board, info });
+    infos.delete(runId);
+    infos.set(runId, info);
+    if (infos.size > MAX_INFOS) infos.delete(infos.keys().next().value!);
     return { board, info };
   }
 
@@ -63,13 +70,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
     seq: board.seq,
   });
 
-  const liveRun = (runId: string) => {
-    const run = deps.live.get(runId);
-    if (!run) return undefined;
-    // A run resumed in this process is live again.
-    ended.delete(runId);
-    return run;
-  };
+  const liveRun = (runId: string) => deps.live.get(runId);
 
   const notRunning = (runId: string): HubCommitResult => ({
     ok: false,
@@ -95,7 +96,10 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       return out;
     },
     async openRun(runId): Promise<HubBoard | undefined> {
-      return liveRun(runId)?.board ?? (await endedRun(runId))?.board;
+      const live = liveRun(runId);
+      if (live) return live.board;
+      // Opening a board for a run the store does not hold would create it: ask the store first.
+      return (await holds(runId)) ? (await endedRun(runId))?.board : undefined;
     },
     onRunStarted: deps.onRunStarted,
     agentWrites: (agentId) => byId.get(agentId)?.writes,
@@ -103,7 +107,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       const run = liveRun(req.runId);
       if (!run) return notRunning(req.runId);
       if (req.activationId !== undefined && req.via) {
-        return deps.remote.write(req.via, req.activationId, req.agentId, {
+        return deps.remote.write(req.via, req.runId, req.activationId, req.agentId, {
           type: 'commit',
           baseVersion: req.baseVersion,
           reads: req.reads,
@@ -138,7 +142,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       const run = liveRun(req.runId);
       if (!run) return notRunning(req.runId);
       if (req.activationId !== undefined && req.via) {
-        return deps.remote.write(req.via, req.activationId, req.agentId, {
+        return deps.remote.write(req.via, req.runId, req.activationId, req.agentId, {
           type: 'publish',
           topic: req.topic,
           payload: req.payload,
@@ -151,6 +155,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
         : { ok: false, code: r.error.code, message: r.error.message };
     },
     answer: deps.answer,
+    runOf: deps.runOf,
     agenda(runId, action, agentId, key) {
       const run = liveRun(runId);
       if (!run) return false;

@@ -21,6 +21,7 @@ import { type HubCommitResult, HubRefusal, type RemoteChannel } from '../hub/ind
 import { type ClientMessageOf, PROTOCOL_VERSION } from '../protocol/index.js';
 
 interface Running {
+  readonly runId: string;
   readonly channel: RemoteChannel;
   readonly agentId: string;
   readonly host: RemoteAgentHost;
@@ -70,9 +71,9 @@ export class RemoteAgents {
   ): StepHost | undefined =>
     this.ids.has(agent.id) ? new RemoteAgentHost(this, runId, agent.id, options) : undefined;
 
-  /** @internal Picks a connection hosting `agentId` (round robin). */
-  pick(agentId: string): RemoteChannel | undefined {
-    const list = this.channels.get(agentId) ?? [];
+  /** @internal Picks a connection hosting `agentId` whose token admits the run (round robin). */
+  pick(agentId: string, runId: string): RemoteChannel | undefined {
+    const list = (this.channels.get(agentId) ?? []).filter((c) => c.admits(runId));
     if (list.length === 0) return undefined;
     return list[this.turn++ % list.length];
   }
@@ -82,14 +83,24 @@ export class RemoteAgents {
     this.running.set(activationId, running);
   }
 
-  /** @internal */
-  end(activationId: string): void {
+  /**
+   * @internal The activation was stopped here: its result may still arrive, and then only the snapshot it
+   * reports is kept (the remote actor did move on).
+   */
+  abandon(activationId: string): void {
+    const r = this.running.get(activationId);
     this.running.delete(activationId);
+    if (!r) return;
+    this.abandoned.set(activationId, r);
+    if (this.abandoned.size > 1000) this.abandoned.delete(this.abandoned.keys().next().value!);
   }
+
+  private readonly abandoned = new Map<string, Running>();
 
   /** A commit or publish a remote process makes inside an activation it runs. */
   async write(
     channel: RemoteChannel,
+    runId: string,
     activationId: string,
     agentId: string,
     request:
@@ -97,8 +108,8 @@ export class RemoteAgents {
       | { type: 'publish'; topic: string; payload: unknown },
   ): Promise<HubCommitResult> {
     const r = this.activation(channel, activationId);
-    if (r.agentId !== agentId)
-      throw new HubRefusal('forbidden', `Activation ${activationId} is ${r.agentId}'s, not ${agentId}'s.`);
+    if (r.agentId !== agentId || r.runId !== runId)
+      throw new HubRefusal('forbidden', `Activation ${activationId} is ${r.agentId}'s in run ${r.runId}.`);
     const reply =
       request.type === 'commit'
         ? await r.host.request({
@@ -119,6 +130,14 @@ export class RemoteAgents {
     channel: RemoteChannel,
     m: ClientMessageOf<'agent_request'> | ClientMessageOf<'activation_result'>,
   ): Promise<unknown> {
+    if (m.type === 'activation_result') {
+      const late = this.abandoned.get(m.activationId);
+      if (late?.channel === channel) {
+        this.abandoned.delete(m.activationId);
+        late.host.finished(m);
+        return undefined;
+      }
+    }
     const r = this.activation(channel, m.activationId);
     if (m.type === 'activation_result') {
       this.running.delete(m.activationId);
@@ -211,7 +230,8 @@ export class RemoteAgentHost implements StepHost {
     const board = event.type === 'board' ? (event as BoardEvent) : this.lastBoardEvent;
     if (!board)
       return Promise.resolve({ status: 'failed', error: new Error('a remote step needs a board event') });
-    const channel = this.registry.pick(this.agentId);
+    if (signal.aborted) return Promise.resolve({ status: 'aborted' });
+    const channel = this.registry.pick(this.agentId, this.runId);
     if (!channel) {
       return Promise.resolve({
         status: 'failed',
@@ -225,7 +245,7 @@ export class RemoteAgentHost implements StepHost {
         resolve(outcome);
       };
       const onAbort = () => {
-        this.registry.end(activation.id);
+        this.registry.abandon(activation.id);
         channel.send({
           v: PROTOCOL_VERSION,
           type: 'abort',
@@ -234,9 +254,9 @@ export class RemoteAgentHost implements StepHost {
         });
         finish({ status: 'aborted' });
       };
-      if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       this.registry.begin(activation.id, {
+        runId: this.runId,
         channel,
         agentId: this.agentId,
         host: this,
@@ -257,6 +277,7 @@ export class RemoteAgentHost implements StepHost {
         attempt: activation.attempt,
         ...(board.delegation ? { delegation: board.delegation } : {}),
         ...(board.fallbackFor ? { fallbackFor: board.fallbackFor } : {}),
+        ...(activation.traceparent === undefined ? {} : { traceparent: activation.traceparent }),
         ...(event.type === 'hearsay.approval.rejected'
           ? { rejection: { state: event.state, by: event.by, reason: event.reason } }
           : {}),

@@ -370,3 +370,93 @@ describe('the hub', () => {
     expect((c.messages[0] as ServerMessageOf<'welcome'>).roles).toContain('operator');
   });
 });
+
+describe('the hub, where a token stops', () => {
+  it('destroys upgrade requests for other paths on its own server instead of leaving them open', async () => {
+    const { hub } = await serve();
+    const answer = await new Promise<string>((resolve) => {
+      const socket = netConnect(hub.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString();
+      });
+      socket.on('close', () => resolve(`closed:${text}`));
+      socket.write(
+        'GET /elsewhere HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    expect(answer).toBe('closed:');
+  });
+
+  it("refuses an operator's answer to a request of a run its token does not admit", async () => {
+    const runtime = createRuntime({
+      board: { schema: HubBoard, initial: hubInitial },
+      agents: [incrementer('local', 1)],
+    });
+    cleanup.push(() => runtime.close());
+    const hub = await runtime.listen({
+      tokens: { [TOKENS.operator]: { roles: ['operator'], runs: ['run-1'] } },
+      log: () => {},
+    });
+    const c = await open(hub.url, TOKENS.operator);
+    // Request ids are `<runId>/<activation>:<n>:<hash>`.
+    expect(
+      await c.call({ v: 1, type: 'approval', id: 1, requestId: 'run-2/local#1:1:abc', approved: true }),
+    ).toMatchObject({
+      type: 'error',
+      code: 'forbidden',
+    });
+    // An id of an admitted run that the store does not hold is unknown, and creates nothing.
+    expect(
+      await c.call({ v: 1, type: 'approval', id: 2, requestId: 'run-1/local#1:1:abc', approved: true }),
+    ).toMatchObject({
+      type: 'ack',
+      result: 'unknown_request',
+    });
+    const again = await open(hub.url, TOKENS.operator);
+    expect((again.messages[0] as ServerMessageOf<'welcome'>).runs).toEqual([]);
+  });
+
+  it('keeps two streams of one client on the same run whole, whatever their filters', async () => {
+    const { runtime, hub } = await serve([incrementer('a', 5), incrementer('b', 1)]);
+    const client = await connect(hub.url, { token: TOKENS.inspect });
+    cleanup.push(async () => client.close());
+    const commits = client.follow('*', { types: ['commit'] });
+    const outcomes = client.follow('*', { types: ['outcome'] });
+    const seen: { commits: number[]; outcomes: string[] } = { commits: [], outcomes: [] };
+    const readCommits = (async () => {
+      for await (const m of commits) if (m.type === 'commit') seen.commits.push(m.version);
+    })();
+    const readOutcomes = (async () => {
+      for await (const m of outcomes) {
+        if (m.type === 'outcome') {
+          seen.outcomes.push(m.outcome);
+          return;
+        }
+      }
+    })();
+    await client.ping();
+    const result = await runtime.run({ go: true });
+    await readOutcomes;
+    expect(seen.outcomes).toEqual([result.outcome]);
+    while (seen.commits.at(-1) !== result.version) await new Promise((r) => setTimeout(r, 5));
+    commits.close();
+    await readCommits;
+    expect(seen.commits).toEqual(Array.from({ length: seen.commits.length }, (_, i) => seen.commits[0]! + i));
+  });
+
+  it('never opens one run twice when two resumes race', async () => {
+    const runtime = createRuntime({
+      board: { schema: HubBoard, initial: hubInitial },
+      agents: [incrementer('local', 60_000)],
+    });
+    cleanup.push(() => runtime.close());
+    const gate = new AbortController();
+    const first = await runtime.start({ go: true }, { signal: gate.signal });
+    gate.abort();
+    await first.result;
+    const both = await Promise.allSettled([runtime.resume(first.runId), runtime.resume(first.runId)]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    for (const r of both) if (r.status === 'fulfilled') r.value.cancel();
+  });
+});

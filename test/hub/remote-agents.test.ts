@@ -15,10 +15,14 @@ afterEach(async () => {
 });
 
 /** Starts the remote-agents process for `ids` and waits until it hosts them. */
-async function remoteProcess(url: string, ids: string): Promise<ChildProcess> {
+async function remoteProcess(
+  url: string,
+  ids: string,
+  token: string = TOKENS.reviewer,
+): Promise<ChildProcess> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/fixtures/remote-agents-process.ts', url, TOKENS.reviewer, ids],
+    ['--import', 'tsx', 'test/fixtures/remote-agents-process.ts', url, token, ids],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -51,6 +55,7 @@ function team(): Runtime<HB> {
 const tokens = {
   [TOKENS.reviewer]: ['agent:remote', 'agent:notary'],
   [TOKENS.worker]: 'agent:local',
+  [TOKENS.limited]: { roles: ['agent:remote', 'agent:notary'], runs: ['elsewhere'] },
   [TOKENS.operator]: 'operator',
 } as const;
 
@@ -104,6 +109,16 @@ describe('remote agents', () => {
     expect(result.failures.find((f) => f.agentId === 'remote')!.error).toMatch(
       /disconnected|no process hosts/,
     );
+  });
+
+  it('never sends an activation to a process whose token does not admit the run', async () => {
+    const runtime = team();
+    const hub = await runtime.listen({ tokens, log: () => {} });
+    await remoteProcess(hub.url, 'remote,notary', TOKENS.limited);
+    const result = await runtime.run({ go: true });
+    expect(result.outcome).not.toBe('completed');
+    expect(result.board.out.has('remote')).toBe(false);
+    expect(result.failures.find((f) => f.agentId === 'remote')?.error).toMatch(/no process hosts/);
   });
 
   it('refuses to host agents the token does not hold, or that run locally', async () => {
