@@ -1,3 +1,4 @@
+import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import {
   type ActivationTools,
   type AgentDefinition,
@@ -19,6 +20,7 @@ import {
   revivePatch,
 } from '../blackboard/index.js';
 import type { ModelClient } from '../llm/index.js';
+import { parseTraceparent } from '../observability/trace-context.js';
 import { PROTOCOL_VERSION, type ServerMessageOf } from '../protocol/index.js';
 import type { HearsayClient } from './client.js';
 
@@ -32,6 +34,11 @@ export interface HostAgentsOptions<TSchema extends AnySchema> {
   readonly agents: readonly AgentDefinition<BoardOf<TSchema>>[];
   /** Model client for the agents' `tools.model` (their usage is charged to the run through the hub). */
   readonly models?: ModelClient;
+  /**
+   * Where this process's spans go (default: the global `hearsay` tracer). Each step is a span in the run's
+   * trace, beneath the activation's span (its W3C traceparent comes with the activation).
+   */
+  readonly tracer?: Tracer;
 }
 
 /** Agents hosted in this process. */
@@ -61,6 +68,7 @@ export async function hostAgents<TSchema extends AnySchema>(
   options: HostAgentsOptions<TSchema>,
 ): Promise<HostedAgents> {
   const { client, schema } = options;
+  const tracer = options.tracer ?? trace.getTracer('hearsay');
   const agents = new Map(options.agents.map((a) => [a.id, a as AgentDefinition<unknown>]));
   const replicas = new Map<string, Replica>();
   const running = new Map<string, AbortController>();
@@ -163,6 +171,22 @@ export async function hostAgents<TSchema extends AnySchema>(
     };
     if (!def)
       return report({ status: 'failed', error: new Error(`this process does not host ${m.agentId}`) });
+    const remoteParent = m.traceparent ? parseTraceparent(m.traceparent) : undefined;
+    const parentCtx = remoteParent ? trace.setSpanContext(ROOT_CONTEXT, remoteParent) : ROOT_CONTEXT;
+    const span = tracer.startSpan(
+      `agent.${def.id}.remote`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          'hearsay.run.id': m.runId,
+          'hearsay.agent.id': def.id,
+          'hearsay.activation.id': m.activationId,
+          'hearsay.activation.attempt': m.attempt,
+        },
+      },
+      parentCtx,
+    );
+    const spanCtx = trace.setSpan(parentCtx, span);
     let base = await at(m.runId, m.version);
     let unhandled: string | undefined;
     const request = (req: Parameters<HearsayClient['request']>[0]) => client.request(req);
@@ -261,6 +285,26 @@ export async function hostAgents<TSchema extends AnySchema>(
           ...rest,
           signal: controller.signal,
         });
+        const end = Date.now();
+        tracer
+          .startSpan(
+            `chat ${result.ok ? result.model : 'unknown'}`,
+            {
+              kind: SpanKind.CLIENT,
+              startTime: end - (result.ok ? result.latencyMs : 0),
+              attributes: {
+                'gen_ai.operation.name': 'chat',
+                ...(result.ok
+                  ? { 'gen_ai.request.model': result.model, 'hearsay.cache_hit': result.cached }
+                  : {}),
+                'gen_ai.usage.input_tokens': result.usage.inputTokens,
+                'gen_ai.usage.output_tokens': result.usage.outputTokens,
+                'hearsay.cost': result.cost,
+              },
+            },
+            spanCtx,
+          )
+          .end(end);
         const { inputTokens, outputTokens } = result.usage;
         if (inputTokens + outputTokens > 0 || result.cost > 0)
           tools.charge({ inputTokens, outputTokens, cost: result.cost });
@@ -287,7 +331,14 @@ export async function hostAgents<TSchema extends AnySchema>(
           ...(m.fallbackFor ? { fallbackFor: m.fallbackFor } : {}),
           tools,
         };
-    const outcome = await host.step(event, controller.signal);
+    const outcome = await context.with(spanCtx, () => host.step(event, controller.signal));
+    span.setAttribute('hearsay.success', outcome.status === 'settled' || outcome.status === 'done');
+    if (outcome.status === 'failed' || unhandled !== undefined)
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: unhandled ?? (outcome.status === 'failed' ? describe(outcome.error) : ''),
+      });
+    span.end();
     const persisted = def.kind === 'singleton' ? host.persisted() : undefined;
     host.stop();
     if ((outcome.status === 'settled' || outcome.status === 'done') && unhandled !== undefined)

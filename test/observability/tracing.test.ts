@@ -1,0 +1,282 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpanStatusCode } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineAgent, stepMachine } from '../../src/actors/index.js';
+import type { LogEvent } from '../../src/blackboard/index.js';
+import { createModelClient, simulatedTransport } from '../../src/llm/index.js';
+import { createRuntime } from '../../src/runtime/index.js';
+import { TOPICS } from '../../src/scheduler/index.js';
+import { HubBoard, hubInitial, incrementer, notary } from '../fixtures/hub-team.js';
+import { runAnsweringApprovals } from '../support/approvals.js';
+import { TOKENS } from '../support/hub.js';
+import { records } from '../support/team.js';
+import { memoryTracing, type SpanLine } from '../support/tracing.js';
+
+const Board = z.object({
+  goal: z.string(),
+  plan: z.string().optional(),
+  draft: z.string().optional(),
+  final: z.string().optional(),
+});
+type B = z.output<typeof Board>;
+
+let cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+const models = () =>
+  createModelClient({
+    transport: simulatedTransport({
+      respond: (req) => ({ text: `answer to: ${String(req.messages.at(-1)?.content)}` }),
+    }),
+    tiers: { large: { models: ['sim-large'] } },
+    prices: { 'sim-large': { input: 1e-6, output: 2e-6 } },
+  });
+
+/** planner → writer (asks the model) → editor: each enabled by the commit of the one before. */
+function pipeline() {
+  const planner = defineAgent<B>({
+    id: 'planner',
+    watches: [['goal']],
+    writes: [['plan']],
+    machine: stepMachine<B, string>({
+      when: (b) => !b.plan,
+      work: async (e) => `plan for ${e.board.goal}`,
+      done: (d, p) => void Object.assign(d, { plan: p }),
+    }),
+  });
+  const writer = defineAgent<B>({
+    id: 'writer',
+    watches: [['plan']],
+    writes: [['draft']],
+    machine: stepMachine<B, string>({
+      when: (b) => !!b.plan && !b.draft,
+      work: async (e) => {
+        const r = await e.tools.model({
+          messages: [{ role: 'user', content: `Write from ${e.board.plan}; key sk-SECRET123` }],
+        });
+        if (!r.ok) throw new Error(r.error.message);
+        return r.text;
+      },
+      done: (d, text) => void Object.assign(d, { draft: text }),
+    }),
+  });
+  const editor = defineAgent<B>({
+    id: 'editor',
+    watches: [['draft']],
+    writes: [['final']],
+    machine: stepMachine<B, string>({
+      when: (b) => !!b.draft && !b.final,
+      work: async (e) => e.board.draft!.toUpperCase(),
+      done: (d, t) => void Object.assign(d, { final: t }),
+    }),
+  });
+  return [planner, writer, editor];
+}
+
+const byName = (spans: readonly ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
+const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
+
+describe('tracing', () => {
+  it('gives a run one trace whose activation spans follow the causal chain through the board', async () => {
+    const { tracer, spans } = memoryTracing();
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'a haiku' } },
+      agents: pipeline(),
+      models: models(),
+      goal: (b) => !!b.final,
+      observability: { tracer, redact: (t) => t.replace(/sk-[A-Za-z0-9]+/g, 'sk-***') },
+    });
+    cleanup.push(() => runtime.close());
+    const result = await runtime.run();
+    expect(result.outcome).toBe('completed');
+    const all = spans();
+    expect(new Set(all.map((s) => s.spanContext().traceId))).toEqual(new Set([result.traceId]));
+    const [run] = byName(all, 'hearsay.run');
+    const [planner] = byName(all, 'agent.planner');
+    const [writer] = byName(all, 'agent.writer');
+    const [editor] = byName(all, 'agent.editor');
+    const [chat] = byName(all, 'chat sim-large');
+    expect([run, planner, writer, editor, chat].every(Boolean)).toBe(true);
+    expect(parentOf(run!)).toBeUndefined();
+    expect(parentOf(planner!)).toBe(run!.spanContext().spanId);
+    expect(parentOf(writer!)).toBe(planner!.spanContext().spanId);
+    expect(parentOf(editor!)).toBe(writer!.spanContext().spanId);
+    expect(parentOf(chat!)).toBe(writer!.spanContext().spanId);
+    expect(all).toHaveLength(5);
+    // Attributes: who, where in the chain, how it went, and bounded, redacted summaries.
+    expect(writer!.attributes).toMatchObject({
+      'hearsay.agent.id': 'writer',
+      'hearsay.activation.depth': 2,
+      'hearsay.activation.attempt': 1,
+      'hearsay.success': true,
+    });
+    expect(writer!.status.code).toBe(SpanStatusCode.OK);
+    expect(writer!.events.map((e) => e.name)).toEqual(['commit']);
+    expect(writer!.events[0]!.attributes).toMatchObject({ 'hearsay.commit.paths': ['draft'] });
+    expect(chat!.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'sim-large',
+      'hearsay.cache_hit': false,
+    });
+    expect(chat!.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
+    expect(String(chat!.attributes['hearsay.input.summary'])).toContain('sk-***');
+    expect(String(chat!.attributes['hearsay.input.summary'])).not.toContain('SECRET');
+    expect(run!.attributes).toMatchObject({ 'hearsay.run.outcome': 'completed' });
+  });
+
+  it('marks a failed activation with error status and an error type, its retry as a sibling', async () => {
+    const { tracer, spans } = memoryTracing();
+    let calls = 0;
+    const flaky = defineAgent<B>({
+      id: 'flaky',
+      watches: [['goal']],
+      writes: [['plan']],
+      retry: { attempts: 2 },
+      machine: stepMachine<B, string>({
+        when: (b) => !b.plan,
+        work: async () => {
+          calls += 1;
+          if (calls === 1) throw new Error('the tool timed out');
+          return 'ok';
+        },
+        done: (d, p) => void Object.assign(d, { plan: p }),
+      }),
+    });
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'x' } },
+      agents: [flaky],
+      observability: { tracer },
+    });
+    cleanup.push(() => runtime.close());
+    await runtime.run();
+    const attempts = byName(spans(), 'agent.flaky');
+    expect(attempts.map((s) => s.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.OK]);
+    expect(attempts[0]!.attributes).toMatchObject({ 'error.type': 'timeout', 'hearsay.success': false });
+    expect(attempts[0]!.status.message).toMatch(/timed out/);
+    expect(parentOf(attempts[0]!)).toBe(parentOf(attempts[1]!));
+  });
+
+  it('counts tokens and cost exactly as the model calls on the log add up, per agent and per model, and as metrics', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const meter = new MeterProvider({ readers: [reader] }).getMeter('test');
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'a haiku' } },
+      agents: pipeline(),
+      models: models(),
+      goal: (b) => !!b.final,
+      observability: { meter },
+    });
+    cleanup.push(() => runtime.close());
+    const handle = await runtime.start();
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    const result = await handle.result;
+    const calls = records<{
+      type: string;
+      usage: { inputTokens: number; outputTokens: number };
+      cost: number;
+    }>(log, TOPICS.model).filter((r) => r.type === 'call');
+    expect(calls.length).toBeGreaterThan(0);
+    const input = calls.reduce((n, c) => n + c.usage.inputTokens, 0);
+    const output = calls.reduce((n, c) => n + c.usage.outputTokens, 0);
+    const cost = calls.reduce((n, c) => n + c.cost, 0);
+    expect(result.cost.total).toMatchObject({
+      inputTokens: input,
+      outputTokens: output,
+      tokens: input + output,
+      calls: calls.length,
+    });
+    expect(result.cost.total.cost).toBeCloseTo(cost, 12);
+    expect(result.cost.byAgent.writer!.tokens).toBe(input + output);
+    expect(result.cost.byModel['sim-large']!.calls).toBe(calls.length);
+    expect(result.usage.tokens).toBe(input + output);
+    expect(handle.cost()).toEqual(result.cost);
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
+    const sum = (name: string, where: (a: Record<string, unknown>) => boolean = () => true) =>
+      metrics
+        .filter((m) => m.descriptor.name === name)
+        .flatMap((m) => m.dataPoints as { attributes: Record<string, unknown>; value: unknown }[])
+        .filter((p) => where(p.attributes))
+        .reduce((n, p) => n + (p.value as number), 0);
+    expect(sum('hearsay.activations')).toBe(3);
+    expect(sum('hearsay.tokens', (a) => a['gen_ai.token.type'] === 'input')).toBe(input);
+    expect(sum('hearsay.tokens', (a) => a['gen_ai.token.type'] === 'output')).toBe(output);
+    expect(sum('hearsay.commits', (a) => a['hearsay.author'] !== 'input')).toBe(3);
+  });
+});
+
+describe('tracing across the hub', () => {
+  it("puts a remote agent's spans in the run's trace, beneath its activation's span", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearsay-spans-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'spans.jsonl');
+    const { tracer, spans } = memoryTracing();
+    const runtime = createRuntime({
+      board: { schema: HubBoard, initial: hubInitial },
+      agents: [incrementer('local', 5), incrementer('remote', 60), notary],
+      remote: ['remote', 'notary'],
+      goal: (b) => b.notes.length > 0,
+      observability: { tracer },
+    });
+    cleanup.push(() => runtime.close());
+    const hub = await runtime.listen({
+      tokens: { [TOKENS.reviewer]: ['agent:remote', 'agent:notary'] },
+      log: () => {},
+    });
+    const proc: ChildProcess = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/fixtures/remote-agents-process.ts',
+        hub.url,
+        TOKENS.reviewer,
+        'remote,notary',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, HEARSAY_SPANS_FILE: file } },
+    );
+    cleanup.push(() => {
+      proc.kill('SIGKILL');
+    });
+    await new Promise<void>((resolve) =>
+      proc.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
+    const { result } = await runAnsweringApprovals(
+      () => runtime.start({ go: true }),
+      (id) => runtime.approve(id, { by: 'test' }),
+    );
+    expect(result.outcome).toBe('completed');
+    const remote: SpanLine[] = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const local = spans();
+    const remoteSteps = remote.filter((s) => s.name === 'agent.remote.remote');
+    expect(remoteSteps.length).toBeGreaterThanOrEqual(2); // a conflicting attempt and its retry
+    for (const step of remoteSteps) {
+      expect(step.traceId).toBe(result.traceId);
+      const parent = local.find((s) => s.spanContext().spanId === step.parentSpanId);
+      expect(parent?.name).toBe('agent.remote');
+      expect(parent?.attributes['hearsay.activation.attempt']).toBe(
+        step.attributes['hearsay.activation.attempt'],
+      );
+    }
+    expect(remoteSteps.some((s) => s.status === SpanStatusCode.ERROR)).toBe(true);
+  });
+});
