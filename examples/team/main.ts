@@ -60,10 +60,13 @@ const reviewerState = handle.persistedSnapshot('reviewer') as {
 console.log(
   `The reviewer reviewed ${reviewerState.context?.reviewed} results and sent ${reviewerState.context?.sentBack} back.`,
 );
-console.log('\nTokens and cost per agent:');
-for (const [agent, spent] of Object.entries(result.usage.byAgent)) {
-  console.log(`  ${agent.padEnd(12)} ${String(spent.tokens).padStart(5)} tokens  $${spent.cost.toFixed(6)}`);
-}
-console.log(
-  `  ${'total'.padEnd(12)} ${String(result.usage.tokens).padStart(5)} tokens  $${result.usage.cost.toFixed(6)}`,
-);
+const row = (name: string, s: { calls?: number; tokens: number; cost: number }) =>
+  console.log(
+    `  ${name.padEnd(14)} ${String(s.calls ?? '').padStart(3)} ${String(s.tokens).padStart(6)} tokens  $${s.cost.toFixed(6)}`,
+  );
+console.log('\nCost of the run (model calls, tokens, cost), per agent:');
+for (const [agent, spent] of Object.entries(result.cost.byAgent)) row(agent, spent);
+console.log('per model:');
+for (const [model, spent] of Object.entries(result.cost.byModel)) row(model, spent);
+row('total', result.cost.total);
+console.log(`trace ${result.traceId} (register an OpenTelemetry SDK to export it; see README "Tracing")`);

@@ -1,6 +1,6 @@
 import type { Path } from '../blackboard/index.js';
 // Types only: agents see the model layer's request and result shapes, never its implementation.
-import type { ModelRequest, ModelResult } from '../llm/index.js';
+import type { ModelRequest, ModelResult, ToolDefinition, ToolRun, ValidatedToolCall } from '../llm/index.js';
 
 /**
  * A model call from inside an activation. The runtime fills in the agent's tier, the activation's
@@ -59,6 +59,15 @@ export interface ActivationTools {
    * `runtime.resume` continues it once answered. An approval is single-use and bound to the arguments.
    */
   requestApproval(request: ApprovalRequest): Promise<ApprovalDecision>;
+  /**
+   * Runs a model's validated tool calls (see `runToolCalls`): irreversible tools only with an approval,
+   * each call recorded on the run's log (`hearsay.tool`) and traced as a span of this activation.
+   */
+  runTools(
+    calls: readonly ValidatedToolCall[],
+    tools: readonly ToolDefinition[],
+    options?: { approved?: (call: ValidatedToolCall) => boolean },
+  ): Promise<ToolRun[]>;
 }
 
 /** Tokens and money spent. */

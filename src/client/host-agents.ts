@@ -19,7 +19,7 @@ import {
   revive,
   revivePatch,
 } from '../blackboard/index.js';
-import type { ModelClient } from '../llm/index.js';
+import { type ModelClient, runToolCalls } from '../llm/index.js';
 import { parseTraceparent } from '../observability/trace-context.js';
 import { PROTOCOL_VERSION, type ServerMessageOf } from '../protocol/index.js';
 import type { HearsayClient } from './client.js';
@@ -276,6 +276,29 @@ export async function hostAgents<TSchema extends AnySchema>(
           args: req.args,
           ...(req.summary === undefined ? {} : { summary: req.summary }),
         })) as ApprovalDecision,
+      runTools: (calls, defs, opts = {}) =>
+        runToolCalls(calls, defs, {
+          signal: controller.signal,
+          ...(opts.approved ? { approved: opts.approved } : {}),
+          onRun: (run, latencyMs) => {
+            const end = Date.now();
+            const toolSpan = tracer.startSpan(
+              `execute_tool ${run.name}`,
+              {
+                kind: SpanKind.INTERNAL,
+                startTime: end - latencyMs,
+                attributes: {
+                  'gen_ai.operation.name': 'execute_tool',
+                  'gen_ai.tool.name': run.name,
+                  'gen_ai.tool.call.id': run.id,
+                },
+              },
+              spanCtx,
+            );
+            if (!run.ok) toolSpan.setStatus({ code: SpanStatusCode.ERROR, message: run.message });
+            toolSpan.end(end);
+          },
+        }),
       model: async (req) => {
         if (!options.models)
           throw new Error(`${def.id} called a model, but hostAgents was given no model client.`);

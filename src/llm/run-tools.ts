@@ -24,10 +24,17 @@ export type ToolRun =
 export async function runToolCalls(
   calls: readonly ValidatedToolCall[],
   tools: readonly ToolDefinition[],
-  options: { signal: AbortSignal; approved?: (call: ValidatedToolCall) => boolean },
+  options: {
+    signal: AbortSignal;
+    approved?: (call: ValidatedToolCall) => boolean;
+    /** Called after each call with what it came to and how long it took (tracing hooks in here). */
+    onRun?: (run: ToolRun, latencyMs: number) => void;
+  },
 ): Promise<ToolRun[]> {
   const runs: ToolRun[] = [];
   for (const call of calls) {
+    const started = performance.now();
+    const before = runs.length;
     const tool = tools.find((t) => t.name === call.name);
     const base = { id: call.id, name: call.name };
     if (!tool?.run) {
@@ -60,6 +67,7 @@ export async function runToolCalls(
         });
       }
     }
+    if (runs.length > before) options.onRun?.(runs.at(-1)!, performance.now() - started);
   }
   return runs;
 }

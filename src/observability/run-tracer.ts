@@ -1,6 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
 import {
   type Context,
   context,
+  isSpanContextValid,
   type Link,
   type Meter,
   metrics,
@@ -8,6 +10,7 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
@@ -105,14 +108,21 @@ export class RunTracer implements RunObserver {
     private readonly now: () => number,
     /** The trace of an earlier process that ran this run (a resumed run links to it). */
     earlier?: string,
+    /** Without an SDK, derive the run's own trace id from this (deterministic runs replay identically). */
+    idSeed?: string,
   ) {
     const linked = earlier ? parseTraceparent(earlier) : undefined;
     const links: Link[] = linked ? [{ context: linked, attributes: { 'hearsay.link': 'resumed_from' } }] : [];
-    this.runSpan = tracer.startSpan(
+    const span = tracer.startSpan(
       'hearsay.run',
       { kind: SpanKind.INTERNAL, startTime: now(), attributes: { 'hearsay.run.id': runId }, links },
       ROOT_CONTEXT,
     );
+    // Without an SDK the API's spans have no ids: the run still gets a trace id of its own, on its log and
+    // result, so its records correlate (nothing is exported, and the context says "not sampled").
+    this.runSpan = isSpanContextValid(span.spanContext())
+      ? span
+      : trace.wrapSpanContext({ ...ownIds(idSeed), traceFlags: TraceFlags.NONE });
     this.runCtx = trace.setSpan(ROOT_CONTEXT, this.runSpan);
     this.traceId = this.runSpan.spanContext().traceId;
   }
@@ -132,6 +142,8 @@ export class RunTracer implements RunObserver {
         return;
       case 'hearsay.usage':
         return this.usage(p);
+      case 'hearsay.tool':
+        return this.toolCall(p);
       case 'hearsay.outcome':
         return this.end(String(p.outcome), String(p.reason));
     }
@@ -327,6 +339,33 @@ export class RunTracer implements RunObserver {
     add((this.ledger.byModel[model] ??= emptySpend()));
   }
 
+  /** A tool call: a span `execute_tool <name>` beneath its activation (gen_ai conventions). */
+  private toolCall(p: Rec): void {
+    const activationId = str(p.activationId);
+    const end = this.now();
+    const span = this.tracer.startSpan(
+      `execute_tool ${String(p.name)}`,
+      {
+        kind: SpanKind.INTERNAL,
+        startTime: end - num(p.latencyMs),
+        attributes: {
+          'gen_ai.operation.name': 'execute_tool',
+          'gen_ai.tool.name': String(p.name),
+          'gen_ai.tool.call.id': String(p.callId),
+          'hearsay.agent.id': String(p.agentId),
+          'hearsay.latency_ms': num(p.latencyMs),
+          'hearsay.success': p.ok === true,
+        },
+      },
+      (activationId && this.contexts.get(activationId)) || this.runCtx,
+    );
+    if (p.ok !== true) {
+      span.setAttribute('error.type', String(p.code ?? 'failed'));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: this.summary(String(p.message ?? '')) });
+    }
+    span.end(end);
+  }
+
   /** Usage charged without a model call (tools.charge): counted per agent and under the model `other`. */
   private usage(p: Rec): void {
     // Model calls charge through the scheduler too, after their call record: those are in the ledger already.
@@ -354,6 +393,12 @@ export class RunTracer implements RunObserver {
     const redacted = this.options.redact ? this.options.redact(text) : text;
     return redacted.length > max ? `${redacted.slice(0, max - 1)}…` : redacted;
   }
+}
+
+/** Trace and span ids for a run traced without an SDK: random, or derived from a seed. */
+function ownIds(seed: string | undefined): { traceId: string; spanId: string } {
+  const bytes = seed === undefined ? randomBytes(24) : createHash('sha256').update(seed).digest();
+  return { traceId: bytes.subarray(0, 16).toString('hex'), spanId: bytes.subarray(16, 24).toString('hex') };
 }
 
 /** A short error class for `error.type`: the refusal code of a refused commit, or the error's kind. */

@@ -62,6 +62,7 @@ const activationPhase = z.discriminatedUnion('phase', [
     attempt: z.number().int().positive(),
     enabledBy: enabler,
     delegatedBy: z.string().optional(),
+    traceparent: z.string().max(64).optional(),
   }),
   z.object({
     phase: z.literal('refused'),

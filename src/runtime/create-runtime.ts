@@ -39,7 +39,7 @@ import {
   VirtualClock,
 } from '../scheduler/index.js';
 import { runtimeHubSource } from './hub-source.js';
-import { callModel } from './model-call.js';
+import { callModel, runTools } from './model-call.js';
 import { RemoteAgents } from './remote-agents.js';
 import { isLoopbackHost, VERSION } from './version.js';
 
@@ -330,6 +330,7 @@ export function createRuntime<TSchema extends AnySchema>(
       observability.options,
       () => clock.now(),
       earlierTrace,
+      deterministic ? `${deterministic.seed}/${runId}` : undefined,
     );
     // The run's trace goes on its log, so whoever reads the log (the hub, a resumed run) can join it.
     void board.publish(
@@ -351,6 +352,7 @@ export function createRuntime<TSchema extends AnySchema>(
       ...(resumeState ? { resume: resumeState } : {}),
       ...(config.models ? { callModel: (ctx, request) => callModel(config.models, ctx, request) } : {}),
       ...(remote.ids.size > 0 ? { hostFor: remote.hostFor } : {}),
+      runTools,
     });
     const onAbort = () =>
       scheduler.cancel(`cancelled: ${String(options.signal?.reason ?? 'signal aborted')}`);

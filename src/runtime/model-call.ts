@@ -1,7 +1,13 @@
 import type { ActivationModelRequest, Budget } from '../actors/index.js';
 import { getIn } from '../blackboard/index.js';
-import { type BudgetGate, type ModelClient, type ModelResult, stableHash } from '../llm/index.js';
-import type { ModelCallContext, Spent } from '../scheduler/index.js';
+import {
+  type BudgetGate,
+  type ModelClient,
+  type ModelResult,
+  runToolCalls,
+  stableHash,
+} from '../llm/index.js';
+import type { ModelCallContext, Spent, ToolRunner } from '../scheduler/index.js';
 
 /** The tightest token allowance and the largest spent share of the agent's and the run's budgets. */
 function budgetGate(budgets: readonly [Budget | undefined, Spent][]): BudgetGate {
@@ -85,3 +91,20 @@ export async function callModel<TOutput>(
   });
   return result;
 }
+
+/** Runs an activation's tool calls with the model layer's `runToolCalls`, recording each on the log. */
+export const runTools: ToolRunner = (ctx, calls, tools, options = {}) =>
+  runToolCalls(calls, tools, {
+    signal: ctx.signal,
+    ...(options.approved ? { approved: options.approved } : {}),
+    onRun: (run, latencyMs) =>
+      ctx.record('hearsay.tool', {
+        agentId: ctx.agentId,
+        activationId: ctx.activationId,
+        callId: run.id,
+        name: run.name,
+        ok: run.ok,
+        ...(run.ok ? {} : { code: run.code, message: run.message }),
+        latencyMs,
+      }),
+  });

@@ -12,6 +12,8 @@ export const TOPICS = {
   model: 'hearsay.model',
   /** A singleton's persisted XState snapshot after a completed activation (when the store is durable). */
   actor: 'hearsay.actor',
+  /** Each tool call run through `tools.runTools`: name, result, latency. */
+  tool: 'hearsay.tool',
   /** Usage charged to an agent (model calls and tools.charge). */
   usage: 'hearsay.usage',
   /** The run's trace (`traceId`, `traceparent` of the run's span), recorded as the run starts or resumes. */
@@ -57,6 +59,8 @@ export type ActivationRecord =
       readonly attempt: number;
       readonly enabledBy: Enabler;
       readonly delegatedBy?: string;
+      /** The W3C traceparent of the attempt's span (when the run is traced). */
+      readonly traceparent?: string;
     }
   | {
       readonly phase: 'refused';

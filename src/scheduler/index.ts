@@ -33,5 +33,6 @@ export type {
   RunSchedulerOptions,
   SchedulerResult,
   Spent,
+  ToolRunner,
 } from './types.js';
 export { WatchIndex } from './watch-index.js';

@@ -935,6 +935,23 @@ export class RunScheduler<TBoard> {
               : undefined;
           return this.desk.request(asker, request, byPolicy);
         },
+        runTools: (calls, tools, opts) => {
+          if (!this.options.runTools)
+            return Promise.reject(
+              new Error('This runtime runs no tools (the scheduler was given no runner).'),
+            );
+          return this.options.runTools(
+            {
+              activationId: who.id,
+              agentId: who.agent.def.id,
+              signal,
+              record: (topic, payload) => this.record(topic, payload),
+            },
+            calls,
+            tools,
+            opts,
+          );
+        },
         model: (request) => {
           // Model output is untrusted: whatever this activation does next derives from tainted data.
           this.taint.markActivation(who.id);
@@ -1053,7 +1070,16 @@ export class RunScheduler<TBoard> {
       return;
     }
     if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation && topic !== TOPICS.span) return;
-    this.options.observer?.record(topic, payload);
-    void this.board.publish(topic, payload, { author: 'scheduler' });
+    const observer = this.options.observer;
+    observer?.record(topic, payload);
+    // An activation's start carries its span's traceparent: the log links every activation to its trace.
+    const started = topic === TOPICS.activation && (payload as ActivationRecord).phase === 'started';
+    const traceparent =
+      started && observer
+        ? observer.traceparent((payload as { activationId: string }).activationId)
+        : undefined;
+    void this.board.publish(topic, traceparent ? { ...(payload as object), traceparent } : payload, {
+      author: 'scheduler',
+    });
   }
 }

@@ -1,6 +1,7 @@
 import type { AnyMachineSnapshot } from 'xstate';
 import type {
   ActivationModelRequest,
+  ActivationTools,
   AgentDefinition,
   AgentHostOptions,
   Budget,
@@ -86,6 +87,8 @@ export interface RunSchedulerOptions<TBoard> {
    * Hosts an agent's actor somewhere other than this process (a remote agent): return a host, or
    * undefined to run it here.
    */
+  /** Runs tool calls for `tools.runTools` (the runtime binds it to the model layer's `runToolCalls`). */
+  readonly runTools?: ToolRunner;
   /** Sees every record as it is appended, and more (tracing, metrics, cost): see {@link RunObserver}. */
   readonly observer?: RunObserver;
   readonly hostFor?: (
@@ -183,6 +186,17 @@ export interface ModelCallContext {
   readonly degradeAt: number;
   readonly charge: (usage: Usage) => void;
 }
+
+/** Runs an activation's tool calls, recording each (`hearsay.tool`). */
+export type ToolRunner = (
+  ctx: {
+    readonly activationId: string;
+    readonly agentId: string;
+    readonly signal: AbortSignal;
+    readonly record: (topic: string, payload: unknown) => void;
+  },
+  ...args: Parameters<ActivationTools['runTools']>
+) => ReturnType<ActivationTools['runTools']>;
 
 /** Performs a model call for an activation. */
 export type ModelCaller = <TOutput>(

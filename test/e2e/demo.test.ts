@@ -15,7 +15,9 @@ describe('the demos', () => {
     expect(stdout).toContain('write the scheduler loop: done (addressed: add tests)');
     expect(stdout).toContain('The reviewer reviewed 5 results and sent 1 back.');
     expect(stdout).toMatch(/activates researcher\[r1\] \(depth 2\)/);
-    expect(stdout).toMatch(/total\s+\d+ tokens {2}\$0\.\d+/);
+    expect(stdout).toMatch(/total\s+\d+\s+\d+ tokens {2}\$0\.\d+/);
+    expect(stdout).toMatch(/per model:\n\s+simulated\//);
+    expect(stdout).toMatch(/trace [0-9a-f]{32}/);
   });
 
   it('the blackboard demo: every task done, the stale and invalid commits refused', async () => {

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent, stepMachine } from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
-import { createModelClient, simulatedTransport } from '../../src/llm/index.js';
+import { createModelClient, simulatedTransport, type ToolDefinition } from '../../src/llm/index.js';
 import { createRuntime } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
 import { HubBoard, hubInitial, incrementer, notary } from '../fixtures/hub-team.js';
@@ -218,6 +218,74 @@ describe('tracing', () => {
     expect(sum('hearsay.tokens', (a) => a['gen_ai.token.type'] === 'input')).toBe(input);
     expect(sum('hearsay.tokens', (a) => a['gen_ai.token.type'] === 'output')).toBe(output);
     expect(sum('hearsay.commits', (a) => a['hearsay.author'] !== 'input')).toBe(3);
+  });
+});
+
+describe('tool calls', () => {
+  it('are spans of their activation, recorded on the log, an error span for a tool that throws', async () => {
+    const { tracer, spans } = memoryTracing();
+    const lookup: ToolDefinition = {
+      name: 'lookup',
+      description: 'Looks a word up.',
+      parameters: z.object({ q: z.string() }),
+      run: ({ q }: { q: string }) => {
+        if (q === 'boom') throw new Error('the index is down');
+        return `${q}: found`;
+      },
+    } as ToolDefinition;
+    const toolModels = createModelClient({
+      transport: simulatedTransport({
+        respond: () => ({
+          text: '',
+          toolCalls: [
+            { id: 'c1', name: 'lookup', arguments: '{"q":"kigo"}' },
+            { id: 'c2', name: 'lookup', arguments: '{"q":"boom"}' },
+          ],
+        }),
+      }),
+      tiers: { large: { models: ['sim'] } },
+    });
+    const researcher = defineAgent<B>({
+      id: 'researcher',
+      watches: [['goal']],
+      writes: [['plan']],
+      machine: stepMachine<B, string>({
+        when: (b) => !b.plan,
+        work: async (e) => {
+          const r = await e.tools.model({
+            messages: [{ role: 'user', content: 'look things up' }],
+            tools: [lookup],
+          });
+          if (!r.ok) throw new Error(r.error.message);
+          const runs = await e.tools.runTools(r.toolCalls, [lookup]);
+          return runs.map((t) => (t.ok ? String(t.result) : t.code)).join('; ');
+        },
+        done: (d, p) => void Object.assign(d, { plan: p }),
+      }),
+    });
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'x' } },
+      agents: [researcher],
+      models: toolModels,
+      observability: { tracer },
+    });
+    cleanup.push(() => runtime.close());
+    const handle = await runtime.start();
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    const result = await handle.result;
+    expect(result.board.plan).toBe('kigo: found; failed');
+    const [agent] = byName(spans(), 'agent.researcher');
+    const tools = byName(spans(), 'execute_tool lookup');
+    expect(tools).toHaveLength(2);
+    expect(tools.every((t) => parentOf(t) === agent!.spanContext().spanId)).toBe(true);
+    expect(tools.map((t) => t.status.code)).toEqual([SpanStatusCode.UNSET, SpanStatusCode.ERROR]);
+    expect(tools[1]!.attributes).toMatchObject({
+      'gen_ai.tool.name': 'lookup',
+      'gen_ai.tool.call.id': 'c2',
+      'error.type': 'failed',
+    });
+    expect(records<{ name: string; ok: boolean }>(log, TOPICS.tool).map((t) => t.ok)).toEqual([true, false]);
   });
 });
 
