@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -218,6 +219,42 @@ describe('tracing', () => {
     expect(sum('hearsay.tokens', (a) => a['gen_ai.token.type'] === 'input')).toBe(input);
     expect(sum('hearsay.tokens', (a) => a['gen_ai.token.type'] === 'output')).toBe(output);
     expect(sum('hearsay.commits', (a) => a['hearsay.author'] !== 'input')).toBe(3);
+  });
+});
+
+describe('trace context inside an activation', () => {
+  it("makes the activation's span the active span of the work it starts (with a context manager)", async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    cleanup.push(() => {
+      context.disable();
+    });
+    const { tracer, spans } = memoryTracing();
+    let seen: string | undefined;
+    const worker = defineAgent<B>({
+      id: 'worker',
+      watches: [['goal']],
+      writes: [['plan']],
+      machine: stepMachine<B, string>({
+        when: (b) => !b.plan,
+        work: async (e) => {
+          await e.tools.sleep(1);
+          // What an instrumented HTTP client or database driver would see as its parent.
+          seen = trace.getActiveSpan()?.spanContext().spanId;
+          return 'done';
+        },
+        done: (d, p) => void Object.assign(d, { plan: p }),
+      }),
+    });
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'x' } },
+      agents: [worker],
+      observability: { tracer },
+    });
+    cleanup.push(() => runtime.close());
+    await runtime.run();
+    const [span] = byName(spans(), 'agent.worker');
+    expect(seen).toBe(span!.spanContext().spanId);
   });
 });
 
