@@ -134,19 +134,11 @@ export class RunTracer implements RunObserver {
 
   record(topic: string, payload: unknown): void {
     const p = (payload ?? {}) as Rec;
-    switch (topic) {
-      case 'hearsay.activation':
-        return this.activation(p);
-      case 'hearsay.model':
-        if (p.type === 'call') this.modelCall(p);
-        return;
-      case 'hearsay.usage':
-        return this.usage(p);
-      case 'hearsay.tool':
-        return this.toolCall(p);
-      case 'hearsay.outcome':
-        return this.end(String(p.outcome), String(p.reason));
-    }
+    if (topic === 'hearsay.activation') this.activation(p);
+    else if (topic === 'hearsay.model' && p.type === 'call') this.modelCall(p);
+    else if (topic === 'hearsay.usage') this.usage(p);
+    else if (topic === 'hearsay.tool') this.toolCall(p);
+    else if (topic === 'hearsay.outcome') this.end(String(p.outcome), String(p.reason));
   }
 
   note(kind: 'commit_refused' | 'model_summary', p: Record<string, unknown>): void {
@@ -334,9 +326,7 @@ export class RunTracer implements RunObserver {
       s.tokens += input + output;
       s.cost += cost;
     };
-    add(this.ledger.total);
-    add((this.ledger.byAgent[agentId] ??= emptySpend()));
-    add((this.ledger.byModel[model] ??= emptySpend()));
+    for (const s of this.accounts(agentId, model)) add(s);
   }
 
   /** A tool call: a span `execute_tool <name>` beneath its activation (gen_ai conventions). */
@@ -376,16 +366,20 @@ export class RunTracer implements RunObserver {
     const output = num(u.outputTokens);
     const tokens = num(u.tokens) || input + output;
     const cost = num(u.cost);
-    for (const s of [
-      this.ledger.total,
-      (this.ledger.byAgent[agentId] ??= emptySpend()),
-      (this.ledger.byModel.other ??= emptySpend()),
-    ]) {
+    for (const s of this.accounts(agentId, 'other')) {
       s.tokens += tokens;
       s.inputTokens += input;
       s.outputTokens += output;
       s.cost += cost;
     }
+  }
+
+  /** The ledger entries a charge goes to: the total, the agent's, the model's (created when first charged). */
+  private accounts(agentId: string, model: string): (Spend & { calls: number })[] {
+    const { ledger } = this;
+    if (!ledger.byAgent[agentId]) ledger.byAgent[agentId] = emptySpend();
+    if (!ledger.byModel[model]) ledger.byModel[model] = emptySpend();
+    return [ledger.total, ledger.byAgent[agentId], ledger.byModel[model]];
   }
 
   private summary(text: string): string {
