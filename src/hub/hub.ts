@@ -70,7 +70,8 @@ export interface HubOptions {
 
 interface SerializedEvent {
   readonly message: ServerMessage;
-  readonly text: string;
+  /** The message's JSON as UTF-8, encoded once however many clients it goes to. */
+  readonly bytes: Buffer;
 }
 
 interface RunFilter {
@@ -217,7 +218,7 @@ export class Hub {
     let s = this.serialized.get(event);
     if (!s) {
       const message = toServerMessage(event);
-      s = { message, text: JSON.stringify(message) };
+      s = { message, bytes: Buffer.from(JSON.stringify(message)) };
       this.serialized.set(event, s);
     }
     return s;
@@ -339,9 +340,10 @@ class Connection implements RemoteChannel {
     this.withdrawAgents = undefined;
   }
 
-  private sendText(text: string): void {
+  private sendText(text: string | Buffer): void {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.send(text);
+    // A text frame either way (a Buffer is sent as the UTF-8 of a text frame, not as binary).
+    this.ws.send(text, { binary: false });
     if (this.ws.bufferedAmount > this.hub.maxBufferedBytes) {
       this.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume from your last seq');
     }
@@ -559,13 +561,13 @@ class Connection implements RemoteChannel {
     sub.lastSeq = event.seq;
     const { filter } = sub;
     if (filter.topics && event.type === 'message' && !topicMatches(filter.topics, event.topic)) return;
-    const { message, text } = this.hub.serialize(event);
+    const { message, bytes } = this.hub.serialize(event);
     if (filter.types && !filter.types.has(message.type)) return;
     if (filter.agents) {
       const agent = agentOf(message);
       if (agent !== undefined && !filter.agents.has(agent)) return;
     }
-    this.sendText(text);
+    this.sendText(bytes);
   }
 
   /** The agent a write is made as: the one named (which the token must allow), or the token's only agent. */

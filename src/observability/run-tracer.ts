@@ -75,6 +75,7 @@ interface Open {
   readonly ctx: Context;
   readonly agentId: string;
   readonly started: number;
+  readonly attempt: number;
   readonly written: string[];
 }
 
@@ -181,6 +182,8 @@ export class RunTracer implements RunObserver {
         'hearsay.commit.version': e.version,
         'hearsay.commit.paths': paths.slice(0, 20),
         'hearsay.commit.seq': e.seq,
+        // Attempts before this one ended in a conflict or an error: the commit's retry count.
+        'hearsay.commit.retries': open.attempt - 1,
       },
       e.time,
     );
@@ -237,7 +240,7 @@ export class RunTracer implements RunObserver {
       );
       const ctx = trace.setSpan(parent, span);
       this.open.get(id)?.span.end();
-      this.open.set(id, { span, ctx, agentId, started: this.now(), written: [] });
+      this.open.set(id, { span, ctx, agentId, started: this.now(), attempt: num(p.attempt), written: [] });
       this.contexts.set(id, ctx);
       return;
     }

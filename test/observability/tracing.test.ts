@@ -169,6 +169,10 @@ describe('tracing', () => {
     expect(attempts[0]!.attributes).toMatchObject({ 'error.type': 'timeout', 'hearsay.success': false });
     expect(attempts[0]!.status.message).toMatch(/timed out/);
     expect(parentOf(attempts[0]!)).toBe(parentOf(attempts[1]!));
+    // The commit of the second attempt says it took one retry.
+    expect(attempts[1]!.events.find((e) => e.name === 'commit')?.attributes).toMatchObject({
+      'hearsay.commit.retries': 1,
+    });
   });
 
   it('counts tokens and cost exactly as the model calls on the log add up, per agent and per model, and as metrics', async () => {
