@@ -6,18 +6,10 @@
  * OPENAI_API_KEY is set. Every decision the scheduler makes is on the run's log.
  */
 import { createRuntime, formatPath, type LogEvent, TOPICS } from '../../src/index.js';
-import { coder, planner, researcher, reviewer, synthesizer } from './agents.js';
-import { Board } from './board.js';
 import { models } from './model.js';
+import { team } from './team.js';
 
-const runtime = createRuntime({
-  board: { schema: Board, initial: { goal: '', tasks: {} } },
-  agents: [planner, researcher, coder, reviewer, synthesizer],
-  goal: (b) => b.report !== undefined,
-  // planner → worker → reviewer → worker (rework) → reviewer → synthesizer is six causal steps.
-  limits: { depth: 8, budget: { cost: 1 } },
-  models: models.client,
-});
+const runtime = createRuntime(team);
 console.log(`Hearsay team demo — ${models.description}\n`);
 
 const started = Date.now();

@@ -10,20 +10,14 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { createRuntime } from '../../src/index.js';
-import { coder, planner, researcher, reviewer, synthesizer } from '../team/agents.js';
-import { Board } from '../team/board.js';
-import { models } from '../team/model.js';
+import { team } from '../team/team.js';
 
 const exporter = new InMemorySpanExporter();
 // Production: new BatchSpanProcessor(new OTLPTraceExporter({ url: 'http://collector:4318/v1/traces' }))
 const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 
 const runtime = createRuntime({
-  board: { schema: Board, initial: { goal: '', tasks: {} } },
-  agents: [planner, researcher, coder, reviewer, synthesizer],
-  goal: (b) => b.report !== undefined,
-  limits: { depth: 8, budget: { cost: 1 } },
-  models: models.client,
+  ...team,
   observability: {
     tracer: provider.getTracer('hearsay-demo'),
     redact: (t) => t.replace(/sk-\w+/g, 'sk-***'),
