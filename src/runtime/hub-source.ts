@@ -40,7 +40,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
   const holds = async (runId: string) => (await deps.store.listRuns?.())?.includes(runId) ?? false;
 
   /** A run that is not live here: a board read back from the store (never cached: it may have moved). */
-  async function endedRun(runId: string): Promise<{ board: Blackboard<unknown>; info: RunInfo } | undefined> {
+  async function endedRun(runId: string): Promise<{ board: Blackboard<unknown>; info: RunInfo }> {
     const board = await deps.openBoard(runId);
     const known = infos.get(runId);
     if (known && known.seq === board.seq) return { board, info: known };
@@ -90,8 +90,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       const out: RunInfo[] = [...deps.live].map(([id, run]) => liveInfo(id, run.board));
       for (const runId of (await deps.store.listRuns?.()) ?? []) {
         if (deps.live.has(runId)) continue;
-        const run = await endedRun(runId);
-        if (run) out.push(run.info);
+        out.push((await endedRun(runId)).info);
       }
       return out;
     },
@@ -99,7 +98,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       const live = liveRun(runId);
       if (live) return live.board;
       // Opening a board for a run the store does not hold would create it: ask the store first.
-      return (await holds(runId)) ? (await endedRun(runId))?.board : undefined;
+      return (await holds(runId)) ? (await endedRun(runId)).board : undefined;
     },
     onRunStarted: deps.onRunStarted,
     agentWrites: (agentId) => byId.get(agentId)?.writes,
