@@ -287,6 +287,12 @@ export class HearsayClient {
     });
   }
 
+  /** A run's board as it was at `version` (0 is the initial state). */
+  async boardAt(runId: string, version: number): Promise<unknown> {
+    const reply = await this.request({ v: PROTOCOL_VERSION, type: 'board_at', id: 0, runId, version });
+    return (reply as ServerMessageOf<'board'>).state;
+  }
+
   /** Round trip to the hub. */
   async ping(): Promise<void> {
     await this.request({ v: PROTOCOL_VERSION, type: 'ping', id: 0 });

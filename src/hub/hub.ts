@@ -423,6 +423,8 @@ class Connection implements RemoteChannel {
         return this.approval(m);
       case 'agenda':
         return this.agenda(m);
+      case 'board_at':
+        return this.boardAt(m);
       case 'agent_request':
       case 'activation_result':
         return this.remote(m);
@@ -680,6 +682,33 @@ class Connection implements RemoteChannel {
       return this.error({ code: 'unknown_run', message: `Run "${m.runId}" is not running here.`, ref: m.id });
     this.send({ v: PROTOCOL_VERSION, type: 'ack', ref: m.id, result: 'done' });
     return undefined;
+  }
+
+  private async boardAt(m: ClientMessageOf<'board_at'>): Promise<void> {
+    if (!admitsRun(this.grant, m.runId))
+      return this.error({
+        code: 'forbidden',
+        message: `This token may not see run "${m.runId}".`,
+        ref: m.id,
+      });
+    const board = await this.source.openRun(m.runId);
+    if (!board)
+      return this.error({ code: 'unknown_run', message: `There is no run "${m.runId}".`, ref: m.id });
+    const head = board.snapshot().version;
+    if (m.version > head)
+      return this.error({
+        code: 'out_of_range',
+        message: `Run "${m.runId}" is at version ${head}.`,
+        ref: m.id,
+      });
+    let state: unknown;
+    try {
+      state = await board.at(m.version);
+    } catch (error) {
+      // A version before a compaction is gone from the log.
+      return this.error({ code: 'out_of_range', message: (error as Error).message, ref: m.id });
+    }
+    this.send({ v: PROTOCOL_VERSION, type: 'board', ref: m.id, runId: m.runId, version: m.version, state });
   }
 
   private async remote(

@@ -4,6 +4,8 @@ import type { ClientMessageOf, RunInfo, ServerMessage } from '../protocol/index.
 /** A run's board as the hub reads it: a consistent snapshot, and the log from any seq onwards. */
 export interface HubBoard {
   snapshot(): { readonly state: unknown; readonly version: number; readonly seq: number };
+  /** The state at `version` (rejects for a version the board never had). */
+  at(version: number): Promise<unknown>;
   subscribe(filter: SubscribeFilter, handler: (event: LogEvent) => void): Unsubscribe;
 }
 

@@ -178,6 +178,15 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     duplicate: z.boolean().optional(),
     error: z.object({ code: z.string(), message: z.string(), detail: z.unknown().optional() }).optional(),
   }),
+  /** The reply to `board_at`: the run's board as it was at `version`. */
+  z.object({
+    v,
+    type: z.literal('board'),
+    ref,
+    runId,
+    version: z.number().int().nonnegative(),
+    state: z.unknown(),
+  }),
   /** The reply to a publish, an approval answer or an agent request. */
   z.object({
     v,
@@ -220,6 +229,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
       'unknown_run',
       'unknown_activation',
       'rate_limited',
+      'out_of_range',
       'internal',
     ]),
     message: z.string(),
@@ -311,6 +321,14 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
     key: z.string().max(200).optional(),
   }),
   z.strictObject({ v, type: z.literal('ping'), id: ref.optional() }),
+  /** The board of a run as it was at `version` (0 is the initial state): history for a version slider. */
+  z.strictObject({
+    v,
+    type: z.literal('board_at'),
+    id: ref,
+    runId,
+    version: z.number().int().nonnegative(),
+  }),
   /** Remote agents: a request of the machine during an activation (delegate, charge, approval). */
   z.strictObject({
     v,

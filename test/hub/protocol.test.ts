@@ -59,6 +59,7 @@ const serverSamples: Record<ServerMessage['type'], ServerMessage> = {
     error: { code: 'conflict', message: 'n moved' },
   },
   ack: { v: 1, type: 'ack', ref: 2, result: 'answered' },
+  board: { v: 1, type: 'board', ref: 5, runId: 'r1', version: 1, state: { n: 1 } },
   pong: { v: 1, type: 'pong', ref: 3 },
   activate: {
     v: 1,
@@ -99,6 +100,7 @@ const clientSamples: Record<ClientMessage['type'], ClientMessage> = {
   approval: { v: 1, type: 'approval', id: 4, requestId: 'r1/a#1/1', approved: false, reason: 'no' },
   agenda: { v: 1, type: 'agenda', id: 5, runId: 'r1', action: 'veto', agentId: 'a' },
   ping: { v: 1, type: 'ping', id: 6 },
+  board_at: { v: 1, type: 'board_at', id: 8, runId: 'r1', version: 0 },
   agent_request: {
     v: 1,
     type: 'agent_request',

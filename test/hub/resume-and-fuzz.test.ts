@@ -91,6 +91,27 @@ describe('resuming after a drop', () => {
   });
 });
 
+describe('history', () => {
+  it('answers board_at with the board as it was at any version, and a typed error past the head', async () => {
+    const { hub, run } = await liveRun();
+    for (let i = 0; i < 5; i++) expect((await note(run, i)).ok).toBe(true);
+    const client = await connect(hub.url, { token: TOKENS.inspect });
+    cleanup.push(async () => client.close());
+    expect(await client.boardAt(run.runId, 0)).toMatchObject({ go: false, notes: [] });
+    expect(await client.boardAt(run.runId, 4)).toMatchObject({
+      go: true,
+      notes: ['note 0', 'note 1', 'note 2'],
+    });
+    expect(await client.boardAt(run.runId, run.board.version)).toEqual(
+      JSON.parse(JSON.stringify(run.board.state)),
+    );
+    await expect(client.boardAt(run.runId, run.board.version + 1)).rejects.toMatchObject({
+      code: 'out_of_range',
+    });
+    await expect(client.boardAt('no-such-run', 0)).rejects.toMatchObject({ code: 'unknown_run' });
+  });
+});
+
 describe('bad input over a real socket', () => {
   it('answers random and malformed frames with typed errors, never crashes, and other clients are unaffected', async () => {
     // A fuzzer is a flood: lift the rate limit so every frame is parsed and answered.
