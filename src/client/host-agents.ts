@@ -114,16 +114,17 @@ export async function hostAgents<TSchema extends AnySchema>(
       r.snapshot = { state: applied.state, version: m.version, seq: m.seq };
       advanced(r);
     }),
-    client.on('abort', (m) => running.get(m.activationId)?.abort(new Error(m.reason))),
+    client.on('abort', (m) => running.get(m.dispatch)?.abort(new Error(m.reason))),
     client.on('activate', (m) => {
       activations += 1;
       activate(m).catch((error: unknown) => {
         // A failure outside the machine (a lost connection, a bug): the runtime's retry policy applies.
-        running.delete(m.activationId);
+        running.delete(m.dispatch);
         try {
           client.send({
             v: PROTOCOL_VERSION,
             type: 'activation_result',
+            dispatch: m.dispatch,
             activationId: m.activationId,
             status: 'failed',
             error: describe(error),
@@ -150,15 +151,16 @@ export async function hostAgents<TSchema extends AnySchema>(
   async function activate(m: ServerMessageOf<'activate'>): Promise<void> {
     const def = agents.get(m.agentId);
     const controller = new AbortController();
-    running.set(m.activationId, controller);
+    running.set(m.dispatch, controller);
     const transitions: [string, string, string][] = [];
     const report = (outcome: StepOutcome | { status: 'failed'; error: unknown }, snapshot?: unknown) => {
-      running.delete(m.activationId);
+      running.delete(m.dispatch);
       if (outcome.status === 'aborted') return;
       try {
         client.send({
           v: PROTOCOL_VERSION,
           type: 'activation_result',
+          dispatch: m.dispatch,
           activationId: m.activationId,
           status: outcome.status,
           ...(outcome.status === 'failed' ? { error: describe(outcome.error) } : {}),
@@ -187,186 +189,194 @@ export async function hostAgents<TSchema extends AnySchema>(
       parentCtx,
     );
     const spanCtx = trace.setSpan(parentCtx, span);
-    let base = await at(m.runId, m.version);
-    let unhandled: string | undefined;
-    const request = (req: Parameters<HearsayClient['request']>[0]) => client.request(req);
-    const agentRequest = async (
-      body: Extract<Parameters<HearsayClient['send']>[0], { type: 'agent_request' }>['request'],
-    ) => {
-      const reply = await request({
-        v: PROTOCOL_VERSION,
-        type: 'agent_request',
-        id: 0,
-        activationId: m.activationId,
-        request: body,
-      });
-      return (reply as ServerMessageOf<'ack'>).result;
-    };
-    const host: AgentHost = new AgentHost({
-      machine: def.machine,
-      ...(m.key === undefined ? {} : { input: { key: m.key } }),
-      ...(m.snapshot === undefined ? {} : { snapshot: m.snapshot as never }),
-      onTransition: (from, to, eventType) => transitions.push([from, to, eventType]),
-      onRequest: (req: AgentRequest): Promise<RuntimeEvent | undefined> | undefined => {
-        switch (req.type) {
-          case 'hearsay.commit': {
-            const { commit } = prepareCommit(base, req.recipe as never, { author: def.id });
-            if (!commit) return undefined;
-            return client
-              .commit(m.runId, {
-                baseVersion: commit.baseVersion,
-                reads: commit.reads,
-                patches: commit.patches,
-                agentId: def.id,
-                activationId: m.activationId,
-              })
-              .then(async (r): Promise<RuntimeEvent | undefined> => {
-                if (r.ok) {
-                  base = await at(m.runId, r.version ?? 0);
-                  return { type: 'hearsay.committed', version: r.version ?? 0 };
-                }
-                const rejected: RuntimeEvent = {
-                  type: 'hearsay.rejected',
-                  code: r.error?.code ?? 'refused',
-                  message: r.error?.message ?? 'refused',
-                };
-                // As for a local agent: a refusal the machine does not handle fails the step.
-                if (!host.accepts(rejected))
-                  unhandled ??= `commit refused (${rejected.code}): ${rejected.message}`;
-                return rejected;
-              });
+    try {
+      let base = await at(m.runId, m.version);
+      let unhandled: string | undefined;
+      const request = (req: Parameters<HearsayClient['request']>[0]) => client.request(req);
+      const agentRequest = async (
+        body: Extract<Parameters<HearsayClient['send']>[0], { type: 'agent_request' }>['request'],
+      ) => {
+        const reply = await request({
+          v: PROTOCOL_VERSION,
+          type: 'agent_request',
+          id: 0,
+          dispatch: m.dispatch,
+          activationId: m.activationId,
+          request: body,
+        });
+        return (reply as ServerMessageOf<'ack'>).result;
+      };
+      const host: AgentHost = new AgentHost({
+        machine: def.machine,
+        ...(m.key === undefined ? {} : { input: { key: m.key } }),
+        ...(m.snapshot === undefined ? {} : { snapshot: m.snapshot as never }),
+        onTransition: (from, to, eventType) => transitions.push([from, to, eventType]),
+        onRequest: (req: AgentRequest): Promise<RuntimeEvent | undefined> | undefined => {
+          switch (req.type) {
+            case 'hearsay.commit': {
+              const { commit } = prepareCommit(base, req.recipe as never, { author: def.id });
+              if (!commit) return undefined;
+              return client
+                .commit(m.runId, {
+                  baseVersion: commit.baseVersion,
+                  reads: commit.reads,
+                  patches: commit.patches,
+                  agentId: def.id,
+                  activationId: m.activationId,
+                })
+                .then(async (r): Promise<RuntimeEvent | undefined> => {
+                  if (r.ok) {
+                    base = await at(m.runId, r.version ?? 0);
+                    return { type: 'hearsay.committed', version: r.version ?? 0 };
+                  }
+                  const rejected: RuntimeEvent = {
+                    type: 'hearsay.rejected',
+                    code: r.error?.code ?? 'refused',
+                    message: r.error?.message ?? 'refused',
+                  };
+                  // As for a local agent: a refusal the machine does not handle fails the step.
+                  if (!host.accepts(rejected))
+                    unhandled ??= `commit refused (${rejected.code}): ${rejected.message}`;
+                  return rejected;
+                });
+            }
+            case 'hearsay.publish':
+              return client
+                .publish(m.runId, req.topic, req.payload, { agentId: def.id, activationId: m.activationId })
+                .then((r) => {
+                  if (!r.ok) throw new Error(r.error?.message ?? 'publish refused');
+                  return undefined;
+                });
+            case 'hearsay.delegate':
+              return agentRequest({ type: 'delegate', to: req.to, task: req.task }).then(() => undefined);
+            case 'hearsay.charge':
+              return agentRequest({ type: 'charge', usage: req.usage }).then(() => undefined);
+            case 'hearsay.patch':
+              return undefined;
           }
-          case 'hearsay.publish':
-            return client
-              .publish(m.runId, req.topic, req.payload, { agentId: def.id, activationId: m.activationId })
-              .then((r) => {
-                if (!r.ok) throw new Error(r.error?.message ?? 'publish refused');
-                return undefined;
-              });
-          case 'hearsay.delegate':
-            return agentRequest({ type: 'delegate', to: req.to, task: req.task }).then(() => undefined);
-          case 'hearsay.charge':
-            return agentRequest({ type: 'charge', usage: req.usage }).then(() => undefined);
-          case 'hearsay.patch':
-            return undefined;
-        }
-      },
-    });
-    const started = host.start();
-    if (started.status === 'failed') return report(started);
-    const tools: ActivationTools = {
-      signal: controller.signal,
-      sleep: (ms) =>
-        new Promise((resolve, reject) => {
-          const onAbort = () => {
-            clearTimeout(t);
-            reject(controller.signal.reason);
-          };
-          const t = setTimeout(() => {
-            controller.signal.removeEventListener('abort', onAbort);
-            resolve();
-          }, ms);
-          controller.signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      charge: (usage) => void agentRequest({ type: 'charge', usage }).catch(() => undefined),
-      requestApproval: async (req) =>
-        (await agentRequest({
-          type: 'approval',
-          action: req.action,
-          args: req.args,
-          ...(req.summary === undefined ? {} : { summary: req.summary }),
-        })) as ApprovalDecision,
-      runTools: (calls, defs, opts = {}) =>
-        runToolCalls(calls, defs, {
-          signal: controller.signal,
-          ...(opts.approved ? { approved: opts.approved } : {}),
-          onRun: (run, latencyMs) => {
-            const end = Date.now();
-            const toolSpan = tracer.startSpan(
-              `execute_tool ${run.name}`,
+        },
+      });
+      const started = host.start();
+      if (started.status === 'failed') return report(started);
+      const tools: ActivationTools = {
+        signal: controller.signal,
+        sleep: (ms) =>
+          new Promise((resolve, reject) => {
+            const onAbort = () => {
+              clearTimeout(t);
+              reject(controller.signal.reason);
+            };
+            const t = setTimeout(() => {
+              controller.signal.removeEventListener('abort', onAbort);
+              resolve();
+            }, ms);
+            controller.signal.addEventListener('abort', onAbort, { once: true });
+          }),
+        charge: (usage) => void agentRequest({ type: 'charge', usage }).catch(() => undefined),
+        requestApproval: async (req) =>
+          (await agentRequest({
+            type: 'approval',
+            action: req.action,
+            args: req.args,
+            ...(req.summary === undefined ? {} : { summary: req.summary }),
+          })) as ApprovalDecision,
+        runTools: (calls, defs, opts = {}) =>
+          runToolCalls(calls, defs, {
+            signal: controller.signal,
+            ...(opts.approved ? { approved: opts.approved } : {}),
+            onRun: (run, latencyMs) => {
+              const end = Date.now();
+              const toolSpan = tracer.startSpan(
+                `execute_tool ${run.name}`,
+                {
+                  kind: SpanKind.INTERNAL,
+                  startTime: end - latencyMs,
+                  attributes: {
+                    'gen_ai.operation.name': 'execute_tool',
+                    'gen_ai.tool.name': run.name,
+                    'gen_ai.tool.call.id': run.id,
+                  },
+                },
+                spanCtx,
+              );
+              if (!run.ok) toolSpan.setStatus({ code: SpanStatusCode.ERROR, message: run.message });
+              toolSpan.end(end);
+            },
+          }),
+        model: async (req) => {
+          if (!options.models)
+            throw new Error(`${def.id} called a model, but hostAgents was given no model client.`);
+          const { stream: _s, cacheByReads: _c, ...rest } = req;
+          const result = await options.models.complete({
+            tier: def.model?.tier ?? 'large',
+            ...rest,
+            signal: controller.signal,
+          });
+          const end = Date.now();
+          tracer
+            .startSpan(
+              `chat ${result.ok ? result.model : 'unknown'}`,
               {
-                kind: SpanKind.INTERNAL,
-                startTime: end - latencyMs,
+                kind: SpanKind.CLIENT,
+                startTime: end - (result.ok ? result.latencyMs : 0),
                 attributes: {
-                  'gen_ai.operation.name': 'execute_tool',
-                  'gen_ai.tool.name': run.name,
-                  'gen_ai.tool.call.id': run.id,
+                  'gen_ai.operation.name': 'chat',
+                  ...(result.ok
+                    ? { 'gen_ai.request.model': result.model, 'hearsay.cache_hit': result.cached }
+                    : {}),
+                  'gen_ai.usage.input_tokens': result.usage.inputTokens,
+                  'gen_ai.usage.output_tokens': result.usage.outputTokens,
+                  'hearsay.cost': result.cost,
                 },
               },
               spanCtx,
-            );
-            if (!run.ok) toolSpan.setStatus({ code: SpanStatusCode.ERROR, message: run.message });
-            toolSpan.end(end);
-          },
-        }),
-      model: async (req) => {
-        if (!options.models)
-          throw new Error(`${def.id} called a model, but hostAgents was given no model client.`);
-        const { stream: _s, cacheByReads: _c, ...rest } = req;
-        const result = await options.models.complete({
-          tier: def.model?.tier ?? 'large',
-          ...rest,
-          signal: controller.signal,
-        });
-        const end = Date.now();
-        tracer
-          .startSpan(
-            `chat ${result.ok ? result.model : 'unknown'}`,
-            {
-              kind: SpanKind.CLIENT,
-              startTime: end - (result.ok ? result.latencyMs : 0),
-              attributes: {
-                'gen_ai.operation.name': 'chat',
-                ...(result.ok
-                  ? { 'gen_ai.request.model': result.model, 'hearsay.cache_hit': result.cached }
-                  : {}),
-                'gen_ai.usage.input_tokens': result.usage.inputTokens,
-                'gen_ai.usage.output_tokens': result.usage.outputTokens,
-                'hearsay.cost': result.cost,
-              },
+            )
+            .end(end);
+          const { inputTokens, outputTokens } = result.usage;
+          if (inputTokens + outputTokens > 0 || result.cost > 0)
+            tools.charge({ inputTokens, outputTokens, cost: result.cost });
+          return result;
+        },
+      };
+      const event:
+        | BoardEvent
+        | { type: 'hearsay.approval.rejected'; state: string; by: string; reason: string } = m.rejection
+        ? { type: 'hearsay.approval.rejected', ...m.rejection }
+        : {
+            type: 'board',
+            board: base.state,
+            version: base.version,
+            changed: m.changed,
+            activation: {
+              id: m.activationId,
+              agentId: def.id,
+              ...(m.key === undefined ? {} : { key: m.key }),
+              depth: m.depth,
+              attempt: m.attempt,
             },
-            spanCtx,
-          )
-          .end(end);
-        const { inputTokens, outputTokens } = result.usage;
-        if (inputTokens + outputTokens > 0 || result.cost > 0)
-          tools.charge({ inputTokens, outputTokens, cost: result.cost });
-        return result;
-      },
-    };
-    const event:
-      | BoardEvent
-      | { type: 'hearsay.approval.rejected'; state: string; by: string; reason: string } = m.rejection
-      ? { type: 'hearsay.approval.rejected', ...m.rejection }
-      : {
-          type: 'board',
-          board: base.state,
-          version: base.version,
-          changed: m.changed,
-          activation: {
-            id: m.activationId,
-            agentId: def.id,
-            ...(m.key === undefined ? {} : { key: m.key }),
-            depth: m.depth,
-            attempt: m.attempt,
-          },
-          ...(m.delegation ? { delegation: m.delegation } : {}),
-          ...(m.fallbackFor ? { fallbackFor: m.fallbackFor } : {}),
-          tools,
-        };
-    const outcome = await context.with(spanCtx, () => host.step(event, controller.signal));
-    span.setAttribute('hearsay.success', outcome.status === 'settled' || outcome.status === 'done');
-    if (outcome.status === 'failed' || unhandled !== undefined)
-      span.setStatus({
-        code: SpanStatusCode.ERROR,
-        message: unhandled ?? (outcome.status === 'failed' ? describe(outcome.error) : ''),
-      });
-    span.end();
-    const persisted = def.kind === 'singleton' ? host.persisted() : undefined;
-    host.stop();
-    if ((outcome.status === 'settled' || outcome.status === 'done') && unhandled !== undefined)
-      return report({ status: 'failed', error: new Error(unhandled) });
-    report(outcome, persisted);
+            ...(m.delegation ? { delegation: m.delegation } : {}),
+            ...(m.fallbackFor ? { fallbackFor: m.fallbackFor } : {}),
+            tools,
+          };
+      const outcome = await context.with(spanCtx, () => host.step(event, controller.signal));
+      span.setAttribute('hearsay.success', outcome.status === 'settled' || outcome.status === 'done');
+      if (outcome.status === 'failed' || unhandled !== undefined)
+        span.setStatus({
+          code: SpanStatusCode.ERROR,
+          message: unhandled ?? (outcome.status === 'failed' ? describe(outcome.error) : ''),
+        });
+      const persisted = def.kind === 'singleton' ? host.persisted() : undefined;
+      host.stop();
+      if ((outcome.status === 'settled' || outcome.status === 'done') && unhandled !== undefined)
+        return report({ status: 'failed', error: new Error(unhandled) });
+      report(outcome, persisted);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: describe(error) });
+      throw error;
+    } finally {
+      // Every path out of the step, a thrown error included, ends its span.
+      span.end();
+    }
   }
 
   return {

@@ -214,8 +214,14 @@ export class RunTracer implements RunObserver {
     const id = str(p.activationId);
     if (!id) return;
     if (p.phase === 'started') {
+      // Nothing starts after the run's span has ended (an attempt scheduled as the run stopped).
+      if (this.ended) return;
       const enabledBy = (p.enabledBy ?? {}) as Rec;
-      const parent = this.contexts.get(str(enabledBy.activationId) ?? '') ?? this.runCtx;
+      // A delegated activation is the child of the activation that delegated it; others, of their enabler's.
+      const parent =
+        this.contexts.get(str(p.delegatedByActivation) ?? '') ??
+        this.contexts.get(str(enabledBy.activationId) ?? '') ??
+        this.runCtx;
       const agentId = String(p.agentId);
       const paths = Array.isArray(enabledBy.paths)
         ? (enabledBy.paths as (string | number)[][]).map(formatPath)
@@ -253,6 +259,8 @@ export class RunTracer implements RunObserver {
 
   private finish(id: string, open: Open, result: 'ok' | 'error' | 'aborted', message?: string): void {
     this.open.delete(id);
+    // Children need only the ended span's ids: keep those, not the span with its attributes and events.
+    this.contexts.set(id, trace.setSpanContext(ROOT_CONTEXT, open.span.spanContext()));
     const latency = Math.max(0, this.now() - open.started);
     const { span } = open;
     span.setAttributes({

@@ -62,6 +62,7 @@ const activationPhase = z.discriminatedUnion('phase', [
     attempt: z.number().int().positive(),
     enabledBy: enabler,
     delegatedBy: z.string().optional(),
+    delegatedByActivation: z.string().optional(),
     traceparent: z.string().max(64).optional(),
   }),
   z.object({
@@ -199,6 +200,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     v,
     type: z.literal('activate'),
+    /** Names this dispatch of a step (unique per runtime): every reply about it carries it back. */
+    dispatch: id,
     runId,
     activationId: id,
     agentId: id,
@@ -217,7 +220,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     traceparent: z.string().max(64).optional(),
   }),
   /** Remote agents: stop the activation (the run ended or was cancelled). */
-  z.object({ v, type: z.literal('abort'), activationId: id, reason: z.string() }),
+  z.object({ v, type: z.literal('abort'), dispatch: id, activationId: id, reason: z.string() }),
   z.object({
     v,
     type: z.literal('error'),
@@ -334,6 +337,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
     v,
     type: z.literal('agent_request'),
     id: ref,
+    dispatch: id,
     activationId: id,
     request: z.discriminatedUnion('type', [
       z.strictObject({ type: z.literal('delegate'), to: id, task: z.unknown() }),
@@ -350,6 +354,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({
     v,
     type: z.literal('activation_result'),
+    dispatch: id,
     activationId: id,
     status: z.enum(['settled', 'done', 'failed']),
     error: z.string().max(10_000).optional(),

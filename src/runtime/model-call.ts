@@ -75,9 +75,8 @@ export async function callModel<TOutput>(
     input: rest.messages.map((m) => m.content ?? '').join('\n'),
     output: result.ok ? result.text : '',
   });
-  const { inputTokens, outputTokens } = result.usage;
-  if (inputTokens + outputTokens > 0 || result.cost > 0)
-    ctx.charge({ inputTokens, outputTokens, cost: result.cost });
+  // The call is recorded before it is charged: a charge that spends the budget ends the run, and the call
+  // that did it must still be on the log (and in the run's cost).
   ctx.record('hearsay.model', {
     type: 'call',
     agentId: ctx.agentId,
@@ -89,6 +88,9 @@ export async function callModel<TOutput>(
     usage: result.usage,
     cost: result.cost,
   });
+  const { inputTokens, outputTokens } = result.usage;
+  if (inputTokens + outputTokens > 0 || result.cost > 0)
+    ctx.charge({ inputTokens, outputTokens, cost: result.cost });
   return result;
 }
 

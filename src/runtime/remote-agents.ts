@@ -22,6 +22,7 @@ import { type ClientMessageOf, PROTOCOL_VERSION } from '../protocol/index.js';
 
 interface Running {
   readonly runId: string;
+  readonly activationId: string;
   readonly channel: RemoteChannel;
   readonly agentId: string;
   readonly host: RemoteAgentHost;
@@ -54,9 +55,9 @@ export class RemoteAgents {
           id,
           (this.channels.get(id) ?? []).filter((c) => c !== channel),
         );
-      for (const [activationId, r] of this.running) {
+      for (const [dispatch, r] of this.running) {
         if (r.channel === channel) {
-          this.running.delete(activationId);
+          this.end(dispatch);
           r.finish({ status: 'failed', error: new Error(`the process hosting ${r.agentId} disconnected`) });
         }
       }
@@ -78,20 +79,35 @@ export class RemoteAgents {
     return list[this.turn++ % list.length];
   }
 
-  /** @internal */
-  begin(activationId: string, running: Running): void {
-    this.running.set(activationId, running);
+  /** @internal A step sent to a remote process, under a dispatch id no other step shares. */
+  begin(running: Running): string {
+    const dispatch = `d${++this.dispatches}`;
+    this.running.set(dispatch, running);
+    this.byActivation.set(activationKey(running.runId, running.activationId), dispatch);
+    return dispatch;
   }
+
+  /** @internal */
+  end(dispatch: string): void {
+    const r = this.running.get(dispatch);
+    this.running.delete(dispatch);
+    const key = r && activationKey(r.runId, r.activationId);
+    if (key && this.byActivation.get(key) === dispatch) this.byActivation.delete(key);
+  }
+
+  private dispatches = 0;
+  /** The dispatch in flight for each run's activation (activation ids repeat across runs). */
+  private readonly byActivation = new Map<string, string>();
 
   /**
    * @internal The activation was stopped here: its result may still arrive, and then only the snapshot it
    * reports is kept (the remote actor did move on).
    */
-  abandon(activationId: string): void {
-    const r = this.running.get(activationId);
-    this.running.delete(activationId);
+  abandon(dispatch: string): void {
+    const r = this.running.get(dispatch);
+    this.end(dispatch);
     if (!r) return;
-    this.abandoned.set(activationId, r);
+    this.abandoned.set(dispatch, r);
     if (this.abandoned.size > 1000) this.abandoned.delete(this.abandoned.keys().next().value!);
   }
 
@@ -107,7 +123,8 @@ export class RemoteAgents {
       | { type: 'commit'; baseVersion: number; reads: readonly Path[]; patches: readonly Patch[] }
       | { type: 'publish'; topic: string; payload: unknown },
   ): Promise<HubCommitResult> {
-    const r = this.activation(channel, activationId);
+    const dispatch = this.byActivation.get(activationKey(runId, activationId));
+    const r = this.activation(channel, dispatch ?? '');
     if (r.agentId !== agentId || r.runId !== runId)
       throw new HubRefusal('forbidden', `Activation ${activationId} is ${r.agentId}'s in run ${r.runId}.`);
     const reply =
@@ -131,16 +148,16 @@ export class RemoteAgents {
     m: ClientMessageOf<'agent_request'> | ClientMessageOf<'activation_result'>,
   ): Promise<unknown> {
     if (m.type === 'activation_result') {
-      const late = this.abandoned.get(m.activationId);
+      const late = this.abandoned.get(m.dispatch);
       if (late?.channel === channel) {
-        this.abandoned.delete(m.activationId);
+        this.abandoned.delete(m.dispatch);
         late.host.finished(m);
         return undefined;
       }
     }
-    const r = this.activation(channel, m.activationId);
+    const r = this.activation(channel, m.dispatch);
     if (m.type === 'activation_result') {
-      this.running.delete(m.activationId);
+      this.end(m.dispatch);
       r.host.finished(m);
       r.finish(
         m.status === 'failed'
@@ -168,10 +185,10 @@ export class RemoteAgents {
     }
   }
 
-  private activation(channel: RemoteChannel, activationId: string): Running {
-    const r = this.running.get(activationId);
+  private activation(channel: RemoteChannel, dispatch: string): Running {
+    const r = this.running.get(dispatch);
     if (!r || r.channel !== channel)
-      throw new HubRefusal('unknown_activation', `No activation ${activationId} runs on this connection.`);
+      throw new HubRefusal('unknown_activation', `No step ${dispatch || '(none)'} runs on this connection.`);
     return r;
   }
 }
@@ -245,18 +262,20 @@ export class RemoteAgentHost implements StepHost {
         resolve(outcome);
       };
       const onAbort = () => {
-        this.registry.abandon(activation.id);
+        this.registry.abandon(dispatch);
         channel.send({
           v: PROTOCOL_VERSION,
           type: 'abort',
+          dispatch,
           activationId: activation.id,
           reason: 'the activation was stopped',
         });
         finish({ status: 'aborted' });
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.registry.begin(activation.id, {
+      const dispatch = this.registry.begin({
         runId: this.runId,
+        activationId: activation.id,
         channel,
         agentId: this.agentId,
         host: this,
@@ -267,6 +286,7 @@ export class RemoteAgentHost implements StepHost {
       channel.send({
         v: PROTOCOL_VERSION,
         type: 'activate',
+        dispatch,
         runId: this.runId,
         activationId: activation.id,
         agentId: this.agentId,
@@ -323,3 +343,5 @@ export class RemoteAgentHost implements StepHost {
     });
   }
 }
+
+const activationKey = (runId: string, activationId: string) => `${runId}\u0000${activationId}`;

@@ -59,6 +59,8 @@ export type ActivationRecord =
       readonly attempt: number;
       readonly enabledBy: Enabler;
       readonly delegatedBy?: string;
+      /** The activation that delegated this one (its span is this one's parent). */
+      readonly delegatedByActivation?: string;
       /** The W3C traceparent of the attempt's span (when the run is traced). */
       readonly traceparent?: string;
     }

@@ -441,6 +441,9 @@ export class RunScheduler<TBoard> {
         attempt: act.attempt,
         enabledBy: act.enabler,
         ...(act.delegation === undefined ? {} : { delegatedBy: act.delegation.from }),
+        ...(act.delegation?.fromActivation === undefined
+          ? {}
+          : { delegatedByActivation: act.delegation.fromActivation }),
       } satisfies ActivationRecord);
       act.traceparent = this.options.observer?.traceparent(act.id);
       act.commits = 0;
@@ -861,7 +864,11 @@ export class RunScheduler<TBoard> {
     this.taskGraph.add(st.def.id, to);
     this.record(TOPICS.delegation, { from: st.def.id, to, task, accepted: true });
     this.launch(
-      this.reserve(target, undefined, act?.enabler ?? enabler, depth, snap, { from: st.def.id, task }),
+      this.reserve(target, undefined, act?.enabler ?? enabler, depth, snap, {
+        from: st.def.id,
+        task,
+        ...(act ? { fromActivation: act.id } : {}),
+      }),
     );
   }
 

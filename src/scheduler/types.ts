@@ -130,7 +130,9 @@ export interface Activation<TBoard> {
   readonly depth: number;
   readonly enabler: Enabler;
   readonly controller: AbortController;
-  readonly delegation: { readonly from: string; readonly task: unknown } | undefined;
+  readonly delegation:
+    | { readonly from: string; readonly task: unknown; readonly fromActivation?: string | undefined }
+    | undefined;
   attempt: number;
   /** The board this activation works from; moves to the head after each of its own commits. */
   snapshot: BoardSnapshot<TBoard>;

@@ -64,6 +64,7 @@ const serverSamples: Record<ServerMessage['type'], ServerMessage> = {
   activate: {
     v: 1,
     type: 'activate',
+    dispatch: 'd1',
     runId: 'r1',
     activationId: 'a#1',
     agentId: 'a',
@@ -72,7 +73,7 @@ const serverSamples: Record<ServerMessage['type'], ServerMessage> = {
     depth: 1,
     attempt: 1,
   },
-  abort: { v: 1, type: 'abort', activationId: 'a#1', reason: 'stopped' },
+  abort: { v: 1, type: 'abort', dispatch: 'd1', activationId: 'a#1', reason: 'stopped' },
   error: {
     v: 1,
     type: 'error',
@@ -105,12 +106,14 @@ const clientSamples: Record<ClientMessage['type'], ClientMessage> = {
     v: 1,
     type: 'agent_request',
     id: 7,
+    dispatch: 'd1',
     activationId: 'a#1',
     request: { type: 'charge', usage: { tokens: 3 } },
   },
   activation_result: {
     v: 1,
     type: 'activation_result',
+    dispatch: 'd1',
     activationId: 'a#1',
     status: 'settled',
     transitions: [['idle', 'busy', 'board']],

@@ -12,8 +12,9 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
 import { z } from 'zod';
-import { defineAgent, stepMachine } from '../../src/actors/index.js';
+import { agentActions, type BoardEvent, defineAgent, stepMachine } from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
 import { createModelClient, simulatedTransport, type ToolDefinition } from '../../src/llm/index.js';
 import { createRuntime } from '../../src/runtime/index.js';
@@ -223,6 +224,81 @@ describe('tracing', () => {
     expect(sum('hearsay.tokens', (a) => a['gen_ai.token.type'] === 'input')).toBe(input);
     expect(sum('hearsay.tokens', (a) => a['gen_ai.token.type'] === 'output')).toBe(output);
     expect(sum('hearsay.commits', (a) => a['hearsay.author'] !== 'input')).toBe(3);
+  });
+});
+
+describe('edges of a run', () => {
+  it('books the model call that spends the budget, though it ends the run', async () => {
+    const { tracer, spans } = memoryTracing();
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'a haiku' } },
+      agents: pipeline(),
+      models: models(),
+      // The writer's prompt passes the budget gate (about 12 tokens); with the answer the call spends more.
+      limits: { budget: { tokens: 20 } },
+      observability: { tracer },
+    });
+    cleanup.push(() => runtime.close());
+    const result = await runtime.run();
+    expect(result.outcome).toBe('budget_exceeded');
+    expect(result.cost.total.calls).toBe(1);
+    expect(result.cost.total.tokens).toBe(result.usage.tokens);
+    expect(byName(spans(), 'chat sim-large')).toHaveLength(1);
+  });
+
+  it('makes a delegated activation the child of the activation that delegated it', async () => {
+    const { tracer, spans } = memoryTracing();
+    const { delegate, commit } = agentActions<B>();
+    const boss = defineAgent<B>({
+      id: 'boss',
+      watches: [['goal']],
+      writes: [],
+      machine: setup({ types: { events: {} as BoardEvent<B> } }).createMachine({
+        initial: 'idle',
+        states: {
+          idle: {
+            on: {
+              board: {
+                guard: ({ event }) => !event.board.plan,
+                target: 'asked',
+                actions: delegate('helper', () => 'plan it'),
+              },
+            },
+          },
+          asked: {},
+        },
+      }),
+    });
+    const helper = defineAgent<B>({
+      id: 'helper',
+      watches: [],
+      writes: [['plan']],
+      machine: setup({ types: { events: {} as BoardEvent<B> } }).createMachine({
+        initial: 'idle',
+        states: {
+          idle: {
+            on: {
+              board: {
+                guard: ({ event }) => event.delegation !== undefined,
+                actions: commit(() => (d) => void Object.assign(d, { plan: 'delegated' })),
+              },
+            },
+          },
+        },
+      }),
+    });
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'x' } },
+      agents: [boss, helper],
+      observability: { tracer },
+    });
+    cleanup.push(() => runtime.close());
+    const result = await runtime.run();
+    expect(result.board.plan).toBe('delegated');
+    const [bossSpan] = byName(spans(), 'agent.boss');
+    const [helperSpan] = byName(spans(), 'agent.helper');
+    expect(parentOf(helperSpan!)).toBe(bossSpan!.spanContext().spanId);
+    expect(helperSpan!.attributes['hearsay.delegated_by']).toBe('boss');
   });
 });
 
