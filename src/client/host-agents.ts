@@ -21,7 +21,7 @@ import {
 } from '../blackboard/index.js';
 import { type ModelClient, runToolCalls } from '../llm/index.js';
 import { parseTraceparent } from '../observability/trace-context.js';
-import { PROTOCOL_VERSION, type ServerMessageOf } from '../protocol/index.js';
+import { type ClientMessageOf, PROTOCOL_VERSION, type ServerMessageOf } from '../protocol/index.js';
 import type { HearsayClient } from './client.js';
 
 /** Options of {@link hostAgents}. */
@@ -120,18 +120,7 @@ export async function hostAgents<TSchema extends AnySchema>(
       activate(m).catch((error: unknown) => {
         // A failure outside the machine (a lost connection, a bug): the runtime's retry policy applies.
         running.delete(m.dispatch);
-        try {
-          client.send({
-            v: PROTOCOL_VERSION,
-            type: 'activation_result',
-            dispatch: m.dispatch,
-            activationId: m.activationId,
-            status: 'failed',
-            error: describe(error),
-          });
-        } catch {
-          // Disconnected: the runtime fails the activation when the connection drops.
-        }
+        sendResult(m, { status: 'failed', error: describe(error) });
       });
     }),
     // A run that ended needs no replica (a resumed run sends a fresh snapshot).
@@ -148,6 +137,24 @@ export async function hostAgents<TSchema extends AnySchema>(
   })();
   await client.hello([...agents.keys()]);
 
+  /** Tells the runtime how a step ended (when the connection is gone, the runtime fails it itself). */
+  function sendResult(
+    m: ServerMessageOf<'activate'>,
+    result: Omit<ClientMessageOf<'activation_result'>, 'v' | 'type' | 'dispatch' | 'activationId'>,
+  ): void {
+    try {
+      client.send({
+        v: PROTOCOL_VERSION,
+        type: 'activation_result',
+        dispatch: m.dispatch,
+        activationId: m.activationId,
+        ...result,
+      });
+    } catch {
+      // Disconnected: the runtime fails the activation on its side and its retry policy applies.
+    }
+  }
+
   async function activate(m: ServerMessageOf<'activate'>): Promise<void> {
     const def = agents.get(m.agentId);
     const controller = new AbortController();
@@ -156,20 +163,12 @@ export async function hostAgents<TSchema extends AnySchema>(
     const report = (outcome: StepOutcome | { status: 'failed'; error: unknown }, snapshot?: unknown) => {
       running.delete(m.dispatch);
       if (outcome.status === 'aborted') return;
-      try {
-        client.send({
-          v: PROTOCOL_VERSION,
-          type: 'activation_result',
-          dispatch: m.dispatch,
-          activationId: m.activationId,
-          status: outcome.status,
-          ...(outcome.status === 'failed' ? { error: describe(outcome.error) } : {}),
-          ...(snapshot === undefined ? {} : { snapshot }),
-          transitions,
-        });
-      } catch {
-        // Disconnected: the runtime fails the activation on its side and its retry policy applies.
-      }
+      sendResult(m, {
+        status: outcome.status,
+        ...(outcome.status === 'failed' ? { error: describe(outcome.error) } : {}),
+        ...(snapshot === undefined ? {} : { snapshot }),
+        transitions,
+      });
     };
     if (!def)
       return report({ status: 'failed', error: new Error(`this process does not host ${m.agentId}`) });

@@ -48,18 +48,23 @@ const models = () =>
     prices: { 'sim-large': { input: 1e-6, output: 2e-6 } },
   });
 
-/** planner → writer (asks the model) → editor: each enabled by the commit of the one before. */
-function pipeline() {
-  const planner = defineAgent<B>({
-    id: 'planner',
+/** An agent that, while the board has no plan, does `work` and writes what it returns as the plan. */
+const planner = (id: string, work: (e: BoardEvent<B>) => Promise<string>, retry?: { attempts: number }) =>
+  defineAgent<B>({
+    id,
     watches: [['goal']],
     writes: [['plan']],
+    ...(retry ? { retry } : {}),
     machine: stepMachine<B, string>({
       when: (b) => !b.plan,
-      work: async (e) => `plan for ${e.board.goal}`,
+      work,
       done: (d, p) => void Object.assign(d, { plan: p }),
     }),
   });
+
+/** planner → writer (asks the model) → editor: each enabled by the commit of the one before. */
+function pipeline() {
+  const first = planner('planner', async (e) => `plan for ${e.board.goal}`);
   const writer = defineAgent<B>({
     id: 'writer',
     watches: [['plan']],
@@ -86,7 +91,7 @@ function pipeline() {
       done: (d, t) => void Object.assign(d, { final: t }),
     }),
   });
-  return [planner, writer, editor];
+  return [first, writer, editor];
 }
 
 const byName = (spans: readonly ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
@@ -143,21 +148,15 @@ describe('tracing', () => {
   it('marks a failed activation with error status and an error type, its retry as a sibling', async () => {
     const { tracer, spans } = memoryTracing();
     let calls = 0;
-    const flaky = defineAgent<B>({
-      id: 'flaky',
-      watches: [['goal']],
-      writes: [['plan']],
-      retry: { attempts: 2 },
-      machine: stepMachine<B, string>({
-        when: (b) => !b.plan,
-        work: async () => {
-          calls += 1;
-          if (calls === 1) throw new Error('the tool timed out');
-          return 'ok';
-        },
-        done: (d, p) => void Object.assign(d, { plan: p }),
-      }),
-    });
+    const flaky = planner(
+      'flaky',
+      async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('the tool timed out');
+        return 'ok';
+      },
+      { attempts: 2 },
+    );
     const runtime = createRuntime({
       board: { schema: Board, initial: { goal: 'x' } },
       agents: [flaky],
@@ -311,20 +310,11 @@ describe('trace context inside an activation', () => {
     });
     const { tracer, spans } = memoryTracing();
     let seen: string | undefined;
-    const worker = defineAgent<B>({
-      id: 'worker',
-      watches: [['goal']],
-      writes: [['plan']],
-      machine: stepMachine<B, string>({
-        when: (b) => !b.plan,
-        work: async (e) => {
-          await e.tools.sleep(1);
-          // What an instrumented HTTP client or database driver would see as its parent.
-          seen = trace.getActiveSpan()?.spanContext().spanId;
-          return 'done';
-        },
-        done: (d, p) => void Object.assign(d, { plan: p }),
-      }),
+    const worker = planner('worker', async (e) => {
+      await e.tools.sleep(1);
+      // What an instrumented HTTP client or database driver would see as its parent.
+      seen = trace.getActiveSpan()?.spanContext().spanId;
+      return 'done';
     });
     const runtime = createRuntime({
       board: { schema: Board, initial: { goal: 'x' } },
@@ -362,23 +352,14 @@ describe('tool calls', () => {
       }),
       tiers: { large: { models: ['sim'] } },
     });
-    const researcher = defineAgent<B>({
-      id: 'researcher',
-      watches: [['goal']],
-      writes: [['plan']],
-      machine: stepMachine<B, string>({
-        when: (b) => !b.plan,
-        work: async (e) => {
-          const r = await e.tools.model({
-            messages: [{ role: 'user', content: 'look things up' }],
-            tools: [lookup],
-          });
-          if (!r.ok) throw new Error(r.error.message);
-          const runs = await e.tools.runTools(r.toolCalls, [lookup]);
-          return runs.map((t) => (t.ok ? String(t.result) : t.code)).join('; ');
-        },
-        done: (d, p) => void Object.assign(d, { plan: p }),
-      }),
+    const researcher = planner('researcher', async (e) => {
+      const r = await e.tools.model({
+        messages: [{ role: 'user', content: 'look things up' }],
+        tools: [lookup],
+      });
+      if (!r.ok) throw new Error(r.error.message);
+      const runs = await e.tools.runTools(r.toolCalls, [lookup]);
+      return runs.map((t) => (t.ok ? String(t.result) : t.code)).join('; ');
     });
     const runtime = createRuntime({
       board: { schema: Board, initial: { goal: 'x' } },
