@@ -14,7 +14,7 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { CommitEvent } from '../blackboard/index.js';
+import type { CommitEvent, LogEvent } from '../blackboard/index.js';
 import { formatPath } from '../blackboard/index.js';
 import type { RunObserver } from '../scheduler/index.js';
 import { Instruments } from './instruments.js';
@@ -294,6 +294,8 @@ export class RunTracer implements RunObserver {
     const cost = num(p.cost);
     const latencyMs = num(p.latencyMs);
     const end = this.now();
+    // Start on the run's clock (the latency was measured on the model client's).
+    const start = typeof p.startedAt === 'number' ? Math.min(p.startedAt, end) : end - latencyMs;
     const parent = (activationId && this.contexts.get(activationId)) || this.runCtx;
     const summary = activationId ? this.summaries.get(activationId) : undefined;
     if (activationId) this.summaries.delete(activationId);
@@ -301,7 +303,7 @@ export class RunTracer implements RunObserver {
       `chat ${model}`,
       {
         kind: SpanKind.CLIENT,
-        startTime: end - latencyMs,
+        startTime: start,
         attributes: {
           'gen_ai.operation.name': 'chat',
           'gen_ai.request.model': model,
@@ -330,14 +332,39 @@ export class RunTracer implements RunObserver {
     if (input) this.instruments.tokens.add(input, { ...attrs, 'gen_ai.token.type': 'input' });
     if (output) this.instruments.tokens.add(output, { ...attrs, 'gen_ai.token.type': 'output' });
     if (cost) this.instruments.cost.add(cost, attrs);
-    const add = (s: Spend & { calls: number }) => {
+    this.book(agentId, model, input, output, cost);
+  }
+
+  /** Books one model call in the ledger. */
+  private book(agentId: string, model: string, input: number, output: number, cost: number): void {
+    for (const s of this.accounts(agentId, model)) {
       s.calls += 1;
       s.inputTokens += input;
       s.outputTokens += output;
       s.tokens += input + output;
       s.cost += cost;
-    };
-    for (const s of this.accounts(agentId, model)) add(s);
+    }
+  }
+
+  /**
+   * Books what an earlier process spent on this run (a resumed run's cost is the whole run's, as its
+   * usage is): the model calls and other charges on the log so far. No spans: those were that process's.
+   */
+  replayCosts(history: readonly LogEvent[]): void {
+    for (const e of history) {
+      if (e.type !== 'message' || e.author !== 'scheduler') continue;
+      const p = (e.payload ?? {}) as Rec;
+      if (e.topic === 'hearsay.model' && p.type === 'call') {
+        const usage = (p.usage ?? {}) as Rec;
+        this.book(
+          String(p.agentId),
+          str(p.model) ?? 'unknown',
+          num(usage.inputTokens),
+          num(usage.outputTokens),
+          num(p.cost),
+        );
+      } else if (e.topic === 'hearsay.usage') this.usage(p);
+    }
   }
 
   /** A tool call: a span `execute_tool <name>` beneath its activation (gen_ai conventions). */
@@ -348,7 +375,7 @@ export class RunTracer implements RunObserver {
       `execute_tool ${String(p.name)}`,
       {
         kind: SpanKind.INTERNAL,
-        startTime: end - num(p.latencyMs),
+        startTime: typeof p.startedAt === 'number' ? Math.min(p.startedAt, end) : end - num(p.latencyMs),
         attributes: {
           'gen_ai.operation.name': 'execute_tool',
           'gen_ai.tool.name': String(p.name),

@@ -313,7 +313,7 @@ export function createRuntime<TSchema extends AnySchema>(
         }),
       };
     }
-    return launch(runId, board, options, read.state, traceparentOf(earlier));
+    return launch(runId, board, options, read.state, traceparentOf(earlier), history);
   }
 
   function launch(
@@ -322,6 +322,7 @@ export function createRuntime<TSchema extends AnySchema>(
     options: Omit<RunOptions, 'runId'>,
     resumeState: ResumeState | undefined,
     earlierTrace?: string,
+    history: readonly LogEvent[] = [],
   ): RunHandle<TBoard> {
     const tracer = new RunTracer(
       runId,
@@ -332,6 +333,7 @@ export function createRuntime<TSchema extends AnySchema>(
       earlierTrace,
       deterministic ? `${deterministic.seed}/${runId}` : undefined,
     );
+    tracer.replayCosts(history);
     // The run's trace goes on its log, so whoever reads the log (the hub, a resumed run) can join it.
     void board.publish(
       TOPICS.trace,

@@ -45,6 +45,7 @@ export async function callModel<TOutput>(
   const reads = cacheByReads
     ? stableHash(ctx.watches.map((p) => [p, getIn(ctx.board, p) ?? null]))
     : undefined;
+  const startedAt = ctx.now();
   const result = await client.complete<TOutput>({
     ...rest,
     tier: request.tier ?? ctx.tier,
@@ -82,6 +83,7 @@ export async function callModel<TOutput>(
     agentId: ctx.agentId,
     activationId: ctx.activationId,
     ok: result.ok,
+    startedAt,
     ...(result.ok
       ? { model: result.model, cached: result.cached, latencyMs: result.latencyMs, requests: result.requests }
       : { error: result.error.code, message: result.error.message }),
@@ -95,12 +97,14 @@ export async function callModel<TOutput>(
 }
 
 /** Runs an activation's tool calls with the model layer's `runToolCalls`, recording each on the log. */
-export const runTools: ToolRunner = (ctx, calls, tools, options = {}) =>
-  runToolCalls(calls, tools, {
+export const runTools: ToolRunner = (ctx, calls, tools, options = {}) => {
+  let startedAt = ctx.now();
+  return runToolCalls(calls, tools, {
     signal: ctx.signal,
     ...(options.approved ? { approved: options.approved } : {}),
-    onRun: (run, latencyMs) =>
+    onRun: (run, latencyMs) => {
       ctx.record('hearsay.tool', {
+        startedAt,
         agentId: ctx.agentId,
         activationId: ctx.activationId,
         callId: run.id,
@@ -108,5 +112,9 @@ export const runTools: ToolRunner = (ctx, calls, tools, options = {}) =>
         ok: run.ok,
         ...(run.ok ? {} : { code: run.code, message: run.message }),
         latencyMs,
-      }),
+      });
+      // The next call starts when this one ended, on the run's clock.
+      startedAt = ctx.now();
+    },
   });
+};

@@ -953,6 +953,7 @@ export class RunScheduler<TBoard> {
               agentId: who.agent.def.id,
               signal,
               record: (topic, payload) => this.record(topic, payload),
+              now: () => this.options.clock.now(),
             },
             calls,
             tools,
@@ -980,6 +981,7 @@ export class RunScheduler<TBoard> {
               runBudget: this.options.limits.budget,
               runSpent: this.spent,
               degradeAt: this.options.limits.degradeAt ?? 0.8,
+              now: () => this.options.clock.now(),
               record: (topic, payload) => this.record(topic, payload),
               ...(this.options.observer
                 ? {

@@ -187,6 +187,8 @@ export interface ModelCallContext {
   /** Switch to the tier's cheaper model once this share of a budget is spent. */
   readonly degradeAt: number;
   readonly charge: (usage: Usage) => void;
+  /** The run's clock (virtual in deterministic mode): when a call starts, as its record says. */
+  readonly now: () => number;
 }
 
 /** Runs an activation's tool calls, recording each (`hearsay.tool`). */
@@ -196,6 +198,8 @@ export type ToolRunner = (
     readonly agentId: string;
     readonly signal: AbortSignal;
     readonly record: (topic: string, payload: unknown) => void;
+    /** The run's clock: when each call starts, as its record says. */
+    readonly now: () => number;
   },
   ...args: Parameters<ActivationTools['runTools']>
 ) => ReturnType<ActivationTools['runTools']>;

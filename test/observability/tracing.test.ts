@@ -245,6 +245,37 @@ describe('edges of a run', () => {
     expect(byName(spans(), 'chat sim-large')).toHaveLength(1);
   });
 
+  it('counts the whole run in the cost of a run resumed after a pause', async () => {
+    const asker = planner('asker', async (e) => {
+      const r = await e.tools.model({ messages: [{ role: 'user', content: 'draft the email' }] });
+      if (!r.ok) throw new Error(r.error.message);
+      const d = await e.tools.requestApproval({ action: 'send_email', args: { body: r.text } });
+      return d.approved ? 'sent' : 'held';
+    });
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'x' } },
+      agents: [asker],
+      models: models(),
+      goal: (b) => !!b.plan,
+    });
+    cleanup.push(() => runtime.close());
+    const first = await runtime.start();
+    const log: LogEvent[] = [];
+    first.board.subscribe({ from: 1 }, (e) => log.push(e));
+    const paused = await first.result;
+    expect(paused.outcome).toBe('awaiting_approval');
+    expect(paused.cost.total.calls).toBe(1);
+    const [request] = records<{ phase: string; requestId: string }>(log, TOPICS.approval).filter(
+      (r) => r.phase === 'requested',
+    );
+    await runtime.approve(request!.requestId, { by: 'test' });
+    const resumed = await (await runtime.resume(first.runId)).result;
+    expect(resumed.outcome).toBe('completed');
+    // The resumed activation runs again and asks the model again (the call is not idempotent): two calls.
+    expect(resumed.cost.total.calls).toBe(2);
+    expect(resumed.cost.total.tokens).toBe(resumed.usage.tokens);
+  });
+
   it('makes a delegated activation the child of the activation that delegated it', async () => {
     const { tracer, spans } = memoryTracing();
     const { delegate, commit } = agentActions<B>();
