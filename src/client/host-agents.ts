@@ -312,25 +312,28 @@ export async function hostAgents<TSchema extends AnySchema>(
             signal: controller.signal,
           });
           const end = Date.now();
-          tracer
-            .startSpan(
-              `chat ${result.ok ? result.model : 'unknown'}`,
-              {
-                kind: SpanKind.CLIENT,
-                startTime: end - (result.ok ? result.latencyMs : 0),
-                attributes: {
-                  'gen_ai.operation.name': 'chat',
-                  ...(result.ok
-                    ? { 'gen_ai.request.model': result.model, 'hearsay.cache_hit': result.cached }
-                    : {}),
-                  'gen_ai.usage.input_tokens': result.usage.inputTokens,
-                  'gen_ai.usage.output_tokens': result.usage.outputTokens,
-                  'hearsay.cost': result.cost,
-                },
+          const model = result.model ?? 'unknown';
+          const chat = tracer.startSpan(
+            `chat ${model}`,
+            {
+              kind: SpanKind.CLIENT,
+              startTime: end - (result.latencyMs ?? 0),
+              attributes: {
+                'gen_ai.operation.name': 'chat',
+                'gen_ai.request.model': model,
+                ...(result.ok ? { 'hearsay.cache_hit': result.cached } : {}),
+                'gen_ai.usage.input_tokens': result.usage.inputTokens,
+                'gen_ai.usage.output_tokens': result.usage.outputTokens,
+                'hearsay.cost': result.cost,
               },
-              spanCtx,
-            )
-            .end(end);
+            },
+            spanCtx,
+          );
+          if (!result.ok) {
+            chat.setAttribute('error.type', result.error.code);
+            chat.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
+          }
+          chat.end(end);
           const { inputTokens, outputTokens } = result.usage;
           if (inputTokens + outputTokens > 0 || result.cost > 0)
             tools.charge({ inputTokens, outputTokens, cost: result.cost });

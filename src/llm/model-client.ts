@@ -154,7 +154,16 @@ export type ModelError =
 /** The outcome of a call. */
 export type ModelResult<TOutput> =
   | ModelSuccess<TOutput>
-  | { readonly ok: false; readonly error: ModelError; readonly usage: TokenUsage; readonly cost: number };
+  | {
+      readonly ok: false;
+      readonly error: ModelError;
+      readonly usage: TokenUsage;
+      /** What the tokens spent cost (priced at the last model tried). */
+      readonly cost: number;
+      /** The last model a request went to, if any did. */
+      readonly model?: string;
+      readonly latencyMs?: number;
+    };
 
 /** Calls models: structured, retried, with fallbacks, cached, budgeted. */
 export interface ModelClient {
@@ -211,7 +220,17 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
   async function complete<TOutput>(req: ModelRequest<TOutput>): Promise<ModelResult<TOutput>> {
     const emit = (e: ModelEvent) => req.onEvent?.(e);
     const zero: TokenUsage = { inputTokens: 0, outputTokens: 0, estimated: false };
-    const fail = (error: ModelError, usage = zero) => ({ ok: false as const, error, usage, cost: 0 });
+    const calledAt = clock.now();
+    /** The last model a request went to: failures are priced and attributed to it. */
+    let lastModel: string | undefined;
+    const fail = (error: ModelError, usage = zero) => ({
+      ok: false as const,
+      error,
+      usage,
+      cost: lastModel ? costOf(lastModel, usage) : 0,
+      ...(lastModel ? { model: lastModel } : {}),
+      latencyMs: clock.now() - calledAt,
+    });
     let chain: string[];
     if (req.model) chain = [req.model];
     else {
@@ -296,6 +315,7 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
       for (let attempt = 1; attempt <= attemptsPerModel; ) {
         if (signal.aborted) return fail({ code: 'aborted', message: 'The call was aborted.' }, usageOf());
         requests += 1;
+        lastModel = model;
         let res: Awaited<ReturnType<Transport['send']>>;
         try {
           res = await config.transport.send(
@@ -374,6 +394,8 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
             },
             usage,
             cost: costOf(model, usage),
+            model,
+            latencyMs: clock.now() - calledAt,
           };
         }
         repairs += 1;

@@ -86,7 +86,12 @@ export async function callModel<TOutput>(
     startedAt,
     ...(result.ok
       ? { model: result.model, cached: result.cached, latencyMs: result.latencyMs, requests: result.requests }
-      : { error: result.error.code, message: result.error.message }),
+      : {
+          error: result.error.code,
+          message: result.error.message,
+          ...(result.model === undefined ? {} : { model: result.model }),
+          ...(result.latencyMs === undefined ? {} : { latencyMs: result.latencyMs }),
+        }),
     usage: result.usage,
     cost: result.cost,
   });

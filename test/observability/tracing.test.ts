@@ -245,6 +245,35 @@ describe('edges of a run', () => {
     expect(byName(spans(), 'chat sim-large')).toHaveLength(1);
   });
 
+  it('books and traces a failed model call under the model it went to, with its error', async () => {
+    const { tracer, spans } = memoryTracing();
+    const strict = planner('strict', async (e) => {
+      const r = await e.tools.model({
+        messages: [{ role: 'user', content: 'give a number' }],
+        schema: z.object({ n: z.number() }),
+      });
+      return r.ok ? 'number' : r.error.code;
+    });
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { goal: 'x' } },
+      agents: [strict],
+      models: models(),
+      observability: { tracer },
+    });
+    cleanup.push(() => runtime.close());
+    const result = await runtime.run();
+    // The simulated model answers prose, never the JSON the schema asks for: the repairs run out.
+    expect(result.board.plan).toBe('invalid_output');
+    const [chat] = byName(spans(), 'chat sim-large');
+    expect(chat!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(chat!.attributes).toMatchObject({
+      'error.type': 'invalid_output',
+      'gen_ai.request.model': 'sim-large',
+    });
+    expect(result.cost.byModel['sim-large']!.tokens).toBeGreaterThan(0);
+    expect(result.cost.byModel['sim-large']!.cost).toBeGreaterThan(0);
+  });
+
   it('counts the whole run in the cost of a run resumed after a pause', async () => {
     const asker = planner('asker', async (e) => {
       const r = await e.tools.model({ messages: [{ role: 'user', content: 'draft the email' }] });
