@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { agentActions, type BoardEvent, defineAgent, stepMachine } from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
 import { createModelClient, simulatedTransport, type ToolDefinition } from '../../src/llm/index.js';
-import { createRuntime } from '../../src/runtime/index.js';
+import { createRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
 import { HubBoard, hubInitial, incrementer, notary } from '../fixtures/hub-team.js';
 import { runAnsweringApprovals } from '../support/approvals.js';
@@ -94,20 +94,34 @@ function pipeline() {
   return [first, writer, editor];
 }
 
+/** A runtime over the test board, traced into memory (merged with `observability`), closed after the test. */
+function traced(config: Omit<RuntimeConfig<typeof Board>, 'board'> & { readonly initial: B }): {
+  runtime: Runtime<B>;
+  spans: () => ReadableSpan[];
+} {
+  const { tracer, spans } = memoryTracing();
+  const { initial, observability, ...rest } = config;
+  const runtime = createRuntime({
+    board: { schema: Board, initial },
+    ...rest,
+    observability: { ...observability, tracer },
+  });
+  cleanup.push(() => runtime.close());
+  return { runtime, spans };
+}
+
 const byName = (spans: readonly ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
 const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 
 describe('tracing', () => {
   it('gives a run one trace whose activation spans follow the causal chain through the board', async () => {
-    const { tracer, spans } = memoryTracing();
-    const runtime = createRuntime({
-      board: { schema: Board, initial: { goal: 'a haiku' } },
+    const { runtime, spans } = traced({
+      initial: { goal: 'a haiku' },
       agents: pipeline(),
       models: models(),
       goal: (b) => !!b.final,
-      observability: { tracer, redact: (t) => t.replace(/sk-[A-Za-z0-9]+/g, 'sk-***') },
+      observability: { redact: (t) => t.replace(/sk-[A-Za-z0-9]+/g, 'sk-***') },
     });
-    cleanup.push(() => runtime.close());
     const result = await runtime.run();
     expect(result.outcome).toBe('completed');
     const all = spans();
@@ -146,7 +160,6 @@ describe('tracing', () => {
   });
 
   it('marks a failed activation with error status and an error type, its retry as a sibling', async () => {
-    const { tracer, spans } = memoryTracing();
     let calls = 0;
     const flaky = planner(
       'flaky',
@@ -157,12 +170,10 @@ describe('tracing', () => {
       },
       { attempts: 2 },
     );
-    const runtime = createRuntime({
-      board: { schema: Board, initial: { goal: 'x' } },
+    const { runtime, spans } = traced({
+      initial: { goal: 'x' },
       agents: [flaky],
-      observability: { tracer },
     });
-    cleanup.push(() => runtime.close());
     await runtime.run();
     const attempts = byName(spans(), 'agent.flaky');
     expect(attempts.map((s) => s.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.OK]);
@@ -228,16 +239,13 @@ describe('tracing', () => {
 
 describe('edges of a run', () => {
   it('books the model call that spends the budget, though it ends the run', async () => {
-    const { tracer, spans } = memoryTracing();
-    const runtime = createRuntime({
-      board: { schema: Board, initial: { goal: 'a haiku' } },
+    const { runtime, spans } = traced({
+      initial: { goal: 'a haiku' },
       agents: pipeline(),
       models: models(),
       // The writer's prompt passes the budget gate (about 12 tokens); with the answer the call spends more.
       limits: { budget: { tokens: 20 } },
-      observability: { tracer },
     });
-    cleanup.push(() => runtime.close());
     const result = await runtime.run();
     expect(result.outcome).toBe('budget_exceeded');
     expect(result.cost.total.calls).toBe(1);
@@ -246,7 +254,6 @@ describe('edges of a run', () => {
   });
 
   it('books and traces a failed model call under the model it went to, with its error', async () => {
-    const { tracer, spans } = memoryTracing();
     const strict = planner('strict', async (e) => {
       const r = await e.tools.model({
         messages: [{ role: 'user', content: 'give a number' }],
@@ -254,13 +261,11 @@ describe('edges of a run', () => {
       });
       return r.ok ? 'number' : r.error.code;
     });
-    const runtime = createRuntime({
-      board: { schema: Board, initial: { goal: 'x' } },
+    const { runtime, spans } = traced({
+      initial: { goal: 'x' },
       agents: [strict],
       models: models(),
-      observability: { tracer },
     });
-    cleanup.push(() => runtime.close());
     const result = await runtime.run();
     // The simulated model answers prose, never the JSON the schema asks for: the repairs run out.
     expect(result.board.plan).toBe('invalid_output');
@@ -306,7 +311,6 @@ describe('edges of a run', () => {
   });
 
   it('makes a delegated activation the child of the activation that delegated it', async () => {
-    const { tracer, spans } = memoryTracing();
     const { delegate, commit } = agentActions<B>();
     const boss = defineAgent<B>({
       id: 'boss',
@@ -346,12 +350,10 @@ describe('edges of a run', () => {
         },
       }),
     });
-    const runtime = createRuntime({
-      board: { schema: Board, initial: { goal: 'x' } },
+    const { runtime, spans } = traced({
+      initial: { goal: 'x' },
       agents: [boss, helper],
-      observability: { tracer },
     });
-    cleanup.push(() => runtime.close());
     const result = await runtime.run();
     expect(result.board.plan).toBe('delegated');
     const [bossSpan] = byName(spans(), 'agent.boss');
@@ -368,7 +370,6 @@ describe('trace context inside an activation', () => {
     cleanup.push(() => {
       context.disable();
     });
-    const { tracer, spans } = memoryTracing();
     let seen: string | undefined;
     const worker = planner('worker', async (e) => {
       await e.tools.sleep(1);
@@ -376,12 +377,10 @@ describe('trace context inside an activation', () => {
       seen = trace.getActiveSpan()?.spanContext().spanId;
       return 'done';
     });
-    const runtime = createRuntime({
-      board: { schema: Board, initial: { goal: 'x' } },
+    const { runtime, spans } = traced({
+      initial: { goal: 'x' },
       agents: [worker],
-      observability: { tracer },
     });
-    cleanup.push(() => runtime.close());
     await runtime.run();
     const [span] = byName(spans(), 'agent.worker');
     expect(seen).toBe(span!.spanContext().spanId);
@@ -390,7 +389,6 @@ describe('trace context inside an activation', () => {
 
 describe('tool calls', () => {
   it('are spans of their activation, recorded on the log, an error span for a tool that throws', async () => {
-    const { tracer, spans } = memoryTracing();
     const lookup: ToolDefinition = {
       name: 'lookup',
       description: 'Looks a word up.',
@@ -421,13 +419,11 @@ describe('tool calls', () => {
       const runs = await e.tools.runTools(r.toolCalls, [lookup]);
       return runs.map((t) => (t.ok ? String(t.result) : t.code)).join('; ');
     });
-    const runtime = createRuntime({
-      board: { schema: Board, initial: { goal: 'x' } },
+    const { runtime, spans } = traced({
+      initial: { goal: 'x' },
       agents: [researcher],
       models: toolModels,
-      observability: { tracer },
     });
-    cleanup.push(() => runtime.close());
     const handle = await runtime.start();
     const log: LogEvent[] = [];
     handle.board.subscribe({ from: 1 }, (e) => log.push(e));
