@@ -25,11 +25,13 @@ interface Subscriber {
   active: boolean;
 }
 
+/** Whether `topic` is one of `patterns`, where `prefix*` matches every topic starting with `prefix`. */
+export const topicMatches = (patterns: readonly string[], topic: string): boolean =>
+  patterns.some((t) => (t.endsWith('*') ? topic.startsWith(t.slice(0, -1)) : t === topic));
+
 const matches = (f: SubscribeFilter, e: LogEvent): boolean =>
   (!f.types || f.types.includes(e.type)) &&
-  (!f.topics ||
-    e.type !== 'message' ||
-    f.topics.some((t) => (t.endsWith('*') ? e.topic.startsWith(t.slice(0, -1)) : t === e.topic))) &&
+  (!f.topics || e.type !== 'message' || topicMatches(f.topics, e.topic)) &&
   (f.excludeAuthor === undefined || e.author !== f.excludeAuthor);
 
 /**

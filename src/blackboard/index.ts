@@ -16,6 +16,7 @@ export type {
 export { BlackboardError } from './errors.js';
 export type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent, Patch } from './events.js';
 export type { SubscribeFilter, Unsubscribe } from './feed.js';
+export { topicMatches } from './feed.js';
 export { Keyed } from './keyed.js';
 export { applyPatches } from './patches.js';
 export type { Path, PathOf, Segment } from './path.js';

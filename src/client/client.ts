@@ -1,8 +1,9 @@
 import {
-  agentOf,
   type ClientMessage,
+  type MessageFilter,
   PROTOCOL_VERSION,
   parseServerFrame,
+  passesFilter,
   type ServerMessage,
   type ServerMessageOf,
 } from '../protocol/index.js';
@@ -191,10 +192,7 @@ export class HearsayClient {
    * Follows runs (`'*'`: every run, and every run that starts later): a snapshot per run, then every
    * message in log order. `filter` narrows by message type, bus topic or agent.
    */
-  follow(
-    runs: '*' | readonly string[],
-    filter?: { types?: ServerMessage['type'][]; topics?: string[]; agents?: string[] },
-  ): RunStream {
+  follow(runs: '*' | readonly string[], filter?: MessageFilter): RunStream {
     const state = new StreamState(runs, filter, () => this.stopStream(state));
     this.streams.add(state);
     this.subscribeStream(state, false);
@@ -415,25 +413,14 @@ class StreamState implements RunStream {
 
   constructor(
     readonly runs: '*' | readonly string[],
-    readonly filter: { types?: ServerMessage['type'][]; topics?: string[]; agents?: string[] } | undefined,
+    readonly filter: MessageFilter | undefined,
     private readonly onClose: () => void,
   ) {}
 
   offer(m: Logged | ServerMessageOf<'snapshot'>): void {
     if (this.ended) return;
     if (this.runs !== '*' && !this.runs.includes(m.runId)) return;
-    const f = this.filter;
-    if (f && m.type !== 'snapshot') {
-      if (f.types && !f.types.includes(m.type)) return;
-      if (
-        f.topics &&
-        m.type === 'message' &&
-        !f.topics.some((t) => (t.endsWith('*') ? m.topic.startsWith(t.slice(0, -1)) : t === m.topic))
-      )
-        return;
-      const agent = agentOf(m);
-      if (f.agents && agent !== undefined && !f.agents.includes(agent)) return;
-    }
+    if (!passesFilter(this.filter, m)) return;
     this.queue.push(m);
     this.wake?.();
   }

@@ -3,12 +3,13 @@ import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { LogEvent, Unsubscribe } from '../blackboard/index.js';
 import {
-  agentOf,
   type ClientMessage,
   type ClientMessageOf,
   type FrameError,
+  type MessageFilter,
   PROTOCOL_VERSION,
   parseClientFrame,
+  passesFilter,
   type ServerMessage,
 } from '../protocol/index.js';
 import {
@@ -73,15 +74,6 @@ interface SerializedEvent {
   /** The message's JSON as UTF-8, encoded once however many clients it goes to. */
   readonly bytes: Buffer;
 }
-
-interface RunFilter {
-  readonly types?: ReadonlySet<string>;
-  readonly topics?: readonly string[];
-  readonly agents?: ReadonlySet<string>;
-}
-
-const topicMatches = (topics: readonly string[], topic: string) =>
-  topics.some((t) => (t.endsWith('*') ? topic.startsWith(t.slice(0, -1)) : t === topic));
 
 const HTTP_STATUS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' };
 
@@ -258,10 +250,10 @@ class Connection implements RemoteChannel {
   /** Runs followed: how to stop, the filter, and the last seq handed over (where a restarted run resumes). */
   private readonly subscriptions = new Map<
     string,
-    { stop: Unsubscribe; filter: RunFilter; lastSeq: number }
+    { stop: Unsubscribe; filter: MessageFilter; lastSeq: number }
   >();
   /** The filter of a `'*'` subscription (every run, including those that start later). */
-  private wildcard: RunFilter | undefined;
+  private wildcard: MessageFilter | undefined;
   private stopRunListener: (() => void) | undefined;
   private withdrawAgents: (() => void) | undefined;
   private readonly heart: Heart;
@@ -467,11 +459,7 @@ class Connection implements RemoteChannel {
   }
 
   private async subscribe(m: ClientMessageOf<'subscribe'>): Promise<void> {
-    const filter: RunFilter = {
-      ...(m.filter?.types ? { types: new Set(m.filter.types) } : {}),
-      ...(m.filter?.topics ? { topics: m.filter.topics } : {}),
-      ...(m.filter?.agents ? { agents: new Set(m.filter.agents) } : {}),
-    };
+    const filter: MessageFilter = m.filter ?? {};
     const after = m.after ?? {};
     if (m.runs === '*') {
       // Runs that start from now on are followed from a snapshot taken as they start (it holds their input).
@@ -509,7 +497,7 @@ class Connection implements RemoteChannel {
   private async follow(
     runId: string,
     from: number | 'continue' | undefined,
-    filter: RunFilter,
+    filter: MessageFilter,
   ): Promise<boolean> {
     const board = await this.source.openRun(runId);
     if (!board || this.closing) return board !== undefined;
@@ -542,7 +530,7 @@ class Connection implements RemoteChannel {
     return true;
   }
 
-  private fromSnapshot(runId: string, board: HubBoard, filter: RunFilter, compacted: boolean): void {
+  private fromSnapshot(runId: string, board: HubBoard, filter: MessageFilter, compacted: boolean): void {
     const snap = board.snapshot();
     this.send({
       v: PROTOCOL_VERSION,
@@ -559,17 +547,10 @@ class Connection implements RemoteChannel {
     sub.stop = board.subscribe({ from: snap.seq + 1 }, (event) => this.deliver(sub, event));
   }
 
-  private deliver(sub: { filter: RunFilter; lastSeq: number }, event: LogEvent): void {
+  private deliver(sub: { filter: MessageFilter; lastSeq: number }, event: LogEvent): void {
     sub.lastSeq = event.seq;
-    const { filter } = sub;
-    if (filter.topics && event.type === 'message' && !topicMatches(filter.topics, event.topic)) return;
     const { message, bytes } = this.hub.serialize(event);
-    if (filter.types && !filter.types.has(message.type)) return;
-    if (filter.agents) {
-      const agent = agentOf(message);
-      if (agent !== undefined && !filter.agents.has(agent)) return;
-    }
-    this.sendText(bytes);
+    if (passesFilter(sub.filter, message)) this.sendText(bytes);
   }
 
   /** The agent a write is made as: the one named (which the token must allow), or the token's only agent. */

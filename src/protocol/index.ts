@@ -2,6 +2,7 @@ export type {
   ClientMessage,
   ClientMessageOf,
   FrameError,
+  MessageFilter,
   ParsedFrame,
   ProtocolErrorCode,
   RunInfo,
@@ -16,6 +17,7 @@ export {
   PROTOCOL_VERSION,
   parseClientFrame,
   parseServerFrame,
+  passesFilter,
   RunInfoSchema,
   ServerMessageSchema,
 } from './messages.js';

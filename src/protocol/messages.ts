@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { topicMatches } from '../blackboard/feed.js';
 
 /**
  * The one message vocabulary between a Hearsay hub and its clients (inspectors, tools, remote agents).
@@ -467,4 +468,16 @@ export function agentOf(m: ServerMessage): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** What a subscription asks for: message types, bus topics (`prefix*` allowed), agents. */
+export type MessageFilter = z.infer<typeof runFilter>;
+
+/** Whether a message passes a subscription's filter (snapshots always do; messages about no agent pass agent filters). */
+export function passesFilter(filter: MessageFilter | undefined, m: ServerMessage): boolean {
+  if (!filter || m.type === 'snapshot') return true;
+  if (filter.types && !filter.types.includes(m.type)) return false;
+  if (filter.topics && m.type === 'message' && !topicMatches(filter.topics, m.topic)) return false;
+  const agent = filter.agents ? agentOf(m) : undefined;
+  return agent === undefined || filter.agents!.includes(agent);
 }

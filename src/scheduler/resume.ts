@@ -1,7 +1,10 @@
 import type { LogEvent } from '../blackboard/index.js';
 import { approvalsFrom, type RecordedApproval } from './approvals.js';
 import { addUsage, emptySpent } from './budget.js';
-import { type ActivationRecord, type Enabler, TOPICS } from './events.js';
+import { type ActivationRecord, TOPICS } from './events.js';
+
+type StartedRecord = Extract<ActivationRecord, { phase: 'started' }>;
+
 import { TaintTracker } from './taint.js';
 import type { RunOutcome, Spent } from './types.js';
 
@@ -10,14 +13,10 @@ export interface ResumeState {
   /** Each singleton agent's persisted XState snapshot, as of its last completed activation. */
   readonly actors: ReadonlyMap<string, unknown>;
   /** Activations started and not finished: to run again, under the same ids (their commits are idempotent). */
-  readonly inflight: readonly {
-    readonly activationId: string;
-    readonly agentId: string;
-    readonly key?: string;
-    readonly depth: number;
-    readonly attempt: number;
-    readonly enabledBy: Enabler;
-  }[];
+  readonly inflight: readonly Pick<
+    StartedRecord,
+    'activationId' | 'agentId' | 'key' | 'depth' | 'attempt' | 'enabledBy'
+  >[];
   readonly depthOf: ReadonlyMap<string, number>;
   readonly spent: ReadonlyMap<string, Spent>;
   /** Activations so far (new ids continue after it). */
