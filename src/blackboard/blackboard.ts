@@ -287,7 +287,8 @@ export class Blackboard<TState> {
       await this.store.saveSnapshot(this.runId, {
         version: result.event.version,
         seq: result.event.seq,
-        state: applied.state,
+        // The state at this version: with other writers' commits applied before ours when we caught up.
+        state: next,
       });
     }
     return { ok: true, event: result.event, duplicate: false };

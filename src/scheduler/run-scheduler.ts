@@ -515,7 +515,10 @@ export class RunScheduler<TBoard> {
         const fb = this.agents.get(def.fallback!)!;
         const snap = this.board.snapshot();
         const fallbackFor = { agentId: def.id, error };
-        if (fb.running === 0 && this.canAdvance(fb, snap, act.enabler, fallbackFor)) {
+        // A fallback is admitted like any activation: vetoes, breakers, limits and concurrency apply.
+        const refusal = this.admit(fb, undefined, act.enabler);
+        if (refusal) this.refuse(fb, undefined, act.enabler, refusal.reason, refusal.detail);
+        if (!refusal && this.canAdvance(fb, snap, act.enabler, fallbackFor)) {
           const rescue = this.reserve(fb, undefined, act.enabler, act.depth, snap, act.delegation);
           rescue.fallbackFor = fallbackFor;
           this.launch(rescue);
@@ -523,7 +526,7 @@ export class RunScheduler<TBoard> {
           this.failures.push({
             agentId: def.id,
             ...(act.key === undefined ? {} : { key: act.key }),
-            error: `${error} (fallback ${def.fallback} could not advance)`,
+            error: `${error} (fallback ${def.fallback} could not advance${refusal ? `: ${refusal.detail}` : ''})`,
           });
       } else {
         this.failures.push({ agentId: def.id, ...(act.key === undefined ? {} : { key: act.key }), error });

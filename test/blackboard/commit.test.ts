@@ -256,3 +256,23 @@ describe('bad commits are refused with a typed error, and change nothing', () =>
     });
   });
 });
+
+describe('two writers of one run', () => {
+  it("snapshots the state at the version, the other writer's commits included", async () => {
+    const store = new MemoryStore();
+    const open = () =>
+      createBlackboard({ schema: Schema, initial, store, runId: 'shared', snapshotEvery: 2 });
+    const [a, b] = [await open(), await open()];
+    // b commits version 1 (a does not know); a, still at version 0, commits version 2 on another path.
+    expect(
+      (await b.commit(commit({ patches: [{ op: 'replace', path: ['title'], value: 'by b' }], author: 'b' })))
+        .ok,
+    ).toBe(true);
+    const r = await a.commit(commit({ patches: [{ op: 'add', path: ['items', 2], value: 3 }], author: 'a' }));
+    expect(r).toMatchObject({ ok: true, event: { version: 2 } });
+    expect(a.state.title).toBe('by b');
+    const snap = await store.loadSnapshot('shared', 2);
+    expect(snap?.version).toBe(2);
+    expect(snap?.state).toMatchObject({ title: 'by b', items: [1, 2, 3] });
+  });
+});

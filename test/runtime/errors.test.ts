@@ -43,6 +43,25 @@ describe('error containment', () => {
     }
   });
 
+  it('admits a fallback like any activation: a vetoed fallback does not run, and the failure says why', async () => {
+    const handle = await faultyRuntime().start({ go: true });
+    handle.veto('rescue-entry');
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    const result = await handle.result;
+    expect(result.board.out.has('entry')).toBe(false);
+    expect(result.failures.find((f) => f.agentId === 'entry')?.error).toMatch(
+      /fallback rescue-entry could not advance: .*veto/,
+    );
+    const refused = records<{ phase: string; agentId: string; reason: string }>(
+      log,
+      TOPICS.activation,
+    ).filter((r) => r.phase === 'refused' && r.agentId === 'rescue-entry');
+    expect(refused.map((r) => r.reason)).toContain('vetoed');
+    // The other fallbacks still ran.
+    expect(['action', 'guard', 'invoke'].every((p) => result.board.out.has(p))).toBe(true);
+  });
+
   it('leaves other runs unaffected', async () => {
     const healthy = createRuntime({
       board: { schema: TestBoard, initial },
