@@ -117,6 +117,7 @@ function contentionCase(name: string, disjoint: boolean, style: 'transact' | 'ag
         });
         // The increments that landed: 1000 exactly, or updates were lost.
         final = [...board.state.items.values()].reduce((sum, e) => sum + e.n, 0) - before;
+        if (final !== writers * each) throw new Error(`${name}: ${writers * each - final} updates were lost`);
         return (writers * each) / (ms / 1000);
       });
       return {

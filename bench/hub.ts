@@ -78,6 +78,8 @@ async function broadcastOnce(
   }
   await done;
   const arrivals = (JSON.parse(out) as [number, number][]).filter(([v]) => v >= firstMeasured);
+  if (arrivals.length !== clients * COMMITS)
+    throw new Error(`broadcast.${clients}: ${arrivals.length} deliveries, expected ${clients * COMMITS}`);
   const latencies = arrivals.map(([v, t]) => t - sent.get(v)!).sort((a, b) => a - b);
   const firstSent = sent.get(firstMeasured)!;
   const elapsedS = (Math.max(...arrivals.map(([, t]) => t)) - firstSent) / 1000;

@@ -199,13 +199,17 @@ describe('transact', () => {
     expect(c.ok && i.ok).toBe(true);
     // The counter committed first (it was queued first); the insert was based on version 0 and touches only tasks.t9,
     // so it is accepted; a stale *count* is what must never be accepted:
+    // It writes `b`, which nobody else wrote: only its read of the whole collection can make it conflict.
     const recount = await bb.commit({
       baseVersion: 0,
       reads: [['tasks']],
-      patches: [{ op: 'replace', path: ['a'], value: 2 }],
+      patches: [{ op: 'replace', path: ['b'], value: 2 }],
       author: 'stale',
     });
-    expect(recount).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(recount).toMatchObject({
+      ok: false,
+      error: { code: 'conflict', conflicts: [{ path: ['tasks'], written: ['tasks', 't9'] }] },
+    });
   });
 
   it('passes schema rejections through without retrying', async () => {

@@ -4,6 +4,7 @@ import { defineAgent, stepMachine } from '../../src/actors/index.js';
 import { connect, HubError } from '../../src/client/index.js';
 import type { ServerMessage, ServerMessageOf } from '../../src/protocol/index.js';
 import { createRuntime, type Listening, type Runtime } from '../../src/runtime/index.js';
+import { applyNaive, plain } from '../blackboard/support/reference.js';
 import { type HB, HubBoard, hubInitial, incrementer } from '../fixtures/hub-team.js';
 import { RawClient, TOKENS } from '../support/hub.js';
 
@@ -102,6 +103,8 @@ describe('the hub', () => {
     // The board rebuilt from the snapshot and commits equals the run's final board.
     const commits = c.messages.filter(ofType('commit'));
     expect(commits.at(-1)!.version).toBe(result.version);
+    const rebuilt = commits.reduce((state, m) => applyNaive(state, m.patches), snapshot.state);
+    expect(rebuilt).toEqual(plain(result.board));
     // Spans: one per activation, each child of the activation whose commit enabled it (or a root).
     // Spans: one per attempt (the later of a and b conflicts on n and is retried), each ended after it began.
     const spans = c.messages.filter(ofType('span'));

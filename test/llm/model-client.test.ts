@@ -180,6 +180,8 @@ describe('ModelClient against an OpenAI-compatible server', () => {
     server.reply(
       { content: '{"verdict":"approve","reason":"same"}' },
       { content: '{"verdict":"approve","reason":"again"}' },
+      { content: '{"verdict":"approve","reason":"warm 1"}' },
+      { content: '{"verdict":"approve","reason":"warm 2"}' },
     );
     const { llm, events, onEvent } = client();
     const ask = (cacheKey: unknown) =>
@@ -205,13 +207,19 @@ describe('ModelClient against an OpenAI-compatible server', () => {
     expect(events.filter((e) => e.type === 'cache_hit')).toHaveLength(1);
     const changed = await ask({ 'tasks.t1': 4 });
     expect(changed).toMatchObject({ ok: true, cached: false, value: { reason: 'again' } });
-    const nondeterministic = await llm.complete({
-      tier: 'small',
-      messages: user('review'),
-      schema: Verdict,
-      temperature: 0.7,
-    });
-    expect(nondeterministic.ok && nondeterministic.cached).toBe(false);
+    // The same call with a non-zero temperature is not deterministic: asked twice, it is sent twice.
+    const warm = () =>
+      llm.complete({
+        tier: 'small',
+        messages: user('review'),
+        schema: Verdict,
+        temperature: 0.7,
+        cacheKey: { 'tasks.t1': 3 },
+      });
+    const sent = server.received.length;
+    expect(await warm()).toMatchObject({ ok: true, cached: false, value: { reason: 'warm 1' } });
+    expect(await warm()).toMatchObject({ ok: true, cached: false, value: { reason: 'warm 2' } });
+    expect(server.received).toHaveLength(sent + 2);
   });
 
   it('refuses a call that would exceed the token budget before sending it', async () => {
