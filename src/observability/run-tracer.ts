@@ -16,7 +16,7 @@ import {
 } from '@opentelemetry/api';
 import type { CommitEvent, LogEvent } from '../blackboard/index.js';
 import { formatPath } from '../blackboard/index.js';
-import type { RunObserver } from '../scheduler/index.js';
+import { type RunObserver, TOPICS } from '../scheduler/index.js';
 import { Instruments } from './instruments.js';
 import { formatTraceparent, parseTraceparent } from './trace-context.js';
 
@@ -135,11 +135,11 @@ export class RunTracer implements RunObserver {
 
   record(topic: string, payload: unknown): void {
     const p = (payload ?? {}) as Rec;
-    if (topic === 'hearsay.activation') this.activation(p);
-    else if (topic === 'hearsay.model' && p.type === 'call') this.modelCall(p);
-    else if (topic === 'hearsay.usage') this.usage(p);
-    else if (topic === 'hearsay.tool') this.toolCall(p);
-    else if (topic === 'hearsay.outcome') this.end(String(p.outcome), String(p.reason));
+    if (topic === TOPICS.activation) this.activation(p);
+    else if (topic === TOPICS.model && p.type === 'call') this.modelCall(p);
+    else if (topic === TOPICS.usage) this.usage(p);
+    else if (topic === TOPICS.tool) this.toolCall(p);
+    else if (topic === TOPICS.outcome) this.end(String(p.outcome), String(p.reason));
   }
 
   note(kind: 'commit_refused' | 'model_summary', p: Record<string, unknown>): void {
@@ -354,7 +354,7 @@ export class RunTracer implements RunObserver {
     for (const e of history) {
       if (e.type !== 'message' || e.author !== 'scheduler') continue;
       const p = (e.payload ?? {}) as Rec;
-      if (e.topic === 'hearsay.model' && p.type === 'call') {
+      if (e.topic === TOPICS.model && p.type === 'call') {
         const usage = (p.usage ?? {}) as Rec;
         this.book(
           String(p.agentId),
@@ -363,7 +363,7 @@ export class RunTracer implements RunObserver {
           num(usage.outputTokens),
           num(p.cost),
         );
-      } else if (e.topic === 'hearsay.usage') this.usage(p);
+      } else if (e.topic === TOPICS.usage) this.usage(p);
     }
   }
 

@@ -211,6 +211,7 @@ export function createRuntime<TSchema extends AnySchema>(
   const runStarted = new Set<(runId: string) => void>();
   const hubs = new Set<{ close(): Promise<void> }>();
   const observability = resolveObservability(config.observability, VERSION);
+  const models = config.models;
   const limits: RunLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const store = config.store ?? new MemoryStore();
   // Actor snapshots go on the log only where the log outlives the process.
@@ -352,7 +353,7 @@ export function createRuntime<TSchema extends AnySchema>(
       sharedWrites,
       persistActors: durable,
       ...(resumeState ? { resume: resumeState } : {}),
-      ...(config.models ? { callModel: (ctx, request) => callModel(config.models, ctx, request) } : {}),
+      ...(models ? { callModel: (ctx, request) => callModel(models, ctx, request) } : {}),
       ...(remote.ids.size > 0 ? { hostFor: remote.hostFor } : {}),
       runTools,
     });

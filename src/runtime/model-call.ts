@@ -7,7 +7,7 @@ import {
   runToolCalls,
   stableHash,
 } from '../llm/index.js';
-import type { ModelCallContext, Spent, ToolRunner } from '../scheduler/index.js';
+import { type ModelCallContext, type Spent, TOPICS, type ToolRunner } from '../scheduler/index.js';
 
 /** The tightest token allowance and the largest spent share of the agent's and the run's budgets. */
 function budgetGate(budgets: readonly [Budget | undefined, Spent][]): BudgetGate {
@@ -33,14 +33,10 @@ function budgetGate(budgets: readonly [Budget | undefined, Spent][]): BudgetGate
  * refusal, cache hit) and streamed delta recorded on the run's log.
  */
 export async function callModel<TOutput>(
-  client: ModelClient | undefined,
+  client: ModelClient,
   ctx: ModelCallContext,
   request: ActivationModelRequest<TOutput>,
 ): Promise<ModelResult<TOutput>> {
-  if (!client)
-    throw new Error(
-      `Agent "${ctx.agentId}" called a model, but the runtime has no model client (createRuntime({ models })).`,
-    );
   const { stream, cacheByReads, ...rest } = request;
   const reads = cacheByReads
     ? stableHash(ctx.watches.map((p) => [p, getIn(ctx.board, p) ?? null]))
@@ -59,11 +55,11 @@ export async function callModel<TOutput>(
     },
     ...(reads === undefined ? {} : { cacheKey: { extra: request.cacheKey ?? null, reads } }),
     onEvent: (event) =>
-      ctx.record('hearsay.model', { agentId: ctx.agentId, activationId: ctx.activationId, ...event }),
+      ctx.record(TOPICS.model, { agentId: ctx.agentId, activationId: ctx.activationId, ...event }),
     ...(stream
       ? {
           onDelta: (text: string) =>
-            ctx.record(`hearsay.stream/${ctx.activationId}`, {
+            ctx.record(`${TOPICS.stream}${ctx.activationId}`, {
               activationId: ctx.activationId,
               agentId: ctx.agentId,
               text,
@@ -78,7 +74,7 @@ export async function callModel<TOutput>(
   });
   // The call is recorded before it is charged: a charge that spends the budget ends the run, and the call
   // that did it must still be on the log (and in the run's cost).
-  ctx.record('hearsay.model', {
+  ctx.record(TOPICS.model, {
     type: 'call',
     agentId: ctx.agentId,
     activationId: ctx.activationId,
@@ -108,7 +104,7 @@ export const runTools: ToolRunner = (ctx, calls, tools, options = {}) => {
     signal: ctx.signal,
     ...(options.approved ? { approved: options.approved } : {}),
     onRun: (run, latencyMs) => {
-      ctx.record('hearsay.tool', {
+      ctx.record(TOPICS.tool, {
         startedAt,
         agentId: ctx.agentId,
         activationId: ctx.activationId,

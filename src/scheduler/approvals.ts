@@ -1,15 +1,10 @@
 import type { ApprovalDecision } from '../actors/index.js';
 import type { LogEvent } from '../blackboard/index.js';
 import { stableHash } from '../llm/index.js';
+import { TOPICS } from './events.js';
 
 /** Authors whose approval records count: the scheduler, and the runtime's operator API. No agent may use them. */
 export const APPROVAL_AUTHORS: ReadonlySet<string> = new Set(['scheduler', 'operator']);
-
-/** An answer given by an operator. */
-export interface ApprovalAnswer {
-  readonly by: string;
-  readonly comment?: string;
-}
 
 /** The hash that binds an approval to exact arguments: any change needs a new approval. */
 export const argsHashOf = (action: string, args: unknown): string => stableHash({ action, args });
@@ -29,7 +24,7 @@ export function approvalsFrom(log: readonly LogEvent[]): Map<string, RecordedApp
   for (const e of log) {
     // Only the scheduler and the runtime's operator API write approval records; anything else on this
     // topic (a remote agent, a tool's output replayed on the bus) is not an answer.
-    if (e.type !== 'message' || e.topic !== 'hearsay.approval' || !APPROVAL_AUTHORS.has(e.author)) continue;
+    if (e.type !== 'message' || e.topic !== TOPICS.approval || !APPROVAL_AUTHORS.has(e.author)) continue;
     const p = e.payload as Record<string, unknown> & { requestId: string };
     const known = out.get(p.requestId);
     if (p.phase === 'requested')

@@ -67,8 +67,11 @@ export class RunScheduler<TBoard> {
   private readonly vetoes = new Set<string>();
   /** This run's approval requests. */
   private readonly desk: ApprovalDesk;
-  /** Which activations and paths carry tainted data. */
-  private readonly taint = new TaintTracker();
+  /**
+   * Which activations and paths carry tainted data: tracked only under the `tainted` approval policy, its
+   * only reader (otherwise every commit would pay a scan of its values for nothing).
+   */
+  private readonly taint: TaintTracker | undefined;
   private readonly promotions = new Set<string>();
   private cycleQueued = false;
   /** While a cycle decides, records wait here (see `cycle`). */
@@ -85,6 +88,7 @@ export class RunScheduler<TBoard> {
   readonly result: Promise<SchedulerResult>;
 
   constructor(private readonly options: RunSchedulerOptions<TBoard>) {
+    this.taint = options.limits.approvalPolicy === 'tainted' ? new TaintTracker() : undefined;
     this.board = options.board;
     this.desk = new ApprovalDesk({
       runId: options.board.runId,
@@ -143,7 +147,7 @@ export class RunScheduler<TBoard> {
   private restore(resume: ResumeState): void {
     this.activations = resume.activations;
     this.desk.restore(resume.approvals);
-    this.taint.restore(resume.taint);
+    this.taint?.restore(resume.taint);
     for (const [id, depth] of resume.depthOf) this.depthOf.set(id, depth);
     for (const [agentId, spent] of resume.spent) {
       const st = this.agents.get(agentId);
@@ -201,13 +205,8 @@ export class RunScheduler<TBoard> {
     return st.lastGood ? st.def.machine.getPersistedSnapshot(st.lastGood) : st.host?.persisted();
   }
 
-  /** The activations in flight now. */
-  get inFlight(): number {
-    return this.inflight.size;
-  }
-
   private onCommit(event: CommitEvent): void {
-    this.taint.observe(event);
+    this.taint?.observe(event);
     const depth = event.activationId === undefined ? 0 : (this.depthOf.get(event.activationId) ?? 0);
     this.pending.push({
       seq: event.seq,
@@ -247,7 +246,7 @@ export class RunScheduler<TBoard> {
       this.dirty.delete(id);
       concerned.set(id, shallower(concerned.get(id), enabler));
     }
-    type Candidate = { st: AgentState<TBoard>; key?: string; enabler: Enabler; delegation?: undefined };
+    type Candidate = { st: AgentState<TBoard>; key?: string; enabler: Enabler };
     const candidates: Candidate[] = [];
     for (const [id, enabler] of concerned) {
       const st = this.agents.get(id)!;
@@ -432,7 +431,7 @@ export class RunScheduler<TBoard> {
   private async runActivation(act: Activation<TBoard>): Promise<void> {
     const { def } = act.agent;
     for (;;) {
-      this.record(TOPICS.activation, {
+      this.recordStarted(act, {
         phase: 'started',
         activationId: act.id,
         agentId: def.id,
@@ -444,8 +443,7 @@ export class RunScheduler<TBoard> {
         ...(act.delegation?.fromActivation === undefined
           ? {}
           : { delegatedByActivation: act.delegation.fromActivation }),
-      } satisfies ActivationRecord);
-      act.traceparent = this.options.observer?.traceparent(act.id);
+      });
       act.commits = 0;
       act.approvalCount = 0;
       act.startedAt = this.options.clock.now();
@@ -859,15 +857,10 @@ export class RunScheduler<TBoard> {
       this.refuse(target, undefined, enabler, refusal.reason, refusal.detail);
       return;
     }
-    if (target.def.kind === 'singleton' && target.running > 0) {
-      this.record(TOPICS.delegation, { from: st.def.id, to, task, accepted: false, reason: `${to} is busy` });
-      this.refuse(target, undefined, enabler, 'concurrency', `${to} is busy`);
-      return;
-    }
     this.taskGraph.add(st.def.id, to);
     this.record(TOPICS.delegation, { from: st.def.id, to, task, accepted: true });
     this.launch(
-      this.reserve(target, undefined, act?.enabler ?? enabler, depth, snap, {
+      this.reserve(target, undefined, enabler, depth, snap, {
         from: st.def.id,
         task,
         ...(act ? { fromActivation: act.id } : {}),
@@ -940,7 +933,7 @@ export class RunScheduler<TBoard> {
           };
           const byPolicy =
             this.options.limits.approvalPolicy === 'tainted' &&
-            !this.taint.isTainted(act.id, act.agent.def.watches as readonly Path[])
+            !this.taint!.isTainted(act.id, act.agent.def.watches as readonly Path[])
               ? { approved: true as const, by: 'policy', comment: 'the activation saw no tainted data' }
               : undefined;
           return this.desk.request(asker, request, byPolicy);
@@ -965,7 +958,7 @@ export class RunScheduler<TBoard> {
         },
         model: (request) => {
           // Model output is untrusted: whatever this activation does next derives from tainted data.
-          this.taint.markActivation(who.id);
+          this.taint?.markActivation(who.id);
           if (!this.options.callModel) {
             throw new Error(
               `Agent "${who.agent.def.id}" called a model, but the runtime has no model client (createRuntime({ models })).`,
@@ -1082,15 +1075,23 @@ export class RunScheduler<TBoard> {
       return;
     }
     if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation && topic !== TOPICS.span) return;
+    this.options.observer?.record(topic, payload);
+    void this.board.publish(topic, payload, { author: 'scheduler' });
+  }
+
+  /**
+   * Records the start of an attempt (never held: attempts start after their cycle's records). When the run
+   * is traced its span begins here, and its traceparent goes on the record: the log links it to its trace.
+   */
+  private recordStarted(
+    act: Activation<TBoard>,
+    payload: Extract<ActivationRecord, { phase: 'started' }>,
+  ): void {
     const observer = this.options.observer;
-    observer?.record(topic, payload);
-    // An activation's start carries its span's traceparent: the log links every activation to its trace.
-    const started = topic === TOPICS.activation && (payload as ActivationRecord).phase === 'started';
-    const traceparent =
-      started && observer
-        ? observer.traceparent((payload as { activationId: string }).activationId)
-        : undefined;
-    void this.board.publish(topic, traceparent ? { ...(payload as object), traceparent } : payload, {
+    observer?.record(TOPICS.activation, payload);
+    act.traceparent = observer?.traceparent(act.id);
+    const traceparent = act.traceparent;
+    void this.board.publish(TOPICS.activation, traceparent ? { ...payload, traceparent } : payload, {
       author: 'scheduler',
     });
   }
