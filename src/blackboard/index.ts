@@ -26,7 +26,7 @@ export type { AnySchema } from './schema.js';
 export { getIn, keyed, revive, revivePatch } from './schema.js';
 export type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';
 export type { FileStoreOptions, FsyncPolicy, RecoveryReport } from './stores/file-store.js';
-export { FileStore, readLog } from './stores/file-store.js';
+export { FileStore, logFileOf, readLog, readSnapshots } from './stores/file-store.js';
 export { MemoryStore } from './stores/memory-store.js';
 export type {
   CommitOptions,

@@ -131,7 +131,7 @@ function own(node: object, fresh: Set<object>): object {
  * Keyed's internals means the whole collection; an array's `length` means the whole array. `root` is
  * any board value the path runs through.
  */
-export function toLogicalPath(root: unknown, physical: readonly PropertyKey[]): Path {
+function toLogicalPath(root: unknown, physical: readonly PropertyKey[]): Path {
   const out: Segment[] = [];
   let node: unknown = root;
   for (let i = 0; i < physical.length; i++) {

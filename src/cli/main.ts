@@ -5,10 +5,9 @@
  *   hearsay approve <dir> <requestId> --by <name> [--comment <text>]
  *   hearsay reject <dir> <requestId> --by <name> --reason <text>
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { FileStore, readLog, type StoredSnapshot } from '../blackboard/index.js';
+import { FileStore, logFileOf, readLog, readSnapshots } from '../blackboard/index.js';
 import { approvalsFrom, runOfRequest, TOPICS } from '../scheduler/index.js';
 import { boardAt, describeEvent } from './replay.js';
 
@@ -16,17 +15,6 @@ const usage = `Usage:
   hearsay replay <dir> <runId> [--at <version>]
   hearsay approve <dir> <requestId> --by <name> [--comment <text>]
   hearsay reject <dir> <requestId> --by <name> --reason <text>`;
-
-const safeName = (runId: string) => encodeURIComponent(runId).replaceAll('.', '%2E');
-
-async function snapshotsOf(dir: string, runId: string): Promise<StoredSnapshot[]> {
-  const prefix = `${safeName(runId)}.snap-`;
-  const names = (await readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.json')).sort();
-  const out: StoredSnapshot[] = [];
-  for (const n of names)
-    out.push(readLog(await readFile(join(dir, n))).events[0] as unknown as StoredSnapshot);
-  return out;
-}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,9 +33,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === 'replay') {
-    const { events } = readLog(await readFile(join(dir, `${safeName(id)}.log`)));
+    // Read-only: the log and snapshots as they are on disk (a store would repair a torn tail).
+    const { events } = readLog(await readFile(logFileOf(dir, id)));
     if (values.at !== undefined) {
-      console.log(JSON.stringify(boardAt(await snapshotsOf(dir, id), events, Number(values.at)), null, 2));
+      console.log(JSON.stringify(boardAt(await readSnapshots(dir, id), events, Number(values.at)), null, 2));
       return 0;
     }
     for (const e of events) console.log(describeEvent(e));
@@ -64,13 +53,11 @@ async function main(argv: string[]): Promise<number> {
       console.error(`"${id}" is not an approval request id.`);
       return 2;
     }
-    try {
-      await readFile(join(dir, `${safeName(runId)}.log`));
-    } catch {
+    const store = new FileStore({ dir });
+    if (!(await store.listRuns()).includes(runId)) {
       console.error(`No run ${runId} in ${dir}.`);
       return 1;
     }
-    const store = new FileStore({ dir });
     const opened = await store.openRun(runId, null);
     const rec = approvalsFrom(await store.read(runId, 1, opened.head.seq)).get(id);
     if (!rec) {

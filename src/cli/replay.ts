@@ -27,9 +27,10 @@ export function boardAt(
   events: readonly LogEvent[],
   version: number,
 ): unknown {
-  const base = [...snapshots].reverse().find((s) => s.version <= version);
+  const base = snapshots.findLast((s) => s.version <= version);
   if (!base) throw new Error(`No snapshot at or before version ${version}.`);
-  let state: unknown = JSON.parse(JSON.stringify(base.state));
+  // applyPatches copies what it changes: the snapshot read from disk is not shared, and needs no copy.
+  let state: unknown = base.state;
   for (const e of events) {
     if (e.type !== 'commit' || e.version <= base.version) continue;
     if (e.version > version) break;

@@ -96,6 +96,33 @@ export function readLog(buf: Buffer): { events: LogEvent[]; validBytes: number }
 
 const safeName = (runId: string): string => encodeURIComponent(runId).replaceAll('.', '%2E');
 
+/** The log file of a run in a file store's folder. */
+export const logFileOf = (dir: string, runId: string): string => join(dir, `${safeName(runId)}.log`);
+
+/** A run's snapshots in a file store's folder, oldest first (none when the folder is missing); a damaged one is an error. */
+export async function readSnapshots(dir: string, runId: string): Promise<StoredSnapshot[]> {
+  const prefix = `${safeName(runId)}.snap-`;
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+  const out: StoredSnapshot[] = [];
+  for (const name of names) {
+    const raw = await readFile(join(dir, name));
+    const record = decodeAt(raw, 0) as { payload: unknown; end: number } | undefined;
+    if (!record || record.end !== raw.length) {
+      throw new BlackboardError(
+        'corrupt_log',
+        `The snapshot ${name} is damaged. Remove it to fall back on the log, or restore it.`,
+      );
+    }
+    out.push(record.payload as StoredSnapshot);
+  }
+  return out;
+}
+
 /**
  * A durable store on the local file system: one append-only log per run (each record with its length
  * and checksums), plus snapshots written atomically. The conflict rule, idempotency and ordering are
@@ -121,7 +148,7 @@ export class FileStore extends MemoryStore {
   }
 
   private logFile(runId: string): string {
-    return join(this.dir, `${safeName(runId)}.log`);
+    return logFileOf(this.dir, runId);
   }
 
   private snapshotFile(runId: string, version: number): string {
@@ -182,27 +209,8 @@ export class FileStore extends MemoryStore {
     return false;
   }
 
-  private async readSnapshots(runId: string): Promise<StoredSnapshot[]> {
-    const prefix = `${safeName(runId)}.snap-`;
-    let names: string[];
-    try {
-      names = (await readdir(this.dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.json')).sort();
-    } catch {
-      return [];
-    }
-    const out: StoredSnapshot[] = [];
-    for (const name of names) {
-      const raw = await readFile(join(this.dir, name));
-      const record = decodeAt(raw, 0) as { payload: unknown; end: number } | undefined;
-      if (!record || record.end !== raw.length) {
-        throw new BlackboardError(
-          'corrupt_log',
-          `The snapshot ${name} is damaged. Remove it to fall back on the log, or restore it.`,
-        );
-      }
-      out.push(record.payload as StoredSnapshot);
-    }
-    return out;
+  private readSnapshots(runId: string): Promise<StoredSnapshot[]> {
+    return readSnapshots(this.dir, runId);
   }
 
   override async commit(
