@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createActor, fromPromise, setup } from 'xstate';
+import { createActor, setup } from 'xstate';
 import { z } from 'zod';
-import { agentActions, type BoardEvent, defineAgent, legalMoves, toMove } from '../../src/actors/index.js';
+import { defineAgent, legalMoves, stepMachine, toMove } from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
 import {
   asData,
@@ -27,20 +27,10 @@ beforeEach(() => {
   server.received.length = 0;
 });
 
-const { commit } = agentActions<TB>();
 const Label = z.object({ label: z.string() });
 
 /** An agent that asks the model for a label and writes it to out.label. */
 function labeller(options: { budget?: { tokens?: number; cost?: number }; stream?: boolean } = {}) {
-  const ask = fromPromise(async ({ input }: { input: BoardEvent<TB> }) => {
-    const r = await input.tools.model({
-      messages: [{ role: 'user', content: 'Label this board.' }],
-      schema: Label,
-      ...(options.stream ? { stream: true } : {}),
-    });
-    if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
-    return r.value.label;
-  });
   return defineAgent<TB>({
     id: 'labeller',
     watches: [['go']],
@@ -48,32 +38,18 @@ function labeller(options: { budget?: { tokens?: number; cost?: number }; stream
     model: { tier: 'small' },
     retry: { attempts: 1 },
     ...(options.budget ? { budget: options.budget } : {}),
-    machine: setup({ types: { events: {} as BoardEvent<TB> }, actors: { ask } }).createMachine({
-      initial: 'idle',
-      states: {
-        idle: {
-          on: {
-            board: {
-              guard: ({ event }) => event.board.go && !event.board.out.has('label'),
-              target: 'asking',
-            },
-          },
-        },
-        asking: {
-          invoke: {
-            src: 'ask',
-            input: ({ event }) => event as BoardEvent<TB>,
-            onDone: {
-              target: 'idle',
-              actions: commit(
-                ({ event }: { event: { output: string } }) =>
-                  (d) =>
-                    void d.out.set('label', event.output),
-              ),
-            },
-          },
-        },
+    machine: stepMachine<TB, string>({
+      when: (b) => b.go && !b.out.has('label'),
+      work: async (e) => {
+        const r = await e.tools.model({
+          messages: [{ role: 'user', content: 'Label this board.' }],
+          schema: Label,
+          ...(options.stream ? { stream: true } : {}),
+        });
+        if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+        return r.value.label;
       },
+      done: (d, label) => void d.out.set('label', label),
     }),
   });
 }

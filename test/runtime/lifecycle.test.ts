@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import {
   agentActions,
   type BoardEvent,
   defineAgent,
   itemMachine,
   statusPool,
+  stepMachine,
 } from '../../src/actors/index.js';
 import type { LogEvent } from '../../src/blackboard/index.js';
 import { createRuntime, type RunHandle } from '../../src/runtime/index.js';
@@ -34,33 +35,19 @@ describe('run outcomes', () => {
       id: 'sleeper',
       watches: [['go']],
       writes: [['n']],
-      machine: setup({
-        types: { events: {} as BoardEvent<TB> },
-        actors: {
-          nap: fromPromise(async ({ input }: { input: BoardEvent<TB> }) => {
-            input.tools.signal.addEventListener('abort', () => {
-              aborted = true;
-            });
-            await new Promise((r) => setTimeout(r, 200));
-            resumed = true;
-          }),
+      machine: stepMachine<TB, null>({
+        when: (b) => b.go,
+        work: async (e) => {
+          e.tools.signal.addEventListener('abort', () => {
+            aborted = true;
+          });
+          // Real time, deliberately not the run's clock: cancelling must not depend on the work listening.
+          await new Promise((r) => setTimeout(r, 200));
+          resumed = true;
+          return null;
         },
-      }).createMachine({
-        initial: 'idle',
-        states: {
-          idle: { on: { board: { guard: ({ event }) => event.board.go, target: 'napping' } } },
-          napping: {
-            invoke: {
-              src: 'nap',
-              input: ({ event }) => event as BoardEvent<TB>,
-              onDone: {
-                target: 'idle',
-                actions: commit(() => (d) => {
-                  d.n = 1;
-                }),
-              },
-            },
-          },
+        done: (d) => {
+          d.n = 1;
         },
       }),
     });

@@ -21,26 +21,25 @@ export const TestBoard = z.object({
 export type TB = z.output<typeof TestBoard>;
 export const initial = { n: 0, go: false, items: {}, out: {} };
 
-const { commit } = agentActions<TB>();
-
-type Reactor = Omit<AgentConfig<TB>, 'machine'> & {
-  when: (board: TB, event: BoardEvent<TB>) => boolean;
-  write: (draft: Draft<TB>, event: BoardEvent<TB>) => void;
+type Reactor<TBoard = TB> = Omit<AgentConfig<TBoard>, 'machine'> & {
+  when: (board: TBoard, event: BoardEvent<TBoard>) => boolean;
+  write: (draft: Draft<TBoard>, event: BoardEvent<TBoard>) => void;
 };
 
-/** A singleton that, whenever `when` holds for the board it is shown, commits `write` at once. */
-export function reactor({ when, write, ...config }: Reactor) {
-  return defineAgent<TB>({
+/** A singleton that, whenever `when` holds for the board it is shown, commits `write` at once (any board). */
+export function reactor<TBoard = TB>({ when, write, ...config }: Reactor<NoInfer<TBoard>>) {
+  const { commit } = agentActions<TBoard>();
+  return defineAgent<TBoard>({
     ...config,
-    machine: setup({ types: { events: {} as BoardEvent<TB> } }).createMachine({
+    machine: setup({ types: { events: {} as BoardEvent<TBoard> } }).createMachine({
       initial: 'idle',
       states: {
         idle: {
           on: {
             board: {
-              guard: ({ event }) => when(event.board, event),
+              guard: ({ event }) => when(event.board as TBoard, event as BoardEvent<TBoard>),
               actions: commit(
-                ({ event }: { event: BoardEvent<TB> }) =>
+                ({ event }: { event: BoardEvent<TBoard> }) =>
                   (d) =>
                     write(d, event),
               ),
