@@ -425,10 +425,11 @@ export function createRuntime<TSchema extends AnySchema>(
     if (!store.listRuns) throw new TypeError('This store cannot list its runs.');
     const handles: RunHandle<TBoard>[] = [];
     for (const runId of await store.listRuns()) {
-      if (runs.has(runId)) continue;
-      const opened = await store.openRun(runId, config.board.initial);
-      if ('ended' in resumeStateFrom(await store.read(runId, 1, opened.head.seq))) continue;
-      handles.push(await resume(runId));
+      if (runs.has(runId) || opening.has(runId)) continue;
+      // One read of the log decides: a run that had ended resolves with its recorded outcome and is not
+      // running, so only the runs actually picked up are returned.
+      const handle = await resume(runId);
+      if (runs.get(runId) === handle) handles.push(handle);
     }
     return handles;
   }
