@@ -117,6 +117,7 @@ export type {
   Tokens,
 } from './hub/index.js';
 export { CLOSE_CODES, Hub, HubRefusal, StatelyTranslator, SUBPROTOCOL } from './hub/index.js';
+export { type InspectorOptions, inspectorBundleDir, inspectorHandler } from './inspector/index.js';
 export type {
   BudgetGate,
   CachedAnswer,

@@ -16,6 +16,8 @@ export const Board = z.object({
     }),
   ),
   report: z.string().optional(),
+  /** Where the report was published (the inspector demo's publisher, after a human approved it). */
+  published: z.string().optional(),
 });
 export type Board = z.output<typeof Board>;
 export type Task = Board['tasks'] extends { get(k: string): infer T | undefined } ? T : never;

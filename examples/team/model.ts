@@ -4,7 +4,12 @@ import { modelsFromEnv, type TransportRequest } from '../../src/index.js';
  * The team's models: a real OpenAI-compatible server when OPENAI_API_KEY (or OPENAI_BASE_URL) is set,
  * otherwise the built-in simulated model, answering this demo's prompts deterministically.
  */
-export const models = modelsFromEnv(process.env, { simulated: { latencyMs: 40, respond: simulatedAnswer } });
+export const models = teamModels(40);
+
+/** The team's models with the simulated model answering after `latencyMs` (slower is easier to watch). */
+export function teamModels(latencyMs: number) {
+  return modelsFromEnv(process.env, { simulated: { latencyMs, respond: simulatedAnswer } });
+}
 
 /** What the simulated model says to the demo's prompts (each prompt starts with the agent's role). */
 function simulatedAnswer(req: TransportRequest): { text: string } | undefined {

@@ -4,17 +4,24 @@
  *   hearsay replay <dir> <runId> [--at <version>]   a run's history from a FileStore, or its board at a version
  *   hearsay approve <dir> <requestId> --by <name> [--comment <text>]
  *   hearsay reject <dir> <requestId> --by <name> --reason <text>
+ *   hearsay inspect <ws://host:port/hearsay> [--port <n>] [--no-open]   the inspector page for any hub
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { FileStore, logFileOf, readLog, readSnapshots } from '../blackboard/index.js';
+import { inspectorBundleDir, inspectorHandler } from '../inspector/index.js';
 import { approvalsFrom, runOfRequest, TOPICS } from '../scheduler/index.js';
 import { boardAt, describeEvent } from './replay.js';
 
 const usage = `Usage:
   hearsay replay <dir> <runId> [--at <version>]
   hearsay approve <dir> <requestId> --by <name> [--comment <text>]
-  hearsay reject <dir> <requestId> --by <name> --reason <text>`;
+  hearsay reject <dir> <requestId> --by <name> --reason <text>
+  hearsay inspect <ws://host:port/hearsay> [--port <n>] [--no-open]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -25,9 +32,17 @@ async function main(argv: string[]): Promise<number> {
       by: { type: 'string' },
       comment: { type: 'string' },
       reason: { type: 'string' },
+      port: { type: 'string' },
+      'no-open': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
   const [command, dir, id] = positionals;
+  if (command === 'inspect') return inspect(dir, values.port, !values['no-open']);
   if (!command || !dir || !id) {
     console.error(usage);
     return 2;
@@ -89,6 +104,46 @@ async function main(argv: string[]): Promise<number> {
   }
   console.error(usage);
   return 2;
+}
+
+/** Serves the inspector page on loopback against the hub at `url`, and opens it; runs until interrupted. */
+async function inspect(url: string | undefined, port: string | undefined, open: boolean): Promise<number> {
+  if (!url || !/^wss?:\/\/[^/]+/.test(url)) {
+    console.error('hearsay inspect: give the hub address, e.g. ws://127.0.0.1:7400/hearsay');
+    return 2;
+  }
+  if (!inspectorBundleDir()) {
+    console.error('hearsay inspect: the inspector bundle is not built (run `npm run build`).');
+    return 1;
+  }
+  const handler = inspectorHandler({ hubUrl: url });
+  const server = createServer((req, res) => {
+    if (!handler(req, res)) res.writeHead(404).end();
+  });
+  server.listen(port === undefined ? 0 : Number(port), '127.0.0.1');
+  await once(server, 'listening');
+  const page = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  console.log(`Inspector for ${url}: ${page}  (add #token=<token> when the hub needs one; Ctrl-C stops)`);
+  if (open) openBrowser(page);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  server.close();
+  return 0;
+}
+
+/** Opens `url` in the desktop's browser, if there is one (a failure only means there is none). */
+function openBrowser(url: string): void {
+  const [cmd, args] =
+    process.platform === 'darwin'
+      ? ['open', [url]]
+      : process.platform === 'win32'
+        ? ['cmd', ['/c', 'start', '', url]]
+        : ['xdg-open', [url]];
+  const child = spawn(cmd, args as string[], { stdio: 'ignore', detached: true });
+  child.on('error', () => console.log(`Open ${url} in a browser.`));
+  child.unref();
 }
 
 main(process.argv.slice(2)).then(

@@ -1,9 +1,11 @@
 import {
+  type AgentInfo,
   type ClientMessage,
   type MessageFilter,
   PROTOCOL_VERSION,
   parseServerFrame,
   passesFilter,
+  type RunInfo,
   type ServerMessage,
   type ServerMessageOf,
 } from '../protocol/index.js';
@@ -31,6 +33,16 @@ export interface ClientOptions {
   readonly name?: string;
   /** Errors the hub reports that no request is waiting for, and invalid frames from the hub. */
   readonly onError?: (error: { code: string; message: string }) => void;
+}
+
+/** Options of {@link HearsayClient.follow}. */
+export interface FollowOptions {
+  /**
+   * Per run, the seq to continue after instead of starting from a snapshot: `{ [runId]: 0 }` replays the
+   * whole log (start from `boardAt(runId, 0)`). Where that part of the log was compacted away the hub
+   * sends a snapshot marked `compacted` first.
+   */
+  readonly after?: Readonly<Record<string, number>>;
 }
 
 /** A run's message stream, resumable across reconnections. */
@@ -79,7 +91,7 @@ export class HearsayClient {
   private readonly listeners = new Map<string, Set<(m: ServerMessage) => void>>();
   /** Last seq received per run: where a resumed subscription continues. */
   private readonly lastSeq = new Map<string, number>();
-  private agents: readonly string[] = [];
+  private hostedAgents: readonly string[] = [];
   private nextId = 1;
   private closedByUser = false;
   private opened: Promise<void> | undefined;
@@ -166,8 +178,8 @@ export class HearsayClient {
       try {
         await this.open();
         this.reconnects += 1;
-        if (this.agents.length > 0)
-          this.send({ v: PROTOCOL_VERSION, type: 'hello', agents: [...this.agents] });
+        if (this.hostedAgents.length > 0)
+          this.send({ v: PROTOCOL_VERSION, type: 'hello', agents: [...this.hostedAgents] });
         for (const s of this.streams) this.subscribeStream(s, true);
         return;
       } catch {
@@ -192,8 +204,8 @@ export class HearsayClient {
    * Follows runs (`'*'`: every run, and every run that starts later): a snapshot per run, then every
    * message in log order. `filter` narrows by message type, bus topic or agent.
    */
-  follow(runs: '*' | readonly string[], filter?: MessageFilter): RunStream {
-    const state = new StreamState(runs, filter, () => this.stopStream(state));
+  follow(runs: '*' | readonly string[], filter?: MessageFilter, options: FollowOptions = {}): RunStream {
+    const state = new StreamState(runs, filter, () => this.stopStream(state), options.after);
     this.streams.add(state);
     this.subscribeStream(state, false);
     return state;
@@ -291,6 +303,18 @@ export class HearsayClient {
     return (reply as ServerMessageOf<'board'>).state;
   }
 
+  /** Every run this connection may see, live or in the store, with its status, age, tokens and cost. */
+  async runs(): Promise<RunInfo[]> {
+    const reply = await this.request({ v: PROTOCOL_VERSION, type: 'runs', id: 0 });
+    return (reply as ServerMessageOf<'runs'>).runs;
+  }
+
+  /** The agents registered on the runtime: what they watch and write, and their machines' definitions. */
+  async agents(): Promise<AgentInfo[]> {
+    const reply = await this.request({ v: PROTOCOL_VERSION, type: 'agents', id: 0 });
+    return (reply as ServerMessageOf<'agents'>).agents;
+  }
+
   /** Round trip to the hub. */
   async ping(): Promise<void> {
     await this.request({ v: PROTOCOL_VERSION, type: 'ping', id: 0 });
@@ -298,7 +322,7 @@ export class HearsayClient {
 
   /** @internal Declares the remote agents this connection hosts (again after each reconnection). */
   async hello(agents: readonly string[]): Promise<void> {
-    this.agents = agents;
+    this.hostedAgents = agents;
     await this.request({
       v: PROTOCOL_VERSION,
       type: 'hello',
@@ -343,7 +367,7 @@ export class HearsayClient {
   private subscribeStream(s: StreamState, resuming: boolean): void {
     // While reconnecting, the stream is subscribed again as soon as the connection is back.
     if (this.ws?.readyState !== 1) return;
-    const after: Record<string, number> = {};
+    const after: Record<string, number> = resuming ? {} : { ...s.after };
     if (resuming) {
       for (const [runId, seq] of this.lastSeq) {
         if (s.runs === '*' || s.runs.includes(runId)) after[runId] = seq;
@@ -384,12 +408,10 @@ export class HearsayClient {
       }
     }
     if (m.type === 'error') this.options.onError?.(m);
-    if (m.type === 'snapshot') this.lastSeq.set(m.runId, m.seq);
-    else if ('seq' in m && 'runId' in m) {
-      const logged = m as Logged;
-      const last = this.lastSeq.get(logged.runId) ?? 0;
-      if (logged.seq <= last) return; // already delivered before a reconnection
-      this.lastSeq.set(logged.runId, logged.seq);
+    // The furthest seq received per run: where subscriptions resume after a reconnection.
+    if (m.type === 'snapshot' || ('seq' in m && 'runId' in m)) {
+      const logged = m as Logged | ServerMessageOf<'snapshot'>;
+      if (logged.seq > (this.lastSeq.get(logged.runId) ?? -1)) this.lastSeq.set(logged.runId, logged.seq);
     }
     if (m.type === 'snapshot' || ('seq' in m && 'runId' in m)) {
       for (const s of this.streams) s.offer(m as Logged | ServerMessageOf<'snapshot'>);
@@ -415,11 +437,24 @@ class StreamState implements RunStream {
     readonly runs: '*' | readonly string[],
     readonly filter: MessageFilter | undefined,
     private readonly onClose: () => void,
-  ) {}
+    readonly after: Readonly<Record<string, number>> | undefined,
+  ) {
+    for (const [runId, seq] of Object.entries(after ?? {})) this.last.set(runId, seq);
+  }
+
+  /** The last seq delivered per run. */
+  private readonly last = new Map<string, number>();
 
   offer(m: Logged | ServerMessageOf<'snapshot'>): void {
     if (this.ended) return;
     if (this.runs !== '*' && !this.runs.includes(m.runId)) return;
+    // Each stream delivers a run's log once, in order: what it already has (before a reconnection, or
+    // replayed for another stream of the same run) is dropped.
+    if (m.type === 'snapshot') this.last.set(m.runId, m.seq);
+    else {
+      if (m.seq <= (this.last.get(m.runId) ?? -1)) return;
+      this.last.set(m.runId, m.seq);
+    }
     if (!passesFilter(this.filter, m)) return;
     this.queue.push(m);
     this.wake?.();

@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION,
   parseClientFrame,
   passesFilter,
+  type RunInfo,
   type ServerMessage,
 } from '../protocol/index.js';
 import {
@@ -291,8 +292,13 @@ class Connection implements RemoteChannel {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
   }
 
+  /** The runs this connection's token admits. */
+  private async visibleRuns(): Promise<RunInfo[]> {
+    return (await this.source.listRuns()).filter((r) => admitsRun(this.grant, r.runId));
+  }
+
   async welcome(): Promise<void> {
-    const runs = (await this.source.listRuns()).filter((r) => admitsRun(this.grant, r.runId));
+    const runs = await this.visibleRuns();
     this.send({
       v: PROTOCOL_VERSION,
       type: 'welcome',
@@ -417,6 +423,20 @@ class Connection implements RemoteChannel {
         return this.agenda(m);
       case 'board_at':
         return this.boardAt(m);
+      case 'runs':
+        return this.send({
+          v: PROTOCOL_VERSION,
+          type: 'runs',
+          ref: m.id,
+          runs: await this.visibleRuns(),
+        });
+      case 'agents':
+        return this.send({
+          v: PROTOCOL_VERSION,
+          type: 'agents',
+          ref: m.id,
+          agents: this.source.describeAgents(),
+        });
       case 'agent_request':
       case 'activation_result':
         return this.remote(m);

@@ -1,5 +1,5 @@
 import type { LogEvent, Patch, Path, SubscribeFilter, Unsubscribe } from '../blackboard/index.js';
-import type { ClientMessageOf, RunInfo, ServerMessage } from '../protocol/index.js';
+import type { AgentInfo, ClientMessageOf, RunInfo, ServerMessage } from '../protocol/index.js';
 
 /** A run's board as the hub reads it: a consistent snapshot, and the log from any seq onwards. */
 export interface HubBoard {
@@ -75,6 +75,8 @@ export interface HubSource {
   ): Promise<unknown>;
   /** The machine definitions of agents, for the Stately-compatible stream (JSON of each machine's config). */
   machineDefinition(agentId: string): string | undefined;
+  /** The agents registered on the runtime, for inspectors. */
+  describeAgents(): AgentInfo[];
 }
 
 /** A request the source refuses for a reason the client can act on (sent back as a typed error). */

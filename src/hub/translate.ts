@@ -34,7 +34,13 @@ export function toServerMessage(e: LogEvent): ServerMessage {
       case 'hearsay.span':
         return { ...base, type: 'span', ...(p as object) } as ServerMessage;
       case 'hearsay.outcome':
-        return { ...base, type: 'outcome', outcome: String(p.outcome), reason: String(p.reason) };
+        return {
+          ...base,
+          type: 'outcome',
+          outcome: String(p.outcome),
+          reason: String(p.reason),
+          ...(typeof p.usage === 'object' && p.usage !== null ? { usage: p.usage as never } : {}),
+        };
     }
     if (e.topic.startsWith(STREAM_PREFIX)) {
       return {

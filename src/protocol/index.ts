@@ -1,4 +1,5 @@
 export type {
+  AgentInfo,
   ClientMessage,
   ClientMessageOf,
   FrameError,
@@ -10,6 +11,7 @@ export type {
   ServerMessageOf,
 } from './messages.js';
 export {
+  AgentInfoSchema,
   agentOf,
   ClientMessageSchema,
   PatchSchema,

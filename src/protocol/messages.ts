@@ -40,6 +40,25 @@ export const RunInfoSchema = z.object({
   reason: z.string().optional(),
   version: z.number().int().nonnegative(),
   seq,
+  /** When the run's log began (ms since the epoch, or the virtual clock of a deterministic run). */
+  startedAt: z.number().optional(),
+  /** Tokens and cost charged to the run's agents so far. */
+  tokens: z.number().nonnegative().optional(),
+  cost: z.number().nonnegative().optional(),
+});
+
+/** An agent registered on the runtime, as inspectors show it. */
+export const AgentInfoSchema = z.object({
+  id,
+  lifecycle: z.enum(['singleton', 'pooled']),
+  watches: z.array(PathSchema),
+  writes: z.array(PathSchema),
+  priority: z.number(),
+  concurrency: z.number().int().positive().optional(),
+  /** Runs in another process (hosted through `hostAgents`). */
+  remote: z.boolean(),
+  /** The machine's config as JSON (functions named by their type), for drawing its states. */
+  machine: z.unknown(),
 });
 
 /** Fields every log-derived message carries: the run and the position in its log. */
@@ -169,7 +188,14 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     requestId: z.string().optional(),
     record: z.unknown(),
   }),
-  z.object({ ...logged, type: z.literal('outcome'), outcome: z.string(), reason: z.string() }),
+  z.object({
+    ...logged,
+    type: z.literal('outcome'),
+    outcome: z.string(),
+    reason: z.string(),
+    /** What the run's agents were charged in all. */
+    usage: usage.optional(),
+  }),
   /** The reply to a client's commit. */
   z.object({
     v,
@@ -197,6 +223,10 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     result: z.unknown().optional(),
   }),
   z.object({ v, type: z.literal('pong'), ref: ref.optional() }),
+  /** The reply to `runs`: every run this connection may see, live or in the store. */
+  z.object({ v, type: z.literal('runs'), ref, runs: z.array(RunInfoSchema) }),
+  /** The reply to `agents`: the agents registered on the runtime. */
+  z.object({ v, type: z.literal('agents'), ref, agents: z.array(AgentInfoSchema) }),
   /** Remote agents: run one step of `agentId`'s machine on the board at `version` (or later). */
   z.object({
     v,
@@ -325,6 +355,10 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
     key: z.string().max(200).optional(),
   }),
   z.strictObject({ v, type: z.literal('ping'), id: ref.optional() }),
+  /** Lists the runs this connection may see (answered by `runs`). */
+  z.strictObject({ v, type: z.literal('runs'), id: ref }),
+  /** Describes the agents registered on the runtime (answered by `agents`). */
+  z.strictObject({ v, type: z.literal('agents'), id: ref }),
   /** The board of a run as it was at `version` (0 is the initial state): history for a version slider. */
   z.strictObject({
     v,
@@ -372,6 +406,7 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type RunInfo = z.infer<typeof RunInfoSchema>;
+export type AgentInfo = z.infer<typeof AgentInfoSchema>;
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
 export type ProtocolErrorCode = ServerMessageOf<'error'>['code'];

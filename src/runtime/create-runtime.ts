@@ -14,6 +14,7 @@ import {
   type Store,
 } from '../blackboard/index.js';
 import { Hub, type HubAddress, type HubOptions, type HubSource } from '../hub/index.js';
+import { inspectorHandler } from '../inspector/index.js';
 import type { ModelClient } from '../llm/index.js';
 import {
   type CostBreakdown,
@@ -82,11 +83,15 @@ export type ListenOptions = Omit<HubOptions, 'source'> & {
   readonly port?: number;
   /** Default `127.0.0.1` (loopback). */
   readonly host?: string;
+  /** Serve the inspector page at `/` (default true); its address is printed through `log`. */
+  readonly inspector?: boolean;
 };
 
 /** A hub listening on its own port. */
 export interface Listening extends HubAddress {
   readonly hub: Hub;
+  /** The inspector page's address (absent with `inspector: false`). */
+  readonly inspectorUrl?: string;
   close(): Promise<void>;
 }
 
@@ -469,6 +474,8 @@ export function createRuntime<TSchema extends AnySchema>(
         return result;
       },
       remote,
+      remoteIds: new Set(config.remote ?? []),
+      usageOf: (runId) => schedulers.get(runId)?.usage(),
       runOf: runOfRequest,
     }));
 
@@ -483,13 +490,15 @@ export function createRuntime<TSchema extends AnySchema>(
     const host = options.host ?? '127.0.0.1';
     if (options.insecureDevMode && !isLoopbackHost(host))
       throw new TypeError(`Development mode (no tokens) listens on loopback only, not on "${host}".`);
-    const server = createServer((_req, res) => {
+    const { port: _p, host: _h, inspector: withInspector = true, ...hubOptions } = options;
+    const hub = new Hub({ ...hubOptions, source: hubSource() });
+    const inspector = withInspector ? inspectorHandler({ hubPath: hub.path }) : undefined;
+    const server = createServer((req, res) => {
+      if (inspector?.(req, res)) return;
       res
         .writeHead(404, { 'content-type': 'text/plain' })
         .end('Not found: WebSocket clients connect to the hub path.\n');
     });
-    const { port: _p, host: _h, ...hubOptions } = options;
-    const hub = new Hub({ ...hubOptions, source: hubSource() });
     // This server is the hub's alone: an upgrade for any other path is refused, not left hanging.
     server.on('upgrade', (req, socket, head) => {
       if (!hub.handleUpgrade(req, socket, head)) socket.destroy();
@@ -498,11 +507,15 @@ export function createRuntime<TSchema extends AnySchema>(
     await once(server, 'listening');
     const address = server.address() as AddressInfo;
     const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const inspectorUrl = inspector ? `http://${shown}:${address.port}/` : undefined;
+    if (inspectorUrl)
+      hub.log(`hearsay: inspector at ${inspectorUrl}${options.tokens ? '#token=<token>' : ''}`);
     const listening: Listening = {
       hub,
       host: address.address,
       port: address.port,
       url: `ws://${shown}:${address.port}${hub.path}`,
+      ...(inspectorUrl ? { inspectorUrl } : {}),
       async close() {
         hubs.delete(listening);
         await hub.close();

@@ -1,14 +1,21 @@
 import { type AgentDefinition, forbiddenWrite } from '../actors/index.js';
 import type { Blackboard, Store } from '../blackboard/index.js';
 import type { HubBoard, HubCommitResult, HubSource, OperatorAnswer } from '../hub/index.js';
-import type { RunInfo } from '../protocol/index.js';
+import type { AgentInfo, RunInfo } from '../protocol/index.js';
 import { TOPICS } from '../scheduler/index.js';
 import type { RemoteAgents } from './remote-agents.js';
 
 /** What the runtime hands {@link runtimeHubSource}: its runs, store and answers, never itself. */
 export interface HubSourceDeps {
   readonly server: string;
-  readonly agents: readonly Pick<AgentDefinition, 'id' | 'writes' | 'machine'>[];
+  readonly agents: readonly Pick<
+    AgentDefinition,
+    'id' | 'writes' | 'watches' | 'machine' | 'priority' | 'concurrency' | 'kind'
+  >[];
+  /** Agents whose machines run in other processes. */
+  readonly remoteIds: ReadonlySet<string>;
+  /** What a live run's agents were charged so far. */
+  readonly usageOf: (runId: string) => { readonly tokens: number; readonly cost: number } | undefined;
   readonly store: Store;
   readonly live: ReadonlyMap<
     string,
@@ -36,6 +43,17 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
   const byId = new Map(deps.agents.map((a) => [a.id, a]));
   /** Ended runs' infos, valid while their log does not grow (an answer to a paused run appends to it). */
   const infos = new Map<string, RunInfo>();
+  /** When each run's log began (its first event; unknown once compaction dropped it). */
+  const starts = new Map<string, number | undefined>();
+
+  async function startedAt(runId: string): Promise<{ startedAt?: number }> {
+    if (!starts.has(runId)) {
+      starts.set(runId, (await deps.store.read(runId, 1, 1))[0]?.time);
+      if (starts.size > MAX_INFOS) starts.delete(starts.keys().next().value!);
+    }
+    const at = starts.get(runId);
+    return at === undefined ? {} : { startedAt: at };
+  }
 
   const holds = async (runId: string) => (await deps.store.listRuns?.())?.includes(runId) ?? false;
 
@@ -47,7 +65,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
     const tail = await deps.store.read(runId, Math.max(1, board.seq - OUTCOME_WINDOW));
     const outcome = tail.findLast((e) => e.type === 'message' && e.topic === TOPICS.outcome);
     const p = (outcome?.type === 'message' ? outcome.payload : undefined) as
-      | { outcome?: string; reason?: string }
+      | { outcome?: string; reason?: string; usage?: { tokens?: number; cost?: number } }
       | undefined;
     const info: RunInfo = {
       runId,
@@ -56,6 +74,8 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       ...(p?.reason ? { reason: p.reason } : {}),
       version: board.version,
       seq: board.seq,
+      ...(await startedAt(runId)),
+      ...(p?.usage ? { tokens: p.usage.tokens ?? 0, cost: p.usage.cost ?? 0 } : {}),
     };
     infos.delete(runId);
     infos.set(runId, info);
@@ -63,12 +83,17 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
     return { board, info };
   }
 
-  const liveInfo = (runId: string, board: Blackboard<unknown>): RunInfo => ({
-    runId,
-    status: 'running',
-    version: board.version,
-    seq: board.seq,
-  });
+  const liveInfo = async (runId: string, board: Blackboard<unknown>): Promise<RunInfo> => {
+    const usage = deps.usageOf(runId);
+    return {
+      runId,
+      status: 'running',
+      version: board.version,
+      seq: board.seq,
+      ...(await startedAt(runId)),
+      ...(usage ? { tokens: usage.tokens, cost: usage.cost } : {}),
+    };
+  };
 
   const liveRun = (runId: string) => deps.live.get(runId);
 
@@ -87,7 +112,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
   return {
     server: deps.server,
     async listRuns() {
-      const out: RunInfo[] = [...deps.live].map(([id, run]) => liveInfo(id, run.board));
+      const out: RunInfo[] = await Promise.all([...deps.live].map(([id, run]) => liveInfo(id, run.board)));
       for (const runId of (await deps.store.listRuns?.()) ?? []) {
         if (deps.live.has(runId)) continue;
         out.push((await endedRun(runId)).info);
@@ -165,10 +190,24 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
     fromRemote: (channel, m) => deps.remote.fromRemote(channel, m),
     machineDefinition(agentId) {
       const def = byId.get(agentId);
-      if (!def) return undefined;
-      return JSON.stringify(def.machine.config, (_key, value: unknown) =>
-        typeof value === 'function' ? { type: (value as { name?: string }).name || 'anonymous' } : value,
-      );
+      return def ? machineJson(def) : undefined;
     },
+    describeAgents: (): AgentInfo[] =>
+      deps.agents.map((a) => ({
+        id: a.id,
+        lifecycle: a.kind,
+        watches: a.watches as AgentInfo['watches'],
+        writes: a.writes as AgentInfo['writes'],
+        priority: a.priority,
+        concurrency: a.concurrency,
+        remote: deps.remoteIds.has(a.id),
+        machine: JSON.parse(machineJson(a)) as unknown,
+      })),
   };
 }
+
+/** A machine's config as JSON, its functions (guards, actions, actors given inline) named by their type. */
+const machineJson = (def: Pick<AgentDefinition, 'machine'>): string =>
+  JSON.stringify(def.machine.config, (_key, value: unknown) =>
+    typeof value === 'function' ? { type: (value as { name?: string }).name || 'anonymous' } : value,
+  );

@@ -1044,6 +1044,11 @@ export class RunScheduler<TBoard> {
     this.finish(outcome, reason);
   }
 
+  /** What the run's agents were charged so far, in all. */
+  usage(): Spent {
+    return { ...this.spent };
+  }
+
   /** Ends the run once: aborts what is in flight, records the outcome, resolves `result`. */
   private finish(outcome: RunOutcome, reason: string): void {
     if (this.done) return;
@@ -1064,7 +1069,7 @@ export class RunScheduler<TBoard> {
     // The outcome record is queued on the board behind everything recorded before it.
     this.options.observer?.record(TOPICS.outcome, { outcome, reason });
     void this.board
-      .publish(TOPICS.outcome, { outcome, reason }, { author: 'scheduler' })
+      .publish(TOPICS.outcome, { outcome, reason, usage: { ...this.spent } }, { author: 'scheduler' })
       .finally(() => this.resolveResult(result));
   }
 

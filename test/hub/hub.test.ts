@@ -115,6 +115,67 @@ describe('the hub', () => {
     expect(spans.some((s) => s.status === 'ok')).toBe(true);
   });
 
+  it('lists runs with their age, tokens and cost, and describes the agents with their machines', async () => {
+    const payer = defineAgent<HB>({
+      id: 'payer',
+      watches: [['go']],
+      writes: [['n']],
+      machine: stepMachine<HB, null>({
+        when: (b) => b.go && b.n === 0,
+        work: async (event) => {
+          event.tools.charge({ inputTokens: 30, outputTokens: 12, cost: 0.25 });
+          return null;
+        },
+        done: (d) => {
+          d.n = 2;
+        },
+      }),
+    });
+    // Keeps a run live: it works until the run is cancelled.
+    const waiter = defineAgent<HB>({
+      id: 'waiter',
+      watches: [['go']],
+      writes: [['notes']],
+      machine: stepMachine<HB, null>({
+        when: (b) => b.go && b.n === -5,
+        work: async (event) => {
+          await event.tools.sleep(60_000);
+          return null;
+        },
+        done: () => {},
+      }),
+    });
+    const { runtime, hub } = await serve([payer, waiter]);
+    const before = Date.now();
+    const ended = await runtime.run({ go: true }, { runId: 'paid' });
+    expect(ended.outcome).toBe('completed');
+    const client = await connect(hub.url, { token: TOKENS.inspect, reconnect: false });
+    cleanup.push(async () => client.close());
+    const [info] = await client.runs();
+    expect(info).toMatchObject({
+      runId: 'paid',
+      status: 'ended',
+      outcome: 'completed',
+      tokens: 42,
+      cost: 0.25,
+    });
+    expect(info!.startedAt).toBeGreaterThanOrEqual(before - 1);
+    // A live run reports what it has been charged so far.
+    const live = await runtime.start({ go: true, n: -5 }, { runId: 'live' });
+    const listed = await client.runs();
+    expect(listed.find((r) => r.runId === 'live')).toMatchObject({ status: 'running', tokens: 0, cost: 0 });
+    live.cancel();
+    await live.result;
+    const [agent, other] = await client.agents();
+    expect(other?.id).toBe('waiter');
+    expect(agent).toMatchObject({ id: 'payer', lifecycle: 'singleton', remote: false, writes: [['n']] });
+    expect(Object.keys((agent!.machine as { states: object }).states).length).toBeGreaterThan(1);
+    // A token limited to some runs sees only those.
+    const limited = await connect(hub.url, { token: TOKENS.limited, reconnect: false });
+    cleanup.push(async () => limited.close());
+    expect(await limited.runs()).toEqual([]);
+  });
+
   it('refuses an upgrade without a token, or with a wrong one, with 401 and not one byte of run state', async () => {
     const { runtime, hub } = await serve();
     await runtime.run({ go: true });

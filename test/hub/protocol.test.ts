@@ -61,6 +61,40 @@ const serverSamples: Record<ServerMessage['type'], ServerMessage> = {
   ack: { v: 1, type: 'ack', ref: 2, result: 'answered' },
   board: { v: 1, type: 'board', ref: 5, runId: 'r1', version: 1, state: { n: 1 } },
   pong: { v: 1, type: 'pong', ref: 3 },
+  runs: {
+    v: 1,
+    type: 'runs',
+    ref: 4,
+    runs: [
+      {
+        runId: 'r1',
+        status: 'ended',
+        outcome: 'completed',
+        version: 3,
+        seq: 9,
+        startedAt: 5,
+        tokens: 10,
+        cost: 0.5,
+      },
+    ],
+  },
+  agents: {
+    v: 1,
+    type: 'agents',
+    ref: 5,
+    agents: [
+      {
+        id: 'writer',
+        lifecycle: 'pooled',
+        watches: [['tasks']],
+        writes: [['tasks'], ['drafts']],
+        priority: 1,
+        concurrency: 4,
+        remote: false,
+        machine: { id: 'writer', initial: 'idle', states: { idle: {} } },
+      },
+    ],
+  },
   activate: {
     v: 1,
     type: 'activate',
@@ -101,6 +135,8 @@ const clientSamples: Record<ClientMessage['type'], ClientMessage> = {
   approval: { v: 1, type: 'approval', id: 4, requestId: 'r1/a#1/1', approved: false, reason: 'no' },
   agenda: { v: 1, type: 'agenda', id: 5, runId: 'r1', action: 'veto', agentId: 'a' },
   ping: { v: 1, type: 'ping', id: 6 },
+  runs: { v: 1, type: 'runs', id: 7 },
+  agents: { v: 1, type: 'agents', id: 8 },
   board_at: { v: 1, type: 'board_at', id: 8, runId: 'r1', version: 0 },
   agent_request: {
     v: 1,

@@ -1,0 +1,56 @@
+import type { ComponentChildren } from 'preact';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+
+/**
+ * A list that renders only the rows in view (plus a margin), however many it holds: a run's log of
+ * 10,000 commits keeps a few dozen rows in the DOM. While scrolled to the bottom it follows new rows.
+ */
+export function VirtualList<T>(props: {
+  items: readonly T[];
+  rowHeight: number;
+  height: number;
+  row: (item: T, index: number) => ComponentChildren;
+  testId?: string;
+}) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const following = useRef(true);
+  const { items, rowHeight, height } = props;
+
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el && following.current && el.scrollTop + el.clientHeight < el.scrollHeight) {
+      el.scrollTop = el.scrollHeight;
+      setScrollTop(el.scrollTop);
+    }
+  });
+
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - 10);
+  const last = Math.min(items.length, first + Math.ceil(height / rowHeight) + 20);
+  const rows: ComponentChildren[] = [];
+  for (let i = first; i < last; i++) {
+    rows.push(
+      <div class="vrow" key={i} style={{ top: `${i * rowHeight}px`, height: `${rowHeight}px` }}>
+        {props.row(items[i]!, i)}
+      </div>,
+    );
+  }
+  return (
+    <div
+      ref={ref}
+      class="vlist"
+      data-testid={props.testId}
+      data-count={items.length}
+      style={{ height: `${height}px` }}
+      onScroll={(e) => {
+        const el = e.currentTarget as HTMLDivElement;
+        following.current = el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight * 2;
+        setScrollTop(el.scrollTop);
+      }}
+    >
+      <div class="vspace" style={{ height: `${items.length * rowHeight}px` }}>
+        {rows}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,1 @@
+export { type InspectorOptions, inspectorBundleDir, inspectorHandler } from './serve.js';
