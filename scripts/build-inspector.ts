@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -31,8 +31,15 @@ export async function buildInspector(outDir = join(root, 'dist', 'inspector')): 
     await readFile(join(root, 'node_modules/uplot/dist/uPlot.min.css'), 'utf8'),
     await readFile(join(root, 'src/inspector/app/style.css'), 'utf8'),
   ].join('\n');
-  await writeFile(join(outDir, 'inspector.js'), js);
-  await writeFile(join(outDir, 'inspector.css'), css);
+  // Written beside and renamed into place: a server reading the bundle meanwhile sees a whole file.
+  for (const [name, text] of [
+    ['inspector.js', js],
+    ['inspector.css', css],
+  ] as const) {
+    const temp = join(outDir, `.${name}.${process.pid}.tmp`);
+    await writeFile(temp, text);
+    await rename(temp, join(outDir, name));
+  }
   return { bytes: js.length + css.length };
 }
 

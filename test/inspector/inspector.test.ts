@@ -170,6 +170,45 @@ describe.runIf(run)('the inspector in a real browser', () => {
     }
   });
 
+  it('lets an operator veto an agent from the agenda: the scheduler refuses it from then on', async () => {
+    const { waiter, marker } = await import('./support.js');
+    const runtime = createRuntime({
+      board: { schema: HubBoard, initial: hubInitial },
+      agents: [waiter, marker],
+      goal: (b: HB) => b.n < 0,
+    });
+    const hub = await runtime.listen({ tokens, log: () => {} });
+    try {
+      const handle = await runtime.start({ go: true }, { runId: 'vetoed' });
+      const { page, errors } = await openPage(`${hub.inspectorUrl}?run=vetoed#token=${TOKENS.operator}`);
+      await page.locator('nav [data-tab="agenda"]').click();
+      await page
+        .getByTestId('agenda')
+        .getByText(/Cycle \d+/)
+        .waitFor();
+      await page.locator('.op[data-agent="marker"] [data-action="veto"]').click();
+      await page.getByText('Done: veto marker').waitFor();
+      // The change that would enable the marker: it is refused, with the reason, and never runs.
+      const r = await handle.board.commit({
+        baseVersion: handle.board.version,
+        reads: [],
+        patches: [{ op: 'replace', path: ['n'], value: 42 }],
+        author: 'loader',
+      });
+      expect(r.ok).toBe(true);
+      await page.locator('.agenda td.warn').filter({ hasText: 'vetoed' }).waitFor();
+      await page.locator('nav [data-tab="log"]').click();
+      await page.getByTestId('log-agent').selectOption('marker');
+      await expect.poll(() => text(page, 'log-list')).toMatch(/refused \(vetoed\): vetoed by an operator/);
+      expect(handle.board.state.notes).toEqual([]);
+      expect(errors).toEqual([]);
+      handle.cancel();
+      await handle.result;
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('keeps a run of 10,000 commits responsive: every commit counted, a bounded number of rows in the DOM', async () => {
     const waiter = (await import('./support.js')).waiter;
     const runtime = createRuntime({

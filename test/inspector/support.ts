@@ -17,3 +17,17 @@ export const waiter = defineAgent<HB>({
     },
   }),
 });
+
+/** Notes the number 42 when `n` becomes 42 (the agenda test vetoes it first). */
+export const marker = defineAgent<HB>({
+  id: 'marker',
+  watches: [['n']],
+  writes: [['notes']],
+  machine: stepMachine<HB, null>({
+    when: (b) => b.n === 42 && !b.notes.includes('42'),
+    work: async () => null,
+    done: (d) => {
+      d.notes.push('42');
+    },
+  }),
+});

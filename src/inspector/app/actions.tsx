@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { HearsayClient } from '../../client/client.js';
+import type { AgentInfo } from '../../protocol/index.js';
 import { type RunModel } from './model.js';
 
 /** Runs an operator's action, showing its error (a refusal from the hub) beside the button. */
@@ -15,12 +16,12 @@ function useAction(): [string | undefined, (f: () => Promise<unknown>) => void] 
 }
 
 /** The scheduler's ranked candidates with why each is eligible; an operator vetoes or promotes one. */
-export function Agenda(props: { model: RunModel; client: HearsayClient; operator: boolean }) {
+export function Agenda(props: { model: RunModel; client: HearsayClient; operator: boolean; agents: AgentInfo[] }) {
   const { model, client, operator } = props;
   const [error, act] = useAction();
   const [done, setDone] = useState<string[]>([]);
   const agenda = model.agenda;
-  const agentIds = [...model.agents.keys()].sort();
+  const agentIds = [...new Set([...props.agents.map((a) => a.id), ...model.agents.keys()])].sort();
   const action = (kind: 'veto' | 'promote', agentId: string, key?: string) =>
     act(async () => {
       await client.agenda(model.runId, kind, agentId, key);

@@ -205,7 +205,7 @@ function App() {
                   {tab === 'agents' && <Agents model={model} agents={agents} />}
                   {tab === 'timeline' && <Timeline model={model} />}
                   {tab === 'cost' && <CostPanel model={model} />}
-                  {tab === 'agenda' && <Agenda model={model} client={client} operator={operator} />}
+                  {tab === 'agenda' && <Agenda model={model} client={client} operator={operator} agents={agents} />}
                   {tab === 'approvals' && <Approvals model={model} client={client} operator={operator} />}
                   {tab === 'output' && <Output model={model} />}
                 </div>

@@ -108,6 +108,8 @@ export class RunModel {
   lastCommit: { author: string; version: number; paths: Path[] } | undefined;
   readonly agents = new Map<string, AgentStatus>();
   readonly spans = new Map<string, SpanBar>();
+  /** The bar of each attempt still running, by its span id. */
+  private readonly open = new Map<string, string>();
   readonly total: Spend = emptySpend();
   /** Cumulative tokens and cost after each charge: `[time, tokens, cost, agentId]`. */
   readonly usageSeries: [number, number, number, string][] = [];
@@ -190,14 +192,16 @@ export class RunModel {
       }
       case 'span': {
         const agentId = str(m.attributes.agentId);
-        const bar = this.spans.get(m.spanId);
+        const id = this.open.get(m.spanId) ?? m.spanId;
+        this.open.delete(m.spanId);
+        const bar = this.spans.get(id);
         if (bar) {
           bar.end = m.end;
           bar.status = m.status;
           Object.assign(bar.detail, m.attributes);
         } else {
-          this.spans.set(m.spanId, {
-            id: m.spanId,
+          this.spans.set(id, {
+            id,
             parentId: m.parentSpanId,
             kind: 'activation',
             name: m.name,
@@ -265,20 +269,21 @@ export class RunModel {
       case 'started': {
         agent.started += 1;
         agent.running += 1;
-        const id = a.attempt === 1 ? a.activationId : `${a.activationId}#${a.attempt}`;
-        if (!this.spans.has(id)) {
-          this.spans.set(id, {
-            id,
-            parentId: a.enabledBy.activationId,
-            kind: 'activation',
-            name: `agent.${a.agentId}`,
-            agentId: a.agentId,
-            start: m.time,
-            end: undefined,
-            status: 'running',
-            detail: { activationId: a.activationId, depth: a.depth, attempt: a.attempt },
-          });
-        }
+        const spanId = a.attempt === 1 ? a.activationId : `${a.activationId}#${a.attempt}`;
+        // An activation run again under its id (a resumed run) gets a bar of its own.
+        const id = this.spans.has(spanId) ? `${spanId}@${m.seq}` : spanId;
+        this.open.set(spanId, id);
+        this.spans.set(id, {
+          id,
+          parentId: a.enabledBy.activationId,
+          kind: 'activation',
+          name: `agent.${a.agentId}`,
+          agentId: a.agentId,
+          start: m.time,
+          end: undefined,
+          status: 'running',
+          detail: { activationId: a.activationId, depth: a.depth, attempt: a.attempt },
+        });
         const paths = a.enabledBy.paths.map((p) => p.join('.')).join(', ');
         return {
           summary: `${key}started ${a.activationId} (depth ${a.depth}, attempt ${a.attempt}) by v${a.enabledBy.version}${paths ? ` [${paths}]` : ''}${a.delegatedBy ? ` delegated by ${a.delegatedBy}` : ''}`,
@@ -474,36 +479,41 @@ export class RunModel {
 const truncate = (s: string | undefined, n = 160) =>
   s === undefined ? '' : s.length > n ? `${s.slice(0, n)}…` : s;
 
-/** Applies patches (`add`, `replace`, `remove` at a path) without mutating `state`: changed nodes are copied. */
+/**
+ * Applies patches (`add`, `replace`, `remove` at a path) to `state` in place and returns the new root (a
+ * patch at the empty path replaces it). In place, so a commit costs its change, not the board's size: the
+ * model owns the board it was given (a snapshot parsed from a frame) and nothing else holds it.
+ */
 export function applyPatches(
   state: unknown,
   patches: readonly { op: string; path: Path; value?: unknown }[],
 ): unknown {
   let root = state;
-  for (const p of patches) root = applyOne(root, p.path, 0, p.op, p.value);
-  return root;
-}
-
-function applyOne(node: unknown, path: Path, i: number, op: string, value: unknown): unknown {
-  if (i === path.length) return op === 'remove' ? undefined : value;
-  const seg = path[i]!;
-  if (Array.isArray(node)) {
-    const copy = node.slice();
-    const index = seg === '-' ? copy.length : Number(seg);
-    if (i === path.length - 1) {
-      if (op === 'remove') copy.splice(index, 1);
-      else if (op === 'add') copy.splice(index, 0, value);
-      else copy[index] = value;
-    } else {
-      copy[index] = applyOne(copy[index], path, i + 1, op, value);
+  for (const p of patches) {
+    if (p.path.length === 0) {
+      root = p.op === 'remove' ? undefined : p.value;
+      continue;
     }
-    return copy;
+    let node = root as Json | unknown[];
+    for (const seg of p.path.slice(0, -1)) {
+      const next = (node as Json)[String(seg)];
+      if (typeof next !== 'object' || next === null) {
+        // A path through a missing node: make it (the hub only sends patches the board accepted).
+        const made: Json = {};
+        (node as Json)[String(seg)] = made;
+        node = made;
+      } else node = next as Json;
+    }
+    const last = p.path[p.path.length - 1]!;
+    if (Array.isArray(node)) {
+      const index = last === '-' ? node.length : Number(last);
+      if (p.op === 'remove') node.splice(index, 1);
+      else if (p.op === 'add') node.splice(index, 0, p.value);
+      else node[index] = p.value;
+    } else if (p.op === 'remove') delete node[String(last)];
+    else node[String(last)] = p.value;
   }
-  const obj: Json = typeof node === 'object' && node !== null ? { ...(node as Json) } : {};
-  const key = String(seg);
-  if (i === path.length - 1 && op === 'remove') delete obj[key];
-  else obj[key] = applyOne(obj[key], path, i + 1, op, value);
-  return obj;
+  return root;
 }
 
 /** How long ago, briefly: `4s`, `3m`, `2h`, `5d`. */
