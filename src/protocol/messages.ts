@@ -57,6 +57,10 @@ export const AgentInfoSchema = z.object({
   concurrency: z.number().int().positive().optional(),
   /** Runs in another process (hosted through `hostAgents`). */
   remote: z.boolean(),
+  /** The agent's budget per run: its breaker opens when it is spent. */
+  budget: z
+    .object({ tokens: z.number().nonnegative().optional(), cost: z.number().nonnegative().optional() })
+    .optional(),
   /** The machine's config as JSON (functions named by their type), for drawing its states. */
   machine: z.unknown(),
 });

@@ -10,7 +10,7 @@ export interface HubSourceDeps {
   readonly server: string;
   readonly agents: readonly Pick<
     AgentDefinition,
-    'id' | 'writes' | 'watches' | 'machine' | 'priority' | 'concurrency' | 'kind'
+    'id' | 'writes' | 'watches' | 'machine' | 'priority' | 'concurrency' | 'kind' | 'budget'
   >[];
   /** Agents whose machines run in other processes. */
   readonly remoteIds: ReadonlySet<string>;
@@ -201,6 +201,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
         priority: a.priority,
         concurrency: a.concurrency,
         remote: deps.remoteIds.has(a.id),
+        ...(a.budget ? { budget: { ...a.budget } } : {}),
         machine: JSON.parse(machineJson(a)) as unknown,
       })),
   };

@@ -120,6 +120,7 @@ describe('the hub', () => {
       id: 'payer',
       watches: [['go']],
       writes: [['n']],
+      budget: { tokens: 1000 },
       machine: stepMachine<HB, null>({
         when: (b) => b.go && b.n === 0,
         work: async (event) => {
@@ -168,7 +169,13 @@ describe('the hub', () => {
     await live.result;
     const [agent, other] = await client.agents();
     expect(other?.id).toBe('waiter');
-    expect(agent).toMatchObject({ id: 'payer', lifecycle: 'singleton', remote: false, writes: [['n']] });
+    expect(agent).toMatchObject({
+      id: 'payer',
+      lifecycle: 'singleton',
+      remote: false,
+      writes: [['n']],
+      budget: { tokens: 1000 },
+    });
     expect(Object.keys((agent!.machine as { states: object }).states).length).toBeGreaterThan(1);
     // A token limited to some runs sees only those.
     const limited = await connect(hub.url, { token: TOKENS.limited, reconnect: false });

@@ -91,6 +91,7 @@ const serverSamples: Record<ServerMessage['type'], ServerMessage> = {
         priority: 1,
         concurrency: 4,
         remote: false,
+        budget: { tokens: 1000 },
         machine: { id: 'writer', initial: 'idle', states: { idle: {} } },
       },
     ],

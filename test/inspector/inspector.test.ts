@@ -40,6 +40,7 @@ describe.runIf(run)('the inspector in a real browser', () => {
     return { page, errors };
   }
 
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the rendered text), not the DOM property
   const text = (page: Page, testId: string) => page.getByTestId(testId).first().innerText();
 
   it('shows a run live (board, log, agents, waterfall, cost) and an operator approves from the page', async () => {
@@ -84,6 +85,7 @@ describe.runIf(run)('the inspector in a real browser', () => {
       await page.locator('.agent-card[data-agent="reviewer"] [data-testid="statechart"]').waitFor();
       expect(await page.locator('.agent-card').count()).toBe(6);
       expect(await page.locator('.agent-card[data-agent="publisher"] .state.current').count()).toBe(1);
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the rendered text), not the DOM property
       expect(await page.locator('.agent-card[data-agent="planner"]').innerText()).toMatch(
         /1 started · 1 done/,
       );
@@ -127,6 +129,7 @@ describe.runIf(run)('the inspector in a real browser', () => {
         .getByTestId('board-version')
         .filter({ hasText: /^v1 of/ })
         .waitFor();
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (the rendered text), not the DOM property
       await expect.poll(() => page.locator('.node[data-path="tasks"]').innerText()).toMatch(/\{0\}/);
 
       await page.locator('nav [data-tab="timeline"]').click();

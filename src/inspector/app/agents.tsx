@@ -44,8 +44,11 @@ export function Agents({ model, agents }: { model: RunModel; agents: AgentInfo[]
                   </tr>
                   <tr>
                     <th>spent</th>
-                    <td>
-                      {status?.spend.tokens ?? 0} tokens · {dollars(status?.spend.cost ?? 0)} ·{' '}
+                    <td data-testid="agent-spent">
+                      {status?.spend.tokens ?? 0}
+                      {info?.budget?.tokens !== undefined ? ` of ${info.budget.tokens}` : ''} tokens ·{' '}
+                      {dollars(status?.spend.cost ?? 0)}
+                      {info?.budget?.cost !== undefined ? ` of ${dollars(info.budget.cost)}` : ''} ·{' '}
                       {status?.spend.calls ?? 0} calls
                     </td>
                   </tr>
