@@ -97,6 +97,11 @@ describe.runIf(run)('the inspector in a real browser', () => {
       expect(tip).toMatch(/latency: \d+ ms/);
       expect(tip).toMatch(/tokens: \d+ in, \d+ out/);
       expect(tip).toMatch(/cost: \$/);
+      const planner = await page
+        .locator('.wf-row[data-kind="activation"] .wf-bar')
+        .first()
+        .getAttribute('title');
+      expect(planner).toMatch(/model calls: 1, \d+ tokens, \$/);
 
       await page.locator('nav [data-tab="cost"]').click();
       await page.locator('[data-testid="cost-chart"] canvas').waitFor();

@@ -27,7 +27,8 @@ export interface SpanBar {
   readonly kind: 'activation' | 'model' | 'tool';
   readonly name: string;
   readonly agentId: string;
-  readonly start: number;
+  /** From the attempt's start record until its span arrives, then the span's own start. */
+  start: number;
   /** Undefined while it is running. */
   end: number | undefined;
   status: 'running' | 'ok' | 'error' | 'aborted';
@@ -196,6 +197,7 @@ export class RunModel {
         this.open.delete(m.spanId);
         const bar = this.spans.get(id);
         if (bar) {
+          bar.start = m.start;
           bar.end = m.end;
           bar.status = m.status;
           Object.assign(bar.detail, m.attributes);

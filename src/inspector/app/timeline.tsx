@@ -13,6 +13,16 @@ export function Timeline({ model }: { model: RunModel }) {
     max = Math.max(max, bar.end ?? now, bar.start);
   }
   const span = Math.max(1, max - min);
+  // What each activation's model calls spent, for its bar's hover.
+  const spent = new Map<string, { tokens: number; cost: number; calls: number }>();
+  for (const { bar } of rows) {
+    if (bar.kind !== 'model' || bar.parentId === undefined) continue;
+    const s = spent.get(bar.parentId) ?? { tokens: 0, cost: 0, calls: 0 };
+    s.tokens += Number(bar.detail.inputTokens ?? 0) + Number(bar.detail.outputTokens ?? 0);
+    s.cost += Number(bar.detail.cost ?? 0);
+    s.calls += 1;
+    spent.set(bar.parentId, s);
+  }
   return (
     <div class="timeline" data-testid="timeline">
       <div class="axis muted">
@@ -38,7 +48,7 @@ export function Timeline({ model }: { model: RunModel }) {
                 <span
                   class={`wf-bar ${bar.kind} ${bar.status}`}
                   style={{ left: `${left}%`, width: `${width}%` }}
-                  title={describe(bar, end)}
+                  title={describe(bar, end, spent.get(bar.id))}
                 />
               </span>
             </div>
@@ -50,9 +60,14 @@ export function Timeline({ model }: { model: RunModel }) {
 }
 
 /** What hovering a bar shows: latency, tokens, cost and the span's attributes. */
-export function describe(bar: SpanBar, end: number): string {
+export function describe(
+  bar: SpanBar,
+  end: number,
+  inside?: { tokens: number; cost: number; calls: number },
+): string {
   const lines = [`${bar.name} (${bar.status})`, `latency: ${Math.round(end - bar.start)} ms`];
   const d = bar.detail;
+  if (inside) lines.push(`model calls: ${inside.calls}, ${inside.tokens} tokens, ${dollars(inside.cost)}`);
   if (bar.kind === 'model') {
     lines.push(`tokens: ${Number(d.inputTokens ?? 0)} in, ${Number(d.outputTokens ?? 0)} out`);
     lines.push(`cost: ${dollars(Number(d.cost ?? 0))}`);
