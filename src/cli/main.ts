@@ -5,6 +5,8 @@
  *   hearsay approve <dir> <requestId> --by <name> [--comment <text>]
  *   hearsay reject <dir> <requestId> --by <name> --reason <text>
  *   hearsay inspect <ws://host:port/hearsay> [--port <n>] [--no-open]   the inspector page for any hub
+ *   hearsay run <workflow>   runs a workflow module with a progress line and the inspector
+ *   hearsay eval <suite>     runs an eval suite (or --from-log turns a recorded run into a case)
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,13 +17,49 @@ import { parseArgs } from 'node:util';
 import { FileStore, logFileOf, readLog, readSnapshots } from '../blackboard/index.js';
 import { inspectorBundleDir, inspectorHandler } from '../inspector/index.js';
 import { approvalsFrom, runOfRequest, TOPICS } from '../scheduler/index.js';
+import { evalCommand, evalUsage } from './eval.js';
+import { CliError } from './load.js';
 import { boardAt, describeEvent } from './replay.js';
+import { runCommand, runUsage } from './run.js';
+
+const commands = {
+  run: `hearsay run <workflow> [--input <json>] [--port <n>] [--no-inspect] [--keep]`,
+  inspect: `hearsay inspect <ws://host:port/hearsay> [--port <n>] [--no-open]`,
+  replay: `hearsay replay <dir> <runId> [--at <version>]`,
+  approve: `hearsay approve <dir> <requestId> --by <name> [--comment <text>]`,
+  reject: `hearsay reject <dir> <requestId> --by <name> --reason <text>`,
+  eval: `hearsay eval <suite> [--repeat n] [--concurrency n] [--json out] [--baseline report.json]  |  --from-log <dir> <runId> --into <dir>`,
+} as const;
 
 const usage = `Usage:
-  hearsay replay <dir> <runId> [--at <version>]
-  hearsay approve <dir> <requestId> --by <name> [--comment <text>]
-  hearsay reject <dir> <requestId> --by <name> --reason <text>
-  hearsay inspect <ws://host:port/hearsay> [--port <n>] [--no-open]`;
+${Object.values(commands)
+  .map((c) => `  ${c}`)
+  .join('\n')}
+
+hearsay <command> --help describes one command.`;
+
+const helps: Record<string, string> = {
+  run: runUsage,
+  eval: evalUsage,
+  inspect: `Usage:
+  ${commands.inspect}
+
+Serves the inspector page on loopback against the hub at that address and opens it in a browser
+(--no-open only prints its address). Add #token=<token> to the page's address when the hub needs one.`,
+  replay: `Usage:
+  ${commands.replay}
+
+Prints a run's history from a FileStore folder (commits, scheduler decisions, approvals, outcome), or with
+--at the board at that version, as JSON.`,
+  approve: `Usage:
+  ${commands.approve}
+
+Answers a pending approval request on a FileStore run's log; resume the run to continue it.`,
+  reject: `Usage:
+  ${commands.reject}
+
+Rejects a pending approval request on a FileStore run's log; resume the run to continue it.`,
+};
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -35,21 +73,47 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'no-open': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      input: { type: 'string' },
+      'no-inspect': { type: 'boolean' },
+      keep: { type: 'boolean' },
+      repeat: { type: 'string' },
+      concurrency: { type: 'string' },
+      only: { type: 'string' },
+      json: { type: 'string' },
+      baseline: { type: 'string' },
+      threshold: { type: 'string' },
+      'cost-threshold': { type: 'string' },
+      'from-log': { type: 'boolean' },
+      into: { type: 'string' },
+      id: { type: 'string' },
     },
   });
-  if (values.help) {
-    console.log(usage);
+  const [command, ...rest] = positionals;
+  if (values.help || command === 'help') {
+    const topic = command === 'help' ? rest[0] : command;
+    console.log(topic && helps[topic] ? helps[topic] : usage);
     return 0;
   }
-  const [command, dir, id] = positionals;
-  if (command === 'inspect') return inspect(dir, values.port, !values['no-open']);
-  if (!command || !dir || !id) {
+  if (!command) {
     console.error(usage);
+    return 2;
+  }
+  if (!(command in commands))
+    throw new CliError(`Unknown command "${command}". Commands: ${Object.keys(commands).join(', ')}.`, 2);
+  if (command === 'run') return runCommand(rest, values);
+  if (command === 'eval') return evalCommand(rest, values);
+  const [dir, id] = rest;
+  if (command === 'inspect') return inspect(dir, values.port, !values['no-open']);
+  if (!dir || !id) {
+    console.error(`Usage: ${commands[command as keyof typeof commands]}`);
     return 2;
   }
   if (command === 'replay') {
     // Read-only: the log and snapshots as they are on disk (a store would repair a torn tail).
-    const { events } = readLog(await readFile(logFileOf(dir, id)));
+    const log = await readFile(logFileOf(dir, id)).catch(() => {
+      throw new CliError(`No run ${id} in ${dir}.`);
+    });
+    const { events } = readLog(log);
     if (values.at !== undefined) {
       console.log(JSON.stringify(boardAt(await readSnapshots(dir, id), events, Number(values.at)), null, 2));
       return 0;
@@ -60,7 +124,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'approve' || command === 'reject') {
     const by = values.by;
     if (!by || (command === 'reject' && !values.reason)) {
-      console.error(usage);
+      console.error(`Usage: ${commands[command]}`);
       return 2;
     }
     const runId = runOfRequest(id);
@@ -148,8 +212,12 @@ function openBrowser(url: string): void {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (error) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
+  (error: unknown) => {
+    // One line, never a stack trace: bad usage exits 2, a failed command 1.
+    const usageError =
+      (error instanceof CliError && error.code === 2) ||
+      (error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS') === true;
+    console.error(`hearsay: ${error instanceof Error ? error.message : String(error)}`.split('\n')[0]);
+    process.exit(usageError ? 2 : error instanceof CliError ? error.code : 1);
   },
 );

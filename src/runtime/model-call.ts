@@ -80,8 +80,26 @@ export async function callModel<TOutput>(
     activationId: ctx.activationId,
     ok: result.ok,
     startedAt,
+    // What was asked (a digest of the messages) and what came back: a recorded run replays offline from
+    // its log (`hearsay eval --from-log`).
+    requestHash: stableHash(rest.messages),
     ...(result.ok
-      ? { model: result.model, cached: result.cached, latencyMs: result.latencyMs, requests: result.requests }
+      ? {
+          model: result.model,
+          cached: result.cached,
+          latencyMs: result.latencyMs,
+          requests: result.requests,
+          text: result.text,
+          ...(result.toolCalls.length > 0
+            ? {
+                toolCalls: result.toolCalls.map((c) => ({
+                  id: c.id,
+                  name: c.name,
+                  arguments: JSON.stringify(c.args),
+                })),
+              }
+            : {}),
+        }
       : {
           error: result.error.code,
           message: result.error.message,
