@@ -8,14 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   check,
+  createRuntime,
   defineSuite,
   exact,
   judge,
   loadCases,
   matchesSchema,
+  modelsFromEnv,
   valueAt,
-} from '../../src/evals/index.js';
-import { createRuntime, modelsFromEnv } from '../../src/index.js';
+} from '../../src/index.js';
 import { teamModels } from '../team/model.js';
 import { team } from '../team/team.js';
 

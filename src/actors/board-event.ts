@@ -1,6 +1,7 @@
 import type { Path } from '../blackboard/index.js';
 // Types only: agents see the model layer's request and result shapes, never its implementation.
 import type { ModelRequest, ModelResult, ToolDefinition, ToolRun, ValidatedToolCall } from '../llm/index.js';
+import type { Budget } from './define-agent.js';
 
 /**
  * A model call from inside an activation. The runtime fills in the agent's tier, the activation's
@@ -68,6 +69,34 @@ export interface ActivationTools {
     tools: readonly ToolDefinition[],
     options?: { approved?: (call: ValidatedToolCall) => boolean },
   ): Promise<ToolRun[]>;
+  /**
+   * Delegates a whole sub-problem to a child run of a team registered in `createRuntime({ children })`,
+   * with its own board and agents, and waits for its outcome. The child inherits what is left of this
+   * activation's causal depth and of the agent's and run's budgets; its spend is charged here; cancelling
+   * this activation cancels it. Commit what it returns to the parent board from the machine.
+   */
+  startChildRun(
+    team: string,
+    input: unknown,
+    options?: { readonly budget?: Budget },
+  ): Promise<ChildRunResult>;
+}
+
+/** How a child run ended, as the parent's agent receives it. */
+export interface ChildRunResult {
+  readonly runId: string;
+  readonly team: string;
+  readonly outcome: string;
+  readonly reason: string;
+  /** The child's final board, as JSON. */
+  readonly board: unknown;
+  readonly activations: number;
+  readonly usage: {
+    readonly tokens: number;
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly cost: number;
+  };
 }
 
 /** Tokens and money spent. */

@@ -10,6 +10,7 @@ export type {
   ApprovalRejectedEvent,
   ApprovalRequest,
   BoardEvent,
+  ChildRunResult,
   CommittedEvent,
   RejectedEvent,
   RuntimeEvent,

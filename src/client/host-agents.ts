@@ -272,6 +272,12 @@ export async function hostAgents<TSchema extends AnySchema>(
             controller.signal.addEventListener('abort', onAbort, { once: true });
           }),
         charge: (usage) => void agentRequest({ type: 'charge', usage }).catch(() => undefined),
+        startChildRun: () =>
+          Promise.reject(
+            new Error(
+              "Child runs are started by agents in the runtime's process; a remote agent cannot start one.",
+            ),
+          ),
         requestApproval: async (req) =>
           (await agentRequest({
             type: 'approval',

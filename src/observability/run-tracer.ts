@@ -139,7 +139,22 @@ export class RunTracer implements RunObserver {
     else if (topic === TOPICS.model && p.type === 'call') this.modelCall(p);
     else if (topic === TOPICS.usage) this.usage(p);
     else if (topic === TOPICS.tool) this.toolCall(p);
+    else if (topic === TOPICS.child && p.phase === 'ended') this.childRun(p);
     else if (topic === TOPICS.outcome) this.end(String(p.outcome), String(p.reason));
+  }
+
+  /** A child run ended: what its models spent is this run's, booked to the agent that started it, per model. */
+  private childRun(p: Rec): void {
+    const byModel = (p.byModel ?? {}) as Record<string, Rec>;
+    for (const [model, s] of Object.entries(byModel)) {
+      for (const account of this.accounts(String(p.agentId), model)) {
+        account.calls += num(s.calls);
+        account.inputTokens += num(s.inputTokens);
+        account.outputTokens += num(s.outputTokens);
+        account.tokens += num(s.tokens);
+        account.cost += num(s.cost);
+      }
+    }
   }
 
   note(kind: 'commit_refused' | 'model_summary', p: Record<string, unknown>): void {
@@ -363,7 +378,8 @@ export class RunTracer implements RunObserver {
           num(usage.outputTokens),
           num(p.cost),
         );
-      } else if (e.topic === TOPICS.usage) this.usage(p);
+      } else if (e.topic === TOPICS.child && p.phase === 'ended') this.childRun(p);
+      else if (e.topic === TOPICS.usage) this.usage(p);
     }
   }
 
@@ -396,8 +412,9 @@ export class RunTracer implements RunObserver {
 
   /** Usage charged without a model call (tools.charge): counted per agent and under the model `other`. */
   private usage(p: Rec): void {
-    // Model calls charge through the scheduler too, after their call record: those are in the ledger already.
-    if (p.source === 'model') return;
+    // Model calls charge through the scheduler too, after their call record, and a child run's spend after
+    // its end record: those are in the ledger already.
+    if (p.source === 'model' || p.source === 'child') return;
     const u = (p.usage ?? {}) as Rec;
     const agentId = String(p.agentId);
     const input = num(u.inputTokens);

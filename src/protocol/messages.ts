@@ -57,6 +57,8 @@ export const AgentInfoSchema = z.object({
   concurrency: z.number().int().positive().optional(),
   /** Runs in another process (hosted through `hostAgents`). */
   remote: z.boolean(),
+  /** The child team it belongs to (absent for the runtime's own agents). */
+  team: z.string().optional(),
   /** The agent's budget per run: its breaker opens when it is spent. */
   budget: z
     .object({ tokens: z.number().nonnegative().optional(), cost: z.number().nonnegative().optional() })

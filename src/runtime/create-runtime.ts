@@ -15,7 +15,7 @@ import {
 } from '../blackboard/index.js';
 import { Hub, type HubAddress, type HubOptions, type HubSource } from '../hub/index.js';
 import { inspectorHandler } from '../inspector/index.js';
-import type { ModelClient } from '../llm/index.js';
+import { type ModelClient, stableHash } from '../llm/index.js';
 import {
   type CostBreakdown,
   type ObservabilityOptions,
@@ -25,6 +25,7 @@ import {
 import {
   APPROVAL_AUTHORS,
   approvalsFrom,
+  type ChildStarter,
   permutation,
   type ResumeState,
   type RunLimits,
@@ -39,7 +40,7 @@ import {
   TOPICS,
   VirtualClock,
 } from '../scheduler/index.js';
-import { runtimeHubSource } from './hub-source.js';
+import { combineHubSources, runtimeHubSource } from './hub-source.js';
 import { callModel, runTools } from './model-call.js';
 import { RemoteAgents } from './remote-agents.js';
 import { isLoopbackHost, VERSION } from './version.js';
@@ -70,6 +71,13 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
    * with `hostAgents` from `hearsay/client`. The scheduler activates them like local ones.
    */
   readonly remote?: readonly string[];
+  /**
+   * Child teams, by name: an agent delegates a whole sub-problem to one with `tools.startChildRun(name,
+   * input)`, a run with its own board and agents that shares this runtime's store, models and hubs. Names
+   * are letters, digits, `_` and `-`.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: each child team has its own board schema
+  readonly children?: Readonly<Record<string, RuntimeConfig<any>>>;
   /**
    * Tracing and metrics through `@opentelemetry/api` (the global tracer and meter by default, which do
    * nothing until you register an SDK): a trace per run, a span per activation and model call.
@@ -116,6 +124,21 @@ export interface RunOptions {
   /** Cancels the run (outcome `cancelled`). */
   readonly signal?: AbortSignal;
   readonly runId?: string;
+  /**
+   * Set by `startChildRun`: the run is a child of an activation of another run, and inherits what is left
+   * of that activation's causal depth and budget.
+   */
+  readonly parent?: ParentLink;
+}
+
+/** Where a child run comes from, and what it inherits. */
+export interface ParentLink {
+  readonly runId: string;
+  readonly activationId: string;
+  readonly team: string;
+  /** Causal depth left to the child (its depth limit). */
+  readonly depthLeft: number;
+  readonly budget?: { readonly tokens?: number; readonly cost?: number };
 }
 
 /** A run in progress. */
@@ -223,6 +246,83 @@ export function createRuntime<TSchema extends AnySchema>(
   const durable = !(store instanceof MemoryStore) || store instanceof FileStore;
   const deterministic = config.deterministic;
   const clock: RuntimeClock = config.clock ?? (deterministic ? new VirtualClock() : realClock);
+  // Child teams share this runtime's store, clock, models and observability unless they bring their own;
+  // a child never drives a virtual clock (the top runtime does).
+  const children = new Map<string, Runtime<unknown>>();
+  for (const [team, child] of Object.entries(config.children ?? {})) {
+    if (!TEAM_NAME.test(team)) throw new TypeError(`Child team "${team}": use letters, digits, _ and -.`);
+    const childModels = child.models ?? config.models;
+    const childObservability = child.observability ?? config.observability;
+    children.set(
+      team,
+      createRuntime({
+        ...child,
+        store: child.store ?? store,
+        clock: child.clock ?? clock,
+        ...(childModels ? { models: childModels } : {}),
+        ...(childObservability ? { observability: childObservability } : {}),
+      }) as Runtime<unknown>,
+    );
+  }
+  /** Child runs started per activation: a child run's id is derived from its activation and ordinal. */
+  const childOrdinals = new Map<string, number>();
+  const startChild: ChildStarter = async (ctx, team, input) => {
+    const child = children.get(team);
+    if (!child)
+      throw new TypeError(
+        `No child team "${team}" (this runtime has ${[...children.keys()].map((t) => `"${t}"`).join(', ') || 'none'}: createRuntime({ children })).`,
+      );
+    const key = `${ctx.parentRunId}\u0000${ctx.activationId}`;
+    const ordinal = (childOrdinals.get(key) ?? 0) + 1;
+    childOrdinals.set(key, ordinal);
+    // The same activation's n-th child has the same id after a restart: resuming finds it.
+    const runId = `${ctx.parentRunId}/${team}.${stableHash([ctx.activationId, ordinal]).slice(0, 8)}`;
+    const zero = { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 };
+    const at = { childRunId: runId, team, activationId: ctx.activationId, agentId: ctx.agentId };
+    const depthLeft = ctx.depthLimit - ctx.depth;
+    if (depthLeft < 1) {
+      const reason = `no causal depth left for a child run (the activation is at depth ${ctx.depth} of ${ctx.depthLimit})`;
+      ctx.record(TOPICS.child, { phase: 'refused', ...at, outcome: 'depth_exceeded', reason });
+      return { runId, team, outcome: 'depth_exceeded', reason, board: null, activations: 0, usage: zero };
+    }
+    const budget = ctx.budgetLeft;
+    const parent: ParentLink = {
+      runId: ctx.parentRunId,
+      activationId: ctx.activationId,
+      team,
+      depthLeft,
+      ...(budget.tokens === undefined && budget.cost === undefined ? {} : { budget }),
+    };
+    ctx.record(TOPICS.child, { phase: 'started', ...at });
+    const held = (await store.listRuns?.())?.includes(runId) ?? false;
+    const handle = held
+      ? await child.resume(runId, { signal: ctx.signal, parent })
+      : await child.start(input as never, { runId, signal: ctx.signal, parent });
+    const r = await handle.result;
+    const usage = {
+      tokens: r.usage.tokens,
+      inputTokens: r.usage.inputTokens,
+      outputTokens: r.usage.outputTokens,
+      cost: r.usage.cost,
+    };
+    ctx.record(TOPICS.child, {
+      phase: 'ended',
+      ...at,
+      outcome: r.outcome,
+      reason: r.reason,
+      usage,
+      byModel: r.cost.byModel,
+    });
+    return {
+      runId,
+      team,
+      outcome: r.outcome,
+      reason: r.reason,
+      board: JSON.parse(JSON.stringify(r.board ?? null)) as unknown,
+      activations: r.activations,
+      usage,
+    };
+  };
   const order = deterministic
     ? permutation(config.agents.length, seededRandom(deterministic.seed))
     : config.agents.map((_, i) => i);
@@ -346,13 +446,19 @@ export function createRuntime<TSchema extends AnySchema>(
       { traceId: tracer.traceId, traceparent: tracer.traceparentOfRun },
       { author: 'scheduler' },
     );
+    if (options.parent)
+      void board.publish(
+        TOPICS.parent,
+        { runId: options.parent.runId, activationId: options.parent.activationId, team: options.parent.team },
+        { author: 'scheduler' },
+      );
     const stopTracing = board.subscribe({ types: ['commit'] }, (e) => tracer.commit(e as CommitEvent));
     const scheduler = new RunScheduler<TBoard>({
       observer: tracer,
       board,
       agents: config.agents,
       ...(config.goal ? { goal: config.goal } : {}),
-      limits,
+      limits: options.parent ? inherited(limits, options.parent) : limits,
       clock,
       order,
       sharedWrites,
@@ -361,6 +467,7 @@ export function createRuntime<TSchema extends AnySchema>(
       ...(models ? { callModel: (ctx, request) => callModel(models, ctx, request) } : {}),
       ...(remote.ids.size > 0 ? { hostFor: remote.hostFor } : {}),
       runTools,
+      ...(children.size > 0 ? { startChild } : {}),
     });
     const onAbort = () =>
       scheduler.cancel(`cancelled: ${String(options.signal?.reason ?? 'signal aborted')}`);
@@ -448,9 +555,10 @@ export function createRuntime<TSchema extends AnySchema>(
   const reject = (requestId: string, a: { by: string; reason: string }) =>
     answer(requestId, { approved: false, ...a });
 
-  let source: HubSource | undefined;
-  const hubSource = () =>
-    (source ??= runtimeHubSource({
+  /** This runtime's runs as the hub sees them (`owns` picks its runs out of a store shared with child teams). */
+  const rawSource = (owns: (runId: string) => boolean): HubSource =>
+    runtimeHubSource({
+      owns,
       server: `hearsay/${VERSION}`,
       agents: config.agents,
       store,
@@ -477,7 +585,44 @@ export function createRuntime<TSchema extends AnySchema>(
       remoteIds: new Set(config.remote ?? []),
       usageOf: (runId) => schedulers.get(runId)?.usage(),
       runOf: runOfRequest,
-    }));
+    });
+
+  /** Every child team below this runtime, by name (names are unique across the tree). */
+  const descendants = (): Map<string, Runtime<unknown>> => {
+    const out = new Map<string, Runtime<unknown>>();
+    for (const [team, child] of children) {
+      if (out.has(team)) throw new TypeError(`Two child teams are named "${team}".`);
+      out.set(team, child);
+      for (const [t, rt] of internals.get(child)!.descendants()) {
+        if (out.has(t)) throw new TypeError(`Two child teams are named "${t}".`);
+        out.set(t, rt);
+      }
+    }
+    return out;
+  };
+
+  let source: HubSource | undefined;
+  const hubSource = (): HubSource => {
+    if (source) return source;
+    const teams = descendants();
+    if (teams.size === 0) {
+      source = rawSource(() => true);
+      return source;
+    }
+    /** The team a run belongs to: a child run's id ends in `/<team>.<8 hex>`. */
+    const teamOf = (runId: string): string | undefined => {
+      const m = /\/([\w-]+)\.[0-9a-f]{8}$/.exec(runId);
+      return m && teams.has(m[1]!) ? m[1] : undefined;
+    };
+    source = combineHubSources(
+      rawSource((runId) => teamOf(runId) === undefined),
+      new Map(
+        [...teams].map(([team, rt]) => [team, internals.get(rt)!.rawSource((id) => teamOf(id) === team)]),
+      ),
+      teamOf,
+    );
+    return source;
+  };
 
   function attach(server: Server, options: Omit<ListenOptions, 'port' | 'host'> = {}): Hub {
     const hub = new Hub({ ...options, source: hubSource() });
@@ -527,7 +672,7 @@ export function createRuntime<TSchema extends AnySchema>(
     return listening;
   }
 
-  return {
+  const runtime: Runtime<TBoard> = {
     start,
     resume,
     listen,
@@ -547,7 +692,35 @@ export function createRuntime<TSchema extends AnySchema>(
       await Promise.all(pending.map((h) => h.result));
       await Promise.all([...hubs].map((h) => h.close()));
       hubs.clear();
+      await Promise.all([...children.values()].map((c) => c.close()));
     },
+  };
+  internals.set(runtime as Runtime<unknown>, { rawSource, descendants });
+  return runtime;
+}
+
+const TEAM_NAME = /^[\w-]+$/;
+
+/** What a parent runtime needs of its child runtimes (not part of the public Runtime). */
+const internals = new WeakMap<
+  Runtime<unknown>,
+  {
+    rawSource(owns: (runId: string) => boolean): HubSource;
+    descendants(): Map<string, Runtime<unknown>>;
+  }
+>();
+
+/** A child run's limits: its own, tightened by what its parent's activation has left. */
+function inherited(limits: RunLimits, parent: ParentLink): RunLimits {
+  const tighter = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+  const tokens = tighter(limits.budget?.tokens, parent.budget?.tokens);
+  const cost = tighter(limits.budget?.cost, parent.budget?.cost);
+  return {
+    ...limits,
+    depth: Math.min(limits.depth, parent.depthLeft),
+    ...(tokens === undefined && cost === undefined
+      ? {}
+      : { budget: { ...(tokens === undefined ? {} : { tokens }), ...(cost === undefined ? {} : { cost }) } }),
   };
 }
 

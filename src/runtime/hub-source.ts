@@ -31,6 +31,8 @@ export interface HubSourceDeps {
   readonly remote: RemoteAgents;
   /** The run an approval request belongs to. */
   readonly runOf: (requestId: string) => string | undefined;
+  /** Which of the store's runs are this runtime's (a store shared with child teams holds theirs too). */
+  readonly owns?: (runId: string) => boolean;
 }
 
 /** How many events from the end of an ended run's log are read to find its outcome. */
@@ -55,7 +57,9 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
     return at === undefined ? {} : { startedAt: at };
   }
 
-  const holds = async (runId: string) => (await deps.store.listRuns?.())?.includes(runId) ?? false;
+  const owns = deps.owns ?? (() => true);
+  const holds = async (runId: string) =>
+    owns(runId) && ((await deps.store.listRuns?.())?.includes(runId) ?? false);
 
   /** A run that is not live here: a board read back from the store (never cached: it may have moved). */
   async function endedRun(runId: string): Promise<{ board: Blackboard<unknown>; info: RunInfo }> {
@@ -114,7 +118,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
     async listRuns() {
       const out: RunInfo[] = await Promise.all([...deps.live].map(([id, run]) => liveInfo(id, run.board)));
       for (const runId of (await deps.store.listRuns?.()) ?? []) {
-        if (deps.live.has(runId)) continue;
+        if (deps.live.has(runId) || !owns(runId)) continue;
         out.push((await endedRun(runId)).info);
       }
       return out;
@@ -212,3 +216,49 @@ const machineJson = (def: Pick<AgentDefinition, 'machine'>): string =>
   JSON.stringify(def.machine.config, (_key, value: unknown) =>
     typeof value === 'function' ? { type: (value as { name?: string }).name || 'anonymous' } : value,
   );
+
+/**
+ * One hub source over a runtime and its child teams (which share its store): each run goes to the team
+ * that owns it (`teamOf`, from the run's id), agents are described with their team, and remote agents and
+ * their requests stay with the top runtime.
+ */
+export function combineHubSources(
+  own: HubSource,
+  teams: ReadonlyMap<string, HubSource>,
+  teamOf: (runId: string) => string | undefined,
+): HubSource {
+  const all = [own, ...teams.values()];
+  const owner = (runId: string): HubSource => {
+    const team = teamOf(runId);
+    return (team === undefined ? undefined : teams.get(team)) ?? own;
+  };
+  return {
+    server: own.server,
+    listRuns: async () => (await Promise.all(all.map((s) => s.listRuns()))).flat(),
+    openRun: (runId) => owner(runId).openRun(runId),
+    onRunStarted(listener) {
+      const stops = all.map((s) => s.onRunStarted(listener));
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
+    agentWrites: (agentId) => own.agentWrites(agentId),
+    commit: (req) => owner(req.runId).commit(req),
+    publish: (req) => owner(req.runId).publish(req),
+    runOf: (requestId) => own.runOf(requestId),
+    answer: (requestId, answer) => {
+      const runId = own.runOf(requestId);
+      return (runId === undefined ? own : owner(runId)).answer(requestId, answer);
+    },
+    agenda: (runId, action, agentId, key) => owner(runId).agenda(runId, action, agentId, key),
+    hostAgents: (channel, ids) => own.hostAgents(channel, ids),
+    fromRemote: (channel, m) => own.fromRemote(channel, m),
+    machineDefinition: (agentId) =>
+      own.machineDefinition(agentId) ??
+      [...teams.values()].map((s) => s.machineDefinition(agentId)).find(Boolean),
+    describeAgents: () => [
+      ...own.describeAgents(),
+      ...[...teams].flatMap(([team, s]) => s.describeAgents().map((a) => ({ ...a, team }))),
+    ],
+  };
+}

@@ -24,6 +24,10 @@ export const TOPICS = {
   approval: 'hearsay.approval',
   /** Streamed model text: one topic per activation, `hearsay.stream/<activationId>` (subscribe to `hearsay.stream/*`). */
   stream: 'hearsay.stream/',
+  /** On a parent run: a child run started, was refused, or ended (`childRunId`, `team`, outcome, usage). */
+  child: 'hearsay.child',
+  /** On a child run, first: the run and activation that started it. */
+  parent: 'hearsay.parent',
 } as const;
 
 /** Why the scheduler did not activate a candidate. */

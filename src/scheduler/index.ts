@@ -25,6 +25,8 @@ export { RunScheduler } from './run-scheduler.js';
 export { containsUntrusted, TaintTracker } from './taint.js';
 export { TaskGraph } from './task-graph.js';
 export type {
+  ChildRunContext,
+  ChildStarter,
   ModelCallContext,
   ModelCaller,
   RunLimits,

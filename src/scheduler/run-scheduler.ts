@@ -868,7 +868,7 @@ export class RunScheduler<TBoard> {
     );
   }
 
-  private charge(st: AgentState<TBoard>, usage: Usage, source: 'model' | 'agent' = 'agent'): void {
+  private charge(st: AgentState<TBoard>, usage: Usage, source: 'model' | 'agent' | 'child' = 'agent'): void {
     this.record(TOPICS.usage, { agentId: st.def.id, usage, source });
     addUsage(st.spent, usage);
     addUsage(this.spent, usage);
@@ -955,6 +955,48 @@ export class RunScheduler<TBoard> {
             tools,
             opts,
           );
+        },
+        startChildRun: async (team, input, opts = {}) => {
+          if (!this.options.startChild)
+            throw new Error(
+              'This runtime has no child teams (createRuntime({ children: { name: config } })).',
+            );
+          if (this.done) throw new Error('The run has ended.');
+          const agentLeft = budgetLeft(who.agent.spent, who.agent.def.budget);
+          const runLeft = budgetLeft(this.spent, this.options.limits.budget);
+          const tighter = (a?: number, b?: number, c?: number) => {
+            const xs = [a, b, c].filter((x): x is number => x !== undefined);
+            return xs.length ? Math.max(0, Math.min(...xs)) : undefined;
+          };
+          const tokens = tighter(agentLeft.tokens, runLeft.tokens, opts.budget?.tokens);
+          const cost = tighter(agentLeft.cost, runLeft.cost, opts.budget?.cost);
+          const result = await this.options.startChild(
+            {
+              parentRunId: this.board.runId,
+              activationId: who.id,
+              agentId: who.agent.def.id,
+              depth: who.depth,
+              depthLimit: this.options.limits.depth,
+              budgetLeft: {
+                ...(tokens === undefined ? {} : { tokens }),
+                ...(cost === undefined ? {} : { cost }),
+              },
+              signal,
+              record: (topic, payload) => this.record(topic, payload),
+            },
+            team,
+            input,
+            opts,
+          );
+          // What the child spent is this agent's spend: the parent's budgets and breakers see it.
+          const u = result.usage;
+          if (!this.done && (u.tokens > 0 || u.cost > 0))
+            this.charge(
+              who.agent,
+              { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cost: u.cost },
+              'child',
+            );
+          return result;
         },
         model: (request) => {
           // Model output is untrusted: whatever this activation does next derives from tainted data.

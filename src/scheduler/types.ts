@@ -5,6 +5,7 @@ import type {
   AgentDefinition,
   AgentHostOptions,
   Budget,
+  ChildRunResult,
   SharedWrite,
   StepHost,
   Usage,
@@ -83,14 +84,16 @@ export interface RunSchedulerOptions<TBoard> {
   readonly resume?: ResumeState;
   /** Performs agents' model calls (`tools.model`); the runtime binds it to its model client. */
   readonly callModel?: ModelCaller;
+  /** Runs tool calls for `tools.runTools` (the runtime binds it to the model layer's `runToolCalls`). */
+  readonly runTools?: ToolRunner;
+  /** Starts child runs for `tools.startChildRun` (the runtime's registered child teams). */
+  readonly startChild?: ChildStarter;
+  /** Sees every record as it is appended, and more (tracing, metrics, cost): see {@link RunObserver}. */
+  readonly observer?: RunObserver;
   /**
    * Hosts an agent's actor somewhere other than this process (a remote agent): return a host, or
    * undefined to run it here.
    */
-  /** Runs tool calls for `tools.runTools` (the runtime binds it to the model layer's `runToolCalls`). */
-  readonly runTools?: ToolRunner;
-  /** Sees every record as it is appended, and more (tracing, metrics, cost): see {@link RunObserver}. */
-  readonly observer?: RunObserver;
   readonly hostFor?: (
     agent: AgentDefinition<TBoard>,
     options: AgentHostOptions,
@@ -209,3 +212,25 @@ export type ModelCaller = <TOutput>(
   ctx: ModelCallContext,
   request: ActivationModelRequest<TOutput>,
 ) => Promise<ModelResult<TOutput>>;
+
+/** What the scheduler hands the runtime to start a child run for an activation. */
+export interface ChildRunContext {
+  readonly parentRunId: string;
+  readonly activationId: string;
+  readonly agentId: string;
+  /** The activation's causal depth, and the run's limit: the child gets what is left. */
+  readonly depth: number;
+  readonly depthLimit: number;
+  /** What is left of the agent's and the run's budgets (the tighter of each). */
+  readonly budgetLeft: { readonly tokens?: number; readonly cost?: number };
+  readonly signal: AbortSignal;
+  readonly record: (topic: string, payload: unknown) => void;
+}
+
+/** Starts a child run and resolves with how it ended (the runtime implements it). */
+export type ChildStarter = (
+  ctx: ChildRunContext,
+  team: string,
+  input: unknown,
+  options: { readonly budget?: { readonly tokens?: number; readonly cost?: number } },
+) => Promise<ChildRunResult>;
