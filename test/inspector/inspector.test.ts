@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hierarchicalTeam } from '../../examples/hierarchical/team.js';
 import { inspectedTeam } from '../../examples/inspector/team.js';
 import type { Board } from '../../examples/team/board.js';
 import { buildInspector } from '../../scripts/build-inspector.js';
@@ -212,6 +213,31 @@ describe.runIf(run)('the inspector in a real browser', () => {
       expect(errors).toEqual([]);
       handle.cancel();
       await handle.result;
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('navigates from a parent run to its child runs and back', async () => {
+    const runtime = createRuntime(hierarchicalTeam(5));
+    const hub = await runtime.listen({ tokens, log: () => {} });
+    try {
+      const result = await runtime.run({ goal: 'navigation' }, { runId: 'parent' });
+      expect(result.outcome).toBe('completed');
+      const childIds = [...result.board.parts.values()].map((p) => p.childRun!);
+      const { page, errors } = await openPage(`${hub.inspectorUrl}?run=parent#token=${TOKENS.inspect}`);
+      await page.locator('[data-testid="child-runs"] button').nth(1).waitFor();
+      // The runs list shows each child under its parent.
+      await page.locator(`[data-run="${childIds[0]}"]`).filter({ hasText: '↳' }).waitFor();
+      await page.locator(`[data-child="${childIds[0]}"]`).click();
+      await page.getByTestId('run-id').filter({ hasText: childIds[0]! }).waitFor();
+      await page.locator('.node[data-path="summary"]').waitFor();
+      await page.getByTestId('parent-run').click();
+      await page
+        .getByTestId('run-id')
+        .filter({ hasText: /^parent$/ })
+        .waitFor();
+      expect(errors).toEqual([]);
     } finally {
       await runtime.close();
     }

@@ -184,3 +184,32 @@ describe("the inspector's run model", () => {
     await runtime.close();
   });
 });
+
+describe('runs in the list', () => {
+  it('come running first, newest first, each child right after its parent', async () => {
+    const { sortRuns } = await import('../../src/inspector/app/model.js');
+    const run = (runId: string, status: 'running' | 'ended', startedAt: number) => ({
+      runId,
+      status,
+      version: 0,
+      seq: 0,
+      startedAt,
+    });
+    const sorted = sortRuns([
+      run('old', 'ended', 1),
+      run('p/research.0000abcd', 'ended', 5),
+      run('p', 'ended', 4),
+      run('live', 'running', 2),
+      run('p/research.0000abcd/deep.1234abcd', 'ended', 6),
+      run('new', 'ended', 9),
+    ]);
+    expect(sorted.map((r) => r.runId)).toEqual([
+      'live',
+      'new',
+      'p',
+      'p/research.0000abcd',
+      'p/research.0000abcd/deep.1234abcd',
+      'old',
+    ]);
+  });
+});

@@ -180,7 +180,7 @@ function App() {
       <main>
         {model && client ? (
           <>
-            <RunHeader model={model} />
+            <RunHeader model={model} onSelect={setSelected} />
             <div class="split">
               <section class="board-pane">
                 <Board model={model} client={client} />
@@ -220,10 +220,16 @@ function App() {
   );
 }
 
-function RunHeader({ model }: { model: RunModel }) {
+function RunHeader({ model, onSelect }: { model: RunModel; onSelect: (runId: string) => void }) {
+  const children = [...model.children];
   return (
     <div class="run-header" data-testid="run-header">
-      <strong>{model.runId}</strong>
+      {model.parent && (
+        <button type="button" class="link" data-testid="parent-run" onClick={() => onSelect(model.parent!.runId)}>
+          ↑ {model.parent.runId}
+        </button>
+      )}
+      <strong data-testid="run-id">{model.runId}</strong>
       <span>v{model.version}</span>
       <span>seq {model.seq}</span>
       <span data-testid="run-outcome" class={model.outcome ? `outcome ${model.outcome.outcome}` : 'outcome running'}>
@@ -232,6 +238,16 @@ function RunHeader({ model }: { model: RunModel }) {
       <span data-testid="run-cost">
         {model.total.tokens} tokens · {dollars(model.total.cost)}
       </span>
+      {children.length > 0 && (
+        <span class="children" data-testid="child-runs">
+          children:{' '}
+          {children.map(([id, c]) => (
+            <button type="button" class="link" key={id} data-child={id} onClick={() => onSelect(id)} title={c.reason ?? ''}>
+              {c.team} · {c.status}
+            </button>
+          ))}
+        </span>
+      )}
     </div>
   );
 }
@@ -268,7 +284,10 @@ function RunList(props: {
               class={r.runId === props.selected ? 'selected' : ''}
               onClick={() => props.onSelect(r.runId)}
             >
-              <td title={r.runId}>{r.runId}</td>
+              <td title={r.runId} style={{ paddingLeft: `${6 + 12 * childDepth(r.runId)}px` }}>
+                {childDepth(r.runId) > 0 ? '↳ ' : ''}
+                {r.runId.slice(r.runId.lastIndexOf('/') + 1)}
+              </td>
               <td class={`status ${status ?? ''}`}>{status}</td>
               <td>{r.startedAt !== undefined ? age(now - r.startedAt) : '—'}</td>
               <td>{live?.tokens ?? r.tokens ?? 0}</td>
@@ -280,6 +299,9 @@ function RunList(props: {
     </table>
   );
 }
+
+/** How deep a child run is: its id carries one `/<team>.<8 hex>` per level. */
+const childDepth = (runId: string) => runId.match(/\/[\w-]+\.[0-9a-f]{8}(?=\/|$)/g)?.length ?? 0;
 
 function TokenForm(props: { message: string; url: string; onToken: (t: string) => void }) {
   const [value, setValue] = useState('');

@@ -119,6 +119,10 @@ export class RunModel {
   /** Streamed model text per activation. */
   readonly streams = new Map<string, { agentId: string; text: string }>();
   outcome: { outcome: string; reason: string } | undefined;
+  /** The run that started this one (a child run), from its `hearsay.parent` record. */
+  parent: { runId: string; activationId: string; team: string } | undefined;
+  /** Child runs this run's agents started, by run id. */
+  readonly children = new Map<string, { team: string; agentId: string; status: string; reason?: string }>();
   /** The run's clock at its first and latest message. */
   firstTime: number | undefined;
   lastTime: number | undefined;
@@ -428,6 +432,28 @@ export class RunModel {
           summary: `agenda #${num(p.cycle)}: ${((p.items as AgendaView['items']) ?? []).map((i) => `${i.agentId}${i.key ? `[${i.key}]` : ''}=${i.decision}`).join(', ')}`,
           level: 'info',
         };
+      case 'hearsay.parent':
+        this.parent = { runId: str(p.runId), activationId: str(p.activationId), team: str(p.team) };
+        return {
+          agent: undefined,
+          summary: `child run of ${str(p.runId)} (team ${str(p.team)})`,
+          level: 'info',
+        };
+      case 'hearsay.child': {
+        const id = str(p.childRunId);
+        const status = p.phase === 'started' ? 'running' : str(p.outcome);
+        this.children.set(id, {
+          team: str(p.team),
+          agentId: str(p.agentId),
+          status,
+          ...(typeof p.reason === 'string' ? { reason: p.reason } : {}),
+        });
+        return {
+          agent: str(p.agentId),
+          summary: `child run ${id} (${str(p.team)}) ${p.phase === 'started' ? 'started' : `${str(p.phase)}: ${status}${typeof p.reason === 'string' ? ` — ${p.reason}` : ''}`}`,
+          level: p.phase === 'started' || status === 'completed' ? 'info' : 'warn',
+        };
+      }
       case 'hearsay.breaker':
         return {
           agent: str(p.agentId),
@@ -531,12 +557,33 @@ export function age(ms: number): string {
 export const dollars = (cost: number): string =>
   `$${cost < 0.01 && cost > 0 ? cost.toFixed(5) : cost.toFixed(4)}`;
 
-/** Sorts runs for the list: running first, then newest first. */
+/**
+ * Sorts runs for the list: running first, then newest first; a child run (its id starts with its parent's
+ * and a `/`) comes right after its parent.
+ */
 export function sortRuns(runs: readonly RunInfo[]): RunInfo[] {
-  return [...runs].sort(
-    (a, b) =>
-      (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) ||
-      (b.startedAt ?? 0) - (a.startedAt ?? 0) ||
-      a.runId.localeCompare(b.runId),
-  );
+  const ids = new Set(runs.map((r) => r.runId));
+  const parentOf = (id: string): string | undefined => {
+    for (let i = id.lastIndexOf('/'); i > 0; i = id.lastIndexOf('/', i - 1))
+      if (ids.has(id.slice(0, i))) return id.slice(0, i);
+    return undefined;
+  };
+  const order = (a: RunInfo, b: RunInfo) =>
+    (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) ||
+    (b.startedAt ?? 0) - (a.startedAt ?? 0) ||
+    a.runId.localeCompare(b.runId);
+  const kids = new Map<string | undefined, RunInfo[]>();
+  for (const r of runs) {
+    const p = parentOf(r.runId);
+    kids.set(p, [...(kids.get(p) ?? []), r]);
+  }
+  const out: RunInfo[] = [];
+  const visit = (parent: string | undefined) => {
+    for (const r of (kids.get(parent) ?? []).sort(order)) {
+      out.push(r);
+      visit(r.runId);
+    }
+  };
+  visit(undefined);
+  return out;
 }
