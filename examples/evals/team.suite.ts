@@ -17,8 +17,8 @@ import {
   modelsFromEnv,
   valueAt,
 } from '../../src/index.js';
-import { teamModels } from '../team/model.js';
-import { team } from '../team/team.js';
+import { teamModels } from '../hub-and-spoke/model.js';
+import { team } from '../hub-and-spoke/team.js';
 
 type Input = { goal: string };
 type Output = { outcome: string; reason: string; board: unknown; activations: number };

@@ -1,7 +1,7 @@
 import { defineAgent, type RuntimeConfig, stepMachine } from '../../src/index.js';
-import type { Board } from '../team/board.js';
-import { teamModels } from '../team/model.js';
-import { team } from '../team/team.js';
+import type { Board } from '../hub-and-spoke/board.js';
+import { teamModels } from '../hub-and-spoke/model.js';
+import { team } from '../hub-and-spoke/team.js';
 
 /**
  * Publishes the report, an irreversible action: the publisher asks a human first, and the run waits for

@@ -10,7 +10,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { createRuntime } from '../../src/index.js';
-import { team } from '../team/team.js';
+import { team } from '../hub-and-spoke/team.js';
 
 const exporter = new InMemorySpanExporter();
 // Production: new BatchSpanProcessor(new OTLPTraceExporter({ url: 'http://collector:4318/v1/traces' }))

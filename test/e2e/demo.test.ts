@@ -9,7 +9,7 @@ const example = (file: string) =>
 
 describe('the demos', () => {
   it('npm start: the team plans, works in parallel, reworks what the reviewer sent back, and reports', async () => {
-    const { stdout } = await example('examples/team/main.ts');
+    const { stdout } = await example('examples/hub-and-spoke/main.ts');
     expect(stdout).toContain('models: SIMULATED');
     expect(stdout).toContain('Outcome: completed (the goal was reached)');
     expect(stdout).toContain('write the scheduler loop: done (addressed: add tests)');

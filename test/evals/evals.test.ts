@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { team } from '../../examples/team/team.js';
+import { team } from '../../examples/hub-and-spoke/team.js';
 import { FileStore } from '../../src/blackboard/index.js';
 import {
   check,
@@ -349,7 +349,7 @@ describe('hearsay eval and hearsay run', () => {
   });
 
   it('runs a workflow module with its outcome and cost; every command has --help; errors are one line', async () => {
-    const run = await cli('run', 'examples/team/workflow.ts', '--no-inspect');
+    const run = await cli('run', 'examples/hub-and-spoke/workflow.ts', '--no-inspect');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^completed: .* \(\d+ activations, \d+ tokens, \$0\.\d+, version \d+\)$/m);
     for (const command of ['run', 'eval', 'inspect', 'replay', 'approve', 'reject']) {
@@ -360,7 +360,7 @@ describe('hearsay eval and hearsay run', () => {
     for (const bad of [
       ['frobnicate'],
       ['eval', 'no-such-suite.ts'],
-      ['run', 'examples/team/workflow.ts', '--input', '{oops'],
+      ['run', 'examples/hub-and-spoke/workflow.ts', '--input', '{oops'],
       ['eval', 'examples/evals/team.suite.ts', '--repeat', 'zero'],
       ['eval', 'examples/evals/team.suite.ts', '--baseline', 'missing.json'],
       ['replay', '/nonexistent', 'r1'],

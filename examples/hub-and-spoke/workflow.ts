@@ -1,4 +1,4 @@
-/** `hearsay run examples/team/workflow.ts`: the team demo as a workflow module (a runtime config and its input). */
+/** `hearsay run examples/hub-and-spoke/workflow.ts`: the team demo as a workflow module (a runtime config and its input). */
 import { team } from './team.js';
 
 export default team;
