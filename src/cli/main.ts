@@ -13,8 +13,10 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { basename, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FileStore, logFileOf, readLog, readSnapshots } from '../blackboard/index.js';
+import { connect } from '../client/client.js';
 import { inspectorBundleDir, inspectorHandler } from '../inspector/index.js';
 import { approvalsFrom, runOfRequest, TOPICS } from '../scheduler/index.js';
 import { evalCommand, evalUsage } from './eval.js';
@@ -25,9 +27,9 @@ import { runCommand, runUsage } from './run.js';
 const commands = {
   run: `hearsay run <workflow> [--input <json>] [--port <n>] [--no-inspect] [--keep]`,
   inspect: `hearsay inspect <ws://host:port/hearsay> [--port <n>] [--no-open]`,
-  replay: `hearsay replay <dir> <runId> [--at <version>]`,
-  approve: `hearsay approve <dir> <requestId> --by <name> [--comment <text>]`,
-  reject: `hearsay reject <dir> <requestId> --by <name> --reason <text>`,
+  replay: `hearsay replay <dir> <runId> | <run.log> [--at <version>]`,
+  approve: `hearsay approve <requestId> --hub <ws-url> [--token <t>] [--comment <text>]  |  <dir> <requestId> --by <name>`,
+  reject: `hearsay reject <requestId> --hub <ws-url> [--token <t>] --reason <text>  |  <dir> <requestId> --by <name>`,
   eval: `hearsay eval <suite> [--repeat n] [--concurrency n] [--json out] [--baseline report.json]  |  --from-log <dir> <runId> --into <dir>`,
 } as const;
 
@@ -49,16 +51,19 @@ Serves the inspector page on loopback against the hub at that address and opens 
   replay: `Usage:
   ${commands.replay}
 
-Prints a run's history from a FileStore folder (commits, scheduler decisions, approvals, outcome), or with
---at the board at that version, as JSON.`,
+Prints a run's history from a FileStore folder, or from its log file (commits, scheduler decisions,
+approvals, outcome), or with --at the board at that version, as JSON.`,
   approve: `Usage:
   ${commands.approve}
 
-Answers a pending approval request on a FileStore run's log; resume the run to continue it.`,
+With --hub: answers a pending request through a running hub (an operator token; the hub records the
+token's name as who answered, and a run that paused for it goes on). With a FileStore folder: writes the
+answer on a stopped run's log; resume the run to continue it.`,
   reject: `Usage:
   ${commands.reject}
 
-Rejects a pending approval request on a FileStore run's log; resume the run to continue it.`,
+With --hub: rejects a pending request through a running hub (an operator token). With a FileStore folder:
+writes the rejection on a stopped run's log; resume the run to continue it.`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -86,6 +91,8 @@ async function main(argv: string[]): Promise<number> {
       'from-log': { type: 'boolean' },
       into: { type: 'string' },
       id: { type: 'string' },
+      hub: { type: 'string' },
+      token: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -102,8 +109,14 @@ async function main(argv: string[]): Promise<number> {
     throw new CliError(`Unknown command "${command}". Commands: ${Object.keys(commands).join(', ')}.`, 2);
   if (command === 'run') return runCommand(rest, values);
   if (command === 'eval') return evalCommand(rest, values);
-  const [dir, id] = rest;
-  if (command === 'inspect') return inspect(dir, values.port, !values['no-open']);
+  if (command === 'inspect') return inspect(rest[0], values.port, !values['no-open']);
+  if ((command === 'approve' || command === 'reject') && values.hub !== undefined)
+    return answerThroughHub(command, rest[0], values);
+  // `hearsay replay path/to/<runId>.log`: the folder and the run from the file's name.
+  const [dir, id] =
+    command === 'replay' && rest.length === 1 && rest[0]!.endsWith('.log')
+      ? [dirname(rest[0]!), decodeURIComponent(basename(rest[0]!, '.log'))]
+      : rest;
   if (!dir || !id) {
     console.error(`Usage: ${commands[command as keyof typeof commands]}`);
     return 2;
@@ -168,6 +181,42 @@ async function main(argv: string[]): Promise<number> {
   }
   console.error(usage);
   return 2;
+}
+
+/** Answers an approval request through a running hub, as the operator the token names. */
+async function answerThroughHub(
+  command: 'approve' | 'reject',
+  requestId: string | undefined,
+  values: {
+    hub?: string | undefined;
+    token?: string | undefined;
+    comment?: string | undefined;
+    reason?: string | undefined;
+  },
+): Promise<number> {
+  if (!requestId) throw new CliError(`Usage: ${commands[command]}`, 2);
+  if (command === 'reject' && !values.reason)
+    throw new CliError('hearsay reject: say why with --reason <text>.', 2);
+  const client = await connect(values.hub!, {
+    ...(values.token ? { token: values.token } : {}),
+    reconnect: false,
+    name: 'hearsay-cli',
+  }).catch((error: unknown) => {
+    throw new CliError(
+      `Could not connect to ${values.hub}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  });
+  try {
+    const result =
+      command === 'approve'
+        ? await client.approve(requestId, values.comment)
+        : await client.reject(requestId, values.reason!);
+    if (result !== 'answered') throw new CliError(`${requestId}: ${result.replace('_', ' ')}.`);
+    console.log(`${command === 'approve' ? 'Approved' : 'Rejected'} ${requestId}.`);
+    return 0;
+  } finally {
+    client.close();
+  }
 }
 
 /** Serves the inspector page on loopback against the hub at `url`, and opens it; runs until interrupted. */

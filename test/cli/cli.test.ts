@@ -5,8 +5,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createBlackboard, FileStore, keyed } from '../../src/blackboard/index.js';
-import { approvalsFrom } from '../../src/scheduler/index.js';
+import { inspectedTeam } from '../../examples/inspector/team.js';
+import { createBlackboard, FileStore, keyed, MemoryStore } from '../../src/blackboard/index.js';
+import { createRuntime } from '../../src/runtime/index.js';
+import { approvalsFrom, TOPICS } from '../../src/scheduler/index.js';
+
+const OPS = 'operator-token-cli-0123456789';
+const VIEWER = 'viewer-token-cli-0123456789';
 
 const run = promisify(execFile);
 const root = new URL('../..', import.meta.url).pathname;
@@ -61,6 +66,64 @@ describe('the hearsay command', () => {
     expect(lines[5]).toMatch(/approval requested night\/payer#1:1:abc pay \{"to":"x"\}/);
     const at3 = JSON.parse((await cli('replay', dir, 'night', '--at', '3')).stdout);
     expect(at3).toEqual(JSON.parse(JSON.stringify(await board.at(3))));
+    // The log file alone names the run.
+    expect((await cli('replay', join(dir, 'night.log'))).stdout).toBe(stdout);
+  });
+
+  it('answers an approval through a running hub, as the operator its token names; the paused run goes on', async () => {
+    const store = new MemoryStore();
+    const runtime = createRuntime({ ...inspectedTeam(1), store });
+    const hub = await runtime.listen({
+      tokens: { [OPS]: { roles: ['operator'], name: 'ops-cli' }, [VIEWER]: 'inspect' },
+      log: () => {},
+    });
+    try {
+      expect((await runtime.run({ goal: 'g' }, { runId: 'live' })).outcome).toBe('awaiting_approval');
+      const requested = (await store.read('live', 1)).find(
+        (e) =>
+          e.type === 'message' &&
+          e.topic === TOPICS.approval &&
+          (e.payload as { phase: string }).phase === 'requested',
+      );
+      const requestId = (requested as { payload: { requestId: string } }).payload.requestId;
+      await expect(cli('approve', requestId, '--hub', hub.url, '--token', VIEWER)).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/^hearsay: .*operator/),
+      });
+      const { stdout } = await cli(
+        'approve',
+        requestId,
+        '--hub',
+        hub.url,
+        '--token',
+        OPS,
+        '--comment',
+        'ship it',
+      );
+      expect(stdout).toMatch(`Approved ${requestId}.`);
+      await expect
+        .poll(
+          async () =>
+            (await store.read('live', 1)).some(
+              (e) =>
+                e.type === 'message' &&
+                e.topic === TOPICS.outcome &&
+                (e.payload as { outcome: string }).outcome === 'completed',
+            ),
+          { timeout: 20_000 },
+        )
+        .toBe(true);
+      const answered = approvalsFrom(await store.read('live', 1)).get(requestId)?.answer;
+      expect(answered).toMatchObject({ approved: true, by: 'ops-cli', comment: 'ship it' });
+      await expect(
+        cli('reject', requestId, '--hub', hub.url, '--token', OPS, '--reason', 'late'),
+      ).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/already answered/),
+      });
+    } finally {
+      await runtime.close();
+    }
   });
 
   it("answers an approval on the run's log, once", async () => {
