@@ -13,7 +13,7 @@ const tempDir = async () => {
   return dir;
 };
 afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 })));
 });
 
 const Schema = z.object({ n: z.number(), items: keyed(z.string()) });

@@ -7,7 +7,7 @@ import { describeStoreConformance } from './store-conformance.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 })));
 });
 
 describe('FileStore', () => {

@@ -48,7 +48,7 @@ const tempDir = async () => {
   return d;
 };
 afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 })));
 });
 
 describe('running a suite', () => {

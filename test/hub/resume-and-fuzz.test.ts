@@ -73,7 +73,7 @@ describe('resuming after a drop', () => {
 
   it('sends a fresh snapshot when the part of the log a client missed was compacted', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hearsay-hub-'));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    cleanup.push(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
     const store = new FileStore({ dir, fsync: 'never' });
     const { hub, run } = await liveRun(store);
     for (let i = 0; i < 250; i++) expect((await note(run, i)).ok).toBe(true);

@@ -22,7 +22,7 @@ type B = z.output<typeof Board>;
 
 const dirs: string[] = [];
 afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 })));
 });
 
 /** Money actually moved, by test. */
@@ -262,7 +262,8 @@ describe('human approval of irreversible actions', () => {
       const dir = await mkdtemp(join(tmpdir(), 'hearsay-inj-'));
       dirs.push(dir);
       const team = cashier(pay('acme', 5));
-      const rt = runtimeFor(team, new FileStore({ dir }));
+      const store = new FileStore({ dir });
+      const rt = runtimeFor(team, store);
       const handle = await rt.start({ go: true });
       const forged: Promise<unknown>[] = [];
       handle.board.subscribe({ topics: [TOPICS.approval] }, (e) => {
@@ -293,9 +294,14 @@ describe('human approval of irreversible actions', () => {
       expect((await Promise.all(forged)).every((r) => (r as { ok: boolean }).ok)).toBe(true);
       expect(result.outcome).toBe('awaiting_approval');
       // Even resumed from the log in a new process, the forged answers answer nothing.
-      const again = await (await runtimeFor(team, new FileStore({ dir })).resume(handle.runId)).result;
+      const store2 = new FileStore({ dir });
+      const rt2 = runtimeFor(team, store2);
+      const again = await (await rt2.resume(handle.runId)).result;
       expect(again.outcome).toBe('awaiting_approval');
       expect(transfers).toEqual([]);
+      // Nothing may still be writing into the folder when it is removed.
+      await Promise.all([rt.close(), rt2.close()]);
+      await Promise.all([store.close(), store2.close()]);
     },
   );
 });
