@@ -59,7 +59,7 @@ export default defineSuite<Input, Output>({
   ],
   async run(input, { models, signal }) {
     const runtime = createRuntime({ ...team, ...(models ? { models } : {}) });
-    const result = await runtime.run(input, { signal });
+    const result = await runtime.run(input, { signal }).finally(() => runtime.close());
     return {
       output: {
         outcome: result.outcome,

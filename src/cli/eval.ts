@@ -1,5 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { FileStore, logFileOf, readLog, readSnapshots } from '../blackboard/index.js';
+import { FileStore, type LogEvent, logFileOf, readLog, readSnapshots } from '../blackboard/index.js';
 import {
   caseFromLog,
   compareReports,
@@ -11,18 +11,20 @@ import {
   runSuite,
   writeCase,
 } from '../evals/index.js';
+import { TOPICS } from '../scheduler/index.js';
 import { CliError, importModule } from './load.js';
 import { boardAt } from './replay.js';
 
 export const evalUsage = `Usage:
   hearsay eval <suite.ts|js> [--repeat <n>] [--concurrency <n>] [--only <id,id>] [--json <out.json>]
-                             [--baseline <report.json>] [--threshold <points>] [--cost-threshold <ratio>]
+                             [--baseline <report.json>] [--threshold <fraction>] [--cost-threshold <ratio>]
   hearsay eval --from-log <dir> <runId> --into <cases-dir> [--id <caseId>]
 
 Runs a suite's cases (each --repeat times, --concurrency at once), scores them, prints a table with pass
 rate, tokens, cost and p50/p95 latency per case, and writes the report as JSON with --json. With
---baseline, exits 1 when pass rate drops by more than --threshold (default 0.05) or cost rises by more
-than --cost-threshold (default 0.25) against that earlier report.
+--baseline, exits 1 when pass rate drops by more than --threshold (a fraction: default 0.05, five points)
+or cost per run rises by more than --cost-threshold (default 0.25) against that earlier report; with
+--only, only the cases run are compared.
 
 With --from-log, turns a run recorded in a FileStore into a case that replays it offline (its input,
 outcome, final board and every model answer) and writes it into the suite's cases folder.`;
@@ -98,7 +100,11 @@ export async function evalCommand(args: readonly string[], options: EvalOptions)
     console.log(`report written to ${options.json}`);
   }
   if (baseline) {
-    const regressions = compareReports(report, baseline, thresholds);
+    // With --only, the cases left out on purpose are not missing.
+    const compared = options.only
+      ? { ...baseline, cases: baseline.cases.filter((c) => report.cases.some((r) => r.id === c.id)) }
+      : baseline;
+    const regressions = compareReports(report, compared, thresholds);
     if (regressions.length > 0) {
       console.log(`\n${regressions.length} regression(s) against ${options.baseline}:`);
       for (const r of regressions) console.log(`  ${describeRegression(r)}`);
@@ -124,7 +130,17 @@ async function fromLog(args: readonly string[], options: EvalOptions): Promise<n
     events,
     last?.type === 'commit' ? last.version : 0,
   );
-  const c = caseFromLog(events, { id: options.id ?? runId, finalBoard });
+  // Child runs' model answers replay too: the child teams get the same replay client.
+  const childIds = new Set<string>();
+  for (const e of events)
+    if (e.type === 'message' && e.topic === TOPICS.child)
+      childIds.add(String((e.payload as { childRunId?: unknown }).childRunId));
+  const childEvents: LogEvent[] = [];
+  for (const child of childIds) {
+    if (!known.includes(child)) continue;
+    childEvents.push(...readLog(await readFile(logFileOf(dir, child))).events);
+  }
+  const c = caseFromLog(events, { id: options.id ?? runId, finalBoard, extra: childEvents });
   if (!c.recorded?.length) throw new CliError(`Run ${runId} recorded no model answers: nothing to replay.`);
   await mkdir(options.into, { recursive: true });
   const file = await writeCase(options.into, c);

@@ -367,10 +367,11 @@ export class HearsayClient {
   private subscribeStream(s: StreamState, resuming: boolean): void {
     // While reconnecting, the stream is subscribed again as soon as the connection is back.
     if (this.ws?.readyState !== 1) return;
-    const after: Record<string, number> = resuming ? {} : { ...s.after };
+    // A stream that asked for a replay (`after`) keeps asking for it until it has received something.
+    const after: Record<string, number> = { ...s.after };
     if (resuming) {
       for (const [runId, seq] of this.lastSeq) {
-        if (s.runs === '*' || s.runs.includes(runId)) after[runId] = seq;
+        if (s.runs === '*' || s.runs.includes(runId)) after[runId] = Math.max(seq, after[runId] ?? -1);
       }
     }
     this.send({

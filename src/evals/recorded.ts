@@ -75,7 +75,12 @@ export function recordedCalls(events: readonly LogEvent[]): RecordedCall[] {
  */
 export function caseFromLog(
   events: readonly LogEvent[],
-  options: { id: string; finalBoard?: unknown },
+  options: {
+    id: string;
+    finalBoard?: unknown;
+    /** More logs whose model answers the case replays (its child runs'). */
+    extra?: readonly LogEvent[];
+  },
 ): EvalCase<Record<string, unknown>> {
   const inputCommit = events.find((e) => e.type === 'commit' && e.author === 'input');
   const input: Record<string, unknown> = {};
@@ -92,7 +97,7 @@ export function caseFromLog(
       ...(o.outcome ? { outcome: o.outcome } : {}),
       ...(options.finalBoard === undefined ? {} : { board: options.finalBoard }),
     },
-    recorded: recordedCalls(events),
+    recorded: [...recordedCalls(events), ...recordedCalls(options.extra ?? [])],
   };
 }
 

@@ -61,7 +61,7 @@ export function progressBar(done: number, total: number, width = 30): string {
 export interface Thresholds {
   /** A drop in pass rate (0..1) beyond this is a regression (default 0.05: five points). */
   readonly passRate?: number;
-  /** A relative rise in cost beyond this is a regression (default 0.25: a quarter more). */
+  /** A relative rise in cost per run beyond this is a regression (default 0.25: a quarter more). */
   readonly cost?: number;
   /** A relative rise in p95 latency beyond this is a regression (default: latency is not compared). */
   readonly latencyP95?: number;
@@ -77,8 +77,8 @@ export interface Regression {
 
 /**
  * Compares a report with a baseline report: per case and overall, a pass rate lower by more than the
- * threshold, a cost (or, when asked, p95 latency) higher by more than the threshold, or a baseline case
- * that is gone. An empty list means no regression.
+ * threshold, a cost per run (or, when asked, p95 latency) higher by more than the threshold, or a baseline
+ * case that is gone. An empty list means no regression.
  */
 export function compareReports(
   report: EvalReport,
@@ -88,15 +88,14 @@ export function compareReports(
   const passDrop = thresholds.passRate ?? 0.05;
   const costRise = thresholds.cost ?? 0.25;
   const out: Regression[] = [];
-  const compare = (
-    id: string,
-    now: { passRate: number; cost: number; latency: { p95: number } },
-    was: { passRate: number; cost: number; latency: { p95: number } },
-  ) => {
+  type Totals = { runs: number; passRate: number; cost: number; latency: { p95: number } };
+  // Cost is compared per run: a report with more repetitions is not a regression for that.
+  const perRun = (t: Totals) => (t.runs > 0 ? t.cost / t.runs : 0);
+  const compare = (id: string, now: Totals, was: Totals) => {
     if (was.passRate - now.passRate > passDrop + 1e-9)
       out.push({ case: id, metric: 'passRate', baseline: was.passRate, current: now.passRate });
-    if (was.cost > 0 && (now.cost - was.cost) / was.cost > costRise)
-      out.push({ case: id, metric: 'cost', baseline: was.cost, current: now.cost });
+    if (perRun(was) > 0 && (perRun(now) - perRun(was)) / perRun(was) > costRise)
+      out.push({ case: id, metric: 'cost', baseline: perRun(was), current: perRun(now) });
     if (
       thresholds.latencyP95 !== undefined &&
       was.latency.p95 > 0 &&
@@ -117,7 +116,7 @@ export function compareReports(
 export function describeRegression(r: Regression): string {
   if (r.metric === 'missing') return `${r.case}: in the baseline, not in this run`;
   const show = r.metric === 'passRate' ? pct : r.metric === 'cost' ? money : (x: number) => `${x} ms`;
-  return `${r.case}: ${r.metric} ${show(r.baseline)} -> ${show(r.current)}`;
+  return `${r.case}: ${r.metric === 'cost' ? 'cost per run' : r.metric} ${show(r.baseline)} -> ${show(r.current)}`;
 }
 
 const latency = z.object({ p50: z.number(), p95: z.number() });

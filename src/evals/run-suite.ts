@@ -1,6 +1,6 @@
 import type { ModelClient } from '../llm/index.js';
 import { replayModels } from './recorded.js';
-import type { EvalCase, EvalSuite } from './suite.js';
+import type { CaseOutput, EvalCase, EvalSuite } from './suite.js';
 
 /** One run of one case. */
 export interface CaseRun {
@@ -170,6 +170,7 @@ async function runCase<TInput, TOutput>(
   const models: ModelClient | undefined = c.recorded ? replayModels(c.recorded) : suite.models;
   const timeoutMs = options.timeoutMs ?? 300_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<CaseOutput<TOutput>> | undefined;
   const start = performance.now();
   try {
     const timedOut = new Promise<never>((_, reject) => {
@@ -178,10 +179,8 @@ async function runCase<TInput, TOutput>(
         reject(new Error(`timed out after ${timeoutMs} ms`));
       }, timeoutMs);
     });
-    const out = await Promise.race([
-      suite.run(c.input, { case: c, repetition, models, signal: controller.signal }),
-      timedOut,
-    ]);
+    running = suite.run(c.input, { case: c, repetition, models, signal: controller.signal });
+    const out = await Promise.race([running, timedOut]);
     const latencyMs = round(performance.now() - start);
     const scores = [];
     let tokens = out.usage?.tokens ?? 0;
@@ -208,6 +207,18 @@ async function runCase<TInput, TOutput>(
     }
     return { repetition, pass: scores.every((s) => s.pass), latencyMs, tokens, cost, scores };
   } catch (error) {
+    // A run that timed out was aborted; its slot stays taken until it stops (or a grace period ends), so a
+    // run that ignores its signal cannot push the suite past its concurrency for long.
+    if (controller.signal.aborted && running) {
+      let grace: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        running.catch(() => undefined),
+        new Promise((r) => {
+          grace = setTimeout(r, GRACE_MS);
+        }),
+      ]);
+      clearTimeout(grace);
+    }
     return {
       repetition,
       pass: false,
@@ -222,5 +233,8 @@ async function runCase<TInput, TOutput>(
     options.signal?.removeEventListener('abort', onAbort);
   }
 }
+
+/** How long a timed-out run may take to stop before its slot is given to the next. */
+const GRACE_MS = 5000;
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));

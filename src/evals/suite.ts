@@ -84,7 +84,15 @@ export interface EvalSuite<TInput = unknown, TOutput = unknown> {
  * export default defineSuite({
  *   name: 'team',
  *   cases: [{ id: 'haiku', input: { goal: 'a haiku' } }],
- *   run: async (input, { models }) => { const r = await createRuntime({ ...team, models }).run(input); return { output: r, usage: r.cost.total }; },
+ *   async run(input, { models, signal }) {
+ *     const runtime = createRuntime({ ...team, models });
+ *     try {
+ *       const r = await runtime.run(input, { signal });
+ *       return { output: r, usage: r.cost.total };
+ *     } finally {
+ *       await runtime.close();
+ *     }
+ *   },
  *   scorers: [check('completed', ({ output }) => output.outcome === 'completed')],
  * });
  */

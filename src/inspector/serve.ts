@@ -89,7 +89,7 @@ export function inspectorHandler(
         .end(req.method === 'HEAD' ? undefined : page(options, base));
       return true;
     }
-    const type = assets[name];
+    const type = Object.hasOwn(assets, name) ? assets[name] : undefined;
     if (!type) return false;
     const dir = inspectorBundleDir();
     if (!dir) {

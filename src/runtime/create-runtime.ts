@@ -249,6 +249,9 @@ export function createRuntime<TSchema extends AnySchema>(
   // Child teams share this runtime's store, clock, models and observability unless they bring their own;
   // a child never drives a virtual clock (the top runtime does).
   const children = new Map<string, Runtime<unknown>>();
+  const childStores = new Map<string, Store>();
+  /** Set on a child team's runtime: its runs belong to their parents' activations. */
+  let isChild = false;
   for (const [team, child] of Object.entries(config.children ?? {})) {
     if (!TEAM_NAME.test(team)) throw new TypeError(`Child team "${team}": use letters, digits, _ and -.`);
     const childModels = child.models ?? config.models;
@@ -263,6 +266,8 @@ export function createRuntime<TSchema extends AnySchema>(
         ...(childObservability ? { observability: childObservability } : {}),
       }) as Runtime<unknown>,
     );
+    childStores.set(team, child.store ?? store);
+    internals.get(children.get(team)!)!.markChild();
   }
   /** Child runs started per activation: a child run's id is derived from its activation and ordinal. */
   const childOrdinals = new Map<string, number>();
@@ -272,11 +277,11 @@ export function createRuntime<TSchema extends AnySchema>(
       throw new TypeError(
         `No child team "${team}" (this runtime has ${[...children.keys()].map((t) => `"${t}"`).join(', ') || 'none'}: createRuntime({ children })).`,
       );
-    const key = `${ctx.parentRunId}\u0000${ctx.activationId}`;
+    const key = `${ctx.parentRunId}\u0000${ctx.activationId}\u0000${ctx.attempt}`;
     const ordinal = (childOrdinals.get(key) ?? 0) + 1;
     childOrdinals.set(key, ordinal);
-    // The same activation's n-th child has the same id after a restart: resuming finds it.
-    const runId = `${ctx.parentRunId}/${team}.${stableHash([ctx.activationId, ordinal]).slice(0, 8)}`;
+    // The same attempt's n-th child has the same id after a restart: resuming finds it.
+    const runId = `${ctx.parentRunId}/${team}.${stableHash([ctx.activationId, ctx.attempt, ordinal]).slice(0, 8)}`;
     const zero = { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 };
     const at = { childRunId: runId, team, activationId: ctx.activationId, agentId: ctx.agentId };
     const depthLeft = ctx.depthLimit - ctx.depth;
@@ -286,6 +291,14 @@ export function createRuntime<TSchema extends AnySchema>(
       return { runId, team, outcome: 'depth_exceeded', reason, board: null, activations: 0, usage: zero };
     }
     const budget = ctx.budgetLeft;
+    if (
+      (budget.tokens !== undefined && budget.tokens <= 0) ||
+      (budget.cost !== undefined && budget.cost <= 0)
+    ) {
+      const reason = `no budget left for a child run (${JSON.stringify(budget)})`;
+      ctx.record(TOPICS.child, { phase: 'refused', ...at, outcome: 'budget_exceeded', reason });
+      return { runId, team, outcome: 'budget_exceeded', reason, board: null, activations: 0, usage: zero };
+    }
     const parent: ParentLink = {
       runId: ctx.parentRunId,
       activationId: ctx.activationId,
@@ -294,11 +307,19 @@ export function createRuntime<TSchema extends AnySchema>(
       ...(budget.tokens === undefined && budget.cost === undefined ? {} : { budget }),
     };
     ctx.record(TOPICS.child, { phase: 'started', ...at });
-    const held = (await store.listRuns?.())?.includes(runId) ?? false;
-    const handle = held
-      ? await child.resume(runId, { signal: ctx.signal, parent })
-      : await child.start(input as never, { runId, signal: ctx.signal, parent });
-    const r = await handle.result;
+    let r: RunResult<unknown>;
+    try {
+      const held = (await childStores.get(team)!.listRuns?.())?.includes(runId) ?? false;
+      const handle = held
+        ? await child.resume(runId, { signal: ctx.signal, parent })
+        : await child.start(input as never, { runId, signal: ctx.signal, parent });
+      r = await handle.result;
+    } catch (error) {
+      // The child never ran (its input does not fit its board, say): the log says it ended.
+      const reason = error instanceof Error ? error.message : String(error);
+      ctx.record(TOPICS.child, { phase: 'ended', ...at, outcome: 'failed', reason, usage: zero });
+      throw error;
+    }
     const usage = {
       tokens: r.usage.tokens,
       inputTokens: r.usage.inputTokens,
@@ -355,6 +376,13 @@ export function createRuntime<TSchema extends AnySchema>(
   }
 
   function resume(runId: string, options: Omit<RunOptions, 'runId'> = {}): Promise<RunHandle<TBoard>> {
+    const team = teamOf(runId);
+    if (team !== undefined)
+      return Promise.reject(
+        new TypeError(
+          `"${runId}" is a run of the child team "${team}": it resumes when its parent's activation runs again.`,
+        ),
+      );
     return claiming(runId, () => resumeRun(runId, options));
   }
 
@@ -478,6 +506,7 @@ export function createRuntime<TSchema extends AnySchema>(
       tracer.end(r.outcome, r.reason);
       runs.delete(runId);
       schedulers.delete(runId);
+      for (const key of childOrdinals.keys()) if (key.startsWith(`${runId}\u0000`)) childOrdinals.delete(key);
       return {
         runId,
         ...r,
@@ -515,6 +544,16 @@ export function createRuntime<TSchema extends AnySchema>(
   ): Promise<ApprovalResult> {
     const runId = runOfRequest(requestId);
     if (runId === undefined) return 'unknown_request';
+    const team = teamOf(runId);
+    if (team !== undefined) {
+      const owner = descendants().get(team)!;
+      return decision.approved
+        ? owner.approve(requestId, {
+            by: decision.by,
+            ...(decision.comment === undefined ? {} : { comment: decision.comment }),
+          })
+        : owner.reject(requestId, { by: decision.by, reason: decision.reason });
+    }
     const live = schedulers.get(runId);
     // Opening a run the store does not hold would create it.
     if (!live && store.listRuns && !(await store.listRuns()).includes(runId)) return 'unknown_request';
@@ -537,7 +576,8 @@ export function createRuntime<TSchema extends AnySchema>(
     if (!store.listRuns) throw new TypeError('This store cannot list its runs.');
     const handles: RunHandle<TBoard>[] = [];
     for (const runId of await store.listRuns()) {
-      if (runs.has(runId) || opening.has(runId)) continue;
+      // A child team's run resumes when its parent's activation runs again, under that team's runtime.
+      if (runs.has(runId) || opening.has(runId) || teamOf(runId) !== undefined) continue;
       // One read of the log decides: a run that had ended resolves with its recorded outcome and is not
       // running, so only the runs actually picked up are returned.
       const handle = await resume(runId);
@@ -574,7 +614,14 @@ export function createRuntime<TSchema extends AnySchema>(
           : await reject(requestId, { by: a.by, reason: a.reason });
         // An answer from an operator continues a run that paused for it.
         const runId = runOfRequest(requestId);
-        if (result === 'answered' && runId !== undefined && !runs.has(runId) && !opening.has(runId)) {
+        // A child team's paused run already answered its parent: it is not resumed on its own.
+        if (
+          result === 'answered' &&
+          !isChild &&
+          runId !== undefined &&
+          !runs.has(runId) &&
+          !opening.has(runId)
+        ) {
           resume(runId).catch((error: unknown) =>
             console.warn(`hearsay: resuming ${runId} failed: ${String(error)}`),
           );
@@ -601,6 +648,15 @@ export function createRuntime<TSchema extends AnySchema>(
     return out;
   };
 
+  let teamsBelow: Map<string, Runtime<unknown>> | undefined;
+  /** The child team a run belongs to (a child run's id ends in `/<team>.<8 hex>`), or undefined for this runtime's own. */
+  const teamOf = (runId: string): string | undefined => {
+    if (children.size === 0) return undefined;
+    teamsBelow ??= descendants();
+    const m = /\/([\w-]+)\.[0-9a-f]{8}$/.exec(runId);
+    return m && teamsBelow.has(m[1]!) ? m[1] : undefined;
+  };
+
   let source: HubSource | undefined;
   const hubSource = (): HubSource => {
     if (source) return source;
@@ -609,11 +665,6 @@ export function createRuntime<TSchema extends AnySchema>(
       source = rawSource(() => true);
       return source;
     }
-    /** The team a run belongs to: a child run's id ends in `/<team>.<8 hex>`. */
-    const teamOf = (runId: string): string | undefined => {
-      const m = /\/([\w-]+)\.[0-9a-f]{8}$/.exec(runId);
-      return m && teams.has(m[1]!) ? m[1] : undefined;
-    };
     source = combineHubSources(
       rawSource((runId) => teamOf(runId) === undefined),
       new Map(
@@ -695,7 +746,13 @@ export function createRuntime<TSchema extends AnySchema>(
       await Promise.all([...children.values()].map((c) => c.close()));
     },
   };
-  internals.set(runtime as Runtime<unknown>, { rawSource, descendants });
+  internals.set(runtime as Runtime<unknown>, {
+    rawSource,
+    descendants,
+    markChild: () => {
+      isChild = true;
+    },
+  });
   return runtime;
 }
 
@@ -707,6 +764,7 @@ const internals = new WeakMap<
   {
     rawSource(owns: (runId: string) => boolean): HubSource;
     descendants(): Map<string, Runtime<unknown>>;
+    markChild(): void;
   }
 >();
 

@@ -975,6 +975,7 @@ export class RunScheduler<TBoard> {
               parentRunId: this.board.runId,
               activationId: who.id,
               agentId: who.agent.def.id,
+              attempt: who.attempt ?? 1,
               depth: who.depth,
               depthLimit: this.options.limits.depth,
               budgetLeft: {
@@ -993,7 +994,7 @@ export class RunScheduler<TBoard> {
           if (!this.done && (u.tokens > 0 || u.cost > 0))
             this.charge(
               who.agent,
-              { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cost: u.cost },
+              { tokens: u.tokens, inputTokens: u.inputTokens, outputTokens: u.outputTokens, cost: u.cost },
               'child',
             );
           return result;

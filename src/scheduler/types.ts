@@ -218,6 +218,8 @@ export interface ChildRunContext {
   readonly parentRunId: string;
   readonly activationId: string;
   readonly agentId: string;
+  /** The attempt of the activation (a retried attempt starts new child runs). */
+  readonly attempt: number;
   /** The activation's causal depth, and the run's limit: the child gets what is left. */
   readonly depth: number;
   readonly depthLimit: number;

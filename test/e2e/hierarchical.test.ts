@@ -134,6 +134,37 @@ describe('hierarchical runs', () => {
     await second.close();
   });
 
+  it('refuses a child run when no budget is left, without starting it', async () => {
+    const store = new MemoryStore();
+    const runtime = createRuntime({
+      ...hierarchicalTeam(),
+      store,
+      limits: { depth: 8, budget: { tokens: 0 } },
+    });
+    const result = await runtime.run({ goal: 'no budget' }, { runId: 'z' });
+    expect([...result.board.parts.values()].map((p) => p.childOutcome)).toEqual([
+      'budget_exceeded',
+      'budget_exceeded',
+    ]);
+    expect(await store.listRuns()).toEqual(['z']);
+    await runtime.close();
+  });
+
+  it('leaves child runs to their parents: resumeAll skips them, and resuming one directly is refused', async () => {
+    const store = new MemoryStore();
+    const first = createRuntime({ ...hierarchicalTeam(), store });
+    expect((await first.run({ goal: 'once' }, { runId: 'p' })).outcome).toBe('completed');
+    await first.close();
+    const children = (await store.listRuns()).filter((r) => r !== 'p');
+    expect(children).toHaveLength(2);
+    const second = createRuntime({ ...hierarchicalTeam(), store });
+    // The parent had ended: nothing is picked up, and its children are not run by the parent's team.
+    expect(await second.resumeAll()).toEqual([]);
+    await expect(second.resume(children[0]!)).rejects.toThrow(/child team "research"/);
+    for (const child of children) expect(await outcomeOf(store, child)).toBe('completed');
+    await second.close();
+  });
+
   it('refuses a child team named like a path', async () => {
     expect(() =>
       createRuntime({ ...hierarchicalTeam(), children: { 'a/b': hierarchicalTeam().children.research } }),

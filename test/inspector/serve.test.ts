@@ -40,7 +40,13 @@ describe('serving the inspector', () => {
     expect((await fetch(`${base}/inspect/inspector.css`)).headers.get('content-type')).toMatch(/css/);
     const head = await fetch(`${base}/inspect/`, { method: 'HEAD' });
     expect(head.status).toBe(200);
-    for (const other of ['/', '/inspect/secret.txt', '/inspect/../package.json'])
+    for (const other of [
+      '/',
+      '/inspect/secret.txt',
+      '/inspect/../package.json',
+      '/inspect/__proto__',
+      '/inspect/constructor',
+    ])
       expect((await fetch(`${base}${other}`)).status).toBe(418);
     expect((await fetch(`${base}/inspect/`, { method: 'POST' })).status).toBe(418);
   });
