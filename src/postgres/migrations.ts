@@ -1,0 +1,42 @@
+/**
+ * The store's schema, as numbered migrations (also in `schema.sql` for people who manage their database by
+ * hand). Names are written in the `hearsay` schema; the store substitutes its own schema name.
+ *
+ * Bodies are `json`, not `jsonb`: an event reads back byte for byte as it was written (key order, strings
+ * with any character).
+ */
+export const MIGRATIONS: readonly (readonly [number, string])[] = [
+  [
+    1,
+    `
+CREATE TABLE "hearsay".runs (
+  id         text PRIMARY KEY,
+  seq        bigint NOT NULL,
+  version    bigint NOT NULL,
+  -- Commits at or below this version are no longer kept: a base below it is a conflict (base_too_old).
+  horizon    bigint NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE "hearsay".events (
+  run             text   NOT NULL REFERENCES "hearsay".runs (id) ON DELETE CASCADE,
+  seq             bigint NOT NULL,
+  type            text   NOT NULL CHECK (type IN ('commit', 'message')),
+  version         bigint NOT NULL,
+  -- The paths a commit wrote (null for messages): what the conflict rule reads.
+  writes          json,
+  idempotency_key text,
+  body            json   NOT NULL,
+  PRIMARY KEY (run, seq)
+);
+CREATE UNIQUE INDEX events_idempotency ON "hearsay".events (run, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX events_commits ON "hearsay".events (run, version) WHERE type = 'commit';
+CREATE TABLE "hearsay".snapshots (
+  run     text   NOT NULL REFERENCES "hearsay".runs (id) ON DELETE CASCADE,
+  version bigint NOT NULL,
+  seq     bigint NOT NULL,
+  state   json   NOT NULL,
+  PRIMARY KEY (run, version)
+);
+`,
+  ],
+];

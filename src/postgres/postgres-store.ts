@@ -1,0 +1,315 @@
+import pg from 'pg';
+import {
+  BlackboardError,
+  type CommitDraft,
+  type CommitEvent,
+  type Conflict,
+  type LogEvent,
+  type MessageDraft,
+  type MessageEvent,
+  type OpenedRun,
+  type Path,
+  PathIndex,
+  type Store,
+  type StoreCommitResult,
+  type StoredSnapshot,
+} from '../blackboard/index.js';
+import { MIGRATIONS } from './migrations.js';
+
+/** Options of {@link PostgresStore.open}. */
+export interface PostgresStoreOptions {
+  /** A `pg` pool to use (the store does not end it), or a connection string (the store owns its pool). */
+  readonly pool?: pg.Pool;
+  readonly connectionString?: string;
+  /** The schema holding the store's tables (default `hearsay`); created by the migration. */
+  readonly schema?: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * A store on PostgreSQL: each run's log in a table, every commit one transaction that locks the run's
+ * row, checks the idempotency key, applies the same path-level conflict rule as every store (the
+ * {@link PathIndex} over the writes committed after the base version), appends the event, bumps the
+ * version and notifies `hearsay_events`. All of it happens, or none of it.
+ *
+ * @example
+ * const store = await PostgresStore.open({ connectionString: process.env.DATABASE_URL });
+ * const runtime = createRuntime({ ...team, store });
+ */
+export class PostgresStore implements Store {
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+    private readonly ownsPool: boolean,
+  ) {}
+
+  /** Connects and brings the schema up to date (migrations run once, in a transaction, under a lock). */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = options.schema ?? 'hearsay';
+    if (!SCHEMA_NAME.test(schema))
+      throw new TypeError(`Schema "${schema}": use lower-case letters, digits and _.`);
+    if (!options.pool && !options.connectionString) throw new TypeError('Give a pool or a connectionString.');
+    const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString });
+    const store = new PostgresStore(pool, schema, !options.pool);
+    try {
+      await store.migrate();
+    } catch (error) {
+      if (!options.pool) await pool.end();
+      throw error;
+    }
+    return store;
+  }
+
+  /** The qualified name of one of the store's tables. */
+  private t(name: string): string {
+    return `"${this.schema}"."${name}"`;
+  }
+
+  private async migrate(): Promise<void> {
+    await this.transaction(async (c) => {
+      // One migrator at a time, whichever process starts first.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hearsay:${this.schema}`]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${this.t('migrations')} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const done = new Set(
+        (await c.query<{ version: number }>(`SELECT version FROM ${this.t('migrations')}`)).rows.map(
+          (r) => r.version,
+        ),
+      );
+      for (const [version, sql] of MIGRATIONS) {
+        if (done.has(version)) continue;
+        await c.query(sql.replaceAll('"hearsay".', `"${this.schema}".`));
+        await c.query(`INSERT INTO ${this.t('migrations')} (version) VALUES ($1)`, [version]);
+      }
+    });
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow>(
+    sql: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    return this.pool.query<R>(sql, values);
+  }
+
+  async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
+    return this.transaction(async (c) => {
+      const inserted = await c.query(
+        `INSERT INTO ${this.t('runs')} (id, seq, version, horizon) VALUES ($1, 0, 0, 0) ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [runId],
+      );
+      if (inserted.rowCount === 1) {
+        const snapshot: StoredSnapshot = { version: 0, seq: 0, state: initial };
+        await c.query(`INSERT INTO ${this.t('snapshots')} (run, version, seq, state) VALUES ($1, 0, 0, $2)`, [
+          runId,
+          JSON.stringify(initial ?? null),
+        ]);
+        return { created: true, head: { seq: 0, version: 0 }, snapshot };
+      }
+      const head = await c.query<{ seq: string; version: string }>(
+        `SELECT seq, version FROM ${this.t('runs')} WHERE id = $1`,
+        [runId],
+      );
+      const snap = await c.query<{ version: string; seq: string; state: unknown }>(
+        `SELECT version, seq, state FROM ${this.t('snapshots')} WHERE run = $1 ORDER BY version DESC LIMIT 1`,
+        [runId],
+      );
+      const s = snap.rows[0]!;
+      return {
+        created: false,
+        head: { seq: Number(head.rows[0]!.seq), version: Number(head.rows[0]!.version) },
+        snapshot: { version: Number(s.version), seq: Number(s.seq), state: s.state },
+      };
+    });
+  }
+
+  /** The run's row, locked for this transaction. */
+  private async lockRun(
+    c: pg.PoolClient,
+    runId: string,
+  ): Promise<{ seq: number; version: number; horizon: number }> {
+    const r = await c.query<{ seq: string; version: string; horizon: string }>(
+      `SELECT seq, version, horizon FROM ${this.t('runs')} WHERE id = $1 FOR UPDATE`,
+      [runId],
+    );
+    const row = r.rows[0];
+    if (!row) throw new BlackboardError('run_mismatch', `No run "${runId}" in this store; open it first.`);
+    return { seq: Number(row.seq), version: Number(row.version), horizon: Number(row.horizon) };
+  }
+
+  /** The shared conflict rule, over the writes committed after `baseVersion`. */
+  private async conflictOf(
+    c: pg.PoolClient | pg.Pool,
+    runId: string,
+    head: { version: number; horizon: number },
+    baseVersion: number,
+    touched: readonly Path[],
+  ): Promise<Conflict | undefined> {
+    const index = new PathIndex(head.horizon);
+    if (baseVersion >= head.horizon) {
+      const later = await c.query<{ version: string; writes: Path[] }>(
+        `SELECT version, writes FROM ${this.t('events')} WHERE run = $1 AND type = 'commit' AND version > $2 ORDER BY version`,
+        [runId, baseVersion],
+      );
+      for (const row of later.rows) index.record(row.writes, Number(row.version));
+    }
+    return index.check(touched, baseVersion, head.version);
+  }
+
+  async commit(runId: string, draft: CommitDraft, touched: readonly Path[]): Promise<StoreCommitResult> {
+    return this.transaction(async (c) => {
+      const head = await this.lockRun(c, runId);
+      if (draft.idempotencyKey !== undefined) {
+        const prior = await c.query<{ body: CommitEvent }>(
+          `SELECT body FROM ${this.t('events')} WHERE run = $1 AND idempotency_key = $2`,
+          [runId, draft.idempotencyKey],
+        );
+        if (prior.rows[0]) return { ok: true, event: prior.rows[0].body, duplicate: true };
+      }
+      const conflict = await this.conflictOf(c, runId, head, draft.baseVersion, touched);
+      if (conflict) return { ok: false, conflict };
+      const event: CommitEvent = {
+        type: 'commit',
+        runId,
+        seq: head.seq + 1,
+        version: head.version + 1,
+        ...draft,
+      };
+      await this.insert(c, event, draft.writes, draft.idempotencyKey);
+      await c.query(`UPDATE ${this.t('runs')} SET seq = $2, version = $3 WHERE id = $1`, [
+        runId,
+        event.seq,
+        event.version,
+      ]);
+      await c.query('SELECT pg_notify($1, $2)', ['hearsay_events', `${runId}\n${event.seq}`]);
+      return { ok: true, event, duplicate: false };
+    });
+  }
+
+  private async insert(
+    c: pg.PoolClient,
+    e: LogEvent,
+    writes: readonly Path[] | null,
+    key?: string,
+  ): Promise<void> {
+    await c.query(
+      `INSERT INTO ${this.t('events')} (run, seq, type, version, writes, idempotency_key, body) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        e.runId,
+        e.seq,
+        e.type,
+        e.version,
+        writes === null ? null : JSON.stringify(writes),
+        key ?? null,
+        JSON.stringify(e),
+      ],
+    );
+  }
+
+  async append(runId: string, draft: MessageDraft): Promise<MessageEvent> {
+    return this.transaction(async (c) => {
+      const head = await this.lockRun(c, runId);
+      const event: MessageEvent = {
+        type: 'message',
+        runId,
+        seq: head.seq + 1,
+        version: head.version,
+        ...draft,
+      };
+      await this.insert(c, event, null);
+      await c.query(`UPDATE ${this.t('runs')} SET seq = $2 WHERE id = $1`, [runId, event.seq]);
+      await c.query('SELECT pg_notify($1, $2)', ['hearsay_events', `${runId}\n${event.seq}`]);
+      return event;
+    });
+  }
+
+  async read(runId: string, from: number, to?: number): Promise<LogEvent[]> {
+    await this.requireRun(runId);
+    const r = await this.query<{ body: LogEvent }>(
+      `SELECT body FROM ${this.t('events')} WHERE run = $1 AND seq >= $2 AND ($3::bigint IS NULL OR seq <= $3) ORDER BY seq`,
+      [runId, from, to ?? null],
+    );
+    return r.rows.map((row) => row.body);
+  }
+
+  async findCommit(runId: string, idempotencyKey: string): Promise<CommitEvent | undefined> {
+    await this.requireRun(runId);
+    const r = await this.query<{ body: CommitEvent }>(
+      `SELECT body FROM ${this.t('events')} WHERE run = $1 AND idempotency_key = $2`,
+      [runId, idempotencyKey],
+    );
+    return r.rows[0]?.body;
+  }
+
+  async checkConflicts(
+    runId: string,
+    baseVersion: number,
+    touched: readonly Path[],
+  ): Promise<Conflict | undefined> {
+    const head = await this.requireRun(runId);
+    return this.conflictOf(this.pool, runId, head, baseVersion, touched);
+  }
+
+  async saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
+    await this.requireRun(runId);
+    await this.query(
+      `INSERT INTO ${this.t('snapshots')} (run, version, seq, state) VALUES ($1, $2, $3, $4) ON CONFLICT (run, version) DO NOTHING`,
+      [runId, snapshot.version, snapshot.seq, JSON.stringify(snapshot.state ?? null)],
+    );
+  }
+
+  async loadSnapshot(runId: string, version: number): Promise<StoredSnapshot | undefined> {
+    await this.requireRun(runId);
+    const r = await this.query<{ version: string; seq: string; state: unknown }>(
+      `SELECT version, seq, state FROM ${this.t('snapshots')} WHERE run = $1 AND version <= $2 ORDER BY version DESC LIMIT 1`,
+      [runId, version],
+    );
+    const s = r.rows[0];
+    return s ? { version: Number(s.version), seq: Number(s.seq), state: s.state } : undefined;
+  }
+
+  async listRuns(): Promise<string[]> {
+    const r = await this.query<{ id: string }>(
+      `SELECT id FROM ${this.t('runs')} ORDER BY created_at, id`,
+      [],
+    );
+    return r.rows.map((row) => row.id);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private async requireRun(runId: string): Promise<{ version: number; horizon: number }> {
+    const r = await this.query<{ version: string; horizon: string }>(
+      `SELECT version, horizon FROM ${this.t('runs')} WHERE id = $1`,
+      [runId],
+    );
+    const row = r.rows[0];
+    if (!row) throw new BlackboardError('run_mismatch', `No run "${runId}" in this store; open it first.`);
+    return { version: Number(row.version), horizon: Number(row.horizon) };
+  }
+}

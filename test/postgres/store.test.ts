@@ -1,0 +1,106 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/postgres/index.js';
+import { describeStoreConformance } from '../blackboard/store-conformance.js';
+import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+
+const available = postgresAvailable('PostgresStore');
+
+describe.runIf(available)('PostgresStore', () => {
+  let cluster: Cluster;
+  let pool: pg.Pool;
+  let n = 0;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    pool = new pg.Pool({ connectionString: cluster.connectionString, max: 20 });
+  }, 120_000);
+  afterAll(async () => {
+    await pool?.end();
+    await cluster?.stop();
+  });
+
+  // A fresh, empty store each time: its own schema in the throwaway cluster.
+  describeStoreConformance(
+    'PostgresStore',
+    async () => {
+      const schema = `conformance_${++n}`;
+      const store = await PostgresStore.open({ pool, schema });
+      return {
+        store,
+        dispose: async () => {
+          await store.close();
+          await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+        },
+      };
+    },
+    60,
+  );
+
+  it('migrates once, whichever of several processes opens the store first, and keeps its data', async () => {
+    const stores = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        PostgresStore.open({ connectionString: cluster.connectionString, schema: 'shared' }),
+      ),
+    );
+    await stores[0]!.openRun('r', { n: 0 });
+    const c = await stores[1]!.commit(
+      'r',
+      {
+        baseVersion: 0,
+        reads: [],
+        writes: [['n']],
+        patches: [{ op: 'replace', path: ['n'], value: 1 }],
+        author: 'a',
+        time: 1,
+      },
+      [['n']],
+    );
+    expect(c.ok).toBe(true);
+    const again = await PostgresStore.open({ connectionString: cluster.connectionString, schema: 'shared' });
+    expect((await again.read('r', 1)).map((e) => e.seq)).toEqual([1]);
+    const { rows } = await pool.query('SELECT version FROM "shared".migrations');
+    expect(rows).toEqual([{ version: 1 }]);
+    await Promise.all([...stores, again].map((s) => s.close()));
+  });
+
+  it('reads back every event byte for byte, strings with any character included', async () => {
+    const store = await PostgresStore.open({ pool, schema: 'bytes' });
+    await store.openRun('r', { s: '' });
+    const odd = 'nul \u0000, emoji 🧠, quote ", backslash \\, 𝔘𝔫𝔦𝔠𝔬𝔡𝔢';
+    const r = await store.commit(
+      'r',
+      {
+        baseVersion: 0,
+        reads: [],
+        writes: [['s']],
+        patches: [{ op: 'replace', path: ['s'], value: odd }],
+        author: 'a',
+        time: 1,
+      },
+      [['s']],
+    );
+    expect(r.ok).toBe(true);
+    const [event] = await store.read('r', 1);
+    expect(JSON.stringify(event)).toBe(JSON.stringify(r.ok ? r.event : undefined));
+    await store.close();
+  });
+
+  it('refuses a schema name that is not a plain identifier', async () => {
+    await expect(PostgresStore.open({ pool, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(
+      /lower-case letters/,
+    );
+  });
+});
+
+describe('the documented schema', () => {
+  it('is exactly what the store migrates, migration by migration', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { MIGRATIONS } = await import('../../src/postgres/index.js');
+    const sql = readFileSync(new URL('../../docs/postgres-schema.sql', import.meta.url), 'utf8');
+    for (const [version, migration] of MIGRATIONS) {
+      expect(sql).toContain(`-- migration ${version}${migration}`);
+      expect(sql).toContain(`VALUES (${version});`);
+    }
+  });
+});
