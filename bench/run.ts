@@ -6,9 +6,16 @@ import { blackboardCases } from './blackboard.js';
 import type { BenchCase } from './harness.js';
 import { hubCases } from './hub.js';
 import { inspectorCases } from './inspector.js';
+import { postgresCases } from './postgres.js';
 import { schedulerCases } from './scheduler.js';
 
-const all: BenchCase[] = [...blackboardCases, ...schedulerCases, ...hubCases, ...inspectorCases];
+const all: BenchCase[] = [
+  ...blackboardCases,
+  ...schedulerCases,
+  ...hubCases,
+  ...inspectorCases,
+  ...postgresCases,
+];
 const wanted = process.argv.slice(2);
 const groups = new Set(all.map((c) => c.group));
 for (const g of wanted) {

@@ -69,7 +69,21 @@ export class Blackboard<TState> {
     this.snapshotEvery = init.snapshotEvery;
     this.feed = new Feed(init.onSubscriberError);
     this.current = init.snapshot;
+    // Other processes writing this run (a shared store): catch up whenever the store hints at it.
+    this.unwatch = init.store.watch?.(this.runId, () => {
+      void this.queue
+        .run(async () => {
+          if (!this.closed) await this.catchUp();
+        })
+        .catch((error: unknown) => {
+          // A store closed under an open board has nothing more to tell it.
+          if (error instanceof BlackboardError && error.code === 'closed') return;
+          init.onSubscriberError(error, undefined);
+        });
+    });
   }
+
+  private readonly unwatch: (() => void) | undefined;
 
   /** The current state and version, in O(1). The returned object and state never change. */
   snapshot(): BoardSnapshot<TState> {
@@ -214,6 +228,7 @@ export class Blackboard<TState> {
 
   /** Waits for queued commits, then refuses new ones. Does not close the store. */
   async close(): Promise<void> {
+    this.unwatch?.();
     await this.queue.run(() => {
       this.closed = true;
     });

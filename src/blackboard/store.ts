@@ -59,6 +59,12 @@ export interface Store {
   loadSnapshot(runId: string, version: number): Promise<StoredSnapshot | undefined>;
   /** The runs the store holds (optional: stores that can enumerate their runs, for resuming them all). */
   listRuns?(): Promise<string[]>;
+  /**
+   * Calls `onChange` when other processes may have appended to the run (optional: stores shared across
+   * processes). A hint only: the board then reads the log after the last event it has, so a lost or
+   * repeated hint loses or repeats nothing. Returns a function that stops watching.
+   */
+  watch?(runId: string, onChange: () => void): () => void;
   /** Releases resources; further calls fail. */
   close(): Promise<void>;
 }

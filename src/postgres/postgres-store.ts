@@ -23,6 +23,11 @@ export interface PostgresStoreOptions {
   readonly connectionString?: string;
   /** The schema holding the store's tables (default `hearsay`); created by the migration. */
   readonly schema?: string;
+  /**
+   * How often watched runs are checked even without a notification (default 1000 ms): covers lost
+   * notifications, a dropped LISTEN connection and poolers that do not pass LISTEN through.
+   */
+  readonly pollMs?: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -39,12 +44,28 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 export class PostgresStore implements Store {
   private closed = false;
+  /** Who watches which run (boards of this process following writes by others). */
+  private readonly watchers = new Map<string, Set<() => void>>();
+  /** The dedicated LISTEN connection, while anything is watched. */
+  private listener: pg.Client | undefined;
+  private connecting = false;
+  private poller: ReturnType<typeof setInterval> | undefined;
+  private retry: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
     private readonly ownsPool: boolean,
+    private readonly pollMs: number,
   ) {}
+
+  /** The `application_name` of this store's LISTEN connection (one per store: operators can find it). */
+  readonly listenerName = `hearsay-listen-${Math.random().toString(36).slice(2, 8)}`;
+
+  /** The channel commits and messages are announced on: one per schema. */
+  get channel(): string {
+    return `hearsay_events_${this.schema}`;
+  }
 
   /** Connects and brings the schema up to date (migrations run once, in a transaction, under a lock). */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
@@ -53,7 +74,7 @@ export class PostgresStore implements Store {
       throw new TypeError(`Schema "${schema}": use lower-case letters, digits and _.`);
     if (!options.pool && !options.connectionString) throw new TypeError('Give a pool or a connectionString.');
     const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString });
-    const store = new PostgresStore(pool, schema, !options.pool);
+    const store = new PostgresStore(pool, schema, !options.pool, options.pollMs ?? 1000);
     try {
       await store.migrate();
     } catch (error) {
@@ -89,8 +110,21 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+  /** Operations in flight: `close` waits for them. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  private track<T>(op: Promise<T>): Promise<T> {
+    this.inFlight.add(op);
+    void op.finally(() => this.inFlight.delete(op)).catch(() => undefined);
+    return op;
+  }
+
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
+    return this.track(this.inTransaction(work));
+  }
+
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -105,12 +139,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async query<R extends pg.QueryResultRow>(
-    sql: string,
-    values: unknown[],
-  ): Promise<pg.QueryResult<R>> {
-    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
-    return this.pool.query<R>(sql, values);
+  private query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
+    return this.track(this.pool.query<R>(sql, values));
   }
 
   async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
@@ -202,7 +233,7 @@ export class PostgresStore implements Store {
         event.seq,
         event.version,
       ]);
-      await c.query('SELECT pg_notify($1, $2)', ['hearsay_events', `${runId}\n${event.seq}`]);
+      await c.query('SELECT pg_notify($1, $2)', [this.channel, `${runId}\n${event.seq}`]);
       return { ok: true, event, duplicate: false };
     });
   }
@@ -239,7 +270,7 @@ export class PostgresStore implements Store {
       };
       await this.insert(c, event, null);
       await c.query(`UPDATE ${this.t('runs')} SET seq = $2 WHERE id = $1`, [runId, event.seq]);
-      await c.query('SELECT pg_notify($1, $2)', ['hearsay_events', `${runId}\n${event.seq}`]);
+      await c.query('SELECT pg_notify($1, $2)', [this.channel, `${runId}\n${event.seq}`]);
       return event;
     });
   }
@@ -297,9 +328,91 @@ export class PostgresStore implements Store {
     return r.rows.map((row) => row.id);
   }
 
+  /**
+   * Calls `onChange` when the run may have new events: on each `NOTIFY` from the dedicated `LISTEN`
+   * connection, after that connection is (re)established, and every `pollMs` regardless. The board reads
+   * the log after the last event it has, so hints may be lost or repeated without losing or repeating
+   * anything.
+   */
+  watch(runId: string, onChange: () => void): () => void {
+    let set = this.watchers.get(runId);
+    if (!set) {
+      set = new Set();
+      this.watchers.set(runId, set);
+    }
+    set.add(onChange);
+    this.listen();
+    this.poller ??= setInterval(() => this.notifyAll(), this.pollMs);
+    this.poller.unref?.();
+    return () => {
+      set.delete(onChange);
+      if (set.size === 0) this.watchers.delete(runId);
+      if (this.watchers.size === 0) this.stopWatching();
+    };
+  }
+
+  private notifyAll(): void {
+    for (const set of this.watchers.values()) for (const w of set) w();
+  }
+
+  /** Opens the LISTEN connection if none is open; a dropped one is opened again with a backoff. */
+  private listen(delayMs = 0): void {
+    if (this.listener || this.connecting || this.closed || this.watchers.size === 0) return;
+    this.connecting = true;
+    const client = new pg.Client({ ...this.pool.options, application_name: this.listenerName });
+    client.on('notification', (n) => {
+      const runId = (n.payload ?? '').split('\n')[0]!;
+      for (const w of this.watchers.get(runId) ?? []) w();
+    });
+    // A connection the server ended (restart, pg_terminate_backend): reconnect, and catch up on arrival.
+    client.on('error', () => undefined);
+    client.on('end', () => {
+      if (this.listener === client) this.listener = undefined;
+      this.scheduleListen(Math.min(Math.max(delayMs * 2, 100), 5000));
+    });
+    client
+      .connect()
+      .then(() => client.query(`LISTEN "${this.channel}"`))
+      .then(() => {
+        this.connecting = false;
+        if (this.closed || this.watchers.size === 0) return void client.end().catch(() => undefined);
+        this.listener = client;
+        // Whatever was committed while no one listened is read now.
+        this.notifyAll();
+      })
+      .catch(() => {
+        this.connecting = false;
+        void client.end().catch(() => undefined);
+        this.scheduleListen(Math.min(Math.max(delayMs * 2, 100), 5000));
+      });
+  }
+
+  private scheduleListen(delayMs: number): void {
+    if (this.closed || this.watchers.size === 0 || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.listen(delayMs);
+    }, delayMs);
+    this.retry.unref?.();
+  }
+
+  private stopWatching(): void {
+    clearInterval(this.poller);
+    this.poller = undefined;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    const client = this.listener;
+    this.listener = undefined;
+    void client?.end().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watchers.clear();
+    this.stopWatching();
+    // What was already asked finishes (or fails) before the store reports itself closed.
+    await Promise.allSettled([...this.inFlight]);
     if (this.ownsPool) await this.pool.end();
   }
 
