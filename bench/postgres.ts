@@ -1,7 +1,8 @@
 /**
  * PostgreSQL: commits per second on one run and spread over eight, through PostgresStore against a
  * throwaway cluster started here (initdb/pg_ctl on loopback, fsync off, as the tests do). Every committer
- * writes its own path, so nothing conflicts: the numbers are the store's, not the conflict rule's.
+ * writes a path never written before, so nothing conflicts: the numbers are the store's, not the conflict
+ * rule's (which reads the writes after the base version: each committer bases on its own last commit).
  */
 import pg from 'pg';
 import { PostgresStore } from '../src/postgres/index.js';
@@ -18,21 +19,25 @@ async function commitsPerSecond(store: PostgresStore, runs: number, tag: string)
   await Promise.all(
     Array.from({ length: COMMITTERS }, async (_, w) => {
       const runId = ids[w % runs]!;
+      // Like a board: each commit is based on the last version this committer saw (its previous commit).
+      let seen = 0;
       for (let i = 0; i < PER_COMMITTER; i++) {
-        // Base version 0 with a path no one else writes: never a conflict, whatever the order.
+        // A path never written before: no conflict, whatever the order.
+        const path = [`w${w}_${i}`];
         const r = await store.commit(
           runId,
           {
-            baseVersion: 0,
+            baseVersion: seen,
             reads: [],
-            writes: [[`w${w}`]],
-            patches: [{ op: 'add', path: [`w${w}`], value: i }],
+            writes: [path],
+            patches: [{ op: 'add', path, value: i }],
             author: 'bench',
             time: i,
           },
-          [[`w${w}`]],
+          [path],
         );
         if (!r.ok) throw new Error(`unexpected conflict: ${r.conflict.message}`);
+        seen = r.event.version;
       }
     }),
   );
