@@ -18,7 +18,10 @@ import { MIGRATIONS } from './migrations.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
-  /** A `pg` pool to use (the store does not end it), or a connection string (the store owns its pool). */
+  /**
+   * A `pg` pool to use (the store does not end it; give it an `error` listener, as `pg` asks of every
+   * pool), or a connection string (the store owns its pool).
+   */
   readonly pool?: pg.Pool;
   readonly connectionString?: string;
   /** The schema holding the store's tables (default `hearsay`); created by the migration. */
@@ -74,6 +77,9 @@ export class PostgresStore implements Store {
       throw new TypeError(`Schema "${schema}": use lower-case letters, digits and _.`);
     if (!options.pool && !options.connectionString) throw new TypeError('Give a pool or a connectionString.');
     const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString });
+    // An idle connection the server drops (a restart, a terminated backend) is an 'error' on the pool;
+    // unheard, it would end the process. The pool discards that connection and opens a new one when needed.
+    if (!options.pool) pool.on('error', () => undefined);
     const store = new PostgresStore(pool, schema, !options.pool, options.pollMs ?? 1000);
     try {
       await store.migrate();
