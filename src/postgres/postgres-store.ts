@@ -326,6 +326,32 @@ export class PostgresStore implements Store {
     return s ? { version: Number(s.version), seq: Number(s.seq), state: s.state } : undefined;
   }
 
+  /**
+   * Drops the run's events and snapshots before its newest snapshot, as the file store does: the board
+   * reopens from that snapshot, and a commit based on an older version is a conflict (`base_too_old`).
+   */
+  compact(runId: string): Promise<{ removedRecords: number }> {
+    return this.transaction(async (c) => {
+      await this.lockRun(c, runId);
+      const keep = (
+        await c.query<{ version: string; seq: string }>(
+          `SELECT version, seq FROM ${this.t('snapshots')} WHERE run = $1 ORDER BY version DESC LIMIT 1`,
+          [runId],
+        )
+      ).rows[0]!;
+      const removed = await c.query(`DELETE FROM ${this.t('events')} WHERE run = $1 AND seq <= $2`, [
+        runId,
+        keep.seq,
+      ]);
+      await c.query(`DELETE FROM ${this.t('snapshots')} WHERE run = $1 AND version < $2`, [
+        runId,
+        keep.version,
+      ]);
+      await c.query(`UPDATE ${this.t('runs')} SET horizon = $2 WHERE id = $1`, [runId, keep.version]);
+      return { removedRecords: removed.rowCount ?? 0 };
+    });
+  }
+
   async listRuns(): Promise<string[]> {
     const r = await this.query<{ id: string }>(
       `SELECT id FROM ${this.t('runs')} ORDER BY created_at, id`,

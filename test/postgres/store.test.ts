@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createBlackboard } from '../../src/blackboard/index.js';
 import { PostgresStore } from '../../src/postgres/index.js';
 import { describeStoreConformance } from '../blackboard/store-conformance.js';
 import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
@@ -83,6 +85,41 @@ describe.runIf(available)('PostgresStore', () => {
     expect(r.ok).toBe(true);
     const [event] = await store.read('r', 1);
     expect(JSON.stringify(event)).toBe(JSON.stringify(r.ok ? r.event : undefined));
+    await store.close();
+  });
+
+  it('compacts a run to its newest snapshot, as the file store does, and numbers on from the head', async () => {
+    const store = await PostgresStore.open({ pool, schema: 'compact' });
+    const Schema = z.object({ n: z.number() });
+    const board = await createBlackboard({
+      schema: Schema,
+      initial: { n: 0 },
+      store,
+      runId: 'r',
+      snapshotEvery: 10,
+    });
+    const bump = (d: { n: number }) => {
+      d.n += 1;
+    };
+    for (let i = 1; i <= 25; i++) await board.transact(bump, { author: 'w' });
+    expect(await store.compact('r')).toEqual({ removedRecords: 20 });
+    const again = await createBlackboard({ schema: Schema, initial: { n: 0 }, store, runId: 'r' });
+    expect(again.version).toBe(25);
+    expect(again.state).toEqual({ n: 25 });
+    expect((await again.at(22)).n).toBe(22);
+    const stale = await again.commit({
+      baseVersion: 5,
+      reads: [['n']],
+      patches: [{ op: 'replace', path: ['n'], value: 0 }],
+      author: 'late',
+    });
+    expect(stale).toMatchObject({ ok: false, error: { code: 'conflict', reason: 'base_too_old' } });
+    expect(await again.transact(bump, { author: 'w' })).toMatchObject({
+      ok: true,
+      event: { seq: 26, version: 26 },
+    });
+    expect((await store.read('r', 1)).map((e) => e.seq)).toEqual([21, 22, 23, 24, 25, 26]);
+    await Promise.all([board.close(), again.close()]);
     await store.close();
   });
 
