@@ -61,12 +61,16 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
   const holds = async (runId: string) =>
     owns(runId) && ((await deps.store.listRuns?.())?.includes(runId) ?? false);
 
-  /** A run that is not live here: a board read back from the store (never cached: it may have moved). */
-  async function endedRun(runId: string): Promise<{ board: Blackboard<unknown>; info: RunInfo }> {
-    const board = await deps.openBoard(runId);
+  /**
+   * What a run that is not live here came to, from the end of its log. Cached while the log does not grow;
+   * the store's head decides, so listing runs (the inspector polls it) never rebuilds a board.
+   */
+  async function endedInfo(runId: string): Promise<RunInfo> {
+    // The run is held (it was listed): opening it finds it, and creates nothing.
+    const { head } = await deps.store.openRun(runId, null);
     const known = infos.get(runId);
-    if (known && known.seq === board.seq) return { board, info: known };
-    const tail = await deps.store.read(runId, Math.max(1, board.seq - OUTCOME_WINDOW));
+    if (known && known.seq === head.seq) return known;
+    const tail = await deps.store.read(runId, Math.max(1, head.seq - OUTCOME_WINDOW));
     const outcome = tail.findLast((e) => e.type === 'message' && e.topic === TOPICS.outcome);
     const p = (outcome?.type === 'message' ? outcome.payload : undefined) as
       | { outcome?: string; reason?: string; usage?: { tokens?: number; cost?: number } }
@@ -76,15 +80,15 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       status: 'ended',
       outcome: p?.outcome ?? 'interrupted',
       ...(p?.reason ? { reason: p.reason } : {}),
-      version: board.version,
-      seq: board.seq,
+      version: head.version,
+      seq: head.seq,
       ...(await startedAt(runId)),
       ...(p?.usage ? { tokens: p.usage.tokens ?? 0, cost: p.usage.cost ?? 0 } : {}),
     };
     infos.delete(runId);
     infos.set(runId, info);
     if (infos.size > MAX_INFOS) infos.delete(infos.keys().next().value!);
-    return { board, info };
+    return info;
   }
 
   const liveInfo = async (runId: string, board: Blackboard<unknown>): Promise<RunInfo> => {
@@ -119,7 +123,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       const out: RunInfo[] = await Promise.all([...deps.live].map(([id, run]) => liveInfo(id, run.board)));
       for (const runId of (await deps.store.listRuns?.()) ?? []) {
         if (deps.live.has(runId) || !owns(runId)) continue;
-        out.push((await endedRun(runId)).info);
+        out.push(await endedInfo(runId));
       }
       return out;
     },
@@ -127,7 +131,8 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       const live = liveRun(runId);
       if (live) return live.board;
       // Opening a board for a run the store does not hold would create it: ask the store first.
-      return (await holds(runId)) ? (await endedRun(runId)).board : undefined;
+      // A board read back from the store (never cached: an answer to a paused run may have moved it).
+      return (await holds(runId)) ? deps.openBoard(runId) : undefined;
     },
     onRunStarted: deps.onRunStarted,
     agentWrites: (agentId) => byId.get(agentId)?.writes,
