@@ -180,7 +180,13 @@ describe("the inspector's run model", () => {
       { action: 'publish_report', status: 'used', by: 'ops' },
     ]);
     expect(model.pendingApprovals()).toEqual([]);
-    expect(model.agenda?.items.length).toBeGreaterThanOrEqual(0);
+    // The latest agenda is the run's last scheduling cycle, naming only the team's agents.
+    const agendas = events.filter((e) => e.type === 'message' && e.topic === TOPICS.agenda);
+    expect(agendas.length).toBeGreaterThan(0);
+    const last = agendas.at(-1) as { payload: { cycle: number } } | undefined;
+    expect(model.agenda?.cycle).toBe(last?.payload.cycle);
+    const ids = new Set(inspectedTeam(2).agents.map((a) => a.id));
+    expect(model.agenda!.items.every((i) => ids.has(i.agentId))).toBe(true);
     await runtime.close();
   });
 });
