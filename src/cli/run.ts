@@ -1,6 +1,7 @@
+import type { Usage } from '../actors/index.js';
 import type { LogEvent } from '../blackboard/index.js';
 import { createRuntime, type RuntimeConfig } from '../runtime/index.js';
-import { TOPICS } from '../scheduler/index.js';
+import { addUsage, emptySpent, TOPICS } from '../scheduler/index.js';
 import { CliError, importModule } from './load.js';
 
 export const runUsage = `Usage:
@@ -53,11 +54,12 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
       });
   if (hub) console.log(`inspector: ${hub.inspectorUrl}`);
   const handle = await runtime.start((input ?? {}) as never);
-  const tally = { activations: 0, tokens: 0, cost: 0 };
+  let activations = 0;
+  const spent = emptySpent();
   const tty = process.stderr.isTTY;
   let last = '';
   const show = (force = false) => {
-    const line = `run ${handle.runId}: ${tally.activations} activations, ${tally.tokens} tokens, $${tally.cost.toFixed(5)}`;
+    const line = `run ${handle.runId}: ${activations} activations, ${spent.tokens} tokens, $${spent.cost.toFixed(5)}`;
     if (line === last && !force) return;
     last = line;
     if (tty) process.stderr.write(`\r${line}`);
@@ -65,17 +67,9 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
   handle.board.subscribe({ from: 1 }, (e: LogEvent) => {
     if (e.type !== 'message') return;
     const p = e.payload as Record<string, unknown>;
-    if (e.topic === TOPICS.activation && p.phase === 'started') tally.activations += 1;
-    else if (e.topic === TOPICS.usage) {
-      const u = (p.usage ?? {}) as {
-        inputTokens?: number;
-        outputTokens?: number;
-        tokens?: number;
-        cost?: number;
-      };
-      tally.tokens += u.tokens ?? (u.inputTokens ?? 0) + (u.outputTokens ?? 0);
-      tally.cost += u.cost ?? 0;
-    } else return;
+    if (e.topic === TOPICS.activation && p.phase === 'started') activations += 1;
+    else if (e.topic === TOPICS.usage) addUsage(spent, (p.usage ?? {}) as Usage);
+    else return;
     show();
   });
   const stop = () => handle.cancel('interrupted (SIGINT)');

@@ -23,3 +23,4 @@ export {
   RunInfoSchema,
   ServerMessageSchema,
 } from './messages.js';
+export { childRunDepth, childRunId, childRunTeam } from './run-ids.js';

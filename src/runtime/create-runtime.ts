@@ -22,10 +22,12 @@ import {
   RunTracer,
   resolveObservability,
 } from '../observability/index.js';
+import { childRunId, childRunTeam } from '../protocol/index.js';
 import {
   APPROVAL_AUTHORS,
   approvalsFrom,
   type ChildStarter,
+  emptySpent,
   permutation,
   type ResumeState,
   type RunLimits,
@@ -38,6 +40,7 @@ import {
   type SchedulerResult,
   seededRandom,
   TOPICS,
+  tighterBudget,
   VirtualClock,
 } from '../scheduler/index.js';
 import { combineHubSources, runtimeHubSource } from './hub-source.js';
@@ -281,8 +284,8 @@ export function createRuntime<TSchema extends AnySchema>(
     const ordinal = (childOrdinals.get(key) ?? 0) + 1;
     childOrdinals.set(key, ordinal);
     // The same attempt's n-th child has the same id after a restart: resuming finds it.
-    const runId = `${ctx.parentRunId}/${team}.${stableHash([ctx.activationId, ctx.attempt, ordinal]).slice(0, 8)}`;
-    const zero = { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 };
+    const runId = childRunId(ctx.parentRunId, team, stableHash([ctx.activationId, ctx.attempt, ordinal]));
+    const zero = emptySpent();
     const at = { childRunId: runId, team, activationId: ctx.activationId, agentId: ctx.agentId };
     const depthLeft = ctx.depthLimit - ctx.depth;
     if (depthLeft < 1) {
@@ -320,12 +323,7 @@ export function createRuntime<TSchema extends AnySchema>(
       ctx.record(TOPICS.child, { phase: 'ended', ...at, outcome: 'failed', reason, usage: zero });
       throw error;
     }
-    const usage = {
-      tokens: r.usage.tokens,
-      inputTokens: r.usage.inputTokens,
-      outputTokens: r.usage.outputTokens,
-      cost: r.usage.cost,
-    };
+    const { byAgent: _, ...usage } = r.usage;
     ctx.record(TOPICS.child, {
       phase: 'ended',
       ...at,
@@ -653,8 +651,8 @@ export function createRuntime<TSchema extends AnySchema>(
   const teamOf = (runId: string): string | undefined => {
     if (children.size === 0) return undefined;
     teamsBelow ??= descendants();
-    const m = /\/([\w-]+)\.[0-9a-f]{8}$/.exec(runId);
-    return m && teamsBelow.has(m[1]!) ? m[1] : undefined;
+    const team = childRunTeam(runId);
+    return team !== undefined && teamsBelow.has(team) ? team : undefined;
   };
 
   let source: HubSource | undefined;
@@ -770,16 +768,8 @@ const internals = new WeakMap<
 
 /** A child run's limits: its own, tightened by what its parent's activation has left. */
 function inherited(limits: RunLimits, parent: ParentLink): RunLimits {
-  const tighter = (a?: number, b?: number) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
-  const tokens = tighter(limits.budget?.tokens, parent.budget?.tokens);
-  const cost = tighter(limits.budget?.cost, parent.budget?.cost);
-  return {
-    ...limits,
-    depth: Math.min(limits.depth, parent.depthLeft),
-    ...(tokens === undefined && cost === undefined
-      ? {}
-      : { budget: { ...(tokens === undefined ? {} : { tokens }), ...(cost === undefined ? {} : { cost }) } }),
-  };
+  const budget = tighterBudget(limits.budget, parent.budget);
+  return { ...limits, depth: Math.min(limits.depth, parent.depthLeft), ...(budget ? { budget } : {}) };
 }
 
 /**

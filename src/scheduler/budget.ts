@@ -28,3 +28,18 @@ export function budgetLeft(spent: Spent, budget: Budget | undefined): Budget {
     ...(b.cost === undefined ? {} : { cost: b.cost - spent.cost }),
   };
 }
+
+/**
+ * The tightest of several budgets: per limit (tokens, cost), the smallest any of them sets, never below 0;
+ * a limit none sets stays unset. Undefined when none sets any.
+ */
+export function tighterBudget(...budgets: readonly (Budget | undefined)[]): Budget | undefined {
+  const least = (key: 'tokens' | 'cost') => {
+    const set = budgets.map((b) => b?.[key]).filter((x): x is number => x !== undefined);
+    return set.length > 0 ? Math.max(0, Math.min(...set)) : undefined;
+  };
+  const tokens = least('tokens');
+  const cost = least('cost');
+  if (tokens === undefined && cost === undefined) return undefined;
+  return { ...(tokens === undefined ? {} : { tokens }), ...(cost === undefined ? {} : { cost }) };
+}

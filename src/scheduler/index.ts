@@ -4,6 +4,7 @@ export type { ApprovalDeskContext, Asker, OperatorDecision } from './approval-de
 export { ApprovalDesk } from './approval-desk.js';
 export type { RecordedApproval } from './approvals.js';
 export { APPROVAL_AUTHORS, approvalsFrom, approves, argsHashOf, runOfRequest } from './approvals.js';
+export { addUsage, emptySpent, tighterBudget } from './budget.js';
 export type { RuntimeClock } from './clock.js';
 export { realClock, VirtualClock } from './clock.js';
 export type {

@@ -22,7 +22,7 @@ import {
 } from '../blackboard/index.js';
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
-import { addUsage, budgetLeft, emptySpent, exhausted } from './budget.js';
+import { addUsage, budgetLeft, emptySpent, exhausted, tighterBudget } from './budget.js';
 import type { ActivationRecord, AgendaItem, Enabler, RefusalReason, SpanRecord } from './events.js';
 import { TOPICS } from './events.js';
 import { canFromInitial } from './initial-snapshot.js';
@@ -962,14 +962,11 @@ export class RunScheduler<TBoard> {
               'This runtime has no child teams (createRuntime({ children: { name: config } })).',
             );
           if (this.done) throw new Error('The run has ended.');
-          const agentLeft = budgetLeft(who.agent.spent, who.agent.def.budget);
-          const runLeft = budgetLeft(this.spent, this.options.limits.budget);
-          const tighter = (a?: number, b?: number, c?: number) => {
-            const xs = [a, b, c].filter((x): x is number => x !== undefined);
-            return xs.length ? Math.max(0, Math.min(...xs)) : undefined;
-          };
-          const tokens = tighter(agentLeft.tokens, runLeft.tokens, opts.budget?.tokens);
-          const cost = tighter(agentLeft.cost, runLeft.cost, opts.budget?.cost);
+          const left = tighterBudget(
+            budgetLeft(who.agent.spent, who.agent.def.budget),
+            budgetLeft(this.spent, this.options.limits.budget),
+            opts.budget,
+          );
           const result = await this.options.startChild(
             {
               parentRunId: this.board.runId,
@@ -978,10 +975,7 @@ export class RunScheduler<TBoard> {
               attempt: who.attempt ?? 1,
               depth: who.depth,
               depthLimit: this.options.limits.depth,
-              budgetLeft: {
-                ...(tokens === undefined ? {} : { tokens }),
-                ...(cost === undefined ? {} : { cost }),
-              },
+              budgetLeft: left ?? {},
               signal,
               record: (topic, payload) => this.record(topic, payload),
             },

@@ -250,3 +250,18 @@ describe('the version the hub announces', () => {
     expect(VERSION).toBe(pkg.version);
   });
 });
+
+describe('child run ids', () => {
+  it('are made and read by one format: the team of the last level, and how many levels down', async () => {
+    const { childRunDepth, childRunId, childRunTeam } = await import('../../src/protocol/index.js');
+    const child = childRunId('nightly/7', 'research', '0123456789abcdef');
+    expect(child).toBe('nightly/7/research.01234567');
+    const grandchild = childRunId(child, 'deep-dive', 'fedcba9876543210');
+    expect(childRunTeam(child)).toBe('research');
+    expect(childRunTeam(grandchild)).toBe('deep-dive');
+    expect(childRunDepth(grandchild)).toBe(2);
+    // A top-level id that merely contains a slash is not a child run.
+    expect(childRunTeam('nightly/7')).toBeUndefined();
+    expect(childRunDepth('nightly/7')).toBe(0);
+  });
+});

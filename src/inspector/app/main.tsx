@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { connect, type HearsayClient, HubError, type RunStream } from '../../client/client.js';
-import type { AgentInfo, RunInfo } from '../../protocol/index.js';
+import { type AgentInfo, childRunDepth, type RunInfo } from '../../protocol/index.js';
 import { Agenda, Approvals, Output } from './actions.js';
 import { Agents } from './agents.js';
 import { Board } from './board.js';
@@ -284,8 +284,8 @@ function RunList(props: {
               class={r.runId === props.selected ? 'selected' : ''}
               onClick={() => props.onSelect(r.runId)}
             >
-              <td title={r.runId} style={{ paddingLeft: `${6 + 12 * childDepth(r.runId)}px` }}>
-                {childDepth(r.runId) > 0 ? '↳ ' : ''}
+              <td title={r.runId} style={{ paddingLeft: `${6 + 12 * childRunDepth(r.runId)}px` }}>
+                {childRunDepth(r.runId) > 0 ? '↳ ' : ''}
                 {r.runId.slice(r.runId.lastIndexOf('/') + 1)}
               </td>
               <td class={`status ${status ?? ''}`}>{status}</td>
@@ -299,9 +299,6 @@ function RunList(props: {
     </table>
   );
 }
-
-/** How deep a child run is: its id carries one `/<team>.<8 hex>` per level. */
-const childDepth = (runId: string) => runId.match(/\/[\w-]+\.[0-9a-f]{8}(?=\/|$)/g)?.length ?? 0;
 
 function TokenForm(props: { message: string; url: string; onToken: (t: string) => void }) {
   const [value, setValue] = useState('');
