@@ -282,12 +282,16 @@ export class PostgresStore implements Store {
   }
 
   async read(runId: string, from: number, to?: number): Promise<LogEvent[]> {
-    await this.requireRun(runId);
-    const r = await this.query<{ body: LogEvent }>(
-      `SELECT body FROM ${this.t('events')} WHERE run = $1 AND seq >= $2 AND ($3::bigint IS NULL OR seq <= $3) ORDER BY seq`,
+    // One query (boards poll with it): no row at all means no such run; one row with no body, no events.
+    const r = await this.query<{ body: LogEvent | null }>(
+      `SELECT e.body FROM ${this.t('runs')} r LEFT JOIN ${this.t('events')} e
+         ON e.run = r.id AND e.seq >= $2 AND ($3::bigint IS NULL OR e.seq <= $3)
+       WHERE r.id = $1 ORDER BY e.seq`,
       [runId, from, to ?? null],
     );
-    return r.rows.map((row) => row.body);
+    if (r.rows.length === 0)
+      throw new BlackboardError('run_mismatch', `No run "${runId}" in this store; open it first.`);
+    return r.rows.flatMap((row) => (row.body === null ? [] : [row.body]));
   }
 
   async findCommit(runId: string, idempotencyKey: string): Promise<CommitEvent | undefined> {

@@ -123,6 +123,17 @@ describe.runIf(available)('PostgresStore', () => {
     await store.close();
   });
 
+  it('reads an empty tail of a run in one query, and refuses a run it does not hold', async () => {
+    const store = await PostgresStore.open({ pool, schema: 'reads' });
+    await store.openRun('r', {});
+    expect(await store.read('r', 1)).toEqual([]);
+    await store.append('r', { topic: 't', payload: 1, author: 'a', time: 1 });
+    expect((await store.read('r', 1)).map((e) => e.seq)).toEqual([1]);
+    expect(await store.read('r', 2)).toEqual([]);
+    await expect(store.read('ghost', 1)).rejects.toThrow(/No run "ghost"/);
+    await store.close();
+  });
+
   it('refuses a schema name that is not a plain identifier', async () => {
     await expect(PostgresStore.open({ pool, schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(
       /lower-case letters/,
