@@ -36,7 +36,7 @@ async function commitsPerSecond(store: PostgresStore, runs: number, tag: string)
           },
           [path],
         );
-        if (!r.ok) throw new Error(`unexpected conflict: ${r.conflict.message}`);
+        if (!r.ok) throw new Error(`unexpected refusal: ${(r.conflict ?? r.fenced).message}`);
         seen = r.event.version;
       }
     }),

@@ -58,6 +58,8 @@ export type {
   CommitResult,
   Conflict,
   ConflictingWrite,
+  Fence,
+  Fenced,
   FileStoreOptions,
   FsyncPolicy,
   InvalidCommit,

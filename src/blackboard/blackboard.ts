@@ -29,6 +29,11 @@ export interface BlackboardOptions<TSchema extends AnySchema> {
   readonly snapshotEvery?: number;
   /** Called when a subscriber's handler throws (default: `console.error`). Delivery goes on. */
   readonly onSubscriberError?: (error: unknown, event: LogEvent | undefined) => void;
+  /**
+   * Follow other processes' writes as the store announces them (default true, where the store can). With
+   * false the board catches up only when it commits and on {@link Blackboard.refresh}.
+   */
+  readonly follow?: boolean;
 }
 
 /** The outcome of {@link Blackboard.publish}. */
@@ -61,6 +66,7 @@ export class Blackboard<TState> {
     snapshotEvery: number;
     onSubscriberError: (error: unknown, event: LogEvent | undefined) => void;
     snapshot: BoardSnapshot<TState>;
+    follow?: boolean;
   }) {
     this.runId = init.runId;
     this.schema = init.schema;
@@ -70,7 +76,7 @@ export class Blackboard<TState> {
     this.feed = new Feed(init.onSubscriberError);
     this.current = init.snapshot;
     // Other processes writing this run (a shared store): catch up whenever the store hints at it.
-    this.unwatch = init.store.watch?.(this.runId, () => {
+    this.unwatch = (init.follow ?? true ? init.store.watch : undefined)?.call(init.store, this.runId, () => {
       void this.queue
         .run(async () => {
           if (!this.closed) await this.catchUp();
@@ -221,6 +227,18 @@ export class Blackboard<TState> {
     });
   }
 
+  /**
+   * Reads what other processes appended to the run since this board last looked (a shared store), and
+   * returns the snapshot then current.
+   */
+  refresh(): Promise<BoardSnapshot<TState>> {
+    return this.queue.run(async () => {
+      this.assertOpen();
+      await this.catchUp();
+      return this.current;
+    });
+  }
+
   /** The accepted commit that carried `idempotencyKey`, if any (e.g. to tell whether work already landed). */
   findCommit(idempotencyKey: string): Promise<CommitEvent | undefined> {
     return this.store.findCommit(this.runId, idempotencyKey);
@@ -284,8 +302,10 @@ export class Blackboard<TState> {
         time: this.clock.now(),
       },
       regions.length > 0 ? coverPaths([...touched, ...regions]) : touched,
+      commit.fence,
     );
     if (!result.ok) {
+      if (result.fenced) return { ok: false, error: result.fenced };
       // Another writer of this run (another process) got there first: catch up, so a retry sees its work.
       await this.catchUp();
       return { ok: false, error: result.conflict };
@@ -445,6 +465,7 @@ export async function createBlackboard<TSchema extends AnySchema>(
       options.onSubscriberError ??
       ((error, event) => console.error(`hearsay: a subscriber failed on seq ${event?.seq}`, error)),
     snapshot: head,
+    ...(options.follow === undefined ? {} : { follow: options.follow }),
   });
 }
 

@@ -56,8 +56,26 @@ export interface InvalidCommit {
   readonly path?: Path;
 }
 
+/**
+ * The commit came from an activation whose lease this worker no longer holds (it expired, or another
+ * worker reclaimed the activation): a store with an activation queue refuses it, so a worker that was
+ * killed or paused past its lease can never write after another took over.
+ */
+export interface Fenced {
+  readonly code: 'fenced';
+  readonly message: string;
+  readonly fence: Fence;
+}
+
+/** The lease a commit is made under: the activation, its dispatch attempt, and the claim's token. */
+export interface Fence {
+  readonly activationId: string;
+  readonly attempt: number;
+  readonly token: number;
+}
+
 /** Every way a commit can be refused. All are returned, never thrown. */
-export type CommitRejection = Conflict | SchemaRejection | InvalidCommit;
+export type CommitRejection = Conflict | SchemaRejection | InvalidCommit | Fenced;
 
 /** `transact` gave up: every attempt conflicted. */
 export interface TooManyConflicts {

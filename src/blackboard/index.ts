@@ -7,6 +7,8 @@ export type {
   CommitRejection,
   Conflict,
   ConflictingWrite,
+  Fence,
+  Fenced,
   InvalidCommit,
   InvalidCommitReason,
   SchemaIssue,

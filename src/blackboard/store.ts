@@ -1,4 +1,4 @@
-import type { Conflict } from './errors.js';
+import type { Conflict, Fence, Fenced } from './errors.js';
 import type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent } from './events.js';
 import type { Path } from './path.js';
 
@@ -28,7 +28,8 @@ export interface OpenedRun {
 /** The outcome of {@link Store.commit}. */
 export type StoreCommitResult =
   | { readonly ok: true; readonly event: CommitEvent; readonly duplicate: boolean }
-  | { readonly ok: false; readonly conflict: Conflict };
+  | { readonly ok: false; readonly conflict: Conflict; readonly fenced?: undefined }
+  | { readonly ok: false; readonly fenced: Fenced; readonly conflict?: undefined };
 
 /**
  * Where a run's log lives, and the authority on its order. A store decides conflicts (with the shared
@@ -42,9 +43,16 @@ export interface Store {
   openRun(runId: string, initial: unknown): Promise<OpenedRun>;
   /**
    * Appends a commit if none of `touched` overlaps a path written after `draft.baseVersion`;
-   * returns the original event when `draft.idempotencyKey` was already accepted.
+   * returns the original event when `draft.idempotencyKey` was already accepted. With `fence` (a worker's
+   * commit, only ever given to a store that leases activations), the commit is refused as `fenced` unless
+   * that lease is still the activation's and unexpired, checked in the same transaction.
    */
-  commit(runId: string, draft: CommitDraft, touched: readonly Path[]): Promise<StoreCommitResult>;
+  commit(
+    runId: string,
+    draft: CommitDraft,
+    touched: readonly Path[],
+    fence?: Fence,
+  ): Promise<StoreCommitResult>;
   /** Appends a message. */
   append(runId: string, draft: MessageDraft): Promise<MessageEvent>;
   /** Events with `from <= seq <= to` (to defaults to the head), in order. */

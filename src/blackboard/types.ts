@@ -1,4 +1,4 @@
-import type { CommitRejection } from './errors.js';
+import type { CommitRejection, Fence } from './errors.js';
 import type { CommitEvent, Patch } from './events.js';
 import type { Path } from './path.js';
 
@@ -21,6 +21,11 @@ export interface Commit {
   readonly author: string;
   readonly activationId?: string;
   readonly idempotencyKey?: string;
+  /**
+   * The lease of the activation making the commit, when a worker runs it (see `role: 'worker'`): the
+   * store refuses the commit as `fenced` once the lease is lost. Not part of the log.
+   */
+  readonly fence?: Fence;
 }
 
 /** The outcome of a commit: the accepted event, or why it was refused. */

@@ -1,28 +1,18 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
-import {
-  type ActivationTools,
-  type AgentDefinition,
-  AgentHost,
-  type AgentRequest,
-  type ApprovalDecision,
-  type BoardEvent,
-  type RuntimeEvent,
-  type StepOutcome,
-} from '../actors/index.js';
+import { type Tracer, trace } from '@opentelemetry/api';
+import type { AgentDefinition, ApprovalDecision } from '../actors/index.js';
 import {
   type AnySchema,
   applyPatches,
   type BoardOf,
   type BoardSnapshot,
   type Patch,
-  prepareCommit,
   revive,
   revivePatch,
 } from '../blackboard/index.js';
-import { type ModelClient, runToolCalls } from '../llm/index.js';
-import { parseTraceparent } from '../observability/trace-context.js';
+import type { ModelClient } from '../llm/index.js';
 import { type ClientMessageOf, PROTOCOL_VERSION, type ServerMessageOf } from '../protocol/index.js';
 import type { HearsayClient } from './client.js';
+import { describe, executeStep } from './execute-step.js';
 
 /** Options of {@link hostAgents}. */
 export interface HostAgentsOptions<TSchema extends AnySchema> {
@@ -159,125 +149,50 @@ export async function hostAgents<TSchema extends AnySchema>(
     const def = agents.get(m.agentId);
     const controller = new AbortController();
     running.set(m.dispatch, controller);
-    const transitions: [string, string, string][] = [];
-    const report = (outcome: StepOutcome | { status: 'failed'; error: unknown }, snapshot?: unknown) => {
+    if (!def) {
       running.delete(m.dispatch);
-      if (outcome.status === 'aborted') return;
-      sendResult(m, {
-        status: outcome.status,
-        ...(outcome.status === 'failed' ? { error: describe(outcome.error) } : {}),
-        ...(snapshot === undefined ? {} : { snapshot }),
-        transitions,
+      return sendResult(m, { status: 'failed', error: `this process does not host ${m.agentId}` });
+    }
+    const agentRequest = async (
+      body: Extract<Parameters<HearsayClient['send']>[0], { type: 'agent_request' }>['request'],
+    ) => {
+      const reply = await client.request({
+        v: PROTOCOL_VERSION,
+        type: 'agent_request',
+        id: 0,
+        dispatch: m.dispatch,
+        activationId: m.activationId,
+        request: body,
       });
+      return (reply as ServerMessageOf<'ack'>).result;
     };
-    if (!def)
-      return report({ status: 'failed', error: new Error(`this process does not host ${m.agentId}`) });
-    const remoteParent = m.traceparent ? parseTraceparent(m.traceparent) : undefined;
-    const parentCtx = remoteParent ? trace.setSpanContext(ROOT_CONTEXT, remoteParent) : ROOT_CONTEXT;
-    const span = tracer.startSpan(
-      `agent.${def.id}.remote`,
-      {
-        kind: SpanKind.INTERNAL,
-        attributes: {
-          'hearsay.run.id': m.runId,
-          'hearsay.agent.id': def.id,
-          'hearsay.activation.id': m.activationId,
-          'hearsay.activation.attempt': m.attempt,
+    const { v: _v, type: _t, dispatch: _d, ...step } = m;
+    const outcome = await executeStep({
+      def,
+      step,
+      signal: controller.signal,
+      tracer,
+      models: options.models,
+      where: 'a remote agent',
+      port: {
+        at: (version) => at(m.runId, version),
+        commit: async (c) => {
+          const r = await client.commit(m.runId, { ...c, agentId: def.id, activationId: m.activationId });
+          return r.ok
+            ? { ok: true, version: r.version ?? 0 }
+            : { ok: false, code: r.error?.code ?? 'refused', message: r.error?.message ?? 'refused' };
         },
-      },
-      parentCtx,
-    );
-    const spanCtx = trace.setSpan(parentCtx, span);
-    try {
-      let base = await at(m.runId, m.version);
-      let unhandled: string | undefined;
-      const request = (req: Parameters<HearsayClient['request']>[0]) => client.request(req);
-      const agentRequest = async (
-        body: Extract<Parameters<HearsayClient['send']>[0], { type: 'agent_request' }>['request'],
-      ) => {
-        const reply = await request({
-          v: PROTOCOL_VERSION,
-          type: 'agent_request',
-          id: 0,
-          dispatch: m.dispatch,
-          activationId: m.activationId,
-          request: body,
-        });
-        return (reply as ServerMessageOf<'ack'>).result;
-      };
-      const host: AgentHost = new AgentHost({
-        machine: def.machine,
-        ...(m.key === undefined ? {} : { input: { key: m.key } }),
-        ...(m.snapshot === undefined ? {} : { snapshot: m.snapshot as never }),
-        onTransition: (from, to, eventType) => transitions.push([from, to, eventType]),
-        onRequest: (req: AgentRequest): Promise<RuntimeEvent | undefined> | undefined => {
-          switch (req.type) {
-            case 'hearsay.commit': {
-              const { commit } = prepareCommit(base, req.recipe as never, { author: def.id });
-              if (!commit) return undefined;
-              return client
-                .commit(m.runId, {
-                  baseVersion: commit.baseVersion,
-                  reads: commit.reads,
-                  patches: commit.patches,
-                  agentId: def.id,
-                  activationId: m.activationId,
-                })
-                .then(async (r): Promise<RuntimeEvent | undefined> => {
-                  if (r.ok) {
-                    base = await at(m.runId, r.version ?? 0);
-                    return { type: 'hearsay.committed', version: r.version ?? 0 };
-                  }
-                  const rejected: RuntimeEvent = {
-                    type: 'hearsay.rejected',
-                    code: r.error?.code ?? 'refused',
-                    message: r.error?.message ?? 'refused',
-                  };
-                  // As for a local agent: a refusal the machine does not handle fails the step.
-                  if (!host.accepts(rejected))
-                    unhandled ??= `commit refused (${rejected.code}): ${rejected.message}`;
-                  return rejected;
-                });
-            }
-            case 'hearsay.publish':
-              return client
-                .publish(m.runId, req.topic, req.payload, { agentId: def.id, activationId: m.activationId })
-                .then((r) => {
-                  if (!r.ok) throw new Error(r.error?.message ?? 'publish refused');
-                  return undefined;
-                });
-            case 'hearsay.delegate':
-              return agentRequest({ type: 'delegate', to: req.to, task: req.task }).then(() => undefined);
-            case 'hearsay.charge':
-              return agentRequest({ type: 'charge', usage: req.usage }).then(() => undefined);
-            case 'hearsay.patch':
-              return undefined;
-          }
+        publish: async (topic, payload) => {
+          const r = await client.publish(m.runId, topic, payload, {
+            agentId: def.id,
+            activationId: m.activationId,
+          });
+          if (!r.ok) throw new Error(r.error?.message ?? 'publish refused');
         },
-      });
-      const started = host.start();
-      if (started.status === 'failed') return report(started);
-      const tools: ActivationTools = {
-        signal: controller.signal,
-        sleep: (ms) =>
-          new Promise((resolve, reject) => {
-            const onAbort = () => {
-              clearTimeout(t);
-              reject(controller.signal.reason);
-            };
-            const t = setTimeout(() => {
-              controller.signal.removeEventListener('abort', onAbort);
-              resolve();
-            }, ms);
-            controller.signal.addEventListener('abort', onAbort, { once: true });
-          }),
         charge: (usage) => void agentRequest({ type: 'charge', usage }).catch(() => undefined),
-        startChildRun: () =>
-          Promise.reject(
-            new Error(
-              "Child runs are started by agents in the runtime's process; a remote agent cannot start one.",
-            ),
-          ),
+        delegate: async (to, task) => {
+          await agentRequest({ type: 'delegate', to, task });
+        },
         requestApproval: async (req) =>
           (await agentRequest({
             type: 'approval',
@@ -285,106 +200,16 @@ export async function hostAgents<TSchema extends AnySchema>(
             args: req.args,
             ...(req.summary === undefined ? {} : { summary: req.summary }),
           })) as ApprovalDecision,
-        runTools: (calls, defs, opts = {}) =>
-          runToolCalls(calls, defs, {
-            signal: controller.signal,
-            ...(opts.approved ? { approved: opts.approved } : {}),
-            onRun: (run, latencyMs) => {
-              const end = Date.now();
-              const toolSpan = tracer.startSpan(
-                `execute_tool ${run.name}`,
-                {
-                  kind: SpanKind.INTERNAL,
-                  startTime: end - latencyMs,
-                  attributes: {
-                    'gen_ai.operation.name': 'execute_tool',
-                    'gen_ai.tool.name': run.name,
-                    'gen_ai.tool.call.id': run.id,
-                  },
-                },
-                spanCtx,
-              );
-              if (!run.ok) toolSpan.setStatus({ code: SpanStatusCode.ERROR, message: run.message });
-              toolSpan.end(end);
-            },
-          }),
-        model: async (req) => {
-          if (!options.models)
-            throw new Error(`${def.id} called a model, but hostAgents was given no model client.`);
-          const { stream: _s, cacheByReads: _c, ...rest } = req;
-          const result = await options.models.complete({
-            tier: def.model?.tier ?? 'large',
-            ...rest,
-            signal: controller.signal,
-          });
-          const end = Date.now();
-          const model = result.model ?? 'unknown';
-          const chat = tracer.startSpan(
-            `chat ${model}`,
-            {
-              kind: SpanKind.CLIENT,
-              startTime: end - (result.latencyMs ?? 0),
-              attributes: {
-                'gen_ai.operation.name': 'chat',
-                'gen_ai.request.model': model,
-                ...(result.ok ? { 'hearsay.cache_hit': result.cached } : {}),
-                'gen_ai.usage.input_tokens': result.usage.inputTokens,
-                'gen_ai.usage.output_tokens': result.usage.outputTokens,
-                'hearsay.cost': result.cost,
-              },
-            },
-            spanCtx,
-          );
-          if (!result.ok) {
-            chat.setAttribute('error.type', result.error.code);
-            chat.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
-          }
-          chat.end(end);
-          const { inputTokens, outputTokens } = result.usage;
-          if (inputTokens + outputTokens > 0 || result.cost > 0)
-            tools.charge({ inputTokens, outputTokens, cost: result.cost });
-          return result;
-        },
-      };
-      const event:
-        | BoardEvent
-        | { type: 'hearsay.approval.rejected'; state: string; by: string; reason: string } = m.rejection
-        ? { type: 'hearsay.approval.rejected', ...m.rejection }
-        : {
-            type: 'board',
-            board: base.state,
-            version: base.version,
-            changed: m.changed,
-            activation: {
-              id: m.activationId,
-              agentId: def.id,
-              ...(m.key === undefined ? {} : { key: m.key }),
-              depth: m.depth,
-              attempt: m.attempt,
-            },
-            ...(m.delegation ? { delegation: m.delegation } : {}),
-            ...(m.fallbackFor ? { fallbackFor: m.fallbackFor } : {}),
-            tools,
-          };
-      const outcome = await context.with(spanCtx, () => host.step(event, controller.signal));
-      span.setAttribute('hearsay.success', outcome.status === 'settled' || outcome.status === 'done');
-      if (outcome.status === 'failed' || unhandled !== undefined)
-        span.setStatus({
-          code: SpanStatusCode.ERROR,
-          message: unhandled ?? (outcome.status === 'failed' ? describe(outcome.error) : ''),
-        });
-      const persisted = def.kind === 'singleton' ? host.persisted() : undefined;
-      host.stop();
-      if ((outcome.status === 'settled' || outcome.status === 'done') && unhandled !== undefined)
-        return report({ status: 'failed', error: new Error(unhandled) });
-      report(outcome, persisted);
-    } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: describe(error) });
-      throw error;
-    } finally {
-      // Every path out of the step, a thrown error included, ends its span.
-      span.end();
-    }
+      },
+    });
+    running.delete(m.dispatch);
+    if (outcome.status === 'aborted') return;
+    sendResult(m, {
+      status: outcome.status,
+      ...(outcome.error === undefined ? {} : { error: outcome.error }),
+      ...(outcome.snapshot === undefined ? {} : { snapshot: outcome.snapshot }),
+      ...(outcome.transitions === undefined ? {} : { transitions: outcome.transitions.map((t) => [...t]) }),
+    });
   }
 
   return {
@@ -398,5 +223,3 @@ export async function hostAgents<TSchema extends AnySchema>(
     },
   };
 }
-
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -39,4 +39,31 @@ CREATE TABLE "hearsay".snapshots (
 );
 `,
   ],
+  [
+    2,
+    `
+-- Steps a run's scheduler dispatched to workers: each claimed by one worker at a time (FOR UPDATE SKIP
+-- LOCKED) under a lease timed by the database clock. Every claim increments the fence token; a commit or a
+-- completion carrying an older token, or made after the lease expired, is refused.
+CREATE TABLE "hearsay".activations (
+  run         text        NOT NULL REFERENCES "hearsay".runs (id) ON DELETE CASCADE,
+  activation  text        NOT NULL,
+  -- The scheduler's attempt (its retry policy); lease expiries are counted in claims.
+  attempt     integer     NOT NULL,
+  agent       text        NOT NULL,
+  queue       text        NOT NULL,
+  status      text        NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+  step        json        NOT NULL,
+  result      json,
+  lease_owner text,
+  lease_until timestamptz,
+  fence       bigint      NOT NULL DEFAULT 0,
+  claims      integer     NOT NULL DEFAULT 0,
+  queued_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+  ended_at    timestamptz,
+  PRIMARY KEY (run, activation, attempt)
+);
+CREATE INDEX activations_open ON "hearsay".activations (queue, queued_at) WHERE status IN ('queued', 'running');
+`,
+  ],
 ];

@@ -4,6 +4,7 @@ import {
   type CommitDraft,
   type CommitEvent,
   type Conflict,
+  type Fence,
   type LogEvent,
   type MessageDraft,
   type MessageEvent,
@@ -14,6 +15,15 @@ import {
   type StoreCommitResult,
   type StoredSnapshot,
 } from '../blackboard/index.js';
+import type {
+  ActivationKey,
+  ActivationQueue,
+  Claim,
+  ClaimRequest,
+  QueueHint,
+  StepMessage,
+  StepResult,
+} from '../workers/types.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** Options of {@link PostgresStore.open}. */
@@ -45,8 +55,12 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * const store = await PostgresStore.open({ connectionString: process.env.DATABASE_URL });
  * const runtime = createRuntime({ ...team, store });
  */
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, ActivationQueue {
   private closed = false;
+  /** Listeners of queue hints (workers of this process). */
+  private readonly hintListeners = new Set<(hint: QueueHint) => void>();
+  /** Schedulers of this process waiting for dispatched steps to end, by key. */
+  private readonly waiting = new Map<string, Set<() => void>>();
   /** Who watches which run (boards of this process following writes by others). */
   private readonly watchers = new Map<string, Set<() => void>>();
   /** The dedicated LISTEN connection, while anything is watched. */
@@ -68,6 +82,11 @@ export class PostgresStore implements Store {
   /** The channel commits and messages are announced on: one per schema. */
   get channel(): string {
     return `hearsay_events_${this.schema}`;
+  }
+
+  /** The channel queued and ended activations are announced on: one per schema. */
+  get activationChannel(): string {
+    return `hearsay_activations_${this.schema}`;
   }
 
   /** Connects and brings the schema up to date (migrations run once, in a transaction, under a lock). */
@@ -214,7 +233,12 @@ export class PostgresStore implements Store {
     return index.check(touched, baseVersion, head.version);
   }
 
-  async commit(runId: string, draft: CommitDraft, touched: readonly Path[]): Promise<StoreCommitResult> {
+  async commit(
+    runId: string,
+    draft: CommitDraft,
+    touched: readonly Path[],
+    fence?: Fence,
+  ): Promise<StoreCommitResult> {
     return this.transaction(async (c) => {
       const head = await this.lockRun(c, runId);
       if (draft.idempotencyKey !== undefined) {
@@ -223,6 +247,23 @@ export class PostgresStore implements Store {
           [runId, draft.idempotencyKey],
         );
         if (prior.rows[0]) return { ok: true, event: prior.rows[0].body, duplicate: true };
+      }
+      if (fence) {
+        // The lease is checked under a share lock: a reclaim waits for this commit, or this commit sees it.
+        const held = await c.query(
+          `SELECT 1 FROM ${this.t('activations')} WHERE run = $1 AND activation = $2 AND attempt = $3
+             AND fence = $4 AND status = 'running' AND lease_until > now() FOR SHARE`,
+          [runId, fence.activationId, fence.attempt, fence.token],
+        );
+        if (held.rowCount === 0)
+          return {
+            ok: false,
+            fenced: {
+              code: 'fenced',
+              message: `Activation ${fence.activationId} (attempt ${fence.attempt}) is no longer leased under fence ${fence.token}: its lease expired or another worker took it over.`,
+              fence,
+            },
+          };
       }
       const conflict = await this.conflictOf(c, runId, head, draft.baseVersion, touched);
       if (conflict) return { ok: false, conflict };
@@ -378,25 +419,37 @@ export class PostgresStore implements Store {
     }
     set.add(onChange);
     this.listen();
-    this.poller ??= setInterval(() => this.notifyAll(), this.pollMs);
-    this.poller.unref?.();
+    this.startPolling();
     return () => {
       set.delete(onChange);
       if (set.size === 0) this.watchers.delete(runId);
-      if (this.watchers.size === 0) this.stopWatching();
+      if (!this.wanted()) this.stopWatching();
     };
+  }
+
+  /** Whether anyone in this process follows runs or the activation queue. */
+  private wanted(): boolean {
+    return this.watchers.size > 0 || this.hintListeners.size > 0 || this.waiting.size > 0;
+  }
+
+  private startPolling(): void {
+    this.poller ??= setInterval(() => this.notifyAll(), this.pollMs);
+    this.poller.unref?.();
   }
 
   private notifyAll(): void {
     for (const set of this.watchers.values()) for (const w of set) w();
+    for (const set of this.waiting.values()) for (const w of set) w();
+    for (const l of this.hintListeners) l({ poll: true });
   }
 
   /** Opens the LISTEN connection if none is open; a dropped one is opened again with a backoff. */
   private listen(delayMs = 0): void {
-    if (this.listener || this.connecting || this.closed || this.watchers.size === 0) return;
+    if (this.listener || this.connecting || this.closed || !this.wanted()) return;
     this.connecting = true;
     const client = new pg.Client({ ...this.pool.options, application_name: this.listenerName });
     client.on('notification', (n) => {
+      if (n.channel === this.activationChannel) return this.onActivationNotice(n.payload ?? '');
       const runId = (n.payload ?? '').split('\n')[0]!;
       for (const w of this.watchers.get(runId) ?? []) w();
     });
@@ -408,10 +461,10 @@ export class PostgresStore implements Store {
     });
     client
       .connect()
-      .then(() => client.query(`LISTEN "${this.channel}"`))
+      .then(() => client.query(`LISTEN "${this.channel}"; LISTEN "${this.activationChannel}"`))
       .then(() => {
         this.connecting = false;
-        if (this.closed || this.watchers.size === 0) return void client.end().catch(() => undefined);
+        if (this.closed || !this.wanted()) return void client.end().catch(() => undefined);
         this.listener = client;
         // Whatever was committed while no one listened is read now.
         this.notifyAll();
@@ -424,7 +477,7 @@ export class PostgresStore implements Store {
   }
 
   private scheduleListen(delayMs: number): void {
-    if (this.closed || this.watchers.size === 0 || this.retry) return;
+    if (this.closed || !this.wanted() || this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.listen(delayMs);
@@ -442,11 +495,202 @@ export class PostgresStore implements Store {
     void client?.end().catch(() => undefined);
   }
 
+  // The activation queue (role 'worker'): see ActivationQueue.
+
+  async dispatch(queue: string, step: StepMessage): Promise<void> {
+    await this.query(
+      `WITH q AS (
+         INSERT INTO ${this.t('activations')} AS a (run, activation, attempt, agent, queue, status, step)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6)
+         -- A step cancelled by a scheduler that stopped (a run paused for approval) is queued again on resume.
+         ON CONFLICT (run, activation, attempt) DO UPDATE
+           SET status = 'queued', step = EXCLUDED.step, result = NULL, lease_owner = NULL, lease_until = NULL,
+               claims = 0, ended_at = NULL, queued_at = clock_timestamp()
+           WHERE a.status = 'cancelled'
+         RETURNING 1)
+       SELECT pg_notify($7, $8) FROM q`,
+      [
+        step.runId,
+        step.activationId,
+        step.attempt,
+        step.agentId,
+        queue,
+        JSON.stringify(step),
+        this.activationChannel,
+        `queued\n${queue}`,
+      ],
+    );
+  }
+
+  async claim(request: ClaimRequest): Promise<Claim[]> {
+    // Steps whose lease expired too often fail: a step that kills (or stalls) every worker is not retried forever.
+    await this.reap(request.queue, request.maxClaims);
+    const r = await this.query<{
+      run: string;
+      activation: string;
+      attempt: number;
+      agent: string;
+      step: StepMessage;
+      fence: string;
+      claims: number;
+    }>(
+      `WITH c AS (
+         SELECT run, activation, attempt FROM ${this.t('activations')}
+         WHERE queue = $1 AND agent = ANY($2::text[])
+           AND (status = 'queued' OR (status = 'running' AND lease_until < now() AND claims < $5))
+         ORDER BY queued_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       UPDATE ${this.t('activations')} a
+          SET status = 'running', lease_owner = $4, lease_until = now() + $6 * interval '1 millisecond',
+              fence = a.fence + 1, claims = a.claims + 1
+         FROM c WHERE a.run = c.run AND a.activation = c.activation AND a.attempt = c.attempt
+       RETURNING a.run, a.activation, a.attempt, a.agent, a.step, a.fence, a.claims`,
+      [request.queue, request.agents, request.limit, request.owner, request.maxClaims, request.leaseMs],
+    );
+    return r.rows.map((row) => ({
+      runId: row.run,
+      activationId: row.activation,
+      attempt: row.attempt,
+      agentId: row.agent,
+      step: row.step,
+      token: Number(row.fence),
+      claims: row.claims,
+    }));
+  }
+
+  private async reap(queue: string, maxClaims: number): Promise<void> {
+    const r = await this.query<{ run: string; activation: string; attempt: number }>(
+      `UPDATE ${this.t('activations')}
+          SET status = 'failed', ended_at = now(), lease_owner = NULL,
+              result = json_build_object('status', 'failed', 'error',
+                'its lease expired ' || claims || ' times: each worker that claimed it died or stalled')
+        WHERE queue = $1 AND status = 'running' AND lease_until < now() AND claims >= $2
+        RETURNING run, activation, attempt`,
+      [queue, maxClaims],
+    );
+    for (const row of r.rows)
+      await this.announceEnded({ runId: row.run, activationId: row.activation, attempt: row.attempt });
+  }
+
+  async heartbeat(claim: Claim, leaseMs: number): Promise<boolean> {
+    const r = await this.query(
+      `UPDATE ${this.t('activations')} SET lease_until = now() + $5 * interval '1 millisecond'
+        WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
+          AND status = 'running' AND lease_until > now()`,
+      [claim.runId, claim.activationId, claim.attempt, claim.token, leaseMs],
+    );
+    return r.rowCount === 1;
+  }
+
+  async complete(claim: Claim, result: StepResult): Promise<'completed' | 'fenced'> {
+    const r = await this.query(
+      `UPDATE ${this.t('activations')} SET status = $5, result = $6, ended_at = now(), lease_owner = NULL
+        WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
+          AND status = 'running' AND lease_until > now()`,
+      [
+        claim.runId,
+        claim.activationId,
+        claim.attempt,
+        claim.token,
+        result.status === 'failed' ? 'failed' : 'done',
+        JSON.stringify(result),
+      ],
+    );
+    if (r.rowCount !== 1) return 'fenced';
+    await this.announceEnded(claim);
+    return 'completed';
+  }
+
+  async cancel(key: ActivationKey, reason: string): Promise<void> {
+    const r = await this.query(
+      `UPDATE ${this.t('activations')}
+          SET status = 'cancelled', ended_at = now(), lease_owner = NULL,
+              result = json_build_object('status', 'failed', 'error', $4::text)
+        WHERE run = $1 AND activation = $2 AND attempt = $3 AND status IN ('queued', 'running')`,
+      [key.runId, key.activationId, key.attempt, reason],
+    );
+    if (r.rowCount === 1) await this.announceEnded(key);
+  }
+
+  private async announceEnded(key: ActivationKey): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [
+      this.activationChannel,
+      `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`,
+    ]);
+  }
+
+  async awaitResult(key: ActivationKey, signal: AbortSignal): Promise<StepResult | undefined> {
+    const id = keyOf(key);
+    let wake: () => void = () => undefined;
+    let set = this.waiting.get(id);
+    if (!set) {
+      set = new Set();
+      this.waiting.set(id, set);
+    }
+    const waiters = set;
+    try {
+      this.listen();
+      this.startPolling();
+      for (;;) {
+        // Armed before reading, so an end announced while the query runs is not missed.
+        const hinted = new Promise<void>((resolve) => {
+          wake = resolve;
+          waiters.add(resolve);
+        });
+        const r = await this.query<{ status: string; result: StepResult | null }>(
+          `SELECT status, result FROM ${this.t('activations')} WHERE run = $1 AND activation = $2 AND attempt = $3`,
+          [key.runId, key.activationId, key.attempt],
+        );
+        const row = r.rows[0];
+        if (!row)
+          throw new BlackboardError(
+            'store_failure',
+            `No dispatched step ${key.activationId} (attempt ${key.attempt}) in run "${key.runId}".`,
+          );
+        if (row.status === 'cancelled') return undefined;
+        if (row.status === 'done' || row.status === 'failed') return row.result ?? { status: 'failed' };
+        if (signal.aborted) return undefined;
+        const onAbort = () => wake();
+        signal.addEventListener('abort', onAbort, { once: true });
+        await hinted;
+        signal.removeEventListener('abort', onAbort);
+        waiters.delete(wake);
+      }
+    } finally {
+      waiters.delete(wake);
+      if (waiters.size === 0) this.waiting.delete(id);
+      if (!this.wanted()) this.stopWatching();
+    }
+  }
+
+  onHint(listener: (hint: QueueHint) => void): () => void {
+    this.hintListeners.add(listener);
+    this.listen();
+    this.startPolling();
+    return () => {
+      this.hintListeners.delete(listener);
+      if (!this.wanted()) this.stopWatching();
+    };
+  }
+
+  private onActivationNotice(payload: string): void {
+    const [kind, a, b, c] = payload.split('\n');
+    if (kind === 'queued') {
+      for (const l of this.hintListeners) l({ queued: a ?? '' });
+      return;
+    }
+    const key = { runId: a ?? '', activationId: b ?? '', attempt: Number(c) };
+    for (const w of this.waiting.get(keyOf(key)) ?? []) w();
+    for (const l of this.hintListeners) l({ ended: key });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.watchers.clear();
+    this.hintListeners.clear();
     this.stopWatching();
+    // Waiting schedulers read once more and find the store closed.
+    for (const set of this.waiting.values()) for (const w of set) w();
     // What was already asked finishes (or fails) before the store reports itself closed.
     await Promise.allSettled([...this.inFlight]);
     if (this.ownsPool) await this.pool.end();
@@ -462,3 +706,5 @@ export class PostgresStore implements Store {
     return { version: Number(row.version), horizon: Number(row.horizon) };
   }
 }
+
+const keyOf = (key: ActivationKey): string => `${key.runId}\u0000${key.activationId}\u0000${key.attempt}`;

@@ -33,6 +33,7 @@ import {
   type RunLimits,
   type RunOutcome,
   RunScheduler,
+  type RunSchedulerOptions,
   type RuntimeClock,
   realClock,
   resumeStateFrom,
@@ -45,7 +46,15 @@ import {
 } from '../scheduler/index.js';
 import { combineHubSources, runtimeHubSource } from './hub-source.js';
 import { callModel, runTools } from './model-call.js';
-import { RemoteAgents } from './remote-agents.js';
+import {
+  type ActivationQueue,
+  ActivationWorker,
+  isActivationQueue,
+  QueueSender,
+  type WorkerOptions,
+  type WorkerStats,
+} from '../workers/index.js';
+import { RemoteAgentHost, RemoteAgents } from './remote-agents.js';
 import { isLoopbackHost, VERSION } from './version.js';
 
 /** Configuration of {@link createRuntime}. */
@@ -86,6 +95,16 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
    * nothing until you register an SDK): a trace per run, a span per activation and model call.
    */
   readonly observability?: ObservabilityOptions;
+  /**
+   * Where agents' steps run. `local` (the default): in this process. `worker`: through the store's
+   * activation queue (a `PostgresStore`), where every runtime of the team with this role claims them,
+   * in any process; this process runs steps too. `dispatcher`: through the queue, but this process runs
+   * none (a process that only starts runs or serves the hub). Each run's scheduler stays in the process
+   * that started (or resumed) it.
+   */
+  readonly role?: 'local' | 'worker' | 'dispatcher';
+  /** How this process claims and holds steps, with `role: 'worker'` (see {@link WorkerOptions}). */
+  readonly worker?: WorkerOptions;
 }
 
 /** Options of {@link Runtime.listen} and {@link Runtime.attach}: the hub's, without its source. */
@@ -197,6 +216,8 @@ export interface Runtime<TBoard> {
   readonly runs: ReadonlyMap<string, RunHandle<TBoard>>;
   /** Warnings found at registration (paths several agents may write). */
   readonly warnings: readonly string[];
+  /** With `role: 'worker'`: this process's worker (its id and what it has done). */
+  readonly worker?: { readonly id: string; readonly stats: Readonly<WorkerStats> };
   /**
    * Serves the hub (every run's messages over WebSockets, remote agents, approvals) on its own HTTP
    * server, on loopback unless `host` says otherwise. Resolves with its address.
@@ -239,12 +260,24 @@ export function createRuntime<TSchema extends AnySchema>(
     if (!ids.has(id)) throw new TypeError(`Remote agent "${id}" is not registered in \`agents\`.`);
   }
   const remote = new RemoteAgents(new Set(config.remote ?? []));
+  const role = config.role ?? 'local';
   const runStarted = new Set<(runId: string) => void>();
   const hubs = new Set<{ close(): Promise<void> }>();
   const observability = resolveObservability(config.observability, VERSION);
   const models = config.models;
   const limits: RunLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const store = config.store ?? new MemoryStore();
+  const queueName = config.worker?.queue ?? 'default';
+  let sender: QueueSender | undefined;
+  if (role !== 'local') {
+    if (!isActivationQueue(store))
+      throw new TypeError(
+        `role "${role}" runs steps through the store's activation queue; give a store that has one (PostgresStore from hearsay/postgres).`,
+      );
+    if (config.deterministic)
+      throw new TypeError('Deterministic mode runs in one process: use role "local" (the default).');
+    sender = new QueueSender(store, queueName);
+  }
   // Actor snapshots go on the log only where the log outlives the process.
   const durable = !(store instanceof MemoryStore) || store instanceof FileStore;
   const deterministic = config.deterministic;
@@ -265,6 +298,10 @@ export function createRuntime<TSchema extends AnySchema>(
         ...child,
         store: child.store ?? store,
         clock: child.clock ?? clock,
+        // A child team's steps go through its own queue: its agents' ids may repeat the parent's.
+        ...(child.role === undefined && role !== 'local'
+          ? { role, worker: { ...config.worker, ...child.worker, queue: `${queueName}.${team}` } }
+          : {}),
         ...(childModels ? { models: childModels } : {}),
         ...(childObservability ? { observability: childObservability } : {}),
       }) as Runtime<unknown>,
@@ -351,6 +388,28 @@ export function createRuntime<TSchema extends AnySchema>(
 
   const sharedWrites = findSharedWrites(config.agents);
   const warnings = sharedWrites.map(describeSharedWrite);
+
+  const queued = sender;
+  const hostFor: RunSchedulerOptions<TBoard>['hostFor'] = queued
+    ? (def, options, runId) =>
+        remote.hostFor(def, options, runId) ?? new RemoteAgentHost(queued, runId, def.id, options)
+    : remote.ids.size > 0
+      ? remote.hostFor
+      : undefined;
+  const worker =
+    role === 'worker'
+      ? new ActivationWorker({
+          queue: store as Store & ActivationQueue,
+          store,
+          schema: config.board.schema,
+          initial: config.board.initial,
+          agents: config.agents.filter((a) => !remote.ids.has(a.id)) as AgentDefinition<unknown>[],
+          models,
+          clock,
+          options: config.worker ?? {},
+        })
+      : undefined;
+  worker?.start();
 
   const openBoard = (runId: string) =>
     createBlackboard({ schema: config.board.schema, initial: config.board.initial, store, runId, clock });
@@ -491,7 +550,7 @@ export function createRuntime<TSchema extends AnySchema>(
       persistActors: durable,
       ...(resumeState ? { resume: resumeState } : {}),
       ...(models ? { callModel: (ctx, request) => callModel(models, ctx, request) } : {}),
-      ...(remote.ids.size > 0 ? { hostFor: remote.hostFor } : {}),
+      ...(hostFor ? { hostFor } : {}),
       runTools,
       ...(children.size > 0 ? { startChild } : {}),
     });
@@ -735,10 +794,12 @@ export function createRuntime<TSchema extends AnySchema>(
     },
     runs,
     warnings,
+    ...(worker ? { worker } : {}),
     async close() {
       const pending = [...runs.values()];
       for (const h of pending) h.cancel('the runtime is closing');
       await Promise.all(pending.map((h) => h.result));
+      await worker?.close();
       await Promise.all([...hubs].map((h) => h.close()));
       hubs.clear();
       await Promise.all([...children.values()].map((c) => c.close()));

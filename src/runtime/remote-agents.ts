@@ -19,6 +19,7 @@ import {
 import type { Patch, Path } from '../blackboard/index.js';
 import { type HubCommitResult, HubRefusal, type RemoteChannel } from '../hub/index.js';
 import { type ClientMessageOf, PROTOCOL_VERSION } from '../protocol/index.js';
+import type { StepMessage, StepResult } from '../workers/types.js';
 
 interface Running {
   readonly runId: string;
@@ -34,7 +35,7 @@ interface Running {
  * The remote agents of a runtime: which connections host which agents, and the activations running on
  * them. The scheduler drives a remote agent exactly like a local one, through a {@link RemoteAgentHost}.
  */
-export class RemoteAgents {
+export class RemoteAgents implements StepSender {
   private readonly channels = new Map<string, RemoteChannel[]>();
   private readonly running = new Map<string, Running>();
   private turn = 0;
@@ -71,6 +72,49 @@ export class RemoteAgents {
     runId: string,
   ): StepHost | undefined =>
     this.ids.has(agent.id) ? new RemoteAgentHost(this, runId, agent.id, options) : undefined;
+
+  /** @internal Sends a step to a connection hosting the agent, and resolves when its result comes back. */
+  send(
+    step: { host: RemoteAgentHost; board: BoardEvent; message: StepMessage },
+    signal: AbortSignal,
+  ): Promise<StepOutcome> {
+    const { host, board, message } = step;
+    const channel = this.pick(message.agentId, message.runId);
+    if (!channel) {
+      return Promise.resolve({
+        status: 'failed',
+        error: new Error(`no process hosts remote agent "${message.agentId}" (connect one with hostAgents)`),
+      });
+    }
+    return new Promise<StepOutcome>((resolve) => {
+      const finish = (outcome: StepOutcome) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      const onAbort = () => {
+        this.abandon(dispatch);
+        channel.send({
+          v: PROTOCOL_VERSION,
+          type: 'abort',
+          dispatch,
+          activationId: message.activationId,
+          reason: 'the activation was stopped',
+        });
+        finish({ status: 'aborted' });
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const dispatch = this.begin({
+        runId: message.runId,
+        activationId: message.activationId,
+        channel,
+        agentId: message.agentId,
+        host,
+        event: board,
+        finish,
+      });
+      channel.send({ v: PROTOCOL_VERSION, type: 'activate', dispatch, ...message });
+    });
+  }
 
   /** @internal Picks a connection hosting `agentId` whose token admits the run (round robin). */
   pick(agentId: string, runId: string): RemoteChannel | undefined {
@@ -193,6 +237,14 @@ export class RemoteAgents {
   }
 }
 
+/** Carries a step to the process that runs it (a hub connection, or the activation queue of a store). */
+export interface StepSender {
+  send(
+    step: { readonly host: RemoteAgentHost; readonly board: BoardEvent; readonly message: StepMessage },
+    signal: AbortSignal,
+  ): Promise<StepOutcome>;
+}
+
 /**
  * Drives an agent whose machine runs in another process. Eligibility (`can`) and the irreversible-state
  * check are answered here, from a shadow of the machine that is never started (nothing of the agent runs
@@ -208,7 +260,7 @@ export class RemoteAgentHost implements StepHost {
   private readonly machine: AnyStateMachine;
 
   constructor(
-    private readonly registry: RemoteAgents,
+    private readonly sender: StepSender,
     private readonly runId: string,
     private readonly agentId: string,
     private readonly options: AgentHostOptions,
@@ -248,62 +300,26 @@ export class RemoteAgentHost implements StepHost {
     if (!board)
       return Promise.resolve({ status: 'failed', error: new Error('a remote step needs a board event') });
     if (signal.aborted) return Promise.resolve({ status: 'aborted' });
-    const channel = this.registry.pick(this.agentId, this.runId);
-    if (!channel) {
-      return Promise.resolve({
-        status: 'failed',
-        error: new Error(`no process hosts remote agent "${this.agentId}" (connect one with hostAgents)`),
-      });
-    }
     const { activation } = board;
-    return new Promise<StepOutcome>((resolve) => {
-      const finish = (outcome: StepOutcome) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(outcome);
-      };
-      const onAbort = () => {
-        this.registry.abandon(dispatch);
-        channel.send({
-          v: PROTOCOL_VERSION,
-          type: 'abort',
-          dispatch,
-          activationId: activation.id,
-          reason: 'the activation was stopped',
-        });
-        finish({ status: 'aborted' });
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const dispatch = this.registry.begin({
-        runId: this.runId,
-        activationId: activation.id,
-        channel,
-        agentId: this.agentId,
-        host: this,
-        event: board,
-        finish,
-      });
-      const persisted = this.persistedState;
-      channel.send({
-        v: PROTOCOL_VERSION,
-        type: 'activate',
-        dispatch,
-        runId: this.runId,
-        activationId: activation.id,
-        agentId: this.agentId,
-        ...(activation.key === undefined ? {} : { key: activation.key }),
-        version: board.version,
-        changed: board.changed.map((p) => [...p]),
-        depth: activation.depth,
-        attempt: activation.attempt,
-        ...(board.delegation ? { delegation: board.delegation } : {}),
-        ...(board.fallbackFor ? { fallbackFor: board.fallbackFor } : {}),
-        ...(activation.traceparent === undefined ? {} : { traceparent: activation.traceparent }),
-        ...(event.type === 'hearsay.approval.rejected'
-          ? { rejection: { state: event.state, by: event.by, reason: event.reason } }
-          : {}),
-        ...(persisted === undefined ? {} : { snapshot: persisted }),
-      });
-    });
+    const persisted = this.persistedState;
+    const message: StepMessage = {
+      runId: this.runId,
+      activationId: activation.id,
+      agentId: this.agentId,
+      ...(activation.key === undefined ? {} : { key: activation.key }),
+      version: board.version,
+      changed: board.changed.map((p) => [...p]),
+      depth: activation.depth,
+      attempt: activation.attempt,
+      ...(board.delegation ? { delegation: board.delegation } : {}),
+      ...(board.fallbackFor ? { fallbackFor: board.fallbackFor } : {}),
+      ...(activation.traceparent === undefined ? {} : { traceparent: activation.traceparent }),
+      ...(event.type === 'hearsay.approval.rejected'
+        ? { rejection: { state: event.state, by: event.by, reason: event.reason } }
+        : {}),
+      ...(persisted === undefined ? {} : { snapshot: persisted }),
+    };
+    return this.sender.send({ host: this, board, message }, signal);
   }
 
   snapshot(): AnyMachineSnapshot {
@@ -324,7 +340,7 @@ export class RemoteAgentHost implements StepHost {
   }
 
   /** @internal The remote step ended: follow its snapshot and record its transitions. */
-  finished(m: ClientMessageOf<'activation_result'>): void {
+  finished(m: Pick<StepResult, 'status' | 'snapshot' | 'transitions'>): void {
     for (const [from, to, eventType] of m.transitions ?? []) this.options.onTransition?.(from, to, eventType);
     if (m.snapshot !== undefined && m.status !== 'failed') {
       try {

@@ -178,6 +178,8 @@ export function checkAgainstLog(
           `Commit v${call.result.event.version} was accepted over an overlapping write (lost update)`,
         );
       }
+    } else if (call.result.fenced) {
+      throw new Error('A commit without a fence was refused as fenced');
     } else if (!overlapping(call.draft.baseVersion, call.result.conflict.headVersion, call.touched)) {
       throw new Error(
         `A commit on base v${call.draft.baseVersion} was rejected without an overlapping write`,
@@ -248,7 +250,7 @@ export function conflictRuleProperty(makeStore: StoreFactory) {
             throw new Error(`op ${i}: version ${r.event.version}, expected ${head + 1}`);
           head += 1;
           writesAt.push(writes);
-        } else if (r.conflict.conflicts.length === 0)
+        } else if (r.fenced || r.conflict.conflicts.length === 0)
           throw new Error(`op ${i}: a conflict must name the paths`);
       }
     } finally {

@@ -1,0 +1,12 @@
+export { QueueSender } from './sender.js';
+export type {
+  ActivationKey,
+  ActivationQueue,
+  Claim,
+  ClaimRequest,
+  QueueHint,
+  StepMessage,
+  StepResult,
+} from './types.js';
+export { fenceOf, isActivationQueue } from './types.js';
+export { ActivationWorker, type WorkerOptions, type WorkerStats } from './worker.js';

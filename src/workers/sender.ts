@@ -1,0 +1,41 @@
+import type { BoardEvent, StepOutcome } from '../actors/index.js';
+import type { RemoteAgentHost, StepSender } from '../runtime/remote-agents.js';
+import type { ActivationQueue, StepMessage } from './types.js';
+
+/**
+ * Sends a run's steps to workers through the store's activation queue, and hands each result back to the
+ * scheduler: the agent's shadow follows the snapshot the worker reports, what the step was charged is
+ * charged to the run (budgets and breakers see it), and its delegations are admitted as a local agent's.
+ */
+export class QueueSender implements StepSender {
+  constructor(
+    private readonly queue: ActivationQueue,
+    private readonly name: string,
+  ) {}
+
+  async send(
+    step: { readonly host: RemoteAgentHost; readonly board: BoardEvent; readonly message: StepMessage },
+    signal: AbortSignal,
+  ): Promise<StepOutcome> {
+    const { host, board, message } = step;
+    const key = { runId: message.runId, activationId: message.activationId, attempt: message.attempt };
+    if (signal.aborted) return { status: 'aborted' };
+    try {
+      await this.queue.dispatch(this.name, message);
+      const result = await this.queue.awaitResult(key, signal);
+      if (result === undefined || signal.aborted) {
+        await this.queue.cancel(key, 'the activation was stopped').catch(() => undefined);
+        return { status: 'aborted' };
+      }
+      host.finished(result);
+      for (const usage of result.usage ?? []) board.tools.charge(usage);
+      for (const d of result.delegations ?? [])
+        await host.request({ type: 'hearsay.delegate', to: d.to, task: d.task });
+      if (result.status === 'failed')
+        return { status: 'failed', error: new Error(result.error ?? `${message.agentId} failed on a worker`) };
+      return result.status === 'done' ? { status: 'done', output: undefined } : { status: 'settled' };
+    } catch (error) {
+      return { status: 'failed', error };
+    }
+  }
+}

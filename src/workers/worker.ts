@@ -1,0 +1,305 @@
+import { type Tracer, trace } from '@opentelemetry/api';
+import { type AgentDefinition, forbiddenWrite, type Usage } from '../actors/index.js';
+import { type AnySchema, type Blackboard, type Clock, createBlackboard, type Store } from '../blackboard/index.js';
+import { describe, executeStep } from '../client/execute-step.js';
+import type { ModelClient } from '../llm/index.js';
+import { type ActivationQueue, type Claim, fenceOf, type StepResult } from './types.js';
+
+/** How a worker claims and holds steps (`createRuntime({ role: 'worker', worker })`). */
+export interface WorkerOptions {
+  /** The queue this team's steps go through (default `default`); runtimes of one team share it. */
+  readonly queue?: string;
+  /** Steps this process runs at once (default 16). */
+  readonly concurrency?: number;
+  /** How long a claim holds without a heartbeat, by the database clock (default 10,000 ms). */
+  readonly leaseMs?: number;
+  /** Heartbeats per lease (default 3): the lease is renewed every `leaseMs / heartbeats`. */
+  readonly heartbeats?: number;
+  /** A step whose lease expired this many times fails instead of being claimed again (default 3). */
+  readonly maxClaims?: number;
+  /** Names this worker on the rows it claims (default: host, pid and a random suffix). */
+  readonly id?: string;
+  /** Boards of runs this worker has not touched for this long are closed (default 30,000 ms). */
+  readonly idleBoardMs?: number;
+}
+
+/** What a worker has done so far. */
+export interface WorkerStats {
+  /** Steps claimed (reclaims of another worker's expired step included). */
+  claimed: number;
+  /** Claims of steps another worker had held before (its lease expired). */
+  reclaimed: number;
+  /** Steps run to an end and recorded. */
+  completed: number;
+  /** Steps whose lease this worker lost while running them: stopped, nothing more committed. */
+  leaseLost: number;
+  /** Commits and completions the store refused because the lease was lost. */
+  fenced: number;
+}
+
+interface WorkerInit {
+  readonly queue: ActivationQueue;
+  readonly store: Store;
+  readonly schema: AnySchema;
+  readonly initial: unknown;
+  readonly agents: readonly AgentDefinition<unknown>[];
+  readonly models?: ModelClient | undefined;
+  readonly clock: Clock;
+  readonly tracer?: Tracer;
+  readonly options: WorkerOptions;
+}
+
+/**
+ * Runs the steps a team's schedulers dispatch (in any process) through the store's activation queue: it
+ * claims them (`FOR UPDATE SKIP LOCKED`, a lease on the database clock, a fence token), renews the lease
+ * while a step runs, commits with the fence, and records the result if the lease still holds. A step whose
+ * lease is lost is stopped; whatever it tries to commit after is refused as `fenced`.
+ */
+export class ActivationWorker {
+  readonly id: string;
+  readonly stats: WorkerStats = { claimed: 0, reclaimed: 0, completed: 0, leaseLost: 0, fenced: 0 };
+  private readonly agents: Map<string, AgentDefinition<unknown>>;
+  private readonly running = new Map<string, { claim: Claim; controller: AbortController; done: Promise<void> }>();
+  private readonly boards = new Map<string, { board: Promise<Blackboard<unknown>>; used: number; users: number }>();
+  private readonly queueName: string;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly maxClaims: number;
+  private stopHints: (() => void) | undefined;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private claiming = false;
+  private again = false;
+  private closed = false;
+
+  constructor(private readonly init: WorkerInit) {
+    const o = init.options;
+    this.agents = new Map(init.agents.map((a) => [a.id, a]));
+    this.queueName = o.queue ?? 'default';
+    this.concurrency = o.concurrency ?? 16;
+    this.leaseMs = o.leaseMs ?? 10_000;
+    this.maxClaims = o.maxClaims ?? 3;
+    this.id = o.id ?? `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
+      throw new TypeError('worker.concurrency must be a positive integer.');
+    if (!(this.leaseMs >= 100)) throw new TypeError('worker.leaseMs must be at least 100 ms.');
+  }
+
+  /** Starts claiming: now, on every hint that a step was queued or ended, and on the store's poll. */
+  start(): void {
+    this.stopHints = this.init.queue.onHint((hint) => {
+      if ('ended' in hint) {
+        // A step this worker runs was cancelled (or taken over): the heartbeat tells, now.
+        const r = this.running.get(keyOf(hint.ended));
+        if (r) void this.beat(r.claim, r.controller);
+      }
+      this.kick();
+    });
+    const idle = this.init.options.idleBoardMs ?? 30_000;
+    this.sweeper = setInterval(() => this.sweep(idle), Math.min(idle, 5_000));
+    this.sweeper.unref?.();
+    this.kick();
+  }
+
+  /** Claims as many steps as there are free slots, until none is left. */
+  private kick(): void {
+    if (this.closed) return;
+    if (this.claiming) {
+      this.again = true;
+      return;
+    }
+    this.claiming = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          while (!this.closed && this.running.size < this.concurrency) {
+            const claims = await this.init.queue.claim({
+              queue: this.queueName,
+              owner: this.id,
+              agents: [...this.agents.keys()],
+              limit: this.concurrency - this.running.size,
+              leaseMs: this.leaseMs,
+              maxClaims: this.maxClaims,
+            });
+            for (const claim of claims) this.launch(claim);
+            if (claims.length === 0) break;
+          }
+        } while (this.again && !this.closed);
+      } catch {
+        // The database is unreachable: the next hint or poll tries again.
+      } finally {
+        this.claiming = false;
+      }
+    })();
+  }
+
+  private launch(claim: Claim): void {
+    this.stats.claimed += 1;
+    if (claim.claims > 1) this.stats.reclaimed += 1;
+    const controller = new AbortController();
+    const every = this.leaseMs / (this.init.options.heartbeats ?? 3);
+    const heartbeat = setInterval(() => void this.beat(claim, controller), every);
+    const done = this.run(claim, controller)
+      .catch(() => undefined)
+      .finally(() => {
+        clearInterval(heartbeat);
+        this.running.delete(keyOf(claim));
+        this.kick();
+      });
+    this.running.set(keyOf(claim), { claim, controller, done });
+  }
+
+  /** Renews the lease; a lost one stops the step. */
+  private async beat(claim: Claim, controller: AbortController): Promise<void> {
+    if (controller.signal.aborted) return;
+    let held: boolean;
+    try {
+      held = await this.init.queue.heartbeat(claim, this.leaseMs);
+    } catch {
+      return; // unreachable database: the lease may still hold; the fence decides at commit
+    }
+    if (!held && !controller.signal.aborted) {
+      this.stats.leaseLost += 1;
+      controller.abort(new Error(`the lease on ${claim.activationId} was lost`));
+    }
+  }
+
+  private async run(claim: Claim, controller: AbortController): Promise<void> {
+    const def = this.agents.get(claim.agentId);
+    const usage: Usage[] = [];
+    const delegations: { to: string; task: unknown }[] = [];
+    let result: StepResult | { status: 'aborted' };
+    if (!def) {
+      result = { status: 'failed', error: `this worker does not run agent "${claim.agentId}"` };
+    } else {
+      try {
+        const board = await this.board(claim.runId);
+        let commits = 0;
+        const fence = fenceOf(claim);
+        result = await executeStep({
+          def,
+          step: claim.step,
+          signal: controller.signal,
+          tracer: this.init.tracer ?? trace.getTracer('hearsay'),
+          models: this.init.models,
+          where: 'a worker',
+          port: {
+            at: async (version) => {
+              const snap = board.version >= version ? board.snapshot() : await board.refresh();
+              if (snap.version < version)
+                throw new Error(`run "${claim.runId}" has no version ${version} yet (it is at ${snap.version})`);
+              return snap;
+            },
+            commit: async (c) => {
+              const outside = forbiddenWrite(
+                def,
+                c.patches.map((p) => p.path),
+              );
+              if (outside)
+                return {
+                  ok: false,
+                  code: 'forbidden_path',
+                  message: `${def.id} may not write ${JSON.stringify(outside)}; its writes are ${JSON.stringify(def.writes)}`,
+                };
+              // The n-th commit of a step has the key a local step would give it: a step run again after
+              // a lost lease cannot apply a commit that already landed.
+              const r = await board.commit({
+                ...c,
+                author: def.id,
+                activationId: claim.activationId,
+                idempotencyKey: `${claim.activationId}:${++commits}`,
+                fence,
+              });
+              if (r.ok) return { ok: true, version: r.event.version };
+              if (r.error.code === 'fenced') {
+                this.stats.fenced += 1;
+                controller.abort(new Error(r.error.message));
+              }
+              return { ok: false, code: r.error.code, message: r.error.message };
+            },
+            publish: async (topic, payload) => {
+              const r = await board.publish(topic, payload, { author: def.id });
+              if (!r.ok) throw new Error(r.error.message);
+            },
+            charge: (u) => void usage.push(u),
+            delegate: async (to, task) => void delegations.push({ to, task }),
+            requestApproval: () =>
+              Promise.reject(
+                new Error(
+                  'A step running on a worker cannot ask for approval itself: tag the state "irreversible", and the run\'s scheduler asks before the step is dispatched.',
+                ),
+              ),
+          },
+        });
+      } catch (error) {
+        result = { status: 'failed', error: describe(error) };
+      } finally {
+        this.release(claim.runId);
+      }
+    }
+    if (result.status === 'aborted') {
+      return;
+    }
+    const ended: StepResult = {
+      ...result,
+      ...(usage.length > 0 ? { usage } : {}),
+      ...(delegations.length > 0 ? { delegations } : {}),
+    };
+    if ((await this.init.queue.complete(claim, ended)) === 'fenced') this.stats.fenced += 1;
+    else this.stats.completed += 1;
+  }
+
+  /** The run's board in this process (opened once, kept while used, closed when idle). */
+  private board(runId: string): Promise<Blackboard<unknown>> {
+    let entry = this.boards.get(runId);
+    if (!entry) {
+      entry = {
+        board: createBlackboard({
+          schema: this.init.schema,
+          initial: this.init.initial,
+          store: this.init.store,
+          runId,
+          clock: this.init.clock,
+          // Read when a step needs a newer version, not on every commit of the run.
+          follow: false,
+        }) as Promise<Blackboard<unknown>>,
+        used: Date.now(),
+        users: 0,
+      };
+      this.boards.set(runId, entry);
+      entry.board.catch(() => this.boards.delete(runId));
+    }
+    entry.users += 1;
+    entry.used = Date.now();
+    return entry.board;
+  }
+
+  private release(runId: string): void {
+    const entry = this.boards.get(runId);
+    if (entry) entry.users -= 1;
+  }
+
+  private sweep(idleMs: number): void {
+    const now = Date.now();
+    for (const [runId, entry] of this.boards) {
+      if (entry.users > 0 || now - entry.used < idleMs) continue;
+      this.boards.delete(runId);
+      void entry.board.then((b) => b.close()).catch(() => undefined);
+    }
+  }
+
+  /** Stops claiming, stops the steps in progress (their leases lapse, and another worker takes them). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopHints?.();
+    clearInterval(this.sweeper);
+    for (const r of this.running.values()) r.controller.abort(new Error('the worker is closing'));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    for (const entry of this.boards.values()) void entry.board.then((b) => b.close()).catch(() => undefined);
+    this.boards.clear();
+  }
+}
+
+const keyOf = (k: { runId: string; activationId: string; attempt: number }) =>
+  `${k.runId}\u0000${k.activationId}\u0000${k.attempt}`;

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createBlackboard } from '../../src/blackboard/index.js';
+import { PostgresStore } from '../../src/postgres/index.js';
+import type { Claim, StepMessage } from '../../src/workers/index.js';
+import { fenceOf } from '../../src/workers/index.js';
+import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+
+const available = postgresAvailable('PostgresStore activation queue');
+const Counter = z.object({ n: z.number() });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const step = (runId: string, activationId: string, agentId = 'a', attempt = 1): StepMessage => ({
+  runId,
+  activationId,
+  agentId,
+  version: 0,
+  changed: [[]],
+  depth: 1,
+  attempt,
+});
+
+describe.runIf(available)('the activation queue on PostgreSQL', () => {
+  let cluster: Cluster;
+  const stores: PostgresStore[] = [];
+  const open = async () => {
+    const s = await PostgresStore.open({
+      connectionString: cluster.connectionString,
+      schema: 'queue',
+      pollMs: 100,
+    });
+    stores.push(s);
+    return s;
+  };
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await cluster?.stop();
+  });
+
+  const claimOne = async (store: PostgresStore, owner: string, leaseMs: number): Promise<Claim> => {
+    const [claim] = await store.claim({ queue: 'q', owner, agents: ['a'], limit: 1, leaseMs, maxClaims: 5 });
+    expect(claim).toBeDefined();
+    return claim!;
+  };
+
+  it('fences a worker whose lease expired: its heartbeat, commit and completion are refused', async () => {
+    const a = await open();
+    const b = await open();
+    const board = await createBlackboard({ schema: Counter, initial: { n: 0 }, store: a, runId: 'fence' });
+    await a.dispatch('q', step('fence', 'inc#1'));
+    const first = await claimOne(a, 'worker-a', 300);
+    expect(first).toMatchObject({ activationId: 'inc#1', token: 1, claims: 1 });
+    expect(await a.heartbeat(first, 300)).toBe(true);
+    // Nobody else can take it while the lease holds.
+    expect(
+      await b.claim({ queue: 'q', owner: 'worker-b', agents: ['a'], limit: 5, leaseMs: 300, maxClaims: 5 }),
+    ).toEqual([]);
+    await sleep(450);
+    // Expired, not yet reclaimed: already refused.
+    expect(await a.heartbeat(first, 300)).toBe(false);
+    const late = await board.commit({
+      baseVersion: 0,
+      reads: [],
+      patches: [{ op: 'replace', path: ['n'], value: 1 }],
+      author: 'a',
+      activationId: 'inc#1',
+      idempotencyKey: 'inc#1:1',
+      fence: fenceOf(first),
+    });
+    expect(late.ok).toBe(false);
+    expect(!late.ok && late.error).toMatchObject({
+      code: 'fenced',
+      fence: { activationId: 'inc#1', token: 1 },
+    });
+    const second = await claimOne(b, 'worker-b', 5_000);
+    expect(second).toMatchObject({ token: 2, claims: 2 });
+    const now = await board.commit({
+      baseVersion: 0,
+      reads: [],
+      patches: [{ op: 'replace', path: ['n'], value: 1 }],
+      author: 'a',
+      activationId: 'inc#1',
+      idempotencyKey: 'inc#1:1',
+      fence: fenceOf(second),
+    });
+    expect(now.ok).toBe(true);
+    // The first worker wakes up and reports: too late, its result is dropped.
+    expect(await a.complete(first, { status: 'settled' })).toBe('fenced');
+    const waited = a.awaitResult(
+      { runId: 'fence', activationId: 'inc#1', attempt: 1 },
+      new AbortController().signal,
+    );
+    expect(await b.complete(second, { status: 'settled', transitions: [['idle', 'done', 'board']] })).toBe(
+      'completed',
+    );
+    expect(await waited).toEqual({ status: 'settled', transitions: [['idle', 'done', 'board']] });
+    expect(board.state.n).toBe(1);
+    expect(board.version).toBe(1);
+    await board.close();
+  });
+
+  it('gives each step to exactly one of several claimers (FOR UPDATE SKIP LOCKED)', async () => {
+    const queue = await open();
+    await createBlackboard({ schema: Counter, initial: { n: 0 }, store: queue, runId: 'many' }).then((b) =>
+      b.close(),
+    );
+    for (let i = 0; i < 200; i++) await queue.dispatch('q', step('many', `s#${i}`));
+    const claimers = await Promise.all(Array.from({ length: 4 }, () => open()));
+    const taken = await Promise.all(
+      claimers.map(async (s, w) => {
+        const mine: string[] = [];
+        for (;;) {
+          const claims = await s.claim({
+            queue: 'q',
+            owner: `w${w}`,
+            agents: ['a'],
+            limit: 7,
+            leaseMs: 60_000,
+            maxClaims: 3,
+          });
+          if (claims.length === 0) return mine;
+          mine.push(...claims.map((c) => c.activationId));
+        }
+      }),
+    );
+    const all = taken.flat();
+    expect(all).toHaveLength(200);
+    expect(new Set(all).size).toBe(200);
+    // Contention was real: more than one claimer got work.
+    expect(taken.filter((t) => t.length > 0).length).toBeGreaterThan(1);
+  });
+
+  it('fails a step whose lease expired maxClaims times, and queues a cancelled step again', async () => {
+    const s = await open();
+    await createBlackboard({ schema: Counter, initial: { n: 0 }, store: s, runId: 'poison' }).then((b) =>
+      b.close(),
+    );
+    await s.dispatch('q', step('poison', 'p#1'));
+    const key = { runId: 'poison', activationId: 'p#1', attempt: 1 };
+    for (let i = 1; i <= 2; i++) {
+      const [c] = await s.claim({
+        queue: 'q',
+        owner: 'w',
+        agents: ['a'],
+        limit: 1,
+        leaseMs: 100,
+        maxClaims: 2,
+      });
+      expect(c?.claims).toBe(i);
+      await sleep(150);
+    }
+    expect(
+      await s.claim({ queue: 'q', owner: 'w', agents: ['a'], limit: 1, leaseMs: 100, maxClaims: 2 }),
+    ).toEqual([]);
+    const result = await s.awaitResult(key, new AbortController().signal);
+    expect(result?.status).toBe('failed');
+    expect(result?.error).toMatch(/lease expired 2 times/);
+
+    await s.dispatch('q', step('poison', 'c#1'));
+    const ckey = { runId: 'poison', activationId: 'c#1', attempt: 1 };
+    await s.cancel(ckey, 'stopped');
+    expect(await s.awaitResult(ckey, new AbortController().signal)).toBeUndefined();
+    await s.dispatch('q', step('poison', 'c#1'));
+    const [again] = await s.claim({
+      queue: 'q',
+      owner: 'w',
+      agents: ['a'],
+      limit: 1,
+      leaseMs: 5_000,
+      maxClaims: 2,
+    });
+    expect(again).toMatchObject({ activationId: 'c#1', claims: 1 });
+    // A cancelled step's worker learns it at its next heartbeat.
+    await s.cancel(ckey, 'stopped');
+    expect(await s.heartbeat(again!, 5_000)).toBe(false);
+  });
+});
