@@ -76,17 +76,20 @@ export class Blackboard<TState> {
     this.feed = new Feed(init.onSubscriberError);
     this.current = init.snapshot;
     // Other processes writing this run (a shared store): catch up whenever the store hints at it.
-    this.unwatch = (init.follow ?? true ? init.store.watch : undefined)?.call(init.store, this.runId, () => {
-      void this.queue
-        .run(async () => {
-          if (!this.closed) await this.catchUp();
-        })
-        .catch((error: unknown) => {
-          // A store closed under an open board has nothing more to tell it.
-          if (error instanceof BlackboardError && error.code === 'closed') return;
-          init.onSubscriberError(error, undefined);
+    const follow = init.follow ?? true;
+    this.unwatch = !follow
+      ? undefined
+      : init.store.watch?.(this.runId, () => {
+          void this.queue
+            .run(async () => {
+              if (!this.closed) await this.catchUp();
+            })
+            .catch((error: unknown) => {
+              // A store closed under an open board has nothing more to tell it.
+              if (error instanceof BlackboardError && error.code === 'closed') return;
+              init.onSubscriberError(error, undefined);
+            });
         });
-    });
   }
 
   private readonly unwatch: (() => void) | undefined;

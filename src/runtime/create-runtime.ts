@@ -44,8 +44,6 @@ import {
   tighterBudget,
   VirtualClock,
 } from '../scheduler/index.js';
-import { combineHubSources, runtimeHubSource } from './hub-source.js';
-import { callModel, runTools } from './model-call.js';
 import {
   type ActivationQueue,
   ActivationWorker,
@@ -54,6 +52,8 @@ import {
   type WorkerOptions,
   type WorkerStats,
 } from '../workers/index.js';
+import { combineHubSources, runtimeHubSource } from './hub-source.js';
+import { callModel, runTools } from './model-call.js';
 import { RemoteAgentHost, RemoteAgents } from './remote-agents.js';
 import { isLoopbackHost, VERSION } from './version.js';
 
@@ -276,7 +276,7 @@ export function createRuntime<TSchema extends AnySchema>(
       );
     if (config.deterministic)
       throw new TypeError('Deterministic mode runs in one process: use role "local" (the default).');
-    sender = new QueueSender(store, queueName);
+    sender = new QueueSender(store, queueName, async (runId) => runs.get(runId)?.board.refresh());
   }
   // Actor snapshots go on the log only where the log outlives the process.
   const durable = !(store instanceof MemoryStore) || store instanceof FileStore;

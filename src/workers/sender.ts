@@ -8,9 +8,14 @@ import type { ActivationQueue, StepMessage } from './types.js';
  * charged to the run (budgets and breakers see it), and its delegations are admitted as a local agent's.
  */
 export class QueueSender implements StepSender {
+  /**
+   * @param caughtUp reads the run's log into its board: a step's result is handed back only after the
+   *   scheduler's board has seen the commits the step made (a worker commits straight to the store).
+   */
   constructor(
     private readonly queue: ActivationQueue,
     private readonly name: string,
+    private readonly caughtUp: (runId: string) => Promise<unknown>,
   ) {}
 
   async send(
@@ -27,12 +32,16 @@ export class QueueSender implements StepSender {
         await this.queue.cancel(key, 'the activation was stopped').catch(() => undefined);
         return { status: 'aborted' };
       }
+      await this.caughtUp(message.runId);
       host.finished(result);
       for (const usage of result.usage ?? []) board.tools.charge(usage);
       for (const d of result.delegations ?? [])
         await host.request({ type: 'hearsay.delegate', to: d.to, task: d.task });
       if (result.status === 'failed')
-        return { status: 'failed', error: new Error(result.error ?? `${message.agentId} failed on a worker`) };
+        return {
+          status: 'failed',
+          error: new Error(result.error ?? `${message.agentId} failed on a worker`),
+        };
       return result.status === 'done' ? { status: 'done', output: undefined } : { status: 'settled' };
     } catch (error) {
       return { status: 'failed', error };

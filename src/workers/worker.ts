@@ -1,6 +1,12 @@
 import { type Tracer, trace } from '@opentelemetry/api';
 import { type AgentDefinition, forbiddenWrite, type Usage } from '../actors/index.js';
-import { type AnySchema, type Blackboard, type Clock, createBlackboard, type Store } from '../blackboard/index.js';
+import {
+  type AnySchema,
+  type Blackboard,
+  type Clock,
+  createBlackboard,
+  type Store,
+} from '../blackboard/index.js';
 import { describe, executeStep } from '../client/execute-step.js';
 import type { ModelClient } from '../llm/index.js';
 import { type ActivationQueue, type Claim, fenceOf, type StepResult } from './types.js';
@@ -59,8 +65,14 @@ export class ActivationWorker {
   readonly id: string;
   readonly stats: WorkerStats = { claimed: 0, reclaimed: 0, completed: 0, leaseLost: 0, fenced: 0 };
   private readonly agents: Map<string, AgentDefinition<unknown>>;
-  private readonly running = new Map<string, { claim: Claim; controller: AbortController; done: Promise<void> }>();
-  private readonly boards = new Map<string, { board: Promise<Blackboard<unknown>>; used: number; users: number }>();
+  private readonly running = new Map<
+    string,
+    { claim: Claim; controller: AbortController; done: Promise<void> }
+  >();
+  private readonly boards = new Map<
+    string,
+    { board: Promise<Blackboard<unknown>>; used: number; users: number }
+  >();
   private readonly queueName: string;
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -187,7 +199,9 @@ export class ActivationWorker {
             at: async (version) => {
               const snap = board.version >= version ? board.snapshot() : await board.refresh();
               if (snap.version < version)
-                throw new Error(`run "${claim.runId}" has no version ${version} yet (it is at ${snap.version})`);
+                throw new Error(
+                  `run "${claim.runId}" has no version ${version} yet (it is at ${snap.version})`,
+                );
               return snap;
             },
             commit: async (c) => {
