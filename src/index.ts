@@ -242,3 +242,15 @@ export type {
   Spent,
 } from './scheduler/index.js';
 export { RunScheduler, realClock, TOPICS, VirtualClock } from './scheduler/index.js';
+export type {
+  ActivationKey,
+  ActivationQueue,
+  Claim,
+  ClaimRequest,
+  QueueHint,
+  StepMessage,
+  StepResult,
+  WorkerOptions,
+  WorkerStats,
+} from './workers/index.js';
+export { isActivationQueue } from './workers/index.js';

@@ -119,6 +119,12 @@ export interface ActivationInfo {
   readonly attempt: number;
   /** The W3C traceparent of this activation's span, when the run is traced (propagate it to your calls). */
   readonly traceparent?: string;
+  /**
+   * On a worker (`role: 'worker'`): the fence token of this worker's lease on the step. A step whose worker
+   * lost its lease may run again on another worker with a higher token: give side effects `id` as their
+   * idempotency key, and `fence` to services that can refuse a stale holder.
+   */
+  readonly fence?: number;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Draft } from 'immer';
 import type { z } from 'zod';
 import { type Clock, systemClock } from './clock.js';
 import { BlackboardError, type CommitRejection, type InvalidCommit, type SchemaIssue } from './errors.js';
-import type { CommitEvent, LogEvent, MessageEvent } from './events.js';
+import type { CommitEvent, LogEvent, MessageDraft, MessageEvent } from './events.js';
 import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
 import { applyPatches, checkPatchShape } from './patches.js';
 import { coverPaths, formatPath, isPath, type Path } from './path.js';
@@ -80,15 +80,11 @@ export class Blackboard<TState> {
     this.unwatch = !follow
       ? undefined
       : init.store.watch?.(this.runId, () => {
-          void this.queue
-            .run(async () => {
-              if (!this.closed) await this.catchUp();
-            })
-            .catch((error: unknown) => {
-              // A store closed under an open board has nothing more to tell it.
-              if (error instanceof BlackboardError && error.code === 'closed') return;
-              init.onSubscriberError(error, undefined);
-            });
+          this.refresh().catch((error: unknown) => {
+            // A store closed under an open board has nothing more to tell it.
+            if (error instanceof BlackboardError && error.code === 'closed') return;
+            init.onSubscriberError(error, undefined);
+          });
         });
   }
 
@@ -125,7 +121,7 @@ export class Blackboard<TState> {
    * if (!r.ok && r.error.code === 'conflict') console.log(r.error.conflicts);
    */
   commit(commit: Commit): Promise<CommitResult> {
-    return this.queue.run(() => this.applyCommit(commit));
+    return this.serially(() => this.applyCommit(commit));
   }
 
   /**
@@ -149,28 +145,72 @@ export class Blackboard<TState> {
    * await board.publish('review.requested', { taskId: 't1' }, { author: 'coder' });
    */
   publish(topic: string, payload: unknown, options: { author: string }): Promise<PublishResult> {
-    return this.queue.run(async () => {
-      this.assertOpen();
-      if (typeof topic !== 'string' || topic === '' || typeof options?.author !== 'string') {
-        return invalid('malformed', 'A message needs a non-empty string topic and a string author.');
-      }
-      const bad = findUnserializable(payload);
-      if (bad)
-        return invalid(
+    if (typeof topic !== 'string' || topic === '' || typeof options?.author !== 'string') {
+      return Promise.resolve(
+        invalid('malformed', 'A message needs a non-empty string topic and a string author.'),
+      );
+    }
+    const bad = findUnserializable(payload);
+    if (bad)
+      return Promise.resolve(
+        invalid(
           'not_serializable',
           `The payload contains ${bad.found} at ${formatPath(bad.path)}.`,
           bad.path,
-        );
-      const event = await this.store.append(this.runId, {
-        topic,
-        payload: deepFreeze(payload),
-        author: options.author,
-        time: this.clock.now(),
-      });
-      if (event.seq !== this.current.seq + 1) await this.catchUp(event.seq - 1);
-      this.advance(this.current.state, event);
-      return { ok: true, event };
+        ),
+      );
+    const draft: MessageDraft = {
+      topic,
+      payload: deepFreeze(payload),
+      author: options.author,
+      time: this.clock.now(),
+    };
+    const published = new Promise<PublishResult>((resolve, reject) => {
+      // Messages published one after another, with nothing else queued between them, are appended together
+      // (one transaction on a database store): the scheduler records several per activation.
+      let batch = this.openBatch;
+      if (!batch) {
+        const fresh: MessageBatch = { drafts: [], waiters: [] };
+        batch = fresh;
+        this.openBatch = fresh;
+        this.queue
+          .run(async () => {
+            if (this.openBatch === fresh) this.openBatch = undefined;
+            this.assertOpen();
+            const events = this.store.appendMany
+              ? await this.store.appendMany(this.runId, fresh.drafts)
+              : await sequentially(fresh.drafts, (d) => this.store.append(this.runId, d));
+            for (const event of events) {
+              if (event.seq !== this.current.seq + 1) await this.catchUp(event.seq - 1);
+              this.advance(this.current.state, event);
+            }
+            return events;
+          })
+          .then(
+            (events) => {
+              for (const [i, w] of fresh.waiters.entries()) w.resolve({ ok: true, event: events[i]! });
+            },
+            (error: unknown) => {
+              for (const w of fresh.waiters) w.reject(error);
+            },
+          );
+      }
+      batch.drafts.push(draft);
+      batch.waiters.push({ resolve, reject });
     });
+    // As with every queued operation, a caller that does not wait (a fire-and-forget record after the store
+    // closed) gets no unhandled rejection; one that waits sees the error.
+    published.catch(() => undefined);
+    return published;
+  }
+
+  /** Messages waiting to be appended together, while nothing else is queued after them. */
+  private openBatch: MessageBatch | undefined;
+
+  /** Queues work on the board after everything queued so far (a batch of messages is closed first). */
+  private serially<T>(work: () => Promise<T> | T): Promise<T> {
+    this.openBatch = undefined;
+    return this.queue.run(work);
   }
 
   /**
@@ -223,7 +263,7 @@ export class Blackboard<TState> {
   commitAtHead(
     build: (head: BoardSnapshot<TState>) => Commit | undefined,
   ): Promise<CommitResult | undefined> {
-    return this.queue.run(() => {
+    return this.serially(() => {
       this.assertOpen();
       const commit = build(this.current);
       return commit === undefined ? undefined : this.applyCommit(commit);
@@ -235,12 +275,20 @@ export class Blackboard<TState> {
    * returns the snapshot then current.
    */
   refresh(): Promise<BoardSnapshot<TState>> {
-    return this.queue.run(async () => {
-      this.assertOpen();
+    // A read queued and not yet started serves every caller until it starts: a burst of hints (one per
+    // event another process appends) costs one read, not one each.
+    if (this.queuedRefresh) return this.queuedRefresh;
+    const refresh = this.serially(async () => {
+      if (this.queuedRefresh === refresh) this.queuedRefresh = undefined;
+      if (this.closed) return this.current;
       await this.catchUp();
       return this.current;
     });
+    this.queuedRefresh = refresh;
+    return refresh;
   }
+
+  private queuedRefresh: Promise<BoardSnapshot<TState>> | undefined;
 
   /** The accepted commit that carried `idempotencyKey`, if any (e.g. to tell whether work already landed). */
   findCommit(idempotencyKey: string): Promise<CommitEvent | undefined> {
@@ -250,7 +298,7 @@ export class Blackboard<TState> {
   /** Waits for queued commits, then refuses new ones. Does not close the store. */
   async close(): Promise<void> {
     this.unwatch?.();
-    await this.queue.run(() => {
+    await this.serially(() => {
       this.closed = true;
     });
   }
@@ -485,4 +533,16 @@ function replayCommit<TState>(state: TState, event: CommitEvent): TState {
     );
   }
   return applied.state;
+}
+
+interface MessageBatch {
+  readonly drafts: MessageDraft[];
+  readonly waiters: { resolve: (r: PublishResult) => void; reject: (error: unknown) => void }[];
+}
+
+/** Runs `fn` over `items` one at a time, in order. */
+async function sequentially<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
 }

@@ -55,6 +55,11 @@ export interface Store {
   ): Promise<StoreCommitResult>;
   /** Appends a message. */
   append(runId: string, draft: MessageDraft): Promise<MessageEvent>;
+  /**
+   * Appends messages together, in order, with consecutive sequence numbers (optional: a store where each
+   * append costs a round trip or a transaction; the board falls back to `append` one by one).
+   */
+  appendMany?(runId: string, drafts: readonly MessageDraft[]): Promise<MessageEvent[]>;
   /** Events with `from <= seq <= to` (to defaults to the head), in order. */
   read(runId: string, from: number, to?: number): Promise<LogEvent[]>;
   /** The accepted commit that carried `idempotencyKey`, if any. */

@@ -40,6 +40,8 @@ export interface ExecuteStepOptions {
   readonly models?: ModelClient | undefined;
   /** Names the process in errors ("hostAgents", "this worker"). */
   readonly where: string;
+  /** The fence token of the worker's lease on the step (shown to the machine as `activation.fence`). */
+  readonly fence?: number;
 }
 
 /**
@@ -122,6 +124,7 @@ export async function executeStep(options: ExecuteStepOptions): Promise<StepResu
             ...(m.key === undefined ? {} : { key: m.key }),
             depth: m.depth,
             attempt: m.attempt,
+            ...(options.fence === undefined ? {} : { fence: options.fence }),
           },
           ...(m.delegation ? { delegation: m.delegation } : {}),
           ...(m.fallbackFor ? { fallbackFor: m.fallbackFor } : {}),

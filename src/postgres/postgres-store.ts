@@ -306,19 +306,41 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   async append(runId: string, draft: MessageDraft): Promise<MessageEvent> {
+    return (await this.appendMany(runId, [draft]))[0]!;
+  }
+
+  /** Appends messages in one transaction (one lock of the run, one insert, one notification). */
+  async appendMany(runId: string, drafts: readonly MessageDraft[]): Promise<MessageEvent[]> {
+    if (drafts.length === 0) return [];
     return this.transaction(async (c) => {
       const head = await this.lockRun(c, runId);
-      const event: MessageEvent = {
-        type: 'message',
-        runId,
-        seq: head.seq + 1,
-        version: head.version,
-        ...draft,
-      };
-      await this.insert(c, event, null);
-      await c.query(`UPDATE ${this.t('runs')} SET seq = $2 WHERE id = $1`, [runId, event.seq]);
-      await c.query('SELECT pg_notify($1, $2)', [this.channel, `${runId}\n${event.seq}`]);
-      return event;
+      const events = drafts.map(
+        (draft, i): MessageEvent => ({
+          type: 'message',
+          runId,
+          seq: head.seq + 1 + i,
+          version: head.version,
+          ...draft,
+        }),
+      );
+      // Rows go in chunks (a statement takes at most 65,535 parameters).
+      for (let i = 0; i < events.length; i += 1000) {
+        const chunk = events.slice(i, i + 1000);
+        const values: unknown[] = [];
+        const rows = chunk.map((e, j) => {
+          values.push(e.runId, e.seq, e.version, JSON.stringify(e));
+          const p = j * 4;
+          return `($${p + 1}, $${p + 2}, 'message', $${p + 3}, NULL, NULL, $${p + 4})`;
+        });
+        await c.query(
+          `INSERT INTO ${this.t('events')} (run, seq, type, version, writes, idempotency_key, body) VALUES ${rows.join(', ')}`,
+          values,
+        );
+      }
+      const last = events.at(-1)!;
+      await c.query(`UPDATE ${this.t('runs')} SET seq = $2 WHERE id = $1`, [runId, last.seq]);
+      await c.query('SELECT pg_notify($1, $2)', [this.channel, `${runId}\n${last.seq}`]);
+      return events;
     });
   }
 

@@ -74,6 +74,7 @@ const enabler = z.object({
   seq,
   version: z.number().int().nonnegative(),
   paths: z.array(PathSchema),
+  morePaths: z.number().int().nonnegative().optional(),
   activationId: z.string().optional(),
   depth: z.number().int().nonnegative(),
 });

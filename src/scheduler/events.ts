@@ -45,11 +45,30 @@ export type RefusalReason =
 export interface Enabler {
   readonly seq: number;
   readonly version: number;
+  /** The paths the enabling commit wrote (on the log: the first {@link RECORDED_PATHS}, see `morePaths`). */
   readonly paths: readonly Path[];
+  /** On the log: how many more paths the commit wrote than are listed. */
+  readonly morePaths?: number;
   /** The activation that made the enabling commit (absent for the run's input and start). */
   readonly activationId?: string;
   /** Depth of that activation (0 for the run's start). */
   readonly depth: number;
+}
+
+/** How many of an enabling commit's paths a record lists. */
+export const RECORDED_PATHS = 16;
+
+/**
+ * An enabler as records carry it: a commit that wrote thousands of paths (a planner filling a pool) would
+ * otherwise repeat them all in the record of every activation and agenda item it enabled.
+ */
+export function recordedEnabler(enabler: Enabler): Enabler {
+  if (enabler.paths.length <= RECORDED_PATHS) return enabler;
+  return {
+    ...enabler,
+    paths: enabler.paths.slice(0, RECORDED_PATHS),
+    morePaths: enabler.paths.length - RECORDED_PATHS + (enabler.morePaths ?? 0),
+  };
 }
 
 /** A record of one scheduling decision or activation step. */
@@ -109,7 +128,7 @@ export interface AgendaItem {
   readonly priority: number;
   readonly estimate?: { readonly tokens?: number; readonly cost?: number };
   readonly budgetLeft?: { readonly tokens?: number; readonly cost?: number };
-  readonly why: { readonly seq: number; readonly paths: readonly Path[] };
+  readonly why: { readonly seq: number; readonly paths: readonly Path[]; readonly morePaths?: number };
   readonly decision: 'activate' | RefusalReason;
 }
 
@@ -118,7 +137,15 @@ export interface AgendaRecord {
   readonly cycle: number;
   readonly version: number;
   readonly items: readonly AgendaItem[];
+  /**
+   * Candidates deferred for concurrency beyond the first {@link AGENDA_DEFERRED_SHOWN}, counted instead of
+   * listed: a pool with thousands of waiting items would otherwise repeat them all in every cycle's record.
+   */
+  readonly moreDeferred?: number;
 }
+
+/** How many candidates deferred for concurrency an agenda record lists (the rest are counted). */
+export const AGENDA_DEFERRED_SHOWN = 20;
 
 /** An ended span: one attempt of an activation (more kinds come with tracing). */
 export interface SpanRecord {

@@ -23,8 +23,15 @@ import {
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
 import { addUsage, budgetLeft, emptySpent, exhausted, tighterBudget } from './budget.js';
-import type { ActivationRecord, AgendaItem, Enabler, RefusalReason, SpanRecord } from './events.js';
-import { TOPICS } from './events.js';
+import type {
+  ActivationRecord,
+  AgendaItem,
+  AgendaRecord,
+  Enabler,
+  RefusalReason,
+  SpanRecord,
+} from './events.js';
+import { AGENDA_DEFERRED_SHOWN, recordedEnabler, TOPICS } from './events.js';
 import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { rankCandidates } from './rank.js';
@@ -288,6 +295,8 @@ export class RunScheduler<TBoard> {
     );
     const cycle = ++this.cycles;
     const items: AgendaItem[] = [];
+    let moreDeferred = 0;
+    let deferredShown = 0;
     // Records made while deciding are held so the agenda comes first in the log, then its consequences.
     const held: [string, unknown][] = [];
     const admitted: Activation<TBoard>[] = [];
@@ -295,23 +304,35 @@ export class RunScheduler<TBoard> {
     try {
       for (const [rank, c] of ranked.entries()) {
         const refusal = this.admit(c.st, c.key, c.enabler);
-        items.push({
-          agentId: c.st.def.id,
-          ...(c.key === undefined ? {} : { key: c.key }),
-          rank,
-          priority: c.st.def.priority,
-          ...(c.st.def.estimate ? { estimate: c.st.def.estimate } : {}),
-          ...(c.st.def.budget ? { budgetLeft: budgetLeft(c.st.spent, c.st.def.budget) } : {}),
-          why: { seq: c.enabler.seq, paths: c.enabler.paths },
-          decision: refusal?.reason ?? 'activate',
-        });
+        const why = recordedEnabler(c.enabler);
+        if (refusal?.reason === 'concurrency' && ++deferredShown > AGENDA_DEFERRED_SHOWN) moreDeferred += 1;
+        else
+          items.push({
+            agentId: c.st.def.id,
+            ...(c.key === undefined ? {} : { key: c.key }),
+            rank,
+            priority: c.st.def.priority,
+            ...(c.st.def.estimate ? { estimate: c.st.def.estimate } : {}),
+            ...(c.st.def.budget ? { budgetLeft: budgetLeft(c.st.spent, c.st.def.budget) } : {}),
+            why: {
+              seq: c.enabler.seq,
+              paths: why.paths,
+              ...(why.morePaths === undefined ? {} : { morePaths: why.morePaths }),
+            },
+            decision: refusal?.reason ?? 'activate',
+          });
         if (refusal) this.refuse(c.st, c.key, c.enabler, refusal.reason, refusal.detail);
         else admitted.push(this.reserve(c.st, c.key, c.enabler, c.enabler.depth + 1, snap, undefined));
       }
     } finally {
       this.holding = undefined;
     }
-    this.record(TOPICS.agenda, { cycle, version: snap.version, items });
+    this.record(TOPICS.agenda, {
+      cycle,
+      version: snap.version,
+      items,
+      ...(moreDeferred > 0 ? { moreDeferred } : {}),
+    } satisfies AgendaRecord);
     for (const [topic, payload] of held) this.record(topic, payload);
     for (const act of admitted) this.launch(act);
     this.checkQuiescence();
@@ -376,7 +397,7 @@ export class RunScheduler<TBoard> {
       ...(key === undefined ? {} : { key }),
       reason,
       detail,
-      enabledBy: enabler,
+      enabledBy: recordedEnabler(enabler),
     } satisfies ActivationRecord);
   }
 
@@ -438,7 +459,7 @@ export class RunScheduler<TBoard> {
         ...(act.key === undefined ? {} : { key: act.key }),
         depth: act.depth,
         attempt: act.attempt,
-        enabledBy: act.enabler,
+        enabledBy: recordedEnabler(act.enabler),
         ...(act.delegation === undefined ? {} : { delegatedBy: act.delegation.from }),
         ...(act.delegation?.fromActivation === undefined
           ? {}

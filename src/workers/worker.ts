@@ -195,6 +195,7 @@ export class ActivationWorker {
           tracer: this.init.tracer ?? trace.getTracer('hearsay'),
           models: this.init.models,
           where: 'a worker',
+          fence: claim.token,
           port: {
             at: async (version) => {
               const snap = board.version >= version ? board.snapshot() : await board.refresh();

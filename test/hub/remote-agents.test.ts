@@ -68,6 +68,7 @@ describe('remote agents', () => {
     const { result, log } = await runAnsweringApprovals(
       () => runtime.start({ go: true }),
       (requestId) => runtime.approve(requestId, { by: 'test' }),
+      (runId) => runtime.resume(runId),
     );
     expect(result.outcome, result.reason).toBe('completed');
     expect(result.board.n).toBe(2);

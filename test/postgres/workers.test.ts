@@ -37,11 +37,145 @@ describe.runIf(available)('runs shared by worker processes', () => {
     expect(result.outcome).toBe('completed');
     expect(result.board).toEqual(local.board);
     expect(result.board.total).toBe(40);
+    // 40 items, the feeder and the closer: each step dispatched once, and run by a worker once. The run
+    // ends as the closer commits the goal, so its step may be stopped before it reports.
+    const rows = await sql<{ status: string; claims: number }>(
+      cluster.connectionString,
+      'SELECT status, claims FROM "inproc".activations',
+      [],
+    );
+    expect(rows).toHaveLength(42);
+    expect(rows.every((r) => r.claims === 1 && (r.status === 'done' || r.status === 'cancelled'))).toBe(true);
     const completed = workers.reduce((n, w) => n + w.worker!.stats.completed, 0);
-    // 40 items, the feeder and the closer: every step ran on a worker, none twice.
-    expect(completed).toBe(42);
+    expect(completed).toBe(rows.filter((r) => r.status === 'done').length);
     expect(workers.every((w) => w.worker!.stats.completed > 0)).toBe(true);
     await Promise.all([dispatcher, ...workers].map((r) => r.close()));
     await Promise.all([dispatcherStore, ...workerStores].map((s) => s.close()));
   });
+
+  it('completes a 500-step run on three worker processes, one killed mid-lease and one paused past its lease', async () => {
+    const schema = 'procs';
+    const leaseMs = 1_000;
+    const procs = ['w1', 'w2', 'w3'].map((id) => startWorker(cluster.connectionString, schema, id, leaseMs));
+    await Promise.all(procs.map((p) => p.ready));
+    const store = await PostgresStore.open({
+      connectionString: cluster.connectionString,
+      schema,
+      pollMs: 200,
+    });
+    const dispatcher = workerTeam(store, { role: 'dispatcher' });
+    const handle = await dispatcher.start({ n: 500 });
+    const done = () => [...handle.board.state.items.values()].filter((i) => i.status === 'done').length;
+    const leasesOf = async (owner: string) =>
+      Number(
+        (
+          await sql<{ n: string }>(
+            cluster.connectionString,
+            `SELECT count(*) AS n FROM "${schema}".activations WHERE lease_owner = $1 AND status = 'running'`,
+            [owner],
+          )
+        )[0]!.n,
+      );
+    await until(() => done() >= 100);
+    // w1 dies holding leases: its steps are reclaimed once they expire.
+    await until(async () => (await leasesOf('w1')) > 0);
+    procs[0]!.proc.kill('SIGKILL');
+    await until(() => done() >= 200);
+    // w2 freezes holding leases, past their expiry; when it wakes, whatever it tries is fenced out.
+    await until(async () => (await leasesOf('w2')) > 0);
+    procs[1]!.proc.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, leaseMs * 2.5));
+    procs[1]!.proc.kill('SIGCONT');
+    const result = await handle.result;
+    const stats = await Promise.all([procs[1]!.stop(), procs[2]!.stop()]);
+
+    expect(result.outcome).toBe('completed');
+    const local = await workerTeam(new MemoryStore()).run({ n: 500 });
+    expect(result.board).toEqual(local.board);
+    expect(result.board.total).toBe(500);
+    expect([...result.board.items.values()].every((i) => i.count === 1)).toBe(true);
+    // Each item's work was committed once: one claim by the scheduler, one increment by a worker.
+    const log = await store.read(handle.runId, 1);
+    const increments = log.filter(
+      (e) => e.type === 'commit' && e.author === 'worker' && !e.idempotencyKey?.endsWith(':claim'),
+    );
+    expect(increments).toHaveLength(500);
+    expect(new Set(increments.map((e) => e.type === 'commit' && e.activationId)).size).toBe(500);
+    // Steps were taken over after their leases expired, and the paused worker lost its leases.
+    const reclaimed = await sql<{ n: string }>(
+      cluster.connectionString,
+      `SELECT count(*) AS n FROM "${schema}".activations WHERE run = $1 AND claims > 1`,
+      [handle.runId],
+    );
+    expect(Number(reclaimed[0]!.n)).toBeGreaterThan(0);
+    expect(stats[0]!.leaseLost + stats[0]!.fenced).toBeGreaterThan(0);
+    await dispatcher.close();
+    await store.close();
+  }, 120_000);
 });
+
+interface WorkerProcess {
+  readonly proc: ChildProcess;
+  readonly ready: Promise<void>;
+  /** SIGTERM, then the worker's stats. */
+  stop(): Promise<{
+    claimed: number;
+    completed: number;
+    fenced: number;
+    leaseLost: number;
+    reclaimed: number;
+  }>;
+}
+
+function startWorker(connectionString: string, schema: string, id: string, leaseMs: number): WorkerProcess {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/worker-team.ts', connectionString, schema, id, String(leaseMs)],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  const ready = until(() => stdout.includes('ready'), 60_000).catch(() => {
+    throw new Error(`worker ${id} did not start: ${stderr}`);
+  });
+  return {
+    proc,
+    ready,
+    async stop() {
+      proc.kill('SIGTERM');
+      await exited;
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      try {
+        return JSON.parse(last);
+      } catch {
+        throw new Error(`worker ${id} ended without its stats: ${stdout} ${stderr}`);
+      }
+    },
+  };
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function sql<R>(connectionString: string, text: string, values: unknown[]): Promise<R[]> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as R[];
+  } finally {
+    await client.end();
+  }
+}

@@ -9,18 +9,33 @@ import { TOPICS } from '../../src/scheduler/index.js';
 export async function runAnsweringApprovals<TBoard>(
   start: () => Promise<RunHandle<TBoard>>,
   answer: (requestId: string) => Promise<unknown>,
+  /**
+   * Resumes the run when it paused before an answer reached it (everything in flight was waiting for a
+   * human at that moment), as the hub does when an operator answers a paused run.
+   */
+  resume?: (runId: string) => Promise<RunHandle<TBoard>>,
 ): Promise<{ result: RunResult<TBoard>; log: LogEvent[] }> {
-  const handle = await start();
+  let handle = await start();
   const log: LogEvent[] = [];
-  handle.board.subscribe({ from: 1 }, (e) => {
-    log.push(e);
-    if (
-      e.type === 'message' &&
-      e.topic === TOPICS.approval &&
-      (e.payload as { phase: string }).phase === 'requested'
-    ) {
-      void answer((e.payload as { requestId: string }).requestId);
-    }
-  });
-  return { result: await handle.result, log };
+  const answers: Promise<unknown>[] = [];
+  const follow = (from: number) =>
+    handle.board.subscribe({ from }, (e) => {
+      log.push(e);
+      if (
+        e.type === 'message' &&
+        e.topic === TOPICS.approval &&
+        (e.payload as { phase: string }).phase === 'requested'
+      ) {
+        answers.push(answer((e.payload as { requestId: string }).requestId));
+      }
+    });
+  follow(1);
+  for (;;) {
+    const result = await handle.result;
+    if (result.outcome !== 'awaiting_approval' || !resume) return { result, log };
+    await Promise.all(answers);
+    const seen = log.at(-1)?.seq ?? 0;
+    handle = await resume(result.runId);
+    follow(seen + 1);
+  }
 }

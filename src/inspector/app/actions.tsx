@@ -80,6 +80,9 @@ export function Agenda(props: { model: RunModel; client: HearsayClient; operator
               ))}
             </tbody>
           </table>
+          {agenda.moreDeferred ? (
+            <p class="muted">…and {agenda.moreDeferred} more waiting for a free slot (concurrency).</p>
+          ) : null}
         </>
       ) : (
         <p class="muted">No scheduling cycle yet.</p>

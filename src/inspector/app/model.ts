@@ -71,6 +71,8 @@ export interface ApprovalView {
 export interface AgendaView {
   readonly cycle: number;
   readonly version: number;
+  /** Candidates waiting for a free slot beyond those listed. */
+  readonly moreDeferred?: number;
   readonly items: readonly {
     readonly agentId: string;
     readonly key?: string;
@@ -290,7 +292,8 @@ export class RunModel {
           status: 'running',
           detail: { activationId: a.activationId, depth: a.depth, attempt: a.attempt },
         });
-        const paths = a.enabledBy.paths.map((p) => p.join('.')).join(', ');
+        const more = a.enabledBy.morePaths ? ` +${a.enabledBy.morePaths} more` : '';
+        const paths = a.enabledBy.paths.map((p) => p.join('.')).join(', ') + more;
         return {
           summary: `${key}started ${a.activationId} (depth ${a.depth}, attempt ${a.attempt}) by v${a.enabledBy.version}${paths ? ` [${paths}]` : ''}${a.delegatedBy ? ` delegated by ${a.delegatedBy}` : ''}`,
           level: 'info',
