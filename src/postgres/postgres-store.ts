@@ -151,6 +151,13 @@ export class PostgresStore implements Store, ActivationQueue {
 
   private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A connection that drops between two statements of the transaction emits 'error' on the client (the
+    // pool listens only to idle ones): heard here, the next statement fails and the transaction with it.
+    let lost: Error | undefined;
+    const onError = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -160,7 +167,9 @@ export class PostgresStore implements Store, ActivationQueue {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A broken connection is discarded, not returned to the pool.
+      client.release(lost);
     }
   }
 

@@ -53,6 +53,36 @@ describe.runIf(available)('runs shared by worker processes', () => {
     await Promise.all([dispatcherStore, ...workerStores].map((s) => s.close()));
   });
 
+  it('goes on through terminated LISTEN connections and an immediate restart of the server', async () => {
+    const schema = 'restarts';
+    const open = () =>
+      PostgresStore.open({ connectionString: cluster.connectionString, schema, pollMs: 200 });
+    const stores = await Promise.all([open(), open(), open()]);
+    const workers = stores
+      .slice(1)
+      .map((store, i) => workerTeam(store, { role: 'worker', worker: { id: `r${i}`, leaseMs: 2_000 } }));
+    const dispatcher = workerTeam(stores[0]!, { role: 'dispatcher' });
+    const handle = await dispatcher.start({ n: 150 });
+    const done = () => [...handle.board.state.items.values()].filter((i) => i.status === 'done').length;
+    await until(() => done() >= 30);
+    // Every process's LISTEN connection is cut: notifications are lost until they reconnect.
+    const cut = await sql<{ n: string }>(
+      cluster.connectionString,
+      "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name LIKE 'hearsay-listen-%'",
+      [],
+    );
+    expect(Number(cut[0]!.n)).toBe(3);
+    await until(() => done() >= 70);
+    // The server stops at once (no checkpoint) and comes back: every pool reconnects.
+    await cluster.restart();
+    const result = await handle.result;
+    expect(result.outcome, result.reason).toBe('completed');
+    expect(result.board.total).toBe(150);
+    expect([...result.board.items.values()].every((i) => i.count === 1)).toBe(true);
+    await Promise.all([dispatcher, ...workers].map((r) => r.close()));
+    await Promise.all(stores.map((s) => s.close()));
+  }, 120_000);
+
   it('completes a 500-step run on three worker processes, one killed mid-lease and one paused past its lease', async () => {
     const schema = 'procs';
     const leaseMs = 1_000;
