@@ -4,8 +4,10 @@
  * writes a path never written before, so nothing conflicts: the numbers are the store's, not the conflict
  * rule's (which reads the writes after the base version: each committer bases on its own last commit).
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import pg from 'pg';
 import { PostgresStore } from '../src/postgres/index.js';
+import { workerTeam } from '../test/fixtures/worker-team.js';
 import { postgresBin, startCluster } from '../test/support/postgres.js';
 import { type BenchCase, type BenchLine, summarize } from './harness.js';
 
@@ -45,6 +47,60 @@ async function commitsPerSecond(store: PostgresStore, runs: number, tag: string)
   return (COMMITTERS * PER_COMMITTER) / seconds;
 }
 
+const RUNS = 8;
+const ITEMS = 60;
+const WORKER_SLOTS = 4;
+const WORK_MS = 20;
+
+/** Starts a worker process of the worker team and resolves once it claims. */
+async function startWorker(connectionString: string, schema: string, id: string): Promise<ChildProcess> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/worker-team.ts', connectionString, schema, id, '10000'],
+    {
+      cwd: new URL('..', import.meta.url).pathname,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, WORK_MS: String(WORK_MS), WORKER_CONCURRENCY: String(WORKER_SLOTS) },
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    proc.on('exit', (code) => reject(new Error(`worker ${id} exited with ${code}`)));
+  });
+  return proc;
+}
+
+/** Steps per second: RUNS runs of the worker team at once, on `workers` worker processes. */
+async function activationsPerSecond(connectionString: string, workers: number, tag: string): Promise<number> {
+  const schema = `act_${tag}`;
+  const store = await PostgresStore.open({ connectionString, schema, pollMs: 200 });
+  const procs = await Promise.all(
+    Array.from({ length: workers }, (_, i) => startWorker(connectionString, schema, `${tag}-w${i}`)),
+  );
+  const dispatcher = workerTeam(store, { role: 'dispatcher' });
+  try {
+    const start = process.hrtime.bigint();
+    const results = await Promise.all(
+      Array.from({ length: RUNS }, (_, i) => dispatcher.run({ n: ITEMS }, { runId: `${tag}-${i}` })),
+    );
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    for (const r of results)
+      if (r.outcome !== 'completed' || r.board.total !== ITEMS)
+        throw new Error(`run ${r.runId} ended ${r.outcome}: ${r.reason}`);
+    // The items, the feeder and the closer of every run.
+    return (RUNS * (ITEMS + 2)) / seconds;
+  } finally {
+    await dispatcher.close();
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(
+      procs.map((p) => new Promise((r) => (p.exitCode === null ? p.on('exit', r) : r(null)))),
+    );
+    await store.close();
+  }
+}
+
 export const postgresCases: BenchCase[] = [
   {
     group: 'postgres',
@@ -71,6 +127,34 @@ export const postgresCases: BenchCase[] = [
         ];
       } finally {
         await pool.end();
+        await cluster.stop();
+      }
+    },
+  },
+  {
+    group: 'postgres',
+    name: 'activations.workers1 / workers2 / workers4',
+    async run(): Promise<BenchLine[]> {
+      if (!postgresBin())
+        throw new Error('postgres benchmarks need PostgreSQL (apt-get install -y postgresql, or PG_BIN)');
+      const cluster = await startCluster();
+      try {
+        const counts = [1, 2, 4] as const;
+        const samples = new Map<number, number[]>(counts.map((n) => [n, []]));
+        await activationsPerSecond(cluster.connectionString, 1, 'warm');
+        // Interleaved, so every count sees the same machine.
+        for (let k = 0; k < 3; k++)
+          for (const n of counts)
+            samples.get(n)!.push(await activationsPerSecond(cluster.connectionString, n, `n${n}k${k}`));
+        const extra = { teamRuns: RUNS, items: ITEMS, slotsPerWorker: WORKER_SLOTS, latencyMs: WORK_MS };
+        return counts.map((n) => ({
+          group: 'postgres',
+          case: `activations.workers${n}`,
+          metric: 'ops_per_s',
+          ...summarize(samples.get(n)!),
+          ...extra,
+        }));
+      } finally {
         await cluster.stop();
       }
     },

@@ -554,8 +554,12 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   async claim(request: ClaimRequest): Promise<Claim[]> {
-    // Steps whose lease expired too often fail: a step that kills (or stalls) every worker is not retried forever.
-    await this.reap(request.queue, request.maxClaims);
+    // Steps whose lease expired too often fail: a step that kills (or stalls) every worker is not retried
+    // forever. Looked for at most every 500 ms per store, not on every claim.
+    if (Date.now() - this.reaped >= 500) {
+      this.reaped = Date.now();
+      await this.reap(request.queue, request.maxClaims);
+    }
     const r = await this.query<{
       run: string;
       activation: string;
@@ -587,6 +591,8 @@ export class PostgresStore implements Store, ActivationQueue {
       claims: row.claims,
     }));
   }
+
+  private reaped = 0;
 
   private async reap(queue: string, maxClaims: number): Promise<void> {
     const r = await this.query<{ run: string; activation: string; attempt: number }>(

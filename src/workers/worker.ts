@@ -65,10 +65,7 @@ export class ActivationWorker {
   readonly id: string;
   readonly stats: WorkerStats = { claimed: 0, reclaimed: 0, completed: 0, leaseLost: 0, fenced: 0 };
   private readonly agents: Map<string, AgentDefinition<unknown>>;
-  private readonly running = new Map<
-    string,
-    { claim: Claim; controller: AbortController; done: Promise<void> }
-  >();
+  private readonly running = new Map<string, Running>();
   private readonly boards = new Map<
     string,
     { board: Promise<Blackboard<unknown>>; used: number; users: number }
@@ -102,7 +99,7 @@ export class ActivationWorker {
       if ('ended' in hint) {
         // A step this worker runs was cancelled (or taken over): the heartbeat tells, now.
         const r = this.running.get(keyOf(hint.ended));
-        if (r) void this.beat(r.claim, r.controller);
+        if (r && !r.ending) void this.beat(r.claim, r.controller);
       }
       this.kick();
     });
@@ -148,17 +145,25 @@ export class ActivationWorker {
   private launch(claim: Claim): void {
     this.stats.claimed += 1;
     if (claim.claims > 1) this.stats.reclaimed += 1;
-    const controller = new AbortController();
+    const entry: Running = {
+      claim,
+      controller: new AbortController(),
+      done: Promise.resolve(),
+      ending: false,
+    };
+    this.running.set(keyOf(claim), entry);
     const every = this.leaseMs / (this.init.options.heartbeats ?? 3);
-    const heartbeat = setInterval(() => void this.beat(claim, controller), every);
-    const done = this.run(claim, controller)
+    // Once the step has ended its lease is no longer renewed (its completion may already have landed).
+    const heartbeat = setInterval(() => {
+      if (!entry.ending) void this.beat(claim, entry.controller);
+    }, every);
+    entry.done = this.run(claim, entry)
       .catch(() => undefined)
       .finally(() => {
         clearInterval(heartbeat);
         this.running.delete(keyOf(claim));
         this.kick();
       });
-    this.running.set(keyOf(claim), { claim, controller, done });
   }
 
   /** Renews the lease; a lost one stops the step. */
@@ -176,7 +181,8 @@ export class ActivationWorker {
     }
   }
 
-  private async run(claim: Claim, controller: AbortController): Promise<void> {
+  private async run(claim: Claim, entry: Running): Promise<void> {
+    const { controller } = entry;
     const def = this.agents.get(claim.agentId);
     const usage: Usage[] = [];
     const delegations: { to: string; task: unknown }[] = [];
@@ -252,9 +258,8 @@ export class ActivationWorker {
         this.release(claim.runId);
       }
     }
-    if (result.status === 'aborted') {
-      return;
-    }
+    entry.ending = true;
+    if (result.status === 'aborted') return;
     const ended: StepResult = {
       ...result,
       ...(usage.length > 0 ? { usage } : {}),
@@ -314,6 +319,14 @@ export class ActivationWorker {
     for (const entry of this.boards.values()) void entry.board.then((b) => b.close()).catch(() => undefined);
     this.boards.clear();
   }
+}
+
+interface Running {
+  readonly claim: Claim;
+  readonly controller: AbortController;
+  done: Promise<void>;
+  /** The step has ended: its lease is no longer renewed. */
+  ending: boolean;
 }
 
 const keyOf = (k: { runId: string; activationId: string; attempt: number }) =>

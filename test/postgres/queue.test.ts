@@ -152,6 +152,8 @@ describe.runIf(available)('the activation queue on PostgreSQL', () => {
       expect(c?.claims).toBe(i);
       await sleep(150);
     }
+    // Each store looks for such steps at most every 500 ms.
+    await sleep(500);
     expect(
       await s.claim({ queue: 'q', owner: 'w', agents: ['a'], limit: 1, leaseMs: 100, maxClaims: 2 }),
     ).toEqual([]);

@@ -117,6 +117,8 @@ describe.runIf(available)('runs shared by worker processes', () => {
     await new Promise((r) => setTimeout(r, leaseMs * 2.5));
     procs[1]!.proc.kill('SIGCONT');
     const result = await handle.result;
+    // The woken worker's timers fire first thing: give its stale steps a moment to try, and fail.
+    await new Promise((r) => setTimeout(r, 1_000));
     const stats = await Promise.all([procs[1]!.stop(), procs[2]!.stop()]);
 
     expect(result.outcome).toBe('completed');
