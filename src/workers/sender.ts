@@ -1,4 +1,5 @@
 import type { BoardEvent, StepOutcome } from '../actors/index.js';
+import { BlackboardError } from '../blackboard/index.js';
 import type { RemoteAgentHost, StepSender } from '../runtime/remote-agents.js';
 import type { ActivationQueue, StepMessage } from './types.js';
 
@@ -26,13 +27,17 @@ export class QueueSender implements StepSender {
     const key = { runId: message.runId, activationId: message.activationId, attempt: message.attempt };
     if (signal.aborted) return { status: 'aborted' };
     try {
-      await this.queue.dispatch(this.name, message);
-      const result = await this.queue.awaitResult(key, signal);
+      // The database being unreachable for a while (a restart, a failover) is not the agent's failure:
+      // dispatching and waiting are tried again until they get through, or the activation is stopped.
+      await persist(signal, () => this.queue.dispatch(this.name, message));
+      const result = signal.aborted
+        ? undefined
+        : await persist(signal, () => this.queue.awaitResult(key, signal));
       if (result === undefined || signal.aborted) {
         await this.queue.cancel(key, 'the activation was stopped').catch(() => undefined);
         return { status: 'aborted' };
       }
-      await this.caughtUp(message.runId);
+      await persist(signal, () => this.caughtUp(message.runId));
       host.finished(result);
       for (const usage of result.usage ?? []) board.tools.charge(usage);
       for (const d of result.delegations ?? [])
@@ -45,6 +50,20 @@ export class QueueSender implements StepSender {
       return result.status === 'done' ? { status: 'done', output: undefined } : { status: 'settled' };
     } catch (error) {
       return { status: 'failed', error };
+    }
+  }
+}
+
+/** Runs `op` until it succeeds, with a backoff; gives up when `signal` aborts, or on the store's own errors. */
+async function persist<T>(signal: AbortSignal, op: () => Promise<T>): Promise<T | undefined> {
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await op();
+    } catch (error) {
+      // The store's own errors (closed, a missing row) are not outages: they do not go away by waiting.
+      if (signal.aborted || error instanceof BlackboardError) throw error;
+      await new Promise((r) => setTimeout(r, delay));
+      if (signal.aborted) return undefined;
     }
   }
 }

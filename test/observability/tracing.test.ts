@@ -482,6 +482,7 @@ describe('tracing across the hub', () => {
     const { result } = await runAnsweringApprovals(
       () => runtime.start({ go: true }),
       (id) => runtime.approve(id, { by: 'test' }),
+      (runId) => runtime.resume(runId),
     );
     expect(result.outcome).toBe('completed');
     const remote: SpanLine[] = (await readFile(file, 'utf8'))

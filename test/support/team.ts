@@ -6,9 +6,11 @@ import {
   agentActions,
   type BoardEvent,
   defineAgent,
+  itemMachine,
+  statusPool,
   stepMachine,
 } from '../../src/actors/index.js';
-import type { LogEvent } from '../../src/blackboard/index.js';
+import type { Keyed, LogEvent } from '../../src/blackboard/index.js';
 import { keyed } from '../../src/blackboard/index.js';
 
 /** A small board for runtime tests. */
@@ -71,4 +73,36 @@ export function slow({ ms, ...rest }: Reactor & { ms: number; usage?: { tokens: 
 /** The scheduler's records of one topic in a log, as payloads. */
 export function records<T = Record<string, unknown>>(log: readonly LogEvent[], topic: string): T[] {
   return log.flatMap((e) => (e.type === 'message' && e.topic === topic ? [e.payload as T] : []));
+}
+
+/** An item that counts how many times its work was committed (anything but 1 is a lost or repeated commit). */
+export const CountedItem = z.object({ status: z.enum(['open', 'claimed', 'done']), count: z.number() });
+type Counted = { items: Keyed<z.output<typeof CountedItem>> };
+
+/**
+ * The pooled `worker` of the crash and worker teams: takes each open item, waits `workMs(key)` on the run's
+ * clock (a simulated model call), then increments the item's `count` and marks it done.
+ */
+export function countingWorker<TBoard extends Counted>(options: {
+  concurrency: number;
+  attempts: number;
+  workMs: (key: string) => number;
+}) {
+  return defineAgent<TBoard>({
+    id: 'worker',
+    // The board is generic here: its `items` path is typed through the constraint.
+    watches: [['items'] as never],
+    writes: [['items'] as never],
+    concurrency: options.concurrency,
+    retry: { attempts: options.attempts },
+    pool: statusPool((b: TBoard) => b.items),
+    machine: itemMachine<TBoard, void>({
+      work: ({ event, key }) => event.tools.sleep(options.workMs(key)),
+      done: (d, { key }) => {
+        const item = (d as Draft<Counted>).items.get(key)!;
+        item.count += 1;
+        item.status = 'done';
+      },
+    }),
+  });
 }
