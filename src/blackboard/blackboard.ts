@@ -88,7 +88,16 @@ export class Blackboard<TState> {
         });
   }
 
-  private readonly unwatch: (() => void) | undefined;
+  private unwatch: (() => void) | undefined;
+
+  /**
+   * Stops following other processes' writes (a run that ended: nothing more is coming, and a database
+   * store would otherwise keep reading for it). `refresh()` still reads what was written.
+   */
+  unfollow(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
 
   /** The current state and version, in O(1). The returned object and state never change. */
   snapshot(): BoardSnapshot<TState> {
@@ -297,7 +306,7 @@ export class Blackboard<TState> {
 
   /** Waits for queued commits, then refuses new ones. Does not close the store. */
   async close(): Promise<void> {
-    this.unwatch?.();
+    this.unfollow();
     await this.serially(() => {
       this.closed = true;
     });

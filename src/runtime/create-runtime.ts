@@ -560,6 +560,8 @@ export function createRuntime<TSchema extends AnySchema>(
     const result = scheduler.result.then((r): RunResult<TBoard> => {
       options.signal?.removeEventListener('abort', onAbort);
       stopTracing();
+      // The run has ended: its board no longer follows the store (a database store would read for it forever).
+      board.unfollow();
       tracer.end(r.outcome, r.reason);
       runs.delete(runId);
       schedulers.delete(runId);
@@ -614,7 +616,12 @@ export function createRuntime<TSchema extends AnySchema>(
     const live = schedulers.get(runId);
     // Opening a run the store does not hold would create it.
     if (!live && store.listRuns && !(await store.listRuns()).includes(runId)) return 'unknown_request';
-    if (live) return live.answer(requestId, decision);
+    if (live) {
+      const answered = live.answer(requestId, decision);
+      if (answered !== 'ended') return answered;
+      // What the ended run still had queued (its request among it) lands first.
+      await runs.get(runId)?.board.refresh();
+    }
     const board = await openBoard(runId);
     const rec = approvalsFrom(await store.read(runId, 1, board.seq)).get(requestId);
     if (!rec) return 'unknown_request';

@@ -104,6 +104,8 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
   };
 
   const liveRun = (runId: string) => deps.live.get(runId);
+  /** Boards of runs not live here, on a store that announces writes: one per run, following it. */
+  const followed = new Map<string, Promise<Blackboard<unknown>>>();
 
   const notRunning = (runId: string): HubCommitResult => ({
     ok: false,
@@ -131,8 +133,20 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       const live = liveRun(runId);
       if (live) return live.board;
       // Opening a board for a run the store does not hold would create it: ask the store first.
-      // A board read back from the store (never cached: an answer to a paused run may have moved it).
-      return (await holds(runId)) ? deps.openBoard(runId) : undefined;
+      if (!(await holds(runId))) return undefined;
+      // A store that announces writes keeps one board per run up to date (run elsewhere, or answered while
+      // paused): it is shared by every follower, not opened again for each (each would read for ever).
+      if (deps.store.watch) {
+        let opened = followed.get(runId);
+        if (!opened) {
+          opened = deps.openBoard(runId);
+          followed.set(runId, opened);
+          opened.catch(() => followed.delete(runId));
+        }
+        return opened;
+      }
+      // Otherwise a board read back from the store each time (an answer to a paused run may have moved it).
+      return deps.openBoard(runId);
     },
     onRunStarted: deps.onRunStarted,
     agentWrites: (agentId) => byId.get(agentId)?.writes,

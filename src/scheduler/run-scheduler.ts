@@ -177,7 +177,13 @@ export class RunScheduler<TBoard> {
   }
 
   /** Records an operator's answer to one of this run's approval requests. */
-  answer(requestId: string, decision: OperatorDecision): 'answered' | 'unknown_request' | 'already_answered' {
+  answer(
+    requestId: string,
+    decision: OperatorDecision,
+  ): 'answered' | 'unknown_request' | 'already_answered' | 'ended' {
+    // The run has just ended (paused for this very approval, say): its records are no longer written, so
+    // the answer is not taken here; the caller writes it on the log for the resumed run.
+    if (this.done) return 'ended';
     return this.desk.answer(requestId, decision);
   }
 

@@ -1,6 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineAgent, stepMachine } from '../../src/actors/index.js';
+import { MemoryStore } from '../../src/blackboard/index.js';
 import { connect, HubError } from '../../src/client/index.js';
 import type { ServerMessage, ServerMessageOf } from '../../src/protocol/index.js';
 import { createRuntime, type Listening, type Runtime } from '../../src/runtime/index.js';
@@ -514,6 +515,33 @@ describe('the hub, where a token stops', () => {
     commits.close();
     await readCommits;
     expect(seen.commits).toEqual(Array.from({ length: seen.commits.length }, (_, i) => seen.commits[0]! + i));
+  });
+
+  it('follows an ended run on a store that announces writes with one board, however often it is asked', async () => {
+    // A MemoryStore that announces writes, as a database store does: it counts who follows which run.
+    const watching = new Map<string, number>();
+    const store = new MemoryStore();
+    const announcing = Object.assign(store, {
+      watch(runId: string) {
+        watching.set(runId, (watching.get(runId) ?? 0) + 1);
+        return () => watching.set(runId, watching.get(runId)! - 1);
+      },
+    });
+    const runtime = createRuntime({
+      board: { schema: HubBoard, initial: hubInitial },
+      agents: [incrementer('local', 3)],
+      store: announcing,
+    });
+    cleanup.push(() => runtime.close());
+    const hub = await runtime.listen({ tokens, log: () => {} });
+    const result = await runtime.run({ go: true });
+    // The run has ended: its own board stopped following.
+    expect(watching.get(result.runId)).toBe(0);
+    const client = await connect(hub.url, { token: TOKENS.inspect });
+    cleanup.push(async () => client.close());
+    for (let v = 0; v <= result.version; v++) await client.boardAt(result.runId, v);
+    // One board for the run, however many times it was asked for (each would otherwise read for ever).
+    expect(watching.get(result.runId)).toBe(1);
   });
 
   it('never opens one run twice when two resumes race', async () => {

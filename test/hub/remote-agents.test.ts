@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { MemoryStore } from '../../src/blackboard/index.js';
 import { createRuntime, type Runtime } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
 import { type HB, HubBoard, hubInitial, incrementer, notary } from '../fixtures/hub-team.js';
@@ -39,8 +40,9 @@ async function remoteProcess(
   return proc;
 }
 
-function team(): Runtime<HB> {
+function team(store = new MemoryStore()): Runtime<HB> {
   const runtime = createRuntime({
+    store,
     board: { schema: HubBoard, initial: hubInitial },
     // `local` finishes its work before `remote` (60 ms in the other process): both read n = 0, so the
     // remote commit conflicts and its activation is retried, exactly as a local one would be.
@@ -61,11 +63,12 @@ const tokens = {
 
 describe('remote agents', () => {
   it('take part in a run from another process: their commits conflict and retry like local ones', async () => {
-    const runtime = team();
+    const store = new MemoryStore();
+    const runtime = team(store);
     const hub = await runtime.listen({ tokens, log: () => {} });
     await remoteProcess(hub.url, 'remote,notary');
     // The operator approves the remote notary's request as it appears.
-    const { result, log } = await runAnsweringApprovals(
+    const { result } = await runAnsweringApprovals(
       () => runtime.start({ go: true }),
       (requestId) => runtime.approve(requestId, { by: 'test' }),
       (runId) => runtime.resume(runId),
@@ -74,6 +77,8 @@ describe('remote agents', () => {
     expect(result.board.n).toBe(2);
     expect(new Set(result.board.out.keys())).toEqual(new Set(['local', 'remote']));
     expect(result.board.notes).toEqual(['approved']);
+    // The whole log, across a pause if the run paused for the approval before the answer reached it.
+    const log = await store.read(result.runId, 1);
     const activations = records<{ phase: string; agentId: string; error?: string; next?: string }>(
       log,
       TOPICS.activation,

@@ -180,6 +180,27 @@ describe('human approval of irreversible actions', () => {
     expect(transfers).toEqual([{ to: 'acme', amount: 99 }]);
   });
 
+  it('keeps an answer given just as the run paused for it: the resumed run goes on with it', async () => {
+    transfers = [];
+    const dir = await mkdtemp(join(tmpdir(), 'hearsay-appr-'));
+    dirs.push(dir);
+    const runtime = runtimeFor(cashier(pay('acme', 42)), new FileStore({ dir }));
+    const handle = await runtime.start({ go: true }, { runId: 'window' });
+    let answered: Promise<unknown> | undefined;
+    // The answer arrives while the run is ending as awaiting_approval: its outcome is on the log, but the
+    // run has not finished ending (its scheduler is still registered).
+    handle.board.subscribe({ types: ['message'] }, (e) => {
+      if (e.type !== 'message' || e.topic !== TOPICS.outcome) return;
+      const requestId = String((e.payload as { reason: string }).reason.match(/pending: (\S+)/)?.[1]);
+      answered = runtime.approve(requestId, { by: 'carol' });
+    });
+    expect((await handle.result).outcome).toBe('awaiting_approval');
+    expect(await answered).toBe('answered');
+    const resumed = await (await runtime.resume('window')).result;
+    expect(resumed.outcome).toBe('quiescent');
+    expect(transfers).toEqual([{ to: 'acme', amount: 42 }]);
+  });
+
   it('binds an approval to the exact arguments: other arguments are not approved by it', () => {
     const decision = { approved: true as const, requestId: 'r/x', argsHash: '', by: 'a' };
     const hashOf = (args: unknown) => ({ ...decision, argsHash: approvesHash('transfer_funds', args) });
