@@ -130,6 +130,8 @@ export class ActivationWorker {
               leaseMs: this.leaseMs,
               maxClaims: this.maxClaims,
             });
+            // Claimed as the worker closed: not started; their leases lapse and another worker takes them.
+            if (this.closed) break;
             for (const claim of claims) this.launch(claim);
             if (claims.length === 0) break;
           }
