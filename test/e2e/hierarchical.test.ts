@@ -125,7 +125,10 @@ describe('hierarchical runs', () => {
       'depth_exceeded',
       'depth_exceeded',
     ]);
-    for (const child of (await some.listRuns()).filter((r) => r !== 'e'))
+    const children = (await some.listRuns()).filter((r) => r !== 'e');
+    // Both children ran (unlike with 2): the refusal is inside them.
+    expect(children).toHaveLength(2);
+    for (const child of children)
       expect(
         (await payloads(some, child, TOPICS.activation)).some(
           (a) => a.phase === 'refused' && a.reason === 'depth',

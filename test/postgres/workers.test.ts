@@ -75,6 +75,7 @@ describe.runIf(available)('runs shared by worker processes', () => {
       }
     }
     const result = await handle.result;
+    expect(result.outcome).toBe('completed');
     expect(outcome).toBe(result.outcome);
     // Every commit of the run, in order, once: from the database, as other processes made them.
     expect(versions).toEqual(Array.from({ length: result.version }, (_, i) => i + 1));
@@ -118,14 +119,19 @@ describe.runIf(available)('runs shared by worker processes', () => {
         )[0]!.n,
       );
     await until(async () => (await doneSteps()) >= 60);
-    // The scheduler dies with steps dispatched: queued, running on the worker, or done and not yet seen.
+    // Steps the first scheduler has dispatched and is waiting for, just before it dies: it never sees their
+    // results, whether they end before or after it.
+    let waiting: { activation: string; attempt: number }[] = [];
+    await until(async () => {
+      waiting = await sql<{ activation: string; attempt: number }>(
+        cluster.connectionString,
+        `SELECT activation, attempt FROM "${schema}".activations WHERE status IN ('queued', 'running')`,
+        [],
+      );
+      return waiting.length > 0;
+    });
     first.kill('SIGKILL');
     await exited;
-    const dispatched = await sql<{ n: string }>(
-      cluster.connectionString,
-      `SELECT count(*) AS n FROM "${schema}".activations`,
-      [],
-    );
     const resumer = workerTeam(store, { role: 'dispatcher' });
     const result = await (await resumer.resume('adopted')).result;
     expect(result.outcome, result.reason).toBe('completed');
@@ -140,16 +146,20 @@ describe.runIf(available)('runs shared by worker processes', () => {
     // What the first scheduler had dispatched was taken up, none left behind (the last step, stopped as the
     // goal was reached, is cancelled as the run ends).
     const rows = () =>
-      sql<{ status: string }>(
+      sql<{ activation: string; attempt: number; status: string }>(
         cluster.connectionString,
-        `SELECT status FROM "${schema}".activations WHERE run = 'adopted'`,
+        `SELECT activation, attempt, status FROM "${schema}".activations WHERE run = 'adopted'`,
         [],
       );
-    expect((await rows()).length).toBeGreaterThanOrEqual(Number(dispatched[0]!.n));
     await until(
       async () => (await rows()).every((r) => r.status !== 'queued' && r.status !== 'running'),
       10_000,
     );
+    // Each was adopted under its key: the same row ran to an end, and most of them ran to completion.
+    const after = new Map((await rows()).map((r) => [`${r.activation}@${r.attempt}`, r.status]));
+    const ends = waiting.map((o) => after.get(`${o.activation}@${o.attempt}`));
+    expect(ends.every((status) => status === 'done' || status === 'cancelled')).toBe(true);
+    expect(ends.filter((status) => status === 'done').length).toBeGreaterThanOrEqual(waiting.length - 1);
     await Promise.all([resumer, worker].map((r) => r.close()));
     await Promise.all([workStore, store].map((s) => s.close()));
   }, 120_000);
