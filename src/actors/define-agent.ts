@@ -112,6 +112,23 @@ export function forbiddenWrite(
   return written.find((w) => !agent.writes.some((allowed) => isPrefix(allowed, w)));
 }
 
+/**
+ * Why a commit of `agent` is refused for writing outside its `writes` (the security boundary), or
+ * undefined when every path is allowed. The scheduler, workers and the hub refuse with it alike.
+ */
+export function forbiddenCommit(
+  agent: Pick<AgentDefinition, 'id' | 'writes'>,
+  written: readonly Path[],
+): { code: 'forbidden_path'; message: string; path: Path } | undefined {
+  const path = forbiddenWrite(agent, written);
+  if (path === undefined) return undefined;
+  return {
+    code: 'forbidden_path',
+    message: `${agent.id} may not write ${JSON.stringify(path)}; its writes are ${JSON.stringify(agent.writes)}`,
+    path,
+  };
+}
+
 /** A warning for paths several agents may write (the commit rule keeps them safe at run time). */
 export interface SharedWrite {
   readonly path: Path;

@@ -28,6 +28,7 @@ export {
   defineAgent,
   describeSharedWrite,
   findSharedWrites,
+  forbiddenCommit,
   forbiddenWrite,
   statusPool,
 } from './define-agent.js';

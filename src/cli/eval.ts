@@ -64,11 +64,11 @@ export async function evalCommand(args: readonly string[], options: EvalOptions)
   if (!file) throw new CliError(`hearsay eval: which suite? (${evalUsage.split('\n')[1]!.trim()})`, 2);
   const repeat = positiveInt('repeat', options.repeat);
   const concurrency = positiveInt('concurrency', options.concurrency);
+  const passRate = ratio('threshold', options.threshold);
+  const cost = ratio('cost-threshold', options['cost-threshold']);
   const thresholds = {
-    ...(ratio('threshold', options.threshold) === undefined ? {} : { passRate: Number(options.threshold) }),
-    ...(ratio('cost-threshold', options['cost-threshold']) === undefined
-      ? {}
-      : { cost: Number(options['cost-threshold']) }),
+    ...(passRate === undefined ? {} : { passRate }),
+    ...(cost === undefined ? {} : { cost }),
   };
   // Read the baseline first: a bad one is an error before minutes of running.
   const baseline = options.baseline
@@ -100,11 +100,9 @@ export async function evalCommand(args: readonly string[], options: EvalOptions)
     console.log(`report written to ${options.json}`);
   }
   if (baseline) {
-    // With --only, the cases left out on purpose are not missing.
-    const compared = options.only
-      ? { ...baseline, cases: baseline.cases.filter((c) => report.cases.some((r) => r.id === c.id)) }
-      : baseline;
-    const regressions = compareReports(report, compared, thresholds);
+    const regressions = compareReports(report, baseline, thresholds, {
+      ...(options.only ? { only: report.cases.map((c) => c.id) } : {}),
+    });
     if (regressions.length > 0) {
       console.log(`\n${regressions.length} regression(s) against ${options.baseline}:`);
       for (const r of regressions) console.log(`  ${describeRegression(r)}`);

@@ -105,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(usage);
     return 2;
   }
-  if (!(command in commands))
+  if (!Object.hasOwn(commands, command))
     throw new CliError(`Unknown command "${command}". Commands: ${Object.keys(commands).join(', ')}.`, 2);
   if (command === 'run') return runCommand(rest, values);
   if (command === 'eval') return evalCommand(rest, values);

@@ -84,6 +84,7 @@ export function compareReports(
   report: EvalReport,
   baseline: EvalReport,
   thresholds: Thresholds = {},
+  options: { readonly only?: readonly string[] } = {},
 ): Regression[] {
   const passDrop = thresholds.passRate ?? 0.05;
   const costRise = thresholds.cost ?? 0.25;
@@ -103,12 +104,16 @@ export function compareReports(
     )
       out.push({ case: id, metric: 'latencyP95', baseline: was.latency.p95, current: now.latency.p95 });
   };
+  // With `only`, the report ran those cases on purpose: the others are not missing, and its overall (of a
+  // part of the suite) is not comparable with the baseline's (of all of it).
+  const only = options.only ? new Set(options.only) : undefined;
   for (const was of baseline.cases) {
+    if (only && !only.has(was.id)) continue;
     const now = report.cases.find((c) => c.id === was.id);
     if (!now) out.push({ case: was.id, metric: 'missing', baseline: was.passRate, current: 0 });
     else compare(was.id, now, was);
   }
-  compare('overall', report.overall, baseline.overall);
+  if (!only) compare('overall', report.overall, baseline.overall);
   return out;
 }
 

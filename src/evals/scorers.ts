@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import type { ModelClient } from '../llm/index.js';
+import type { Segment } from '../blackboard/index.js';
+import { type ModelClient, stableStringify } from '../llm/index.js';
 import type { Score, Scorer } from './suite.js';
-
-type Segment = string | number;
 
 /**
  * Parses a JSON path: `$.board.tasks.r1.status`, `board.items[0]`, `$['odd key']`. The output is read as
@@ -37,17 +36,7 @@ export function valueAt(value: unknown, path: string): unknown {
   return node;
 }
 
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-const sortKeys = (v: unknown): unknown =>
-  Array.isArray(v)
-    ? v.map(sortKeys)
-    : typeof v === 'object' && v !== null
-      ? Object.fromEntries(
-          Object.keys(v)
-            .sort()
-            .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
-        )
-      : v;
+const sameJson = (a: unknown, b: unknown) => stableStringify(a) === stableStringify(b);
 
 const verdict = (pass: boolean, reason?: string): Score => ({
   pass,

@@ -24,6 +24,7 @@ import type {
   StepMessage,
   StepResult,
 } from '../workers/types.js';
+import { activationKeyOf } from '../workers/types.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** Options of {@link PostgresStore.open}. */
@@ -656,7 +657,7 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   async awaitResult(key: ActivationKey, signal: AbortSignal): Promise<StepResult | undefined> {
-    const id = keyOf(key);
+    const id = activationKeyOf(key);
     let wake: () => void = () => undefined;
     let set = this.waiting.get(id);
     if (!set) {
@@ -716,7 +717,7 @@ export class PostgresStore implements Store, ActivationQueue {
       return;
     }
     const key = { runId: a ?? '', activationId: b ?? '', attempt: Number(c) };
-    for (const w of this.waiting.get(keyOf(key)) ?? []) w();
+    for (const w of this.waiting.get(activationKeyOf(key)) ?? []) w();
     for (const l of this.hintListeners) l({ ended: key });
   }
 
@@ -743,5 +744,3 @@ export class PostgresStore implements Store, ActivationQueue {
     return { version: Number(row.version), horizon: Number(row.horizon) };
   }
 }
-
-const keyOf = (key: ActivationKey): string => `${key.runId}\u0000${key.activationId}\u0000${key.attempt}`;

@@ -23,4 +23,4 @@ export {
   RunInfoSchema,
   ServerMessageSchema,
 } from './messages.js';
-export { childRunDepth, childRunId, childRunTeam } from './run-ids.js';
+export { childRunDepth, childRunId, childRunTeam, parentRunId } from './run-ids.js';

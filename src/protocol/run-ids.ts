@@ -15,3 +15,8 @@ export function childRunTeam(runId: string): string | undefined {
 
 /** How many levels below a top-level run a run is (0 for a top-level run). */
 export const childRunDepth = (runId: string): number => runId.match(CHILD_SEGMENT)?.length ?? 0;
+
+/** The run a child run was started from (its id without the last segment), or undefined for a top-level run. */
+export function parentRunId(runId: string): string | undefined {
+  return childRunTeam(runId) === undefined ? undefined : runId.slice(0, runId.lastIndexOf('/'));
+}

@@ -1,4 +1,4 @@
-import { type AgentDefinition, forbiddenWrite } from '../actors/index.js';
+import { type AgentDefinition, forbiddenCommit } from '../actors/index.js';
 import type { Blackboard, Store } from '../blackboard/index.js';
 import type { HubBoard, HubCommitResult, HubSource, OperatorAnswer } from '../hub/index.js';
 import type { AgentInfo, RunInfo } from '../protocol/index.js';
@@ -36,6 +36,8 @@ export interface HubSourceDeps {
 }
 
 /** How many events from the end of an ended run's log are read to find its outcome. */
+/** How many boards of runs not live here a hub source keeps following at once. */
+const MAX_FOLLOWED = 64;
 const OUTCOME_WINDOW = 500;
 /** Ended runs whose info is kept. */
 const MAX_INFOS = 1000;
@@ -66,9 +68,11 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
    * the store's head decides, so listing runs (the inspector polls it) never rebuilds a board.
    */
   async function endedInfo(runId: string): Promise<RunInfo> {
+    const known = infos.get(runId);
+    // A final outcome does not change: no need to ask the store again.
+    if (known && known.outcome !== 'awaiting_approval' && known.outcome !== 'interrupted') return known;
     // The run is held (it was listed): opening it finds it, and creates nothing.
     const { head } = await deps.store.openRun(runId, null);
-    const known = infos.get(runId);
     if (known && known.seq === head.seq) return known;
     const tail = await deps.store.read(runId, Math.max(1, head.seq - OUTCOME_WINDOW));
     const outcome = tail.findLast((e) => e.type === 'message' && e.topic === TOPICS.outcome);
@@ -104,7 +108,10 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
   };
 
   const liveRun = (runId: string) => deps.live.get(runId);
-  /** Boards of runs not live here, on a store that announces writes: one per run, following it. */
+  /**
+   * Boards of runs not live here, on a store that announces writes: one per run, following it, for the
+   * MAX_FOLLOWED runs most recently asked for.
+   */
   const followed = new Map<string, Promise<Blackboard<unknown>>>();
 
   const notRunning = (runId: string): HubCommitResult => ({
@@ -140,9 +147,17 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
         let opened = followed.get(runId);
         if (!opened) {
           opened = deps.openBoard(runId);
-          followed.set(runId, opened);
           opened.catch(() => followed.delete(runId));
+          // The oldest beyond the bound stops following (it stays readable, as of then).
+          if (followed.size >= MAX_FOLLOWED) {
+            const [oldest, board] = followed.entries().next().value!;
+            followed.delete(oldest);
+            void board.then((b) => b.unfollow()).catch(() => undefined);
+          }
         }
+        // Most recently asked last.
+        followed.delete(runId);
+        followed.set(runId, opened);
         return opened;
       }
       // Otherwise a board read back from the store each time (an answer to a paused run may have moved it).
@@ -163,16 +178,16 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
       }
       const def = byId.get(req.agentId);
       if (!def) return unknownAgent(req.agentId);
-      const outside = forbiddenWrite(
+      const forbidden = forbiddenCommit(
         def,
         req.patches.map((p) => p.path),
       );
-      if (outside) {
+      if (forbidden) {
         return {
           ok: false,
-          code: 'forbidden_path',
-          message: `${req.agentId} may not write ${JSON.stringify(outside)}`,
-          detail: { path: outside },
+          code: forbidden.code,
+          message: forbidden.message,
+          detail: { path: forbidden.path },
         };
       }
       const r = await run.board.commit({

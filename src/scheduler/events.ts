@@ -55,6 +55,12 @@ export interface Enabler {
   readonly depth: number;
 }
 
+/**
+ * The idempotency key of an activation's n-th commit in an attempt, wherever the step runs (here, or on a
+ * worker): a step run again after a failure, a crash or a lost lease cannot apply a commit that landed.
+ */
+export const stepCommitKey = (activationId: string, n: number): string => `${activationId}:${n}`;
+
 /** How many of an enabling commit's paths a record lists. */
 export const RECORDED_PATHS = 16;
 

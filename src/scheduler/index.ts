@@ -15,7 +15,7 @@ export type {
   RefusalReason,
   SpanRecord,
 } from './events.js';
-export { TOPICS } from './events.js';
+export { stepCommitKey, TOPICS } from './events.js';
 export type { QuiescenceFacts } from './outcome.js';
 export { quiescentOutcome } from './outcome.js';
 export type { RankInput } from './rank.js';

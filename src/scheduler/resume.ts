@@ -49,8 +49,10 @@ export function resumeStateFrom(
       return { ended: { outcome: p.outcome as RunOutcome, reason: String(p.reason) } };
     }
     if (e.topic === TOPICS.actor) actors.set(String(p.agentId), p.snapshot);
-    if (e.topic === TOPICS.model && p.type === 'call' && typeof p.activationId === 'string')
-      taint.markActivation(p.activationId);
+    // Model output, and a child run's board (its agents' model output), taint the activation that got it.
+    const gotUntrusted =
+      (e.topic === TOPICS.model && p.type === 'call') || (e.topic === TOPICS.child && p.phase === 'ended');
+    if (gotUntrusted && typeof p.activationId === 'string') taint.markActivation(p.activationId);
     if (e.topic === TOPICS.usage) {
       const tally = spent.get(String(p.agentId)) ?? emptySpent();
       addUsage(tally, p.usage as Spent);

@@ -5,7 +5,7 @@ import {
   type AgentRequest,
   type ApprovalDecision,
   type BoardEvent,
-  forbiddenWrite,
+  forbiddenCommit,
   type RuntimeEvent,
   type StepHost,
   type StepOutcome,
@@ -31,7 +31,7 @@ import type {
   RefusalReason,
   SpanRecord,
 } from './events.js';
-import { AGENDA_DEFERRED_SHOWN, recordedEnabler, TOPICS } from './events.js';
+import { AGENDA_DEFERRED_SHOWN, recordedEnabler, stepCommitKey, TOPICS } from './events.js';
 import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { rankCandidates } from './rank.js';
@@ -302,7 +302,7 @@ export class RunScheduler<TBoard> {
     const cycle = ++this.cycles;
     const items: AgendaItem[] = [];
     let moreDeferred = 0;
-    let deferredShown = 0;
+    let deferredListed = 0;
     // Records made while deciding are held so the agenda comes first in the log, then its consequences.
     const held: [string, unknown][] = [];
     const admitted: Activation<TBoard>[] = [];
@@ -310,9 +310,11 @@ export class RunScheduler<TBoard> {
     try {
       for (const [rank, c] of ranked.entries()) {
         const refusal = this.admit(c.st, c.key, c.enabler);
-        const why = recordedEnabler(c.enabler);
-        if (refusal?.reason === 'concurrency' && ++deferredShown > AGENDA_DEFERRED_SHOWN) moreDeferred += 1;
-        else
+        const deferred = refusal?.reason === 'concurrency';
+        if (deferred && deferredListed >= AGENDA_DEFERRED_SHOWN) moreDeferred += 1;
+        else {
+          if (deferred) deferredListed += 1;
+          const why = recordedEnabler(c.enabler);
           items.push({
             agentId: c.st.def.id,
             ...(c.key === undefined ? {} : { key: c.key }),
@@ -327,6 +329,7 @@ export class RunScheduler<TBoard> {
             },
             decision: refusal?.reason ?? 'activate',
           });
+        }
         if (refusal) this.refuse(c.st, c.key, c.enabler, refusal.reason, refusal.detail);
         else admitted.push(this.reserve(c.st, c.key, c.enabler, c.enabler.depth + 1, snap, undefined));
       }
@@ -804,26 +807,18 @@ export class RunScheduler<TBoard> {
     // cannot apply a commit that already landed.
     const who = {
       author: st.def.id,
-      ...(act ? { activationId: act.id, idempotencyKey: `${act.id}:${++act.commits}` } : {}),
+      ...(act ? { activationId: act.id, idempotencyKey: stepCommitKey(act.id, ++act.commits) } : {}),
     };
     const commit: Commit | undefined =
       typeof change === 'function'
         ? prepareCommit(act?.snapshot ?? this.board.snapshot(), change as never, who).commit
         : { baseVersion: change.baseVersion, reads: change.reads, patches: change.patches, ...who };
     if (!commit) return undefined;
-    const outside = forbiddenWrite(
+    const forbidden = forbiddenCommit(
       st.def,
       commit.patches.map((p) => p.path),
     );
-    const result = outside
-      ? {
-          ok: false as const,
-          error: {
-            code: 'forbidden_path',
-            message: `${st.def.id} may not write ${JSON.stringify(outside)}; its writes are ${JSON.stringify(st.def.writes)}`,
-          },
-        }
-      : await this.board.commit(commit);
+    const result = forbidden ? { ok: false as const, error: forbidden } : await this.board.commit(commit);
     if (result.ok) {
       if (act) act.snapshot = this.board.snapshot();
       return { type: 'hearsay.committed', version: result.event.version };
@@ -989,6 +984,9 @@ export class RunScheduler<TBoard> {
               'This runtime has no child teams (createRuntime({ children: { name: config } })).',
             );
           if (this.done) throw new Error('The run has ended.');
+          // A child run's board comes from its own agents' model calls: what this activation does with it
+          // derives from untrusted data, as after a model call of its own.
+          this.taint?.markActivation(who.id);
           const left = tighterBudget(
             budgetLeft(who.agent.spent, who.agent.def.budget),
             budgetLeft(this.spent, this.options.limits.budget),

@@ -8,5 +8,5 @@ export type {
   StepMessage,
   StepResult,
 } from './types.js';
-export { fenceOf, isActivationQueue } from './types.js';
+export { activationKeyOf, fenceOf, isActivationQueue } from './types.js';
 export { ActivationWorker, type WorkerOptions, type WorkerStats } from './worker.js';

@@ -29,6 +29,10 @@ export interface ActivationKey {
   readonly attempt: number;
 }
 
+/** A map key for one dispatch of an activation. */
+export const activationKeyOf = (key: ActivationKey): string =>
+  `${key.runId}\u0000${key.activationId}\u0000${key.attempt}`;
+
 /** An activation a worker holds a lease on. */
 export interface Claim extends ActivationKey {
   readonly agentId: string;

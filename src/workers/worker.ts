@@ -1,5 +1,6 @@
+import { hostname } from 'node:os';
 import { type Tracer, trace } from '@opentelemetry/api';
-import { type AgentDefinition, forbiddenWrite, type Usage } from '../actors/index.js';
+import { type AgentDefinition, forbiddenCommit, type Usage } from '../actors/index.js';
 import {
   type AnySchema,
   type Blackboard,
@@ -9,7 +10,8 @@ import {
 } from '../blackboard/index.js';
 import { describe, executeStep } from '../client/execute-step.js';
 import type { ModelClient } from '../llm/index.js';
-import { type ActivationQueue, type Claim, fenceOf, type StepResult } from './types.js';
+import { stepCommitKey } from '../scheduler/index.js';
+import { type ActivationQueue, activationKeyOf, type Claim, fenceOf, type StepResult } from './types.js';
 
 /** How a worker claims and holds steps (`createRuntime({ role: 'worker', worker })`). */
 export interface WorkerOptions {
@@ -23,7 +25,7 @@ export interface WorkerOptions {
   readonly heartbeats?: number;
   /** A step whose lease expired this many times fails instead of being claimed again (default 3). */
   readonly maxClaims?: number;
-  /** Names this worker on the rows it claims (default: host, pid and a random suffix). */
+  /** Names this worker on the rows it claims (default: host name, pid and a random suffix). */
   readonly id?: string;
   /** Boards of runs this worker has not touched for this long are closed (default 30,000 ms). */
   readonly idleBoardMs?: number;
@@ -87,7 +89,7 @@ export class ActivationWorker {
     this.concurrency = o.concurrency ?? 16;
     this.leaseMs = o.leaseMs ?? 10_000;
     this.maxClaims = o.maxClaims ?? 3;
-    this.id = o.id ?? `worker-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.id = o.id ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
       throw new TypeError('worker.concurrency must be a positive integer.');
     if (!(this.leaseMs >= 100)) throw new TypeError('worker.leaseMs must be at least 100 ms.');
@@ -98,7 +100,7 @@ export class ActivationWorker {
     this.stopHints = this.init.queue.onHint((hint) => {
       if ('ended' in hint) {
         // A step this worker runs was cancelled (or taken over): the heartbeat tells, now.
-        const r = this.running.get(keyOf(hint.ended));
+        const r = this.running.get(activationKeyOf(hint.ended));
         if (r && !r.ending) void this.beat(r.claim, r.controller);
       }
       this.kick();
@@ -153,7 +155,7 @@ export class ActivationWorker {
       done: Promise.resolve(),
       ending: false,
     };
-    this.running.set(keyOf(claim), entry);
+    this.running.set(activationKeyOf(claim), entry);
     const every = this.leaseMs / (this.init.options.heartbeats ?? 3);
     // Once the step has ended its lease is no longer renewed (its completion may already have landed).
     const heartbeat = setInterval(() => {
@@ -163,7 +165,7 @@ export class ActivationWorker {
       .catch(() => undefined)
       .finally(() => {
         clearInterval(heartbeat);
-        this.running.delete(keyOf(claim));
+        this.running.delete(activationKeyOf(claim));
         this.kick();
       });
   }
@@ -214,23 +216,18 @@ export class ActivationWorker {
               return snap;
             },
             commit: async (c) => {
-              const outside = forbiddenWrite(
+              const forbidden = forbiddenCommit(
                 def,
                 c.patches.map((p) => p.path),
               );
-              if (outside)
-                return {
-                  ok: false,
-                  code: 'forbidden_path',
-                  message: `${def.id} may not write ${JSON.stringify(outside)}; its writes are ${JSON.stringify(def.writes)}`,
-                };
+              if (forbidden) return { ok: false, code: forbidden.code, message: forbidden.message };
               // The n-th commit of a step has the key a local step would give it: a step run again after
               // a lost lease cannot apply a commit that already landed.
               const r = await board.commit({
                 ...c,
                 author: def.id,
                 activationId: claim.activationId,
-                idempotencyKey: `${claim.activationId}:${++commits}`,
+                idempotencyKey: stepCommitKey(claim.activationId, ++commits),
                 fence,
               });
               if (r.ok) return { ok: true, version: r.event.version };
@@ -330,6 +327,3 @@ interface Running {
   /** The step has ended: its lease is no longer renewed. */
   ending: boolean;
 }
-
-const keyOf = (k: { runId: string; activationId: string; attempt: number }) =>
-  `${k.runId}\u0000${k.activationId}\u0000${k.attempt}`;

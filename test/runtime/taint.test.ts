@@ -97,6 +97,55 @@ describe('taint and the approval policy', () => {
     expect((await run([writer('untrusted-value'), reader])).outcome).toBe('awaiting_approval');
   });
 
+  it("needs a human once the activation got a child run's board back", async () => {
+    const Child = z.object({ topic: z.string(), answer: z.string().optional() });
+    type C = z.output<typeof Child>;
+    const answerer = defineAgent<C>({
+      id: 'answerer',
+      watches: [['topic']],
+      writes: [['answer']],
+      machine: stepMachine<C, string>({
+        when: (b) => b.answer === undefined,
+        work: async () => 'ship it',
+        done: (d, output) => {
+          d.answer = output;
+        },
+      }),
+    });
+    const ops = defineAgent<B>({
+      id: 'ops',
+      watches: [['go']],
+      writes: [['done']],
+      machine: stepMachine<B, string>({
+        when: (b) => b.go && !b.done.has('ops'),
+        work: async (event) => {
+          // Plain strings copied out of the child's board: no model call in this activation itself.
+          const child = await event.tools.startChildRun('research', { topic: 'release' });
+          const decision = await event.tools.requestApproval({
+            action: 'deploy',
+            args: { child: child.board },
+          });
+          return decision.approved ? `approved by ${decision.by}` : 'refused';
+        },
+        done: (d, output) => void d.done.set('ops', output),
+      }),
+    });
+    const result = await createRuntime({
+      board: { schema: Board, initial: { go: false, done: {} } },
+      agents: [ops],
+      models,
+      limits: { approvalPolicy: 'tainted' },
+      children: {
+        research: {
+          board: { schema: Child, initial: { topic: '' } },
+          agents: [answerer],
+          goal: (b) => b.answer !== undefined,
+        },
+      },
+    }).run({ go: true });
+    expect(result.outcome).toBe('awaiting_approval');
+  });
+
   it('finds model output anywhere inside a value', () => {
     expect(
       containsUntrusted({ a: [{ b: untrusted('x', { agent: 'a', activation: 'a#1', model: 'm' }) }] }),

@@ -1,11 +1,14 @@
-import type { RunInfo, ServerMessage, ServerMessageOf } from '../../protocol/index.js';
+import { type Path, pathKey } from '../../blackboard/path.js';
+import { parentRunId, type RunInfo, type ServerMessage, type ServerMessageOf } from '../../protocol/index.js';
+import { TOPICS } from '../../scheduler/events.js';
+
+export { pathKey };
 
 /**
  * What the inspector knows of one run, built only from the protocol's messages (a snapshot, then the log
  * in order). It holds no DOM: the page renders it, and tests drive it in Node with the same messages.
  */
 
-type Path = readonly (string | number)[];
 type Logged = Extract<ServerMessage, { runId: string; seq: number; time: number }>;
 type Json = Record<string, unknown>;
 
@@ -89,9 +92,6 @@ const emptySpend = (): Spend => ({ tokens: 0, inputTokens: 0, outputTokens: 0, c
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
 const asJson = (v: unknown): Json => (typeof v === 'object' && v !== null ? (v as Json) : {});
-
-/** A path as a stable string key (the board view marks nodes by it). */
-export const pathKey = (path: Path): string => JSON.stringify(path);
 
 /** The most log entries kept per run (the oldest are dropped beyond it; the count says how many there were). */
 export const MAX_LOG = 200_000;
@@ -352,7 +352,7 @@ export class RunModel {
   private message(m: ServerMessageOf<'message'>): Pick<LogEntry, 'summary' | 'level' | 'agent'> {
     const p = asJson(m.payload);
     switch (m.topic) {
-      case 'hearsay.usage': {
+      case TOPICS.usage: {
         const agentId = str(p.agentId);
         const u = asJson(p.usage);
         const input = num(u.inputTokens);
@@ -371,7 +371,7 @@ export class RunModel {
           level: 'info',
         };
       }
-      case 'hearsay.model': {
+      case TOPICS.model: {
         const agentId = str(p.agentId);
         if (p.type === 'call') {
           this.total.calls += 1;
@@ -407,7 +407,7 @@ export class RunModel {
         }
         return { agent: agentId, summary: `model ${str(p.type)}`, level: 'info' };
       }
-      case 'hearsay.tool': {
+      case TOPICS.tool: {
         const agentId = str(p.agentId);
         const start = num(p.startedAt);
         const id = `${str(p.activationId)}/tool/${m.seq}`;
@@ -428,21 +428,21 @@ export class RunModel {
           level: 'info',
         };
       }
-      case 'hearsay.agenda':
+      case TOPICS.agenda:
         this.agenda = p as unknown as AgendaView;
         return {
           agent: undefined,
           summary: `agenda #${num(p.cycle)}: ${((p.items as AgendaView['items']) ?? []).map((i) => `${i.agentId}${i.key ? `[${i.key}]` : ''}=${i.decision}`).join(', ')}`,
           level: 'info',
         };
-      case 'hearsay.parent':
+      case TOPICS.parent:
         this.parent = { runId: str(p.runId), activationId: str(p.activationId), team: str(p.team) };
         return {
           agent: undefined,
           summary: `child run of ${str(p.runId)} (team ${str(p.team)})`,
           level: 'info',
         };
-      case 'hearsay.child': {
+      case TOPICS.child: {
         const id = str(p.childRunId);
         const status = p.phase === 'started' ? 'running' : str(p.outcome);
         this.children.set(id, {
@@ -457,15 +457,15 @@ export class RunModel {
           level: p.phase === 'started' || status === 'completed' ? 'info' : 'warn',
         };
       }
-      case 'hearsay.breaker':
+      case TOPICS.breaker:
         return {
           agent: str(p.agentId),
           summary: `budget spent: breaker open for ${str(p.agentId)}`,
           level: 'warn',
         };
-      case 'hearsay.warning':
+      case TOPICS.warning:
         return { agent: undefined, summary: str(p.message ?? p), level: 'warn' };
-      case 'hearsay.delegation':
+      case TOPICS.delegation:
         return { agent: str(p.from), summary: `delegation ${JSON.stringify(p)}`, level: 'info' };
       default:
         return {
@@ -566,10 +566,10 @@ export const dollars = (cost: number): string =>
  */
 export function sortRuns(runs: readonly RunInfo[]): RunInfo[] {
   const ids = new Set(runs.map((r) => r.runId));
+  // A child whose parent is not listed is shown as a top-level run.
   const parentOf = (id: string): string | undefined => {
-    for (let i = id.lastIndexOf('/'); i > 0; i = id.lastIndexOf('/', i - 1))
-      if (ids.has(id.slice(0, i))) return id.slice(0, i);
-    return undefined;
+    const parent = parentRunId(id);
+    return parent !== undefined && ids.has(parent) ? parent : undefined;
   };
   const order = (a: RunInfo, b: RunInfo) =>
     (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1) ||
