@@ -75,6 +75,23 @@ export const stateName = (value: unknown): string =>
   typeof value === 'string' ? value : JSON.stringify(value);
 
 /**
+ * `machine`, telling `note` the type of every event the actor takes before it transitions on it. This is
+ * how a host knows which event moved its machine: an `inspect` observer would tell it too, but makes
+ * XState build an inspection event for every event, snapshot, microstep and action of the actor and its
+ * children (a third of an activation's cost in the fan-out benchmark).
+ */
+function noting(machine: AnyStateMachine, note: (eventType: string) => void): AnyStateMachine {
+  return Object.create(machine, {
+    transition: {
+      value: (snapshot: never, event: { type: string }, scope: never) => {
+        note(event.type);
+        return machine.transition(snapshot, event as never, scope);
+      },
+    },
+  }) as AnyStateMachine;
+}
+
+/**
  * What the scheduler drives one agent's actor through. {@link AgentHost} runs the machine in this
  * process; a remote host runs it in another process over the hub, with the same contract.
  */
@@ -116,14 +133,14 @@ export class AgentHost implements StepHost {
   constructor(options: AgentHostOptions) {
     this.machine = options.machine;
     let lastEvent = 'xstate.init';
-    this.actor = createActor(options.machine, {
-      ...(options.input === undefined ? {} : { input: options.input }),
-      ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-      inspect: (ev) => {
-        if (ev.type === '@xstate.event' && ev.actorRef === this.actor) lastEvent = ev.event.type;
+    this.actor = createActor(
+      noting(options.machine, (type) => (lastEvent = type)),
+      {
+        ...(options.input === undefined ? {} : { input: options.input }),
+        ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
       },
-    });
+    );
     this.lastValue = '';
     this.actor.subscribe({
       next: (snap) => {

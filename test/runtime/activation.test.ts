@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../src/blackboard/index.js';
 import { createRuntime } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
-import { initial, reactor, records, TestBoard } from '../support/team.js';
+import { initial, reactor, records, slow, TestBoard } from '../support/team.js';
 
 async function logOf(handle: {
   board: { at: unknown; subscribe: (f: object, h: (e: LogEvent) => void) => () => void };
@@ -87,5 +87,41 @@ describe('activation by `can`', () => {
     const feederCommits = log.filter((e) => e.type === 'commit' && e.author === 'feeder').map((e) => e.seq);
     expect(started.map((r) => r.enabledBy.seq)).toEqual(feederCommits);
     expect(new Set(started.map((r) => r.enabledBy.seq)).size).toBe(started.length);
+  });
+
+  it('records each transition of a machine with the event that caused it', async () => {
+    const worker = slow({
+      id: 'worker',
+      ms: 10,
+      watches: [['go']],
+      writes: [['n']],
+      when: (b) => b.go && b.n === 0,
+      write: (d) => {
+        d.n = 1;
+      },
+    });
+    const runtime = createRuntime({
+      board: { schema: TestBoard, initial },
+      agents: [worker],
+      deterministic: { seed: 3 },
+    });
+    const handle = await runtime.start({ go: true });
+    const log = await logOf(handle);
+    expect((await handle.result).outcome).toBe('quiescent');
+    const transitions = records<{ agentId: string; from: string; to: string; event: string }>(
+      log,
+      TOPICS.transition,
+    );
+    // The board event moves the machine to work; the invoked promise's done event moves it back.
+    expect(
+      transitions.map((t) => [
+        t.from,
+        t.to,
+        t.event.startsWith('xstate.done.actor.') ? 'xstate.done.actor.*' : t.event,
+      ]),
+    ).toEqual([
+      ['idle', 'working', 'board'],
+      ['working', 'idle', 'xstate.done.actor.*'],
+    ]);
   });
 });
