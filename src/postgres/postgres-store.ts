@@ -260,9 +260,10 @@ export class PostgresStore implements Store, ActivationQueue {
       }
       if (fence) {
         // The lease is checked under a share lock: a reclaim waits for this commit, or this commit sees it.
+        // Against the clock now, not the transaction's start (now()): locking the run may have waited.
         const held = await c.query(
           `SELECT 1 FROM ${this.t('activations')} WHERE run = $1 AND activation = $2 AND attempt = $3
-             AND fence = $4 AND status = 'running' AND lease_until > now() FOR SHARE`,
+             AND fence = $4 AND status = 'running' AND lease_until > clock_timestamp() FOR SHARE`,
           [runId, fence.activationId, fence.attempt, fence.token],
         );
         if (held.rowCount === 0)
@@ -556,9 +557,10 @@ export class PostgresStore implements Store, ActivationQueue {
 
   async claim(request: ClaimRequest): Promise<Claim[]> {
     // Steps whose lease expired too often fail: a step that kills (or stalls) every worker is not retried
-    // forever. Looked for at most every 500 ms per store, not on every claim.
-    if (Date.now() - this.reaped >= 500) {
-      this.reaped = Date.now();
+    // forever. Looked for at most every 500 ms per queue, not on every claim (a store serves several
+    // queues, a child team's among them: one timestamp for all let one queue's claims starve another's).
+    if (Date.now() - (this.reaped.get(request.queue) ?? 0) >= 500) {
+      this.reaped.set(request.queue, Date.now());
       await this.reap(request.queue, request.maxClaims);
     }
     const r = await this.query<{
@@ -593,7 +595,8 @@ export class PostgresStore implements Store, ActivationQueue {
     }));
   }
 
-  private reaped = 0;
+  /** When each queue's expired steps were last looked for. */
+  private readonly reaped = new Map<string, number>();
 
   private async reap(queue: string, maxClaims: number): Promise<void> {
     const r = await this.query<{ run: string; activation: string; attempt: number }>(
