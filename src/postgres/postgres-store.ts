@@ -623,10 +623,18 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   async complete(claim: Claim, result: StepResult): Promise<'completed' | 'fenced'> {
-    const r = await this.query(
-      `UPDATE ${this.t('activations')} SET status = $5, result = $6, ended_at = now(), lease_owner = NULL
-        WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
-          AND status = 'running' AND lease_until > now()`,
+    // `recorded`: this very result was recorded under this fence before (an earlier call whose answer was
+    // lost); the outer select sees the row as it was before the update.
+    const r = await this.query<{ updated: boolean; recorded: boolean }>(
+      `WITH u AS (
+         UPDATE ${this.t('activations')} SET status = $5, result = $6, ended_at = now(), lease_owner = NULL
+          WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
+            AND status = 'running' AND lease_until > now()
+         RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM u) AS updated,
+              EXISTS (SELECT 1 FROM ${this.t('activations')}
+                       WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
+                         AND status = $5 AND result::jsonb = $6::jsonb) AS recorded`,
       [
         claim.runId,
         claim.activationId,
@@ -636,9 +644,23 @@ export class PostgresStore implements Store, ActivationQueue {
         JSON.stringify(result),
       ],
     );
-    if (r.rowCount !== 1) return 'fenced';
+    const row = r.rows[0];
+    if (!row?.updated && !row?.recorded) return 'fenced';
     await this.announceEnded(claim);
     return 'completed';
+  }
+
+  async release(claim: Claim): Promise<void> {
+    const r = await this.query<{ queue: string }>(
+      `UPDATE ${this.t('activations')}
+          SET status = 'queued', lease_owner = NULL, lease_until = NULL, claims = claims - 1
+        WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4 AND status = 'running'
+        RETURNING queue`,
+      [claim.runId, claim.activationId, claim.attempt, claim.token],
+    );
+    const queue = r.rows[0]?.queue;
+    if (queue !== undefined)
+      await this.query('SELECT pg_notify($1, $2)', [this.activationChannel, `queued\n${queue}`]);
   }
 
   async cancel(key: ActivationKey, reason: string): Promise<void> {

@@ -78,8 +78,16 @@ export interface ActivationQueue {
   claim(request: ClaimRequest): Promise<Claim[]>;
   /** Extends a claim's lease; false when the lease was lost (expired, reclaimed, or the step cancelled). */
   heartbeat(claim: Claim, leaseMs: number): Promise<boolean>;
-  /** Records how the step ended, if the claim still holds; `fenced` otherwise (the result is dropped). */
+  /**
+   * Records how the step ended, if the claim still holds; `fenced` otherwise (the result is dropped).
+   * Idempotent: called again after an answer was lost, it answers `completed` for a result it recorded.
+   */
   complete(claim: Claim, result: StepResult): Promise<'completed' | 'fenced'>;
+  /**
+   * Gives back a claim whose step was stopped before it ended (its worker is closing): the step is queued
+   * again at once, without waiting out the lease, and the claim does not count towards `maxClaims`.
+   */
+  release(claim: Claim): Promise<void>;
   /** Calls `listener` on hints; returns the function that stops it. */
   onHint(listener: (hint: QueueHint) => void): () => void;
 }
@@ -92,7 +100,8 @@ export function isActivationQueue(store: unknown): store is ActivationQueue {
     s !== null &&
     typeof s.dispatch === 'function' &&
     typeof s.claim === 'function' &&
-    typeof s.complete === 'function'
+    typeof s.complete === 'function' &&
+    typeof s.release === 'function'
   );
 }
 

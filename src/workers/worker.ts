@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Tracer, trace } from '@opentelemetry/api';
 import { type AgentDefinition, forbiddenCommit, type Usage } from '../actors/index.js';
 import {
@@ -68,10 +69,9 @@ export class ActivationWorker {
   readonly stats: WorkerStats = { claimed: 0, reclaimed: 0, completed: 0, leaseLost: 0, fenced: 0 };
   private readonly agents: Map<string, AgentDefinition<unknown>>;
   private readonly running = new Map<string, Running>();
-  private readonly boards = new Map<
-    string,
-    { board: Promise<Blackboard<unknown>>; used: number; users: number }
-  >();
+  private readonly boards = new Map<string, BoardEntry>();
+  /** Claims being given back as the worker closes. */
+  private readonly releasing = new Set<Promise<void>>();
   private readonly queueName: string;
   private readonly concurrency: number;
   private readonly leaseMs: number;
@@ -101,7 +101,7 @@ export class ActivationWorker {
       if ('ended' in hint) {
         // A step this worker runs was cancelled (or taken over): the heartbeat tells, now.
         const r = this.running.get(activationKeyOf(hint.ended));
-        if (r && !r.ending) void this.beat(r.claim, r.controller);
+        if (r) void this.beat(r);
       }
       this.kick();
     });
@@ -132,8 +132,11 @@ export class ActivationWorker {
               leaseMs: this.leaseMs,
               maxClaims: this.maxClaims,
             });
-            // Claimed as the worker closed: not started; their leases lapse and another worker takes them.
-            if (this.closed) break;
+            // Claimed as the worker closed: not started, but given back for another worker to take.
+            if (this.closed) {
+              for (const claim of claims) this.giveBack(claim);
+              break;
+            }
             for (const claim of claims) this.launch(claim);
             if (claims.length === 0) break;
           }
@@ -158,9 +161,7 @@ export class ActivationWorker {
     this.running.set(activationKeyOf(claim), entry);
     const every = this.leaseMs / (this.init.options.heartbeats ?? 3);
     // Once the step has ended its lease is no longer renewed (its completion may already have landed).
-    const heartbeat = setInterval(() => {
-      if (!entry.ending) void this.beat(claim, entry.controller);
-    }, every);
+    const heartbeat = setInterval(() => void this.beat(entry), every);
     entry.done = this.run(claim, entry)
       .catch(() => undefined)
       .finally(() => {
@@ -170,18 +171,44 @@ export class ActivationWorker {
       });
   }
 
-  /** Renews the lease; a lost one stops the step. */
-  private async beat(claim: Claim, controller: AbortController): Promise<void> {
-    if (controller.signal.aborted) return;
+  /** Renews the lease of a step that has not ended; a lost one stops the step. */
+  private async beat(entry: Running): Promise<void> {
+    const { claim, controller } = entry;
+    if (entry.ending || controller.signal.aborted) return;
     let held: boolean;
     try {
       held = await this.init.queue.heartbeat(claim, this.leaseMs);
     } catch {
       return; // unreachable database: the lease may still hold; the fence decides at commit
     }
-    if (!held && !controller.signal.aborted) {
+    // A heartbeat that lands after the step's own completion is refused: nothing was lost.
+    if (!held && !entry.ending && !controller.signal.aborted) {
       this.stats.leaseLost += 1;
       controller.abort(new Error(`the lease on ${claim.activationId} was lost`));
+    }
+  }
+
+  /** Gives a claim back to the queue (the worker is closing); close waits for it. */
+  private giveBack(claim: Claim): void {
+    const done = this.init.queue.release(claim).catch(() => undefined);
+    this.releasing.add(done);
+    void done.finally(() => this.releasing.delete(done));
+  }
+
+  /**
+   * Records a step's result, trying again while the database is unreachable (the store's `complete` is
+   * idempotent); a result that could not be recorded before the worker closed is left to the lease.
+   */
+  private async record(claim: Claim, ended: StepResult): Promise<void> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        if ((await this.init.queue.complete(claim, ended)) === 'fenced') this.stats.fenced += 1;
+        else this.stats.completed += 1;
+        return;
+      } catch {
+        if (this.closed) return;
+        await sleep(delay);
+      }
     }
   }
 
@@ -194,8 +221,9 @@ export class ActivationWorker {
     if (!def) {
       result = { status: 'failed', error: `this worker does not run agent "${claim.agentId}"` };
     } else {
+      const held = this.board(claim.runId);
       try {
-        const board = await this.board(claim.runId);
+        const board = await held.board;
         let commits = 0;
         const fence = fenceOf(claim);
         result = await executeStep({
@@ -254,22 +282,24 @@ export class ActivationWorker {
       } catch (error) {
         result = { status: 'failed', error: describe(error) };
       } finally {
-        this.release(claim.runId);
+        held.users -= 1;
       }
     }
     entry.ending = true;
-    if (result.status === 'aborted') return;
-    const ended: StepResult = {
+    if (result.status === 'aborted') {
+      // Stopped by the worker's closing (not by a lost lease): another worker may take it at once.
+      if (this.closed) this.giveBack(claim);
+      return;
+    }
+    await this.record(claim, {
       ...result,
       ...(usage.length > 0 ? { usage } : {}),
       ...(delegations.length > 0 ? { delegations } : {}),
-    };
-    if ((await this.init.queue.complete(claim, ended)) === 'fenced') this.stats.fenced += 1;
-    else this.stats.completed += 1;
+    });
   }
 
-  /** The run's board in this process (opened once, kept while used, closed when idle). */
-  private board(runId: string): Promise<Blackboard<unknown>> {
+  /** The run's board in this process (opened once, kept while used, closed when idle); release the entry. */
+  private board(runId: string): BoardEntry {
     let entry = this.boards.get(runId);
     if (!entry) {
       entry = {
@@ -285,17 +315,16 @@ export class ActivationWorker {
         used: Date.now(),
         users: 0,
       };
-      this.boards.set(runId, entry);
-      entry.board.catch(() => this.boards.delete(runId));
+      const opened = entry;
+      this.boards.set(runId, opened);
+      // A board that failed to open is forgotten (only that one: a newer entry may stand there by then).
+      opened.board.catch(() => {
+        if (this.boards.get(runId) === opened) this.boards.delete(runId);
+      });
     }
     entry.users += 1;
     entry.used = Date.now();
-    return entry.board;
-  }
-
-  private release(runId: string): void {
-    const entry = this.boards.get(runId);
-    if (entry) entry.users -= 1;
+    return entry;
   }
 
   private sweep(idleMs: number): void {
@@ -307,7 +336,7 @@ export class ActivationWorker {
     }
   }
 
-  /** Stops claiming, stops the steps in progress (their leases lapse, and another worker takes them). */
+  /** Stops claiming, stops the steps in progress and gives their claims back for another worker to take. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -315,9 +344,16 @@ export class ActivationWorker {
     clearInterval(this.sweeper);
     for (const r of this.running.values()) r.controller.abort(new Error('the worker is closing'));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await Promise.allSettled([...this.releasing]);
     for (const entry of this.boards.values()) void entry.board.then((b) => b.close()).catch(() => undefined);
     this.boards.clear();
   }
+}
+
+interface BoardEntry {
+  readonly board: Promise<Blackboard<unknown>>;
+  used: number;
+  users: number;
 }
 
 interface Running {

@@ -96,10 +96,34 @@ describe.runIf(available)('the activation queue on PostgreSQL', () => {
     expect(await b.complete(second, { status: 'settled', transitions: [['idle', 'done', 'board']] })).toBe(
       'completed',
     );
+    // Asked again (its first answer was lost): the same result is recorded already; another one is not.
+    expect(await b.complete(second, { status: 'settled', transitions: [['idle', 'done', 'board']] })).toBe(
+      'completed',
+    );
+    expect(await b.complete(second, { status: 'failed', error: 'late' })).toBe('fenced');
     expect(await waited).toEqual({ status: 'settled', transitions: [['idle', 'done', 'board']] });
     expect(board.state.n).toBe(1);
     expect(board.version).toBe(1);
     await board.close();
+  });
+
+  it('takes back a released claim at once, without counting it, and fences its old holder', async () => {
+    const s = await open();
+    await createBlackboard({ schema: Counter, initial: { n: 0 }, store: s, runId: 'given' }).then((b) =>
+      b.close(),
+    );
+    await s.dispatch('q', step('given', 'g#1'));
+    const first = await claimOne(s, 'closing', 60_000);
+    expect(first).toMatchObject({ activationId: 'g#1', claims: 1 });
+    await s.release(first);
+    // The lease was a minute long: only the release lets another worker take it now.
+    const second = await claimOne(s, 'other', 60_000);
+    expect(second).toMatchObject({ activationId: 'g#1', claims: 1, token: first.token + 1 });
+    expect(await s.heartbeat(first, 60_000)).toBe(false);
+    // A stale release does nothing to the new holder's claim.
+    await s.release(first);
+    expect(await s.heartbeat(second, 60_000)).toBe(true);
+    expect(await s.complete(second, { status: 'settled' })).toBe('completed');
   });
 
   it('gives each step to exactly one of several claimers (FOR UPDATE SKIP LOCKED)', async () => {

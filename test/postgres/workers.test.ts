@@ -54,6 +54,34 @@ describe.runIf(available)('runs shared by worker processes', () => {
     await Promise.all([dispatcherStore, ...workerStores].map((s) => s.close()));
   });
 
+  it('gives back the steps of a worker that closes, for another worker to take at once', async () => {
+    const open = () =>
+      PostgresStore.open({ connectionString: cluster.connectionString, schema: 'handover', pollMs: 200 });
+    const [dispatcherStore, firstStore, secondStore] = await Promise.all([open(), open(), open()]);
+    // Leases of a minute: a step left to its lease would hold the run up far past this test's timeout.
+    const first = workerTeam(firstStore, { role: 'worker', worker: { id: 'first', leaseMs: 60_000 } });
+    const dispatcher = workerTeam(dispatcherStore, { role: 'dispatcher' });
+    const running = dispatcher.run({ n: 100 });
+    await until(() => first.worker!.stats.completed >= 10);
+    await first.close();
+    const { claimed, completed } = first.worker!.stats;
+    expect(claimed).toBeGreaterThan(completed);
+    const second = workerTeam(secondStore, { role: 'worker', worker: { id: 'second', leaseMs: 60_000 } });
+    const result = await running;
+    expect(result.outcome).toBe('completed');
+    expect(result.board.total).toBe(100);
+    // What the first worker gave back was claimed again as if for the first time: no lease expired.
+    const rows = await sql<{ claims: number }>(
+      cluster.connectionString,
+      `SELECT claims FROM "handover".activations WHERE status = 'done'`,
+      [],
+    );
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rows.every((r) => r.claims === 1)).toBe(true);
+    await Promise.all([dispatcher, second].map((r) => r.close()));
+    await Promise.all([dispatcherStore, firstStore, secondStore].map((s) => s.close()));
+  }, 30_000);
+
   it('serves a run from a hub in a process that neither started it nor runs its steps', async () => {
     const schema = 'hubs';
     const open = () =>
@@ -229,6 +257,11 @@ describe.runIf(available)('runs shared by worker processes', () => {
     // w2 freezes holding leases, past their expiry; when it wakes, whatever it tries is fenced out.
     await until(async () => (await leasesOf('w2')) >= 5);
     procs[1]!.proc.kill('SIGSTOP');
+    const frozen = await sql<{ activation: string; attempt: number }>(
+      cluster.connectionString,
+      `SELECT activation, attempt FROM "${schema}".activations WHERE lease_owner = 'w2' AND status = 'running'`,
+      [],
+    );
     await new Promise((r) => setTimeout(r, leaseMs * 2.5));
     procs[1]!.proc.kill('SIGCONT');
     const result = await handle.result;
@@ -256,6 +289,18 @@ describe.runIf(available)('runs shared by worker processes', () => {
     );
     expect(Number(reclaimed[0]!.n)).toBeGreaterThan(0);
     expect(stats[0]!.leaseLost + stats[0]!.fenced).toBeGreaterThan(0);
+    // Every step the paused worker held was claimed again under a new fence: its own lease could not end it.
+    expect(frozen.length).toBeGreaterThan(0);
+    const frozenClaims = await sql<{ claims: number; status: string }>(
+      cluster.connectionString,
+      `SELECT a.claims, a.status FROM "${schema}".activations a
+         JOIN unnest($2::text[], $3::int[]) AS f(activation, attempt)
+           ON a.activation = f.activation AND a.attempt = f.attempt
+        WHERE a.run = $1`,
+      [handle.runId, frozen.map((f) => f.activation), frozen.map((f) => f.attempt)],
+    );
+    expect(frozenClaims).toHaveLength(frozen.length);
+    for (const row of frozenClaims) expect(row.claims).toBeGreaterThan(1);
     await dispatcher.close();
     await store.close();
   }, 120_000);
