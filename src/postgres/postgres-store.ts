@@ -26,6 +26,7 @@ import type {
 } from '../workers/types.js';
 import { activationKeyOf } from '../workers/types.js';
 import { MIGRATIONS } from './migrations.js';
+import { isPostgresOutage } from './outage.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
@@ -648,6 +649,11 @@ export class PostgresStore implements Store, ActivationQueue {
     if (!row?.updated && !row?.recorded) return 'fenced';
     await this.announceEnded(claim);
     return 'completed';
+  }
+
+  /** Whether an error of this store's means the database could not be reached for now (see {@link isPostgresOutage}). */
+  isOutage(error: unknown): boolean {
+    return isPostgresOutage(error);
   }
 
   async release(claim: Claim): Promise<void> {

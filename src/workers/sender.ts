@@ -1,7 +1,6 @@
 import type { BoardEvent, StepOutcome } from '../actors/index.js';
-import { BlackboardError } from '../blackboard/index.js';
 import type { RemoteAgentHost, StepSender } from '../runtime/remote-agents.js';
-import type { ActivationQueue, StepMessage } from './types.js';
+import { type ActivationQueue, outage, type StepMessage } from './types.js';
 
 /**
  * Sends a run's steps to workers through the store's activation queue, and hands each result back to the
@@ -29,15 +28,18 @@ export class QueueSender implements StepSender {
     try {
       // The database being unreachable for a while (a restart, a failover) is not the agent's failure:
       // dispatching and waiting are tried again until they get through, or the activation is stopped.
-      await persist(signal, () => this.queue.dispatch(this.name, message));
+      await this.persist(signal, () => this.queue.dispatch(this.name, message));
       const result = signal.aborted
         ? undefined
-        : await persist(signal, () => this.queue.awaitResult(key, signal));
+        : await this.persist(signal, () => this.queue.awaitResult(key, signal));
       if (result === undefined || signal.aborted) {
-        await this.queue.cancel(key, 'the activation was stopped').catch(() => undefined);
+        // Tried through an outage too: a step left running would go on committing to a stopped activation.
+        await this.persist(AbortSignal.timeout(CANCEL_TRIES_MS), () =>
+          this.queue.cancel(key, 'the activation was stopped'),
+        ).catch(() => undefined);
         return { status: 'aborted' };
       }
-      await persist(signal, () => this.caughtUp(message.runId));
+      await this.persist(signal, () => this.caughtUp(message.runId));
       host.finished(result);
       for (const usage of result.usage ?? []) board.tools.charge(usage);
       for (const d of result.delegations ?? [])
@@ -52,18 +54,20 @@ export class QueueSender implements StepSender {
       return { status: 'failed', error };
     }
   }
-}
 
-/** Runs `op` until it succeeds, with a backoff; gives up when `signal` aborts, or on the store's own errors. */
-async function persist<T>(signal: AbortSignal, op: () => Promise<T>): Promise<T | undefined> {
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-    try {
-      return await op();
-    } catch (error) {
-      // The store's own errors (closed, a missing row) are not outages: they do not go away by waiting.
-      if (signal.aborted || error instanceof BlackboardError) throw error;
-      await new Promise((r) => setTimeout(r, delay));
-      if (signal.aborted) return undefined;
+  /** Runs `op` until it succeeds, with a backoff, while its errors are outages; gives up when `signal` aborts. */
+  private async persist<T>(signal: AbortSignal, op: () => Promise<T>): Promise<T | undefined> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await op();
+      } catch (error) {
+        if (signal.aborted || !outage(this.queue, error)) throw error;
+        await new Promise((r) => setTimeout(r, delay));
+        if (signal.aborted) return undefined;
+      }
     }
   }
 }
+
+/** How long a stopped step's cancellation is tried through an outage. */
+const CANCEL_TRIES_MS = 30_000;

@@ -1,5 +1,5 @@
 import type { Usage } from '../actors/index.js';
-import type { Fence } from '../blackboard/index.js';
+import { BlackboardError, type Fence } from '../blackboard/index.js';
 import type { ServerMessageOf } from '../protocol/index.js';
 
 /**
@@ -90,6 +90,12 @@ export interface ActivationQueue {
   release(claim: Claim): Promise<void>;
   /** Calls `listener` on hints; returns the function that stops it. */
   onHint(listener: (hint: QueueHint) => void): () => void;
+  /**
+   * Whether `error` means the queue could not be reached (a restart, a failover, a dropped connection):
+   * the call is tried again. Any other error fails the step at once. Without it, every error but the
+   * store's own is taken for an outage.
+   */
+  isOutage?(error: unknown): boolean;
 }
 
 /** Whether a store also queues activations for workers. */
@@ -111,3 +117,12 @@ export const fenceOf = (claim: Claim): Fence => ({
   attempt: claim.attempt,
   token: claim.token,
 });
+
+/**
+ * Whether an error of the queue's is an outage, to wait out. The store's own errors (closed, a missing
+ * row) never are: they do not go away by waiting.
+ */
+export function outage(queue: ActivationQueue, error: unknown): boolean {
+  if (error instanceof BlackboardError) return false;
+  return queue.isOutage ? queue.isOutage(error) : true;
+}

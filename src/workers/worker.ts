@@ -12,7 +12,14 @@ import {
 import { describe, executeStep } from '../client/execute-step.js';
 import type { ModelClient } from '../llm/index.js';
 import { stepCommitKey } from '../scheduler/index.js';
-import { type ActivationQueue, activationKeyOf, type Claim, fenceOf, type StepResult } from './types.js';
+import {
+  type ActivationQueue,
+  activationKeyOf,
+  type Claim,
+  fenceOf,
+  outage,
+  type StepResult,
+} from './types.js';
 
 /** How a worker claims and holds steps (`createRuntime({ role: 'worker', worker })`). */
 export interface WorkerOptions {
@@ -205,8 +212,8 @@ export class ActivationWorker {
         if ((await this.init.queue.complete(claim, ended)) === 'fenced') this.stats.fenced += 1;
         else this.stats.completed += 1;
         return;
-      } catch {
-        if (this.closed) return;
+      } catch (error) {
+        if (this.closed || !outage(this.init.queue, error)) return;
         await sleep(delay);
       }
     }
