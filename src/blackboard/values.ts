@@ -8,53 +8,68 @@ import type { Path } from './path.js';
  * Cost is the size of the value.
  */
 export function findUnserializable(value: unknown, at: Path = []): { path: Path; found: string } | undefined {
-  const seen = new Set<object>();
-  const visit = (v: unknown, path: Path): { path: Path; found: string } | undefined => {
+  // One path, pushed and popped as the walk goes (copied only for the answer), and the objects on it:
+  // a value is checked on every publish and commit, so the walk allocates nothing where all is well.
+  const path: (string | number)[] = [...at];
+  const onPath: object[] = [];
+  const found = (what: string) => ({ path: [...path] as Path, found: what });
+  const visit = (v: unknown): { path: Path; found: string } | undefined => {
     switch (typeof v) {
       case 'string':
       case 'boolean':
         return undefined;
       case 'number':
-        return Number.isFinite(v) ? undefined : { path, found: String(v) };
+        return Number.isFinite(v) ? undefined : found(String(v));
       case 'object': {
         if (v === null) return undefined;
-        if (seen.has(v)) return { path, found: 'a circular reference' };
-        seen.add(v);
-        try {
-          if (Array.isArray(v)) {
-            for (let i = 0; i < v.length; i++) {
-              if (!(i in v)) return { path: [...path, i], found: 'a hole in an array' };
-              const bad = visit(v[i], [...path, i]);
-              if (bad) return bad;
-            }
-            return undefined;
-          }
-          if (v instanceof Keyed) {
-            for (const [k, item] of v) {
-              const bad = visit(item, [...path, k]);
-              if (bad) return bad;
-            }
-            return undefined;
-          }
-          const proto = Object.getPrototypeOf(v);
-          if (proto !== Object.prototype && proto !== null) {
-            return { path, found: `an instance of ${proto?.constructor?.name ?? 'a class'}` };
-          }
-          for (const k of Object.keys(v)) {
-            const bad = visit((v as Record<string, unknown>)[k], [...path, k]);
-            if (bad) return bad;
-          }
-          if (Object.getOwnPropertySymbols(v).length > 0) return { path, found: 'a symbol key' };
-          return undefined;
-        } finally {
-          seen.delete(v);
-        }
+        if (onPath.includes(v)) return found('a circular reference');
+        onPath.push(v);
+        const bad = visitObject(v);
+        onPath.pop();
+        return bad;
       }
       default:
-        return { path, found: typeof v === 'undefined' ? 'undefined' : `a ${typeof v}` };
+        return found(typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`);
     }
   };
-  return visit(value, at);
+  const child = (key: string | number, v: unknown) => {
+    path.push(key);
+    const bad = visit(v);
+    path.pop();
+    return bad;
+  };
+  const visitObject = (v: object): { path: Path; found: string } | undefined => {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) {
+          path.push(i);
+          return found('a hole in an array');
+        }
+        const bad = child(i, v[i]);
+        if (bad) return bad;
+      }
+      return undefined;
+    }
+    if (v instanceof Keyed) {
+      for (const [k, item] of v) {
+        const bad = child(k, item);
+        if (bad) return bad;
+      }
+      return undefined;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      return found(`an instance of ${proto?.constructor?.name ?? 'a class'}`);
+    }
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue;
+      const bad = child(k, (v as Record<string, unknown>)[k]);
+      if (bad) return bad;
+    }
+    if (Object.getOwnPropertySymbols(v).length > 0) return found('a symbol key');
+    return undefined;
+  };
+  return visit(value);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Snapshot } from 'xstate';
 import {
+  type ActivationTools,
   AgentHost,
   type AgentHostOptions,
   type AgentRequest,
@@ -51,6 +52,25 @@ import { WatchIndex } from './watch-index.js';
 const ROOT: Path[] = [[]];
 /** The signal of candidate events, which never run work. */
 const NEVER_ABORTED = new AbortController().signal;
+
+const guardUse = (tool: string) =>
+  new Error(`tools.${tool} was called while a guard was deciding: guards only read the board event.`);
+
+/**
+ * The tools of the board event a candidate's guards are asked about. Guards decide, they do not act (the
+ * activation gets tools of its own): one shared object instead of a set of closures per candidate and cycle.
+ */
+const GUARD_TOOLS: ActivationTools = Object.freeze({
+  signal: NEVER_ABORTED,
+  sleep: () => Promise.reject(guardUse('sleep')),
+  charge: () => {
+    throw guardUse('charge');
+  },
+  model: () => Promise.reject(guardUse('model')),
+  requestApproval: () => Promise.reject(guardUse('requestApproval')),
+  runTools: () => Promise.reject(guardUse('runTools')),
+  startChildRun: () => Promise.reject(guardUse('startChildRun')),
+});
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
@@ -356,12 +376,15 @@ export class RunScheduler<TBoard> {
   ): boolean {
     if (st.host && st.host.status !== 'active') return false;
     try {
-      const event = this.boardEvent(snap, enabler, {
-        id: 'candidate',
-        agent: st,
-        depth: enabler.depth + 1,
-        fallbackFor,
-      });
+      const event: BoardEvent<TBoard> = {
+        type: 'board',
+        board: snap.state,
+        version: snap.version,
+        changed: enabler.paths,
+        activation: { id: 'candidate', agentId: st.def.id, depth: enabler.depth + 1, attempt: 1 },
+        ...(fallbackFor ? { fallbackFor } : {}),
+        tools: GUARD_TOOLS,
+      };
       return st.host ? st.host.can(event) : canFromInitial(st.def.machine, event);
     } catch {
       return true;
