@@ -74,6 +74,29 @@ export function taggedTarget(
 export const stateName = (value: unknown): string =>
   typeof value === 'string' ? value : JSON.stringify(value);
 
+const handled = new WeakMap<AnyStateMachine, Map<string, boolean>>();
+
+/**
+ * Whether any state of `machine` has a transition on events of `type` (its own, a wildcard, or a partial
+ * descriptor such as `hearsay.*`), from the machine's event list, once per machine and type. A machine
+ * that handles no reply is not asked `can` on every reply it gets.
+ */
+function mayHandle(machine: AnyStateMachine, type: string): boolean {
+  let byType = handled.get(machine);
+  if (!byType) {
+    byType = new Map();
+    handled.set(machine, byType);
+  }
+  let found = byType.get(type);
+  if (found === undefined) {
+    found = (machine.events as readonly string[]).some(
+      (e) => e === type || e === '*' || (e.endsWith('.*') && type.startsWith(e.slice(0, -1))),
+    );
+    byType.set(type, found);
+  }
+  return found;
+}
+
 /**
  * `machine`, telling `note` the type of every event the actor takes before it transitions on it. This is
  * how a host knows which event moved its machine: an `inspect` observer would tell it too, but makes
@@ -174,7 +197,13 @@ export class AgentHost implements StepHost {
           this.pending -= 1;
           // Only a machine that handles the reply gets it: an ignored event still costs a macrostep.
           const snap = this.actor.getSnapshot();
-          if (reply && snap.status === 'active' && snap.can(reply as never)) this.actor.send(reply);
+          if (
+            reply &&
+            snap.status === 'active' &&
+            mayHandle(this.machine, reply.type) &&
+            snap.can(reply as never)
+          )
+            this.actor.send(reply);
           this.check();
         },
         (error) => {
@@ -207,7 +236,7 @@ export class AgentHost implements StepHost {
 
   accepts(event: { readonly type: string }): boolean {
     const snap = this.actor.getSnapshot();
-    return snap.status === 'active' && snap.can(event as never);
+    return snap.status === 'active' && mayHandle(this.machine, event.type) && snap.can(event as never);
   }
 
   /**
