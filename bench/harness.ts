@@ -1,3 +1,23 @@
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Whether this bench runs as tsc compiled it (`npm run bench`: dist/bench), as users run the library, or
+ * from source through tsx. tsx compiles with esbuild's keepNames, which wraps every function a call creates
+ * in an `Object.defineProperty` of its name: a third of an activation's cost in the fan-out cases.
+ */
+const compiled = import.meta.url.endsWith('.js');
+
+/** The project's root folder (the bench runs from bench/ or from dist/bench/). */
+export const root = fileURLToPath(new URL(compiled ? '../..' : '..', import.meta.url));
+
+/**
+ * Node's arguments that run one of the project's scripts (`bench/hub-clients`, no extension) the way this
+ * bench runs: compiled, or from source through tsx.
+ */
+export function scriptArgs(script: string): string[] {
+  return compiled ? [`${root}/dist/${script}.js`] : ['--import', 'tsx', `${root}/${script}.ts`];
+}
+
 /** One benchmark case: prints exactly one JSON line on stdout (format: ../shared/BENCH.md). */
 export interface BenchCase {
   readonly group: string;

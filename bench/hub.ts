@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createRuntime } from '../src/runtime/index.js';
 import { HubBoard, hubInitial, incrementer } from '../test/fixtures/hub-team.js';
-import type { BenchCase, BenchLine } from './harness.js';
+import { type BenchCase, type BenchLine, scriptArgs } from './harness.js';
 
 const TOKEN = 'bench-inspect-token-0123456789';
 const COMMITS = 1000;
@@ -37,16 +37,7 @@ async function broadcastOnce(
   const lastVersion = run.board.version + WARMUP + COMMITS;
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'bench/hub-clients.ts',
-      hub.url,
-      TOKEN,
-      run.runId,
-      String(clients),
-      String(lastVersion),
-    ],
+    [...scriptArgs('bench/hub-clients'), hub.url, TOKEN, run.runId, String(clients), String(lastVersion)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

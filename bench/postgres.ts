@@ -11,7 +11,7 @@ import pg from 'pg';
 import { PostgresStore } from '../src/postgres/index.js';
 import { workerTeam } from '../test/fixtures/worker-team.js';
 import { postgresBin, startCluster } from '../test/support/postgres.js';
-import { type BenchCase, type BenchLine, summarize } from './harness.js';
+import { type BenchCase, type BenchLine, root, scriptArgs, summarize } from './harness.js';
 
 const COMMITTERS = 16;
 const PER_COMMITTER = 100;
@@ -63,9 +63,9 @@ const WORK_MS = 20;
 async function startWorker(connectionString: string, schema: string, id: string): Promise<ChildProcess> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/fixtures/worker-team.ts', connectionString, schema, id, '10000'],
+    [...scriptArgs('test/fixtures/worker-team'), connectionString, schema, id, '10000'],
     {
-      cwd: new URL('..', import.meta.url).pathname,
+      cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, WORK_MS: String(WORK_MS), WORKER_CONCURRENCY: String(WORKER_SLOTS) },
     },
