@@ -50,6 +50,13 @@ function agent(
 }
 
 /**
+ * Untimed runs before the timed ones: enough for about 5,000 activations, so the timed runs see code the
+ * JIT has optimised, as in a runtime that has been up for a while (a fresh process's first hundred
+ * activations run several times slower, interpreted).
+ */
+const warmupRuns = (activationsPerRun: number) => Math.max(1, Math.ceil(5_000 / activationsPerRun));
+
+/**
  * Runs a team once. `ms` is the run's wall time from `start()` to the outcome; `stepsMs` leaves out
  * the board's creation (validating, freezing and storing the initial state, once per run), which the
  * per-step cases must not charge to their steps; `setupMs` is that creation.
@@ -97,7 +104,7 @@ function chain(n: number): BenchCase {
           const { stepsMs: ms } = await runTeam(agents, { depth: n + 1, concurrency: 256, expect: n });
           return (ms * 1000) / n;
         },
-        { runs: 5, warmup: 1 },
+        { runs: 5, warmup: warmupRuns(n) },
       );
       return {
         group: 'scheduler',
@@ -132,7 +139,7 @@ function fanout(n: number, latency: number): BenchCase {
           const { ms } = await runTeam(agents, { depth: 5, concurrency: n, expect: n });
           return ms / latency;
         },
-        { runs: 5, warmup: 1 },
+        { runs: n < 1000 ? 9 : 5, warmup: warmupRuns(n) },
       );
       return {
         group: 'scheduler',
@@ -173,7 +180,7 @@ function bigboard(entries: number, steps: number): BenchCase {
           });
           return (ms * 1000) / steps;
         },
-        { runs: 5, warmup: 1 },
+        { runs: 5, warmup: warmupRuns(steps) },
       );
       return {
         group: 'scheduler',
