@@ -1,10 +1,10 @@
 import type { Draft } from 'immer';
-import { fromPromise, setup } from 'xstate';
+import { createActor, fromPromise, setup } from 'xstate';
 import { z } from 'zod';
 import { type AgentDefinition, agentActions, type BoardEvent, defineAgent } from '../src/actors/index.js';
 import { keyed, type PathOf } from '../src/blackboard/index.js';
 import { createRuntime } from '../src/runtime/index.js';
-import { type BenchCase, heapMb, repeat } from './harness.js';
+import { type BenchCase, heapMb, repeat, summarize } from './harness.js';
 
 const Board = z.object({
   go: z.boolean(),
@@ -117,6 +117,66 @@ function chain(n: number): BenchCase {
   };
 }
 
+type FloorEvent = { readonly type: 'board'; readonly go: boolean; readonly out: Map<string, string> };
+
+/**
+ * The floor under a fan-out: its agents' machines as bare XState actors, without Hearsay (no board, log,
+ * scheduler, records or commits). Each agent's machine, when the board event's guard holds, invokes a
+ * promise that waits `latency` ms, and on its done event writes its result into a plain Map.
+ */
+function floorMachines(n: number, latency: number) {
+  const wait = fromPromise(
+    ({ input }: { input: FloorEvent }) =>
+      new Promise<Map<string, string>>((resolve) => setTimeout(() => resolve(input.out), latency)),
+  );
+  return Array.from({ length: n }, (_, i) =>
+    setup({ types: { events: {} as FloorEvent }, actors: { wait } }).createMachine({
+      initial: 'idle',
+      states: {
+        idle: {
+          on: { board: { guard: ({ event }) => event.go && !event.out.has(`w${i}`), target: 'working' } },
+        },
+        working: {
+          invoke: {
+            src: 'wait',
+            input: ({ event }) => event as FloorEvent,
+            onDone: { target: 'idle', actions: ({ event }) => void event.output.set(`w${i}`, 'done') },
+          },
+        },
+      },
+    }),
+  );
+}
+
+/**
+ * One run of the floor: an actor per machine, created and started, asked `can`, sent the board event;
+ * resolves when every machine is back to idle with its result written. Returns the makespan in ms.
+ */
+async function xstateAlone(machines: ReturnType<typeof floorMachines>): Promise<number> {
+  const out = new Map<string, string>();
+  const t0 = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    let left = machines.length;
+    for (const machine of machines) {
+      const actor = createActor(machine);
+      let working = false;
+      actor.subscribe((snap) => {
+        if (snap.value === 'working') working = true;
+        else if (working) {
+          actor.stop();
+          if (--left === 0) resolve();
+        }
+      });
+      actor.start();
+      const event: FloorEvent = { type: 'board', go: true, out };
+      if (actor.getSnapshot().can(event)) actor.send(event);
+    }
+  });
+  if (out.size !== machines.length)
+    throw new Error(`xstate alone: ${out.size} of ${machines.length} results`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
 function fanout(n: number, latency: number): BenchCase {
   return {
     group: 'scheduler',
@@ -134,21 +194,30 @@ function fanout(n: number, latency: number): BenchCase {
           latency,
         ),
       );
-      const stats = await repeat(
-        async () => {
-          const { ms } = await runTeam(agents, { depth: 5, concurrency: n, expect: n });
-          return ms / latency;
-        },
-        { runs: n < 1000 ? 9 : 5, warmup: warmupRuns(n) },
-      );
-      return {
+      const floor = floorMachines(n, latency);
+      // Hearsay's samples and the floor's are taken in turn, so both see the same machine.
+      const hearsay: number[] = [];
+      const alone: number[] = [];
+      const runs = n < 1000 ? 9 : 5;
+      for (let i = 0; i < warmupRuns(n) + runs; i++) {
+        const { ms } = await runTeam(agents, { depth: 5, concurrency: n, expect: n });
+        const floorMs = await xstateAlone(floor);
+        if (i < warmupRuns(n)) continue;
+        hearsay.push(ms / latency);
+        alone.push(floorMs / latency);
+      }
+      const line = (name: string, samples: number[]) => ({
         group: 'scheduler',
-        case: `fanout.${n}.lat${latency}`,
+        case: name,
         metric: 'makespan_over_critical',
-        ...stats,
+        ...summarize(samples),
         agents: n,
         critical_ms: latency,
-      };
+      });
+      return [
+        line(`fanout.${n}.lat${latency}`, hearsay),
+        line(`fanout.${n}.lat${latency}.xstate_alone`, alone),
+      ];
     },
   };
 }
