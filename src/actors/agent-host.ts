@@ -34,24 +34,31 @@ export interface AgentHostOptions {
   readonly onTransition?: (from: string, to: string, eventType: string) => void;
 }
 
-const tagged = new WeakMap<AnyStateMachine, Map<string, boolean>>();
+/** Answers about a machine's definition, computed once per machine and question. */
+const facts = new WeakMap<AnyStateMachine, Map<string, boolean>>();
+
+function fact(machine: AnyStateMachine, question: string, answer: () => boolean): boolean {
+  let known = facts.get(machine);
+  if (!known) {
+    known = new Map();
+    facts.set(machine, known);
+  }
+  let found = known.get(question);
+  if (found === undefined) {
+    found = answer();
+    known.set(question, found);
+  }
+  return found;
+}
+
+type StateNodeShape = { tags?: readonly string[]; states?: Record<string, unknown> };
 
 /** Whether any state of `machine` carries `tag` (walked once per machine and tag). */
 function hasTag(machine: AnyStateMachine, tag: string): boolean {
-  let byTag = tagged.get(machine);
-  if (!byTag) {
-    byTag = new Map();
-    tagged.set(machine, byTag);
-  }
-  let found = byTag.get(tag);
-  if (found === undefined) {
-    const visit = (node: { tags?: readonly string[]; states?: Record<string, unknown> }): boolean =>
-      (node.tags ?? []).includes(tag) ||
-      Object.values(node.states ?? {}).some((child) => visit(child as typeof node));
-    found = visit(machine.root as unknown as { tags?: readonly string[]; states?: Record<string, unknown> });
-    byTag.set(tag, found);
-  }
-  return found;
+  const visit = (node: StateNodeShape): boolean =>
+    (node.tags ?? []).includes(tag) ||
+    Object.values(node.states ?? {}).some((child) => visit(child as StateNodeShape));
+  return fact(machine, `tag\u0000${tag}`, () => visit(machine.root as unknown as StateNodeShape));
 }
 
 /**
@@ -74,27 +81,17 @@ export function taggedTarget(
 export const stateName = (value: unknown): string =>
   typeof value === 'string' ? value : JSON.stringify(value);
 
-const handled = new WeakMap<AnyStateMachine, Map<string, boolean>>();
-
 /**
  * Whether any state of `machine` has a transition on events of `type` (its own, a wildcard, or a partial
  * descriptor such as `hearsay.*`), from the machine's event list, once per machine and type. A machine
  * that handles no reply is not asked `can` on every reply it gets.
  */
 function mayHandle(machine: AnyStateMachine, type: string): boolean {
-  let byType = handled.get(machine);
-  if (!byType) {
-    byType = new Map();
-    handled.set(machine, byType);
-  }
-  let found = byType.get(type);
-  if (found === undefined) {
-    found = (machine.events as readonly string[]).some(
+  return fact(machine, `event\u0000${type}`, () =>
+    (machine.events as readonly string[]).some(
       (e) => e === type || e === '*' || (e.endsWith('.*') && type.startsWith(e.slice(0, -1))),
-    );
-    byType.set(type, found);
-  }
-  return found;
+    ),
+  );
 }
 
 /**
