@@ -75,6 +75,9 @@ async function runTeam(
   const t1 = process.hrtime.bigint();
   const result = await handle.result;
   const t2 = process.hrtime.bigint();
+  // Every run's runtime is closed: runtimes left open kept every earlier run's board, log and actors, and
+  // each sample paid for a larger heap than the one before.
+  await runtime.close();
   if (result.outcome !== 'quiescent' && result.outcome !== 'depth_exceeded')
     throw new Error(`${result.outcome}: ${result.reason}`);
   if (result.activations < opts.expect)
