@@ -1,7 +1,7 @@
 import type { Patch as ImmerPatch } from 'immer';
 import type { InvalidCommit } from './errors.js';
 import type { Patch } from './events.js';
-import { KEYED_INNER_SEGMENTS, Keyed, slotOf } from './keyed.js';
+import { copyArray, KEYED_INNER_SEGMENTS, Keyed, slotOf } from './keyed.js';
 import { formatPath, isPath, type Path, type Segment } from './path.js';
 import { deepFreeze } from './values.js';
 
@@ -99,7 +99,7 @@ function applyKeyed(node: Keyed<unknown>, patch: Patch, depth: number, fresh: Se
   // Copy the path through the trie (top array, middle array, leaf), each at most once per call.
   let target = node;
   if (!fresh.has(node)) {
-    const top = node.b.slice();
+    const top = copyArray(node.b);
     fresh.add(top);
     target = new Keyed<unknown>(top);
     fresh.add(target);
@@ -120,7 +120,7 @@ function applyKeyed(node: Keyed<unknown>, patch: Patch, depth: number, fresh: Se
 /** The container itself if this call already copied it, else a shallow copy (marked as ours). */
 function own(node: object, fresh: Set<object>): object {
   if (fresh.has(node)) return node;
-  const copy = Array.isArray(node) ? node.slice() : { ...node };
+  const copy = Array.isArray(node) ? copyArray(node) : { ...node };
   fresh.add(copy);
   return copy;
 }
