@@ -88,10 +88,24 @@ export const stateName = (value: unknown): string =>
  */
 function mayHandle(machine: AnyStateMachine, type: string): boolean {
   return fact(machine, `event\u0000${type}`, () =>
-    (machine.events as readonly string[]).some(
-      (e) => e === type || e === '*' || (e.endsWith('.*') && type.startsWith(e.slice(0, -1))),
-    ),
+    (machine.events as readonly string[]).some((descriptor) => matchesDescriptor(type, descriptor)),
   );
+}
+
+/**
+ * XState's rule for event descriptors: the type itself, `*`, or a partial descriptor `a.*` (which matches
+ * `a`, `a.b` and `a.b.c`, but not `ab`).
+ */
+function matchesDescriptor(type: string, descriptor: string): boolean {
+  if (descriptor === type || descriptor === '*') return true;
+  if (!descriptor.endsWith('.*')) return false;
+  const partial = descriptor.split('.');
+  const tokens = type.split('.');
+  for (let i = 0; i < partial.length; i++) {
+    if (partial[i] === '*') return i === partial.length - 1;
+    if (partial[i] !== tokens[i]) return false;
+  }
+  return true;
 }
 
 /**

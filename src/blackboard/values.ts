@@ -1,6 +1,9 @@
 import { Keyed } from './keyed.js';
 import type { Path } from './path.js';
 
+/** How deeply board values may nest. */
+const MAX_DEPTH = 1_000;
+
 /**
  * Finds the first part of `value` that cannot live on the board: board values are JSON values
  * (plain objects, arrays, strings, finite numbers, booleans, null) and {@link Keyed} collections.
@@ -9,7 +12,8 @@ import type { Path } from './path.js';
  */
 export function findUnserializable(value: unknown, at: Path = []): { path: Path; found: string } | undefined {
   // One path, pushed and popped as the walk goes (copied only for the answer), and the objects on it:
-  // a value is checked on every publish and commit, so the walk allocates nothing where all is well.
+  // a value is checked on every publish and commit, so the walk allocates nothing where all is well. One
+  // stack frame per level of nesting.
   const path: (string | number)[] = [...at];
   const onPath: object[] = [];
   const found = (what: string) => ({ path: [...path] as Path, found: what });
@@ -20,54 +24,47 @@ export function findUnserializable(value: unknown, at: Path = []): { path: Path;
         return undefined;
       case 'number':
         return Number.isFinite(v) ? undefined : found(String(v));
-      case 'object': {
-        if (v === null) return undefined;
-        if (onPath.includes(v)) return found('a circular reference');
-        onPath.push(v);
-        const bad = visitObject(v);
-        onPath.pop();
-        return bad;
-      }
+      case 'object':
+        break;
       default:
         return found(typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`);
     }
-  };
-  const child = (key: string | number, v: unknown) => {
-    path.push(key);
-    const bad = visit(v);
-    path.pop();
-    return bad;
-  };
-  const visitObject = (v: object): { path: Path; found: string } | undefined => {
+    if (v === null) return undefined;
+    if (onPath.includes(v)) return found('a circular reference');
+    // Refused with a finding, not a RangeError from the walk (or later from JSON and the schema).
+    if (onPath.length >= MAX_DEPTH) return found(`nesting deeper than ${MAX_DEPTH} levels`);
+    let bad: { path: Path; found: string } | undefined;
+    onPath.push(v);
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        if (!(i in v)) {
-          path.push(i);
-          return found('a hole in an array');
-        }
-        const bad = child(i, v[i]);
-        if (bad) return bad;
+      for (let i = 0; i < v.length && !bad; i++) {
+        path.push(i);
+        bad = i in v ? visit(v[i]) : found('a hole in an array');
+        path.pop();
       }
-      return undefined;
-    }
-    if (v instanceof Keyed) {
+    } else if (v instanceof Keyed) {
       for (const [k, item] of v) {
-        const bad = child(k, item);
-        if (bad) return bad;
+        path.push(k);
+        bad = visit(item);
+        path.pop();
+        if (bad) break;
       }
-      return undefined;
+    } else {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        bad = found(`an instance of ${proto?.constructor?.name ?? 'a class'}`);
+      } else {
+        for (const k in v) {
+          if (!Object.hasOwn(v, k)) continue;
+          path.push(k);
+          bad = visit((v as Record<string, unknown>)[k]);
+          path.pop();
+          if (bad) break;
+        }
+        if (!bad && Object.getOwnPropertySymbols(v).length > 0) bad = found('a symbol key');
+      }
     }
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) {
-      return found(`an instance of ${proto?.constructor?.name ?? 'a class'}`);
-    }
-    for (const k in v) {
-      if (!Object.hasOwn(v, k)) continue;
-      const bad = child(k, (v as Record<string, unknown>)[k]);
-      if (bad) return bad;
-    }
-    if (Object.getOwnPropertySymbols(v).length > 0) return found('a symbol key');
-    return undefined;
+    onPath.pop();
+    return bad;
   };
   return visit(value);
 }

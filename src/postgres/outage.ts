@@ -21,7 +21,8 @@ export function isPostgresOutage(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code !== '') {
-    if (/^E[A-Z0-9_]+$/.test(code)) return true;
+    // A socket's errno (ECONNREFUSED, EAI_AGAIN…), not Node's own ERR_* codes (a bad certificate, a bug).
+    if (/^E(?!RR_)[A-Z0-9_]+$/.test(code)) return true;
     return TRANSIENT_STATES.test(code);
   }
   return LOST_CONNECTION.test(error.message);

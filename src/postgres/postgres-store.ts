@@ -625,7 +625,8 @@ export class PostgresStore implements Store, ActivationQueue {
 
   async complete(claim: Claim, result: StepResult): Promise<'completed' | 'fenced'> {
     // `recorded`: this very result was recorded under this fence before (an earlier call whose answer was
-    // lost); the outer select sees the row as it was before the update.
+    // lost); the outer select sees the row as it was before the update. Compared as text: a json column
+    // keeps it byte for byte, and jsonb would refuse a result holding \u0000.
     const r = await this.query<{ updated: boolean; recorded: boolean }>(
       `WITH u AS (
          UPDATE ${this.t('activations')} SET status = $5, result = $6, ended_at = now(), lease_owner = NULL
@@ -635,7 +636,7 @@ export class PostgresStore implements Store, ActivationQueue {
        SELECT EXISTS (SELECT 1 FROM u) AS updated,
               EXISTS (SELECT 1 FROM ${this.t('activations')}
                        WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
-                         AND status = $5 AND result::jsonb = $6::jsonb) AS recorded`,
+                         AND status = $5 AND result::text = $6::text) AS recorded`,
       [
         claim.runId,
         claim.activationId,

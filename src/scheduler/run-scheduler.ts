@@ -62,14 +62,26 @@ const guardUse = (tool: string) =>
  */
 const GUARD_TOOLS: ActivationTools = Object.freeze({
   signal: NEVER_ABORTED,
-  sleep: () => Promise.reject(guardUse('sleep')),
+  // Each throws at once (a rejected promise that a synchronous guard drops would be unhandled): the guard
+  // throws, and a throwing guard counts as able to advance, so the activation asks again with real tools.
+  sleep: () => {
+    throw guardUse('sleep');
+  },
   charge: () => {
     throw guardUse('charge');
   },
-  model: () => Promise.reject(guardUse('model')),
-  requestApproval: () => Promise.reject(guardUse('requestApproval')),
-  runTools: () => Promise.reject(guardUse('runTools')),
-  startChildRun: () => Promise.reject(guardUse('startChildRun')),
+  model: () => {
+    throw guardUse('model');
+  },
+  requestApproval: () => {
+    throw guardUse('requestApproval');
+  },
+  runTools: () => {
+    throw guardUse('runTools');
+  },
+  startChildRun: () => {
+    throw guardUse('startChildRun');
+  },
 });
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 

@@ -86,6 +86,8 @@ export class ActivationWorker {
   private stopHints: (() => void) | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private claiming = false;
+  /** The claiming loop while it runs: close waits for a claim in flight, and gives back what it got. */
+  private claimLoop: Promise<void> | undefined;
   private again = false;
   private closed = false;
 
@@ -126,7 +128,7 @@ export class ActivationWorker {
       return;
     }
     this.claiming = true;
-    void (async () => {
+    this.claimLoop = (async () => {
       try {
         do {
           this.again = false;
@@ -350,6 +352,7 @@ export class ActivationWorker {
     this.stopHints?.();
     clearInterval(this.sweeper);
     for (const r of this.running.values()) r.controller.abort(new Error('the worker is closing'));
+    await this.claimLoop;
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await Promise.allSettled([...this.releasing]);
     for (const entry of this.boards.values()) void entry.board.then((b) => b.close()).catch(() => undefined);

@@ -29,6 +29,18 @@ describe('findUnserializable: what cannot live on the board, and where', () => {
     expect(findUnserializable(value)).toEqual({ path, found });
   });
 
+  it('refuses a value nested deeper than 1,000 levels with a finding, not a stack overflow', () => {
+    const deep = (levels: number) => {
+      let v: unknown = 'leaf';
+      for (let i = 0; i < levels; i++) v = i % 2 ? [v] : { v };
+      return v;
+    };
+    expect(findUnserializable(deep(999))).toBe(undefined);
+    const found = findUnserializable(deep(50_000));
+    expect(found?.found).toBe('nesting deeper than 1000 levels');
+    expect(found?.path).toHaveLength(1_000);
+  });
+
   it('reports paths below the place it is asked about', () => {
     expect(findUnserializable({ x: undefined }, ['meta', 0])).toEqual({
       path: ['meta', 0, 'x'],

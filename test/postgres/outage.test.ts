@@ -19,6 +19,12 @@ describe('which PostgreSQL errors are outages (waited out) and which are refusal
     ['a missing table', pgError('relation "x" does not exist', '42P01'), false],
     ['a permission', pgError('permission denied for table events', '42501'), false],
     ['bad input', pgError('invalid input syntax for type json', '22P02'), false],
+    ['a name that does not resolve for now', pgError('getaddrinfo EAI_AGAIN db', 'EAI_AGAIN'), true],
+    [
+      "a certificate Node refuses (one of Node's own codes)",
+      pgError('bad cert', 'ERR_TLS_CERT_ALTNAME_INVALID'),
+      false,
+    ],
     ['any other error', new TypeError('x is not a function'), false],
     ['not an error at all', 'ECONNREFUSED', false],
   ])('%s', (_what, error, expected) => {

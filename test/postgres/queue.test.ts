@@ -123,7 +123,11 @@ describe.runIf(available)('the activation queue on PostgreSQL', () => {
     // A stale release does nothing to the new holder's claim.
     await s.release(first);
     expect(await s.heartbeat(second, 60_000)).toBe(true);
-    expect(await s.complete(second, { status: 'settled' })).toBe('completed');
+    // A result with any character in it (\u0000 included, which jsonb refuses) is recorded, and again.
+    const odd = { status: 'failed' as const, error: 'nul \u0000 "quoted" \\ é' };
+    expect(await s.complete(second, odd)).toBe('completed');
+    expect(await s.complete(second, odd)).toBe('completed');
+    expect(await s.awaitResult(second, AbortSignal.timeout(5_000))).toEqual(odd);
   });
 
   it('gives each step to exactly one of several claimers (FOR UPDATE SKIP LOCKED)', async () => {

@@ -257,6 +257,8 @@ describe.runIf(available)('runs shared by worker processes', () => {
     // w2 freezes holding leases, past their expiry; when it wakes, whatever it tries is fenced out.
     await until(async () => (await leasesOf('w2')) >= 5);
     procs[1]!.proc.kill('SIGSTOP');
+    // A completion w2 sent just before it stopped may still land: let it, then see what w2 holds.
+    await new Promise((r) => setTimeout(r, 300));
     const frozen = await sql<{ activation: string; attempt: number }>(
       cluster.connectionString,
       `SELECT activation, attempt FROM "${schema}".activations WHERE lease_owner = 'w2' AND status = 'running'`,

@@ -124,4 +124,25 @@ describe('activation by `can`', () => {
       ['working', 'idle', 'xstate.done.actor.*'],
     ]);
   });
+
+  it("survives a guard that uses the activation's tools while it is asked (no unhandled rejection)", async () => {
+    const eager = reactor({
+      id: 'eager',
+      watches: [['go']],
+      writes: [['n']],
+      when: (b, event) => {
+        // Guards should only read; this one starts a sleep it never awaits.
+        void event.tools.sleep(0);
+        return b.go && b.n === 0;
+      },
+      write: (d) => {
+        d.n = 1;
+      },
+    });
+    const runtime = createRuntime({ board: { schema: TestBoard, initial }, agents: [eager] });
+    const result = await runtime.run({ go: true });
+    expect(result.outcome).toBe('quiescent');
+    expect(result.board.n).toBe(1);
+    await runtime.close();
+  });
 });
