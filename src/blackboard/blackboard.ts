@@ -1,7 +1,14 @@
 import type { Draft } from 'immer';
 import type { z } from 'zod';
 import { type Clock, systemClock } from './clock.js';
-import { BlackboardError, type CommitRejection, type InvalidCommit, type SchemaIssue } from './errors.js';
+import {
+  BlackboardError,
+  type CommitRejection,
+  type Fence,
+  type Fenced,
+  type InvalidCommit,
+  type SchemaIssue,
+} from './errors.js';
 import type { CommitEvent, LogEvent, MessageDraft, MessageEvent } from './events.js';
 import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
 import { applyPatches, checkPatchShape } from './patches.js';
@@ -39,7 +46,7 @@ export interface BlackboardOptions<TSchema extends AnySchema> {
 /** The outcome of {@link Blackboard.publish}. */
 export type PublishResult =
   | { readonly ok: true; readonly event: MessageEvent }
-  | { readonly ok: false; readonly error: InvalidCommit };
+  | { readonly ok: false; readonly error: InvalidCommit | Fenced };
 
 /**
  * The shared state of one run: an immutable, schema-checked value that changes only through commits
@@ -153,7 +160,15 @@ export class Blackboard<TState> {
    * @example
    * await board.publish('review.requested', { taskId: 't1' }, { author: 'coder' });
    */
-  publish(topic: string, payload: unknown, options: { author: string }): Promise<PublishResult> {
+  publish(
+    topic: string,
+    payload: unknown,
+    options: {
+      author: string;
+      /** A worker's lease: the message is refused as `fenced` once the lease is lost (see `Commit.fence`). */
+      fence?: Fence;
+    },
+  ): Promise<PublishResult> {
     if (typeof topic !== 'string' || topic === '' || typeof options?.author !== 'string') {
       return Promise.resolve(
         invalid('malformed', 'A message needs a non-empty string topic and a string author.'),
@@ -174,6 +189,7 @@ export class Blackboard<TState> {
       author: options.author,
       time: this.clock.now(),
     };
+    if (options.fence) return this.publishFenced(draft, options.fence);
     const published = new Promise<PublishResult>((resolve, reject) => {
       // Messages published one after another, with nothing else queued between them, are appended together
       // (one transaction on a database store): the scheduler records several per activation.
@@ -211,6 +227,26 @@ export class Blackboard<TState> {
     // closed) gets no unhandled rejection; one that waits sees the error.
     published.catch(() => undefined);
     return published;
+  }
+
+  /** A worker's message: alone (not in a batch), with its lease checked in the store's transaction. */
+  private publishFenced(draft: MessageDraft, fence: Fence): Promise<PublishResult> {
+    const append = this.store.appendFenced?.bind(this.store);
+    if (!append)
+      return Promise.reject(
+        new BlackboardError(
+          'unsupported',
+          'A fenced message needs a store that leases activations (PostgresStore).',
+        ),
+      );
+    return this.serially(async () => {
+      this.assertOpen();
+      const r = await append(this.runId, draft, fence);
+      if (!r.ok) return { ok: false, error: r.fenced };
+      if (r.event.seq !== this.current.seq + 1) await this.catchUp(r.event.seq - 1);
+      this.advance(this.current.state, r.event);
+      return { ok: true, event: r.event };
+    });
   }
 
   /** Messages waiting to be appended together, while nothing else is queued after them. */

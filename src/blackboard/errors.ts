@@ -92,7 +92,8 @@ export type BlackboardErrorCode =
   | 'run_mismatch'
   | 'closed'
   | 'store_failure'
-  | 'corrupt_log';
+  | 'corrupt_log'
+  | 'unsupported';
 
 /**
  * Thrown for misuse and bugs only (an initial state that fails the schema, a version that does not

@@ -60,6 +60,17 @@ export interface Store {
    * append costs a round trip or a transaction; the board falls back to `append` one by one).
    */
   appendMany?(runId: string, drafts: readonly MessageDraft[]): Promise<MessageEvent[]>;
+  /**
+   * Appends a message of a worker's step, unless `fence` (its lease) is no longer the activation's and
+   * unexpired, checked in the same transaction (optional: only stores that lease activations have it).
+   */
+  appendFenced?(
+    runId: string,
+    draft: MessageDraft,
+    fence: Fence,
+  ): Promise<
+    { readonly ok: true; readonly event: MessageEvent } | { readonly ok: false; readonly fenced: Fenced }
+  >;
   /** Events with `from <= seq <= to` (to defaults to the head), in order. */
   read(runId: string, from: number, to?: number): Promise<LogEvent[]>;
   /** The accepted commit that carried `idempotencyKey`, if any. */

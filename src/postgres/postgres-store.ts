@@ -5,6 +5,7 @@ import {
   type CommitEvent,
   type Conflict,
   type Fence,
+  type Fenced,
   type LogEvent,
   type MessageDraft,
   type MessageEvent,
@@ -260,22 +261,8 @@ export class PostgresStore implements Store, ActivationQueue {
         if (prior.rows[0]) return { ok: true, event: prior.rows[0].body, duplicate: true };
       }
       if (fence) {
-        // The lease is checked under a share lock: a reclaim waits for this commit, or this commit sees it.
-        // Against the clock now, not the transaction's start (now()): locking the run may have waited.
-        const held = await c.query(
-          `SELECT 1 FROM ${this.t('activations')} WHERE run = $1 AND activation = $2 AND attempt = $3
-             AND fence = $4 AND status = 'running' AND lease_until > clock_timestamp() FOR SHARE`,
-          [runId, fence.activationId, fence.attempt, fence.token],
-        );
-        if (held.rowCount === 0)
-          return {
-            ok: false,
-            fenced: {
-              code: 'fenced',
-              message: `Activation ${fence.activationId} (attempt ${fence.attempt}) is no longer leased under fence ${fence.token}: its lease expired or another worker took it over.`,
-              fence,
-            },
-          };
+        const fenced = await this.fenceLost(c, runId, fence);
+        if (fenced) return { ok: false, fenced };
       }
       const conflict = await this.conflictOf(c, runId, head, draft.baseVersion, touched);
       if (conflict) return { ok: false, conflict };
@@ -324,36 +311,76 @@ export class PostgresStore implements Store, ActivationQueue {
   /** Appends messages in one transaction (one lock of the run, one insert, one notification). */
   async appendMany(runId: string, drafts: readonly MessageDraft[]): Promise<MessageEvent[]> {
     if (drafts.length === 0) return [];
+    return this.transaction(async (c) => this.insertMessages(c, runId, await this.lockRun(c, runId), drafts));
+  }
+
+  async appendFenced(
+    runId: string,
+    draft: MessageDraft,
+    fence: Fence,
+  ): Promise<{ ok: true; event: MessageEvent } | { ok: false; fenced: Fenced }> {
     return this.transaction(async (c) => {
       const head = await this.lockRun(c, runId);
-      const events = drafts.map(
-        (draft, i): MessageEvent => ({
-          type: 'message',
-          runId,
-          seq: head.seq + 1 + i,
-          version: head.version,
-          ...draft,
-        }),
-      );
-      // Rows go in chunks (a statement takes at most 65,535 parameters).
-      for (let i = 0; i < events.length; i += 1000) {
-        const chunk = events.slice(i, i + 1000);
-        const values: unknown[] = [];
-        const rows = chunk.map((e, j) => {
-          values.push(e.runId, e.seq, e.version, JSON.stringify(e));
-          const p = j * 4;
-          return `($${p + 1}, $${p + 2}, 'message', $${p + 3}, NULL, NULL, $${p + 4})`;
-        });
-        await c.query(
-          `INSERT INTO ${this.t('events')} (run, seq, type, version, writes, idempotency_key, body) VALUES ${rows.join(', ')}`,
-          values,
-        );
-      }
-      const last = events.at(-1)!;
-      await c.query(`UPDATE ${this.t('runs')} SET seq = $2 WHERE id = $1`, [runId, last.seq]);
-      await c.query('SELECT pg_notify($1, $2)', [this.channel, `${runId}\n${last.seq}`]);
-      return events;
+      const fenced = await this.fenceLost(c, runId, fence);
+      if (fenced) return { ok: false, fenced };
+      const [event] = await this.insertMessages(c, runId, head, [draft]);
+      return { ok: true, event: event! };
     });
+  }
+
+  /** Inserts messages after the locked run's head, moves the head and notifies, in the caller's transaction. */
+  private async insertMessages(
+    c: pg.PoolClient,
+    runId: string,
+    head: { seq: number; version: number },
+    drafts: readonly MessageDraft[],
+  ): Promise<MessageEvent[]> {
+    const events = drafts.map(
+      (draft, i): MessageEvent => ({
+        type: 'message',
+        runId,
+        seq: head.seq + 1 + i,
+        version: head.version,
+        ...draft,
+      }),
+    );
+    // Rows go in chunks (a statement takes at most 65,535 parameters).
+    for (let i = 0; i < events.length; i += 1000) {
+      const chunk = events.slice(i, i + 1000);
+      const values: unknown[] = [];
+      const rows = chunk.map((e, j) => {
+        values.push(e.runId, e.seq, e.version, JSON.stringify(e));
+        const p = j * 4;
+        return `($${p + 1}, $${p + 2}, 'message', $${p + 3}, NULL, NULL, $${p + 4})`;
+      });
+      await c.query(
+        `INSERT INTO ${this.t('events')} (run, seq, type, version, writes, idempotency_key, body) VALUES ${rows.join(', ')}`,
+        values,
+      );
+    }
+    const last = events.at(-1)!;
+    await c.query(`UPDATE ${this.t('runs')} SET seq = $2 WHERE id = $1`, [runId, last.seq]);
+    await c.query('SELECT pg_notify($1, $2)', [this.channel, `${runId}\n${last.seq}`]);
+    return events;
+  }
+
+  /**
+   * Whether `fence` no longer holds its activation's lease, in the caller's transaction (which has locked
+   * the run). Checked under a share lock: a reclaim waits for this transaction, or this one sees it; and
+   * against the clock now, not the transaction's start (now()): locking the run may have waited.
+   */
+  private async fenceLost(c: pg.PoolClient, runId: string, fence: Fence): Promise<Fenced | undefined> {
+    const held = await c.query(
+      `SELECT 1 FROM ${this.t('activations')} WHERE run = $1 AND activation = $2 AND attempt = $3
+         AND fence = $4 AND status = 'running' AND lease_until > clock_timestamp() FOR SHARE`,
+      [runId, fence.activationId, fence.attempt, fence.token],
+    );
+    if (held.rowCount !== 0) return undefined;
+    return {
+      code: 'fenced',
+      message: `Activation ${fence.activationId} (attempt ${fence.attempt}) is no longer leased under fence ${fence.token}: its lease expired or another worker took it over.`,
+      fence,
+    };
   }
 
   async read(runId: string, from: number, to?: number): Promise<LogEvent[]> {

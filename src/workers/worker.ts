@@ -275,8 +275,14 @@ export class ActivationWorker {
               return { ok: false, code: r.error.code, message: r.error.message };
             },
             publish: async (topic, payload) => {
-              const r = await board.publish(topic, payload, { author: def.id });
-              if (!r.ok) throw new Error(r.error.message);
+              // Fenced like the step's commits: a worker that lost its lease adds nothing to the log.
+              const r = await board.publish(topic, payload, { author: def.id, fence });
+              if (r.ok) return;
+              if (r.error.code === 'fenced') {
+                this.stats.fenced += 1;
+                controller.abort(new Error(r.error.message));
+              }
+              throw new Error(r.error.message);
             },
             charge: (u) => void usage.push(u),
             delegate: async (to, task) => void delegations.push({ to, task }),

@@ -112,6 +112,15 @@ describe('subscribe', () => {
     });
     expect(bb.seq).toBe(0);
   });
+
+  it('refuses a fenced message on a store that leases no activations, and appends nothing', async () => {
+    const bb = await board();
+    const fence = { activationId: 'a#1', attempt: 1, token: 1 };
+    await expect(bb.publish('t', {}, { author: 'p', fence })).rejects.toMatchObject({
+      code: 'unsupported',
+    });
+    expect(bb.seq).toBe(0);
+  });
 });
 
 describe('at(version)', () => {

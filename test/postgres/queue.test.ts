@@ -75,8 +75,15 @@ describe.runIf(available)('the activation queue on PostgreSQL', () => {
       code: 'fenced',
       fence: { activationId: 'inc#1', token: 1 },
     });
+    // Its messages are refused too, and the log does not grow.
+    const seqBefore = board.seq;
+    const note = await board.publish('progress', { step: 1 }, { author: 'a', fence: fenceOf(first) });
+    expect(!note.ok && note.error).toMatchObject({ code: 'fenced', fence: { token: 1 } });
+    expect(board.seq).toBe(seqBefore);
     const second = await claimOne(b, 'worker-b', 5_000);
     expect(second).toMatchObject({ token: 2, claims: 2 });
+    const noted = await board.publish('progress', { step: 1 }, { author: 'a', fence: fenceOf(second) });
+    expect(noted.ok && noted.event).toMatchObject({ topic: 'progress', seq: seqBefore + 1 });
     const now = await board.commit({
       baseVersion: 0,
       reads: [],
