@@ -15,7 +15,7 @@ export type {
   TierConfig,
   ValidatedToolCall,
 } from './model-client.js';
-export { countTokens, createModelClient } from './model-client.js';
+export { countTokens, createModelClient, estimateTokens } from './model-client.js';
 export type { OpenAITransportOptions } from './openai-transport.js';
 export { openAITransport, retryAfterMs } from './openai-transport.js';
 export type { ToolRun } from './run-tools.js';

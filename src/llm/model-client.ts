@@ -196,6 +196,15 @@ const messagesText = (messages: readonly ChatMessage[]): string =>
   messages.map((m) => m.content ?? '').join('\n');
 
 /**
+ * The tokens a call may take at most, as the budget gate counts them before sending: the messages, counted,
+ * plus the output allowed.
+ */
+export const estimateTokens = (request: {
+  readonly messages: readonly ChatMessage[];
+  readonly maxOutputTokens?: number | undefined;
+}): number => countTokens(messagesText(request.messages)) + (request.maxOutputTokens ?? 0);
+
+/**
  * Creates a model client over a transport (`openAITransport(...)` for any OpenAI-compatible server,
  * `simulatedTransport()` offline).
  *
@@ -252,7 +261,7 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
         chain = [tier.cheaper, ...chain.filter((m) => m !== tier.cheaper)];
       }
     }
-    const estimated = countTokens(messagesText(req.messages)) + (req.maxOutputTokens ?? 0);
+    const estimated = estimateTokens(req);
     if (req.budget?.tokensLeft !== undefined && estimated > req.budget.tokensLeft) {
       const reason = `The call needs about ${estimated} tokens and the budget has ${req.budget.tokensLeft} left.`;
       emit({ type: 'refused', reason });

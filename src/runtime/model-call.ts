@@ -2,6 +2,7 @@ import type { ActivationModelRequest, Budget } from '../actors/index.js';
 import { getIn } from '../blackboard/index.js';
 import {
   type BudgetGate,
+  estimateTokens,
   type ModelClient,
   type ModelResult,
   runToolCalls,
@@ -9,13 +10,19 @@ import {
 } from '../llm/index.js';
 import { type ModelCallContext, type Spent, TOPICS, type ToolRunner } from '../scheduler/index.js';
 
-/** The tightest token allowance and the largest spent share of the agent's and the run's budgets. */
-function budgetGate(budgets: readonly [Budget | undefined, Spent][]): BudgetGate {
+/**
+ * The tightest token allowance (what is neither spent nor held by calls in flight) and the largest spent
+ * share of the agent's and the run's budgets.
+ */
+function budgetGate(budgets: readonly [Budget | undefined, Spent, Spent][]): BudgetGate {
   let tokensLeft: number | undefined;
   let spentShare: number | undefined;
-  for (const [budget, spent] of budgets) {
+  for (const [budget, spent, held] of budgets) {
     if (budget?.tokens !== undefined) {
-      tokensLeft = Math.min(tokensLeft ?? Number.POSITIVE_INFINITY, budget.tokens - spent.tokens);
+      tokensLeft = Math.min(
+        tokensLeft ?? Number.POSITIVE_INFINITY,
+        budget.tokens - spent.tokens - held.tokens,
+      );
       spentShare = Math.max(spentShare ?? 0, spent.tokens / budget.tokens);
     }
     if (budget?.cost !== undefined && budget.cost > 0)
@@ -37,22 +44,39 @@ export async function callModel<TOutput>(
   ctx: ModelCallContext,
   request: ActivationModelRequest<TOutput>,
 ): Promise<ModelResult<TOutput>> {
-  const { stream, cacheByReads, ...rest } = request;
-  const reads = cacheByReads
+  const reads = request.cacheByReads
     ? stableHash(ctx.watches.map((p) => [p, getIn(ctx.board, p) ?? null]))
     : undefined;
   const startedAt = ctx.now();
+  // The gate counts what other calls in flight hold; this call then holds its own estimate until it is
+  // charged, so parallel calls cannot each spend the same tokens left (a run's budget is a hard limit).
+  const gate = budgetGate([
+    [ctx.agentBudget, ctx.agentSpent, ctx.agentHeld],
+    [ctx.runBudget, ctx.runSpent, ctx.runHeld],
+  ]);
+  const release = ctx.hold(estimateTokens(request));
+  try {
+    return await charged(client, ctx, request, gate, startedAt, reads);
+  } finally {
+    release();
+  }
+}
+
+/** The call itself, recorded and charged. */
+async function charged<TOutput>(
+  client: ModelClient,
+  ctx: ModelCallContext,
+  request: ActivationModelRequest<TOutput>,
+  gate: BudgetGate,
+  startedAt: number,
+  reads: string | undefined,
+): Promise<ModelResult<TOutput>> {
+  const { stream, cacheByReads: _, ...rest } = request;
   const result = await client.complete<TOutput>({
     ...rest,
     tier: request.tier ?? ctx.tier,
     signal: ctx.signal,
-    budget: {
-      ...budgetGate([
-        [ctx.agentBudget, ctx.agentSpent],
-        [ctx.runBudget, ctx.runSpent],
-      ]),
-      degradeAt: ctx.degradeAt,
-    },
+    budget: { ...gate, degradeAt: ctx.degradeAt },
     ...(reads === undefined ? {} : { cacheKey: { extra: request.cacheKey ?? null, reads } }),
     onEvent: (event) =>
       ctx.record(TOPICS.model, { agentId: ctx.agentId, activationId: ctx.activationId, ...event }),

@@ -102,6 +102,8 @@ export class RunScheduler<TBoard> {
   /** Agents with an enabling change that arrived while busy (or was deferred by a limit): checked again later. */
   private readonly dirty = new Map<string, Enabler>();
   private readonly spent = emptySpent();
+  /** Tokens held by model calls in flight, run-wide (each agent's share is in its `held`). */
+  private readonly held = emptySpent();
   private readonly failures: { agentId: string; key?: string; error: string }[] = [];
   private readonly vetoes = new Set<string>();
   /** This run's approval requests. */
@@ -147,6 +149,7 @@ export class RunScheduler<TBoard> {
         order: options.order[i] ?? i,
         lastActivated: -1,
         spent: emptySpent(),
+        held: emptySpent(),
         breakerOpen: false,
         running: 0,
         host: undefined,
@@ -1073,6 +1076,20 @@ export class RunScheduler<TBoard> {
               agentSpent: who.agent.spent,
               runBudget: this.options.limits.budget,
               runSpent: this.spent,
+              agentHeld: who.agent.held,
+              runHeld: this.held,
+              hold: (tokens) => {
+                const { held } = who.agent;
+                held.tokens += tokens;
+                this.held.tokens += tokens;
+                let released = false;
+                return () => {
+                  if (released) return;
+                  released = true;
+                  held.tokens -= tokens;
+                  this.held.tokens -= tokens;
+                };
+              },
               degradeAt: this.options.limits.degradeAt ?? 0.8,
               now: () => this.options.clock.now(),
               record: (topic, payload) => this.record(topic, payload),

@@ -107,6 +107,8 @@ export interface AgentState<TBoard> {
   readonly order: number;
   lastActivated: number;
   readonly spent: Spent;
+  /** Tokens held for the agent's model calls in flight (see `ModelCallContext.hold`). */
+  readonly held: Spent;
   breakerOpen: boolean;
   running: number;
   /** The singleton's actor (recreated from `lastGood` after a failure). */
@@ -183,6 +185,14 @@ export interface ModelCallContext {
   readonly agentSpent: Spent;
   readonly runBudget: Budget | undefined;
   readonly runSpent: Spent;
+  /** What the agent's and the run's other model calls in flight hold (tokens), until they are charged. */
+  readonly agentHeld: Spent;
+  readonly runHeld: Spent;
+  /**
+   * Holds `tokens` (a call's estimate) against the agent's and the run's budgets until the returned
+   * function is called: calls in flight at once cannot each count on the same tokens left.
+   */
+  readonly hold: (tokens: number) => () => void;
   /** Records a scheduler record on the log. */
   readonly record: (topic: string, payload: unknown) => void;
   /** Hands the run's observer a summary of the call's input and output (for tracing; not logged). */

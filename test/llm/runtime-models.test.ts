@@ -107,6 +107,47 @@ describe('agents call models through the runtime', () => {
     expect(records(log, TOPICS.model)).toContainEqual(expect.objectContaining({ type: 'refused' }));
   });
 
+  it('holds what calls in flight may spend: parallel calls cannot each count on the same tokens left', async () => {
+    // Four agents call at once. Each call may take about 25 tokens (5 of prompt, 20 of output allowed);
+    // the run has 60. Two fit; the other two see what those two hold and are refused before sending.
+    const caller = (id: string) =>
+      defineAgent<TB>({
+        id,
+        watches: [['go']],
+        writes: [['out', id]],
+        model: { tier: 'small' },
+        retry: { attempts: 1 },
+        machine: stepMachine<TB, string>({
+          when: (b) => b.go && !b.out.has(id),
+          work: async (e) => {
+            const r = await e.tools.model({
+              messages: [{ role: 'user', content: 'Label this board.' }],
+              maxOutputTokens: 20,
+            });
+            if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
+            return r.text;
+          },
+          done: (d, text) => void d.out.set(id, text),
+        }),
+      });
+    const label = { content: 'ok', delayMs: 30, usage: { prompt: 5, completion: 13 } };
+    server.reply(label, label);
+    const handle = await createRuntime({
+      board: { schema: TestBoard, initial },
+      agents: ['a', 'b', 'c', 'd'].map(caller),
+      models: models(),
+      limits: { budget: { tokens: 60 } },
+    }).start({ go: true });
+    const result = await handle.result;
+    expect(server.received).toHaveLength(2);
+    expect(result.board.out.size).toBe(2);
+    expect(result.failures.map((f) => f.error)).toEqual([
+      expect.stringMatching(/budget_refused/),
+      expect.stringMatching(/budget_refused/),
+    ]);
+    expect(result.usage.tokens).toBe(36);
+  });
+
   it('lets a subscriber follow every stream with a topic prefix', async () => {
     server.reply({ content: '{"label":"followed"}' });
     const handle = await createRuntime({
