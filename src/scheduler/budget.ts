@@ -11,6 +11,14 @@ export function addUsage(spent: Spent, usage: Usage): void {
   spent.cost += usage.cost ?? 0;
 }
 
+/** Two tallies added up (what is spent plus what is held, say). */
+export const plus = (a: Spent, b: Spent): Spent => ({
+  tokens: a.tokens + b.tokens,
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+  cost: a.cost + b.cost,
+});
+
 /** True when a tally has reached a budget's token or cost limit. */
 export function exhausted(spent: Spent, budget: Budget | undefined): boolean {
   if (!budget) return false;

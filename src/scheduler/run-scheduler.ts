@@ -6,6 +6,8 @@ import {
   type AgentRequest,
   type ApprovalDecision,
   type BoardEvent,
+  type Budget,
+  type ChildRunResult,
   forbiddenCommit,
   type RuntimeEvent,
   type StepHost,
@@ -23,7 +25,7 @@ import {
 } from '../blackboard/index.js';
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
-import { addUsage, budgetLeft, emptySpent, exhausted, tighterBudget } from './budget.js';
+import { addUsage, budgetLeft, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
 import type {
   ActivationRecord,
   AgendaItem,
@@ -1025,36 +1027,19 @@ export class RunScheduler<TBoard> {
           // A child run's board comes from its own agents' model calls: what this activation does with it
           // derives from untrusted data, as after a model call of its own.
           this.taint?.markActivation(who.id);
+          // What is neither spent nor held by calls and child runs in flight; the child holds it until it
+          // ends and is charged, so children started at once cannot each spend the same budget left.
           const left = tighterBudget(
-            budgetLeft(who.agent.spent, who.agent.def.budget),
-            budgetLeft(this.spent, this.options.limits.budget),
+            budgetLeft(plus(who.agent.spent, who.agent.held), who.agent.def.budget),
+            budgetLeft(plus(this.spent, this.held), this.options.limits.budget),
             opts.budget,
           );
-          const result = await this.options.startChild(
-            {
-              parentRunId: this.board.runId,
-              activationId: who.id,
-              agentId: who.agent.def.id,
-              attempt: who.attempt ?? 1,
-              depth: who.depth,
-              depthLimit: this.options.limits.depth,
-              budgetLeft: left ?? {},
-              signal,
-              record: (topic, payload) => this.record(topic, payload),
-            },
-            team,
-            input,
-            opts,
-          );
-          // What the child spent is this agent's spend: the parent's budgets and breakers see it.
-          const u = result.usage;
-          if (!this.done && (u.tokens > 0 || u.cost > 0))
-            this.charge(
-              who.agent,
-              { tokens: u.tokens, inputTokens: u.inputTokens, outputTokens: u.outputTokens, cost: u.cost },
-              'child',
-            );
-          return result;
+          const release = this.hold(who.agent, left ?? {});
+          try {
+            return await this.runChild(who, team, input, opts, left, signal);
+          } finally {
+            release();
+          }
         },
         model: (request) => {
           // Model output is untrusted: whatever this activation does next derives from tainted data.
@@ -1078,18 +1063,7 @@ export class RunScheduler<TBoard> {
               runSpent: this.spent,
               agentHeld: who.agent.held,
               runHeld: this.held,
-              hold: (tokens) => {
-                const { held } = who.agent;
-                held.tokens += tokens;
-                this.held.tokens += tokens;
-                let released = false;
-                return () => {
-                  if (released) return;
-                  released = true;
-                  held.tokens -= tokens;
-                  this.held.tokens -= tokens;
-                };
-              },
+              hold: (tokens) => this.hold(who.agent, { tokens }),
               degradeAt: this.options.limits.degradeAt ?? 0.8,
               now: () => this.options.clock.now(),
               record: (topic, payload) => this.record(topic, payload),
@@ -1108,6 +1082,65 @@ export class RunScheduler<TBoard> {
         },
       },
     };
+  }
+
+  /**
+   * Holds tokens and money against an agent's and the run's budgets (a model call's estimate, a child run's
+   * allowance) until the returned function is called: what is held counts as spent when the next call or
+   * child asks what is left.
+   */
+  private hold(st: AgentState<TBoard>, amount: Budget): () => void {
+    const tokens = amount.tokens ?? 0;
+    const cost = amount.cost ?? 0;
+    for (const held of [st.held, this.held]) {
+      held.tokens += tokens;
+      held.cost += cost;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const held of [st.held, this.held]) {
+        held.tokens -= tokens;
+        held.cost -= cost;
+      }
+    };
+  }
+
+  /** Starts a child run for an activation under the budget it was given, and charges its spend here. */
+  private async runChild(
+    who: { id: string; agent: AgentState<TBoard>; depth: number; attempt?: number },
+    team: string,
+    input: unknown,
+    opts: { readonly budget?: Budget },
+    left: Budget | undefined,
+    signal: AbortSignal,
+  ): Promise<ChildRunResult> {
+    const result = await this.options.startChild!(
+      {
+        parentRunId: this.board.runId,
+        activationId: who.id,
+        agentId: who.agent.def.id,
+        attempt: who.attempt ?? 1,
+        depth: who.depth,
+        depthLimit: this.options.limits.depth,
+        budgetLeft: left ?? {},
+        signal,
+        record: (topic, payload) => this.record(topic, payload),
+      },
+      team,
+      input,
+      opts,
+    );
+    // What the child spent is this agent's spend: the parent's budgets and breakers see it.
+    const u = result.usage;
+    if (!this.done && (u.tokens > 0 || u.cost > 0))
+      this.charge(
+        who.agent,
+        { tokens: u.tokens, inputTokens: u.inputTokens, outputTokens: u.outputTokens, cost: u.cost },
+        'child',
+      );
+    return result;
   }
 
   private isMarked(set: Set<string>, agentId: string, key: string | undefined): boolean {

@@ -105,6 +105,25 @@ describe('hierarchical runs', () => {
     await runtime.close();
   });
 
+  it('lets children started at once share what is left: while one holds the budget, the other is refused', async () => {
+    const store = new MemoryStore();
+    const runtime = createRuntime({
+      ...hierarchicalTeam(),
+      store,
+      limits: { depth: 8, budget: { tokens: 20 } },
+    });
+    await runtime.run({ goal: 'shared budget' }, { runId: 's' });
+    // The splitter's two parts are delegated at once: the first child holds the 20 tokens left until it
+    // ends, so the second sees none (before, each was given all 20).
+    const records = await payloads(store, 's', TOPICS.child);
+    const refused = records.filter((r) => r.phase === 'refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.reason).toMatch(/no budget left for a child run \(\{"tokens":0\}\)/);
+    expect(records.filter((r) => r.phase === 'ended')).toHaveLength(1);
+    expect((await store.listRuns()).filter((r) => r !== 's')).toHaveLength(1);
+    await runtime.close();
+  });
+
   it('carries causal depth across levels: no depth left refuses the child, a little ends it early', async () => {
     // The delegator runs at depth 2 (the splitter at 1): with a limit of 2 no depth is left for a child.
     const none = new MemoryStore();
