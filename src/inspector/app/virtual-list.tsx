@@ -15,14 +15,20 @@ export function VirtualList<T>(props: {
   const ref = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const following = useRef(true);
+  /** Where the list was when it last looked (its own scroll, or a scroll event). */
+  const seen = useRef(0);
   const { items, rowHeight, height } = props;
+  const atBottom = (el: HTMLDivElement) => el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight * 2;
 
   useLayoutEffect(() => {
     const el = ref.current;
-    if (el && following.current && el.scrollTop + el.clientHeight < el.scrollHeight) {
-      el.scrollTop = el.scrollHeight;
-      setScrollTop(el.scrollTop);
-    }
+    if (!el) return;
+    // Moved since the list last looked, and the scroll event has not come yet: the reader scrolled, so
+    // the reader decides whether the list follows (a render in between once took them back to the bottom).
+    if (el.scrollTop !== seen.current) following.current = atBottom(el);
+    if (following.current && el.scrollTop + el.clientHeight < el.scrollHeight) el.scrollTop = el.scrollHeight;
+    seen.current = el.scrollTop;
+    if (el.scrollTop !== scrollTop) setScrollTop(el.scrollTop);
   });
 
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - 10);
@@ -44,7 +50,8 @@ export function VirtualList<T>(props: {
       style={{ height: `${height}px` }}
       onScroll={(e) => {
         const el = e.currentTarget as HTMLDivElement;
-        following.current = el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight * 2;
+        following.current = atBottom(el);
+        seen.current = el.scrollTop;
         setScrollTop(el.scrollTop);
       }}
     >
