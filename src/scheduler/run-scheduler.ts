@@ -55,35 +55,25 @@ const ROOT: Path[] = [[]];
 /** The signal of candidate events, which never run work. */
 const NEVER_ABORTED = new AbortController().signal;
 
-const guardUse = (tool: string) =>
-  new Error(`tools.${tool} was called while a guard was deciding: guards only read the board event.`);
+/** A guard tool: throws at once (a rejected promise that a synchronous guard drops would be unhandled). */
+const refused = (tool: string) => (): never => {
+  throw new Error(`tools.${tool} was called while a guard was deciding: guards only read the board event.`);
+};
 
 /**
  * The tools of the board event a candidate's guards are asked about. Guards decide, they do not act (the
  * activation gets tools of its own): one shared object instead of a set of closures per candidate and cycle.
+ * A guard that uses one throws, and a throwing guard counts as able to advance, so the activation asks
+ * again with real tools.
  */
 const GUARD_TOOLS: ActivationTools = Object.freeze({
   signal: NEVER_ABORTED,
-  // Each throws at once (a rejected promise that a synchronous guard drops would be unhandled): the guard
-  // throws, and a throwing guard counts as able to advance, so the activation asks again with real tools.
-  sleep: () => {
-    throw guardUse('sleep');
-  },
-  charge: () => {
-    throw guardUse('charge');
-  },
-  model: () => {
-    throw guardUse('model');
-  },
-  requestApproval: () => {
-    throw guardUse('requestApproval');
-  },
-  runTools: () => {
-    throw guardUse('runTools');
-  },
-  startChildRun: () => {
-    throw guardUse('startChildRun');
-  },
+  sleep: refused('sleep'),
+  charge: refused('charge'),
+  model: refused('model'),
+  requestApproval: refused('requestApproval'),
+  runTools: refused('runTools'),
+  startChildRun: refused('startChildRun'),
 });
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 

@@ -10,6 +10,13 @@ const payloads = async (store: MemoryStore, runId: string, topic: string) =>
     .filter((e) => e.type === 'message' && e.topic === topic)
     .map((e) => (e.type === 'message' ? (e.payload as Record<string, unknown>) : {}));
 
+/** The hierarchical team on a fresh memory store, with a run budget of `tokens`. */
+const underBudget = (tokens: number) => {
+  const store = new MemoryStore();
+  const runtime = createRuntime({ ...hierarchicalTeam(), store, limits: { depth: 8, budget: { tokens } } });
+  return { store, runtime };
+};
+
 const outcomeOf = async (store: MemoryStore, runId: string) =>
   (await payloads(store, runId, TOPICS.outcome)).at(-1)?.outcome;
 
@@ -81,12 +88,7 @@ describe('hierarchical runs', () => {
   });
 
   it('gives a child only what is left of the budget, and charges its spend to the parent', async () => {
-    const store = new MemoryStore();
-    const runtime = createRuntime({
-      ...hierarchicalTeam(),
-      store,
-      limits: { depth: 8, budget: { tokens: 20 } },
-    });
+    const { store, runtime } = underBudget(20);
     const result = await runtime.run({ goal: 'budgets' }, { runId: 'b' });
     expect(result.outcome).toBe('budget_exceeded');
     const children = (await store.listRuns()).filter((r) => r !== 'b');
@@ -106,12 +108,7 @@ describe('hierarchical runs', () => {
   });
 
   it('lets children started at once share what is left: while one holds the budget, the other is refused', async () => {
-    const store = new MemoryStore();
-    const runtime = createRuntime({
-      ...hierarchicalTeam(),
-      store,
-      limits: { depth: 8, budget: { tokens: 20 } },
-    });
+    const { store, runtime } = underBudget(20);
     await runtime.run({ goal: 'shared budget' }, { runId: 's' });
     // The splitter's two parts are delegated at once: the first child holds the 20 tokens left until it
     // ends, so the second sees none (before, each was given all 20).
@@ -157,12 +154,7 @@ describe('hierarchical runs', () => {
   });
 
   it('refuses a child run when no budget is left, without starting it', async () => {
-    const store = new MemoryStore();
-    const runtime = createRuntime({
-      ...hierarchicalTeam(),
-      store,
-      limits: { depth: 8, budget: { tokens: 0 } },
-    });
+    const { store, runtime } = underBudget(0);
     const result = await runtime.run({ goal: 'no budget' }, { runId: 'z' });
     expect([...result.board.parts.values()].map((p) => p.childOutcome)).toEqual([
       'budget_exceeded',
