@@ -1,4 +1,4 @@
-import type { ActivationModelRequest, Budget } from '../actors/index.js';
+import type { ActivationModelRequest } from '../actors/index.js';
 import { getIn } from '../blackboard/index.js';
 import {
   type BudgetGate,
@@ -8,28 +8,25 @@ import {
   runToolCalls,
   stableHash,
 } from '../llm/index.js';
-import { type ModelCallContext, type Spent, TOPICS, type ToolRunner } from '../scheduler/index.js';
+import { type ModelCallContext, TOPICS, type ToolRunner } from '../scheduler/index.js';
 
 /**
- * The tightest token allowance (what is neither spent nor held by calls in flight) and the largest spent
- * share of the agent's and the run's budgets.
+ * The gate a model call passes: the tokens left of the agent's and the run's budgets (neither spent nor
+ * held by calls and child runs in flight), and the largest spent share of either (for degrading).
  */
-function budgetGate(budgets: readonly [Budget | undefined, Spent, Spent][]): BudgetGate {
-  let tokensLeft: number | undefined;
+function budgetGate(ctx: ModelCallContext): BudgetGate {
+  const tokensLeft = ctx.left()?.tokens;
   let spentShare: number | undefined;
-  for (const [budget, spent, held] of budgets) {
-    if (budget?.tokens !== undefined) {
-      tokensLeft = Math.min(
-        tokensLeft ?? Number.POSITIVE_INFINITY,
-        budget.tokens - spent.tokens - held.tokens,
-      );
-      spentShare = Math.max(spentShare ?? 0, spent.tokens / budget.tokens);
-    }
+  for (const [budget, spent] of [
+    [ctx.agentBudget, ctx.agentSpent],
+    [ctx.runBudget, ctx.runSpent],
+  ] as const) {
+    if (budget?.tokens !== undefined) spentShare = Math.max(spentShare ?? 0, spent.tokens / budget.tokens);
     if (budget?.cost !== undefined && budget.cost > 0)
       spentShare = Math.max(spentShare ?? 0, spent.cost / budget.cost);
   }
   return {
-    ...(tokensLeft === undefined ? {} : { tokensLeft: Math.max(0, tokensLeft) }),
+    ...(tokensLeft === undefined ? {} : { tokensLeft }),
     ...(spentShare === undefined ? {} : { spentShare }),
   };
 }
@@ -50,10 +47,7 @@ export async function callModel<TOutput>(
   const startedAt = ctx.now();
   // The gate counts what other calls in flight hold; this call then holds its own estimate until it is
   // charged, so parallel calls cannot each spend the same tokens left (a run's budget is a hard limit).
-  const gate = budgetGate([
-    [ctx.agentBudget, ctx.agentSpent, ctx.agentHeld],
-    [ctx.runBudget, ctx.runSpent, ctx.runHeld],
-  ]);
+  const gate = budgetGate(ctx);
   const release = ctx.hold(estimateTokens(request));
   try {
     return await charged(client, ctx, request, gate, startedAt, reads);

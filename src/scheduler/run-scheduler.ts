@@ -94,7 +94,7 @@ export class RunScheduler<TBoard> {
   /** Agents with an enabling change that arrived while busy (or was deferred by a limit): checked again later. */
   private readonly dirty = new Map<string, Enabler>();
   private readonly spent = emptySpent();
-  /** Tokens held by model calls in flight, run-wide (each agent's share is in its `held`). */
+  /** What model calls and child runs in flight hold, run-wide (each agent's share is in its `held`). */
   private readonly held = emptySpent();
   private readonly failures: { agentId: string; key?: string; error: string }[] = [];
   private readonly vetoes = new Set<string>();
@@ -1017,13 +1017,9 @@ export class RunScheduler<TBoard> {
           // A child run's board comes from its own agents' model calls: what this activation does with it
           // derives from untrusted data, as after a model call of its own.
           this.taint?.markActivation(who.id);
-          // What is neither spent nor held by calls and child runs in flight; the child holds it until it
-          // ends and is charged, so children started at once cannot each spend the same budget left.
-          const left = tighterBudget(
-            budgetLeft(plus(who.agent.spent, who.agent.held), who.agent.def.budget),
-            budgetLeft(plus(this.spent, this.held), this.options.limits.budget),
-            opts.budget,
-          );
+          // The child holds what it is given until it ends and is charged, so children started at once
+          // cannot each spend the same budget left.
+          const left = tighterBudget(this.left(who.agent), opts.budget);
           const release = this.hold(who.agent, left ?? {});
           try {
             return await this.runChild(who, team, input, opts, left, signal);
@@ -1051,8 +1047,7 @@ export class RunScheduler<TBoard> {
               agentSpent: who.agent.spent,
               runBudget: this.options.limits.budget,
               runSpent: this.spent,
-              agentHeld: who.agent.held,
-              runHeld: this.held,
+              left: () => this.left(who.agent),
               hold: (tokens) => this.hold(who.agent, { tokens }),
               degradeAt: this.options.limits.degradeAt ?? 0.8,
               now: () => this.options.clock.now(),
@@ -1072,6 +1067,17 @@ export class RunScheduler<TBoard> {
         },
       },
     };
+  }
+
+  /**
+   * What is left of an agent's and the run's budgets, the tighter per limit: neither spent nor held by its
+   * model calls and child runs in flight. Undefined when neither sets a limit.
+   */
+  private left(st: AgentState<TBoard>): Budget | undefined {
+    return tighterBudget(
+      budgetLeft(plus(st.spent, st.held), st.def.budget),
+      budgetLeft(plus(this.spent, this.held), this.options.limits.budget),
+    );
   }
 
   /**

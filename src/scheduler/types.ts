@@ -107,7 +107,7 @@ export interface AgentState<TBoard> {
   readonly order: number;
   lastActivated: number;
   readonly spent: Spent;
-  /** Tokens held for the agent's model calls in flight (see `ModelCallContext.hold`). */
+  /** What the agent's model calls and child runs in flight hold, until they are charged. */
   readonly held: Spent;
   breakerOpen: boolean;
   running: number;
@@ -185,9 +185,11 @@ export interface ModelCallContext {
   readonly agentSpent: Spent;
   readonly runBudget: Budget | undefined;
   readonly runSpent: Spent;
-  /** What the agent's and the run's other model calls in flight hold (tokens), until they are charged. */
-  readonly agentHeld: Spent;
-  readonly runHeld: Spent;
+  /**
+   * What is left of the agent's and the run's budgets, the tighter per limit: neither spent nor held by
+   * other model calls and child runs in flight. Undefined when neither sets a limit.
+   */
+  readonly left: () => Budget | undefined;
   /**
    * Holds `tokens` (a call's estimate) against the agent's and the run's budgets until the returned
    * function is called: calls in flight at once cannot each count on the same tokens left.

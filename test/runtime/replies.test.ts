@@ -40,6 +40,7 @@ async function transitionsOf(agent: ReturnType<typeof answered>) {
   const log: LogEvent[] = [];
   handle.board.subscribe({ from: 1 }, (e) => log.push(e));
   const result = await handle.result;
+  await runtime.close();
   const moves = records<{ from: string; to: string; event: string }>(log, TOPICS.transition).map((t) => [
     t.from,
     t.to,
