@@ -94,6 +94,7 @@ export {
   BlackboardError,
   coverPaths,
   createBlackboard,
+  FileStore,
   formatPath,
   isPath,
   isPrefix,
