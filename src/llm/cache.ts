@@ -38,11 +38,16 @@ export class MemoryModelCache implements ModelCache {
   }
 }
 
-/** JSON with object keys sorted, so equal values hash equally whatever order their keys were written in. */
+/**
+ * JSON with object keys sorted, so equal values hash equally whatever order their keys were written in.
+ * A value with `toJSON` (a `Keyed` collection, a `Date`) is written as what it returns, as `JSON.stringify`
+ * does: a collection's entries live in a private trie its own keys do not show.
+ */
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
   if (value && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
+    if (typeof obj.toJSON === 'function') return stableStringify((obj.toJSON as () => unknown)());
     return `{${Object.keys(obj)
       .filter((k) => obj[k] !== undefined)
       .sort()

@@ -634,13 +634,13 @@ export class RunScheduler<TBoard> {
           return { status: 'settled' };
         }
         act.snapshot = this.board.snapshot();
-        return this.gatedStep(act, host, {
+        return this.committedStep(act, host, {
           ...event,
           board: act.snapshot.state,
           version: act.snapshot.version,
         });
       }
-      return this.gatedStep(act, host, event);
+      return this.committedStep(act, host, event);
     }
     if (!st.host) {
       const started = this.createHost(st);
@@ -654,8 +654,20 @@ export class RunScheduler<TBoard> {
     } catch (error) {
       return { status: 'failed', error };
     }
+    return this.committedStep(act, act.host, event);
+  }
+
+  /**
+   * Steps the machine, and fails the attempt when a commit it made was refused and it did not handle the
+   * refusal (`hearsay.rejected`): the retry policy then applies, for singletons and pooled items alike.
+   */
+  private async committedStep(
+    act: Activation<TBoard>,
+    host: StepHost,
+    event: BoardEvent<TBoard>,
+  ): Promise<StepOutcome> {
     act.rejected = undefined;
-    const outcome = await this.gatedStep(act, act.host, event);
+    const outcome = await this.gatedStep(act, host, event);
     if ((outcome.status === 'settled' || outcome.status === 'done') && act.rejected)
       return { status: 'failed', error: new Error(act.rejected) };
     return outcome;
