@@ -128,7 +128,15 @@ async function main(argv: string[]): Promise<number> {
     });
     const { events } = readLog(log);
     if (values.at !== undefined) {
-      console.log(JSON.stringify(boardAt(await readSnapshots(dir, id), events, Number(values.at)), null, 2));
+      const snapshots = await readSnapshots(dir, id);
+      const head = Math.max(
+        0,
+        ...snapshots.map((s) => s.version),
+        ...events.map((e) => (e.type === 'commit' ? e.version : 0)),
+      );
+      if (!/^\d+$/.test(values.at) || Number(values.at) > head)
+        throw new CliError(`--at takes a board version from 0 to ${head}; got "${values.at}".`, 2);
+      console.log(JSON.stringify(boardAt(snapshots, events, Number(values.at)), null, 2));
       return 0;
     }
     for (const e of events) console.log(describeEvent(e));

@@ -52,7 +52,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * A store on PostgreSQL: each run's log in a table, every commit one transaction that locks the run's
  * row, checks the idempotency key, applies the same path-level conflict rule as every store (the
  * {@link PathIndex} over the writes committed after the base version), appends the event, bumps the
- * version and notifies `hearsay_events`. All of it happens, or none of it.
+ * version and notifies `hearsay_events_<schema>`. All of it happens, or none of it.
  *
  * @example
  * const store = await PostgresStore.open({ connectionString: process.env.DATABASE_URL });
