@@ -103,6 +103,8 @@ export {
   PathIndex,
   pathsOverlap,
   prepareCommit,
+  RESERVED_AGENT_IDS,
+  ReservedAgentIdError,
   systemClock,
   transact,
 } from './blackboard/index.js';

@@ -24,6 +24,7 @@ export { applyPatches } from './patches.js';
 export type { Path, PathOf, Segment } from './path.js';
 export { coverPaths, formatPath, isPath, isPrefix, pathsOverlap } from './path.js';
 export { PathIndex } from './path-index.js';
+export { assertAgentIdAllowed, RESERVED_AGENT_IDS, ReservedAgentIdError } from './reserved-authors.js';
 export type { AnySchema } from './schema.js';
 export { getIn, keyed, revive, revivePatch } from './schema.js';
 export type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';

@@ -138,7 +138,7 @@ export class StatelyStream {
     private readonly ws: WebSocket,
     private readonly grant: Grant,
     private readonly source: HubSource,
-    private readonly maxBufferedBytes: number,
+    private readonly bounds: { readonly maxBufferedBytes: number; readonly closeGraceMs: number },
     private readonly log: (line: string) => void,
     onClose: () => void,
   ) {
@@ -190,9 +190,12 @@ export class StatelyStream {
       if (this.ws.readyState !== this.ws.OPEN || event.seq <= run.lastSeq) return;
       run.lastSeq = event.seq;
       for (const m of run.translator.translate(event)) this.ws.send(JSON.stringify(m));
-      if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+      if (this.ws.bufferedAmount > this.bounds.maxBufferedBytes) {
         this.close(4008, 'slow consumer: reconnect');
-        setTimeout(() => this.ws.terminate(), 1000).unref();
+        // The close frame is behind what is queued: the peer has the grace period to read up to it.
+        const grace = setTimeout(() => this.ws.terminate(), this.bounds.closeGraceMs);
+        grace.unref();
+        this.ws.once('close', () => clearTimeout(grace));
       }
     });
   }

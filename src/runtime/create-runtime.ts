@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type AgentDefinition, describeSharedWrite, findSharedWrites } from '../actors/index.js';
 import {
   type AnySchema,
+  assertAgentIdAllowed,
   type Blackboard,
   type BoardOf,
   type CommitEvent,
@@ -24,7 +25,6 @@ import {
 } from '../observability/index.js';
 import { childRunId, childRunTeam } from '../protocol/index.js';
 import {
-  APPROVAL_AUTHORS,
   approvalsFrom,
   type ChildStarter,
   emptySpent,
@@ -246,9 +246,8 @@ export function createRuntime<TSchema extends AnySchema>(
   const ids = new Set<string>();
   for (const agent of config.agents) {
     if (ids.has(agent.id)) throw new TypeError(`Two agents are named "${agent.id}".`);
-    if (APPROVAL_AUTHORS.has(agent.id) || agent.id === 'input') {
-      throw new TypeError(`"${agent.id}" is reserved for the runtime; name the agent otherwise.`);
-    }
+    // An agent built without defineAgent (a plain object) is held to the same list.
+    assertAgentIdAllowed(agent.id);
     ids.add(agent.id);
   }
   for (const agent of config.agents) {
