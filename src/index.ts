@@ -58,6 +58,7 @@ export type {
   CommitResult,
   Conflict,
   ConflictingWrite,
+  EndedRun,
   Fence,
   Fenced,
   FileStoreOptions,
@@ -220,15 +221,18 @@ export {
   ServerMessageSchema,
 } from './protocol/index.js';
 export type {
+  DeleteRunResult,
   Listening,
   ListenOptions,
+  RetentionPolicy,
   RunHandle,
   RunOptions,
   RunResult,
   Runtime,
   RuntimeConfig,
+  RuntimeFootprint,
 } from './runtime/index.js';
-export { createRuntime } from './runtime/index.js';
+export { createRuntime, DEFAULT_MEMORY_RETENTION } from './runtime/index.js';
 export type {
   ActivationRecord,
   AgendaItem,

@@ -27,7 +27,7 @@ export { PathIndex } from './path-index.js';
 export { assertAgentIdAllowed, RESERVED_AGENT_IDS, ReservedAgentIdError } from './reserved-authors.js';
 export type { AnySchema } from './schema.js';
 export { getIn, keyed, revive, revivePatch } from './schema.js';
-export type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';
+export type { EndedRun, LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';
 export type { FileStoreOptions, FsyncPolicy, RecoveryReport } from './stores/file-store.js';
 export { FileStore, logFileOf, readLog, readSnapshots } from './stores/file-store.js';
 export { MemoryStore } from './stores/memory-store.js';

@@ -260,6 +260,7 @@ class Connection implements RemoteChannel {
   /** The filter of a `'*'` subscription (every run, including those that start later). */
   private wildcard: MessageFilter | undefined;
   private stopRunListener: (() => void) | undefined;
+  private stopDeleteListener: (() => void) | undefined;
   private withdrawAgents: (() => void) | undefined;
   private readonly heart: Heart;
   private closing = false;
@@ -288,6 +289,11 @@ class Connection implements RemoteChannel {
         this.serially(change).catch((error: unknown) =>
           hub.log(`hub: following ${runId} failed: ${String(error)}`),
         );
+    });
+    // A deleted run is followed no more: its subscription (and the board it holds) goes.
+    this.stopDeleteListener = source.onRunDeleted?.((runId) => {
+      this.subscriptions.get(runId)?.stop();
+      this.subscriptions.delete(runId);
     });
     this.heart = new Heart(ws);
     ws.on('error', () => {
@@ -342,6 +348,8 @@ class Connection implements RemoteChannel {
     this.wildcard = undefined;
     this.stopRunListener?.();
     this.stopRunListener = undefined;
+    this.stopDeleteListener?.();
+    this.stopDeleteListener = undefined;
     this.withdrawAgents?.();
     this.withdrawAgents = undefined;
   }

@@ -149,6 +149,11 @@ export class StatelyStream {
       onClose();
     });
     this.stops.push(this.source.onRunStarted((runId) => this.background(this.follow(runId))));
+    const stopDeleted = this.source.onRunDeleted?.((runId) => {
+      this.runs.get(runId)?.stop();
+      this.runs.delete(runId);
+    });
+    if (stopDeleted) this.stops.push(stopDeleted);
     this.background(
       this.source.listRuns().then(async (runs) => {
         for (const r of runs) if (!this.runs.has(r.runId)) await this.follow(r.runId);
