@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import {
   type BoardEvent,
   createRuntime,
@@ -102,6 +103,40 @@ describe('a long-lived runtime keeps a bounded number of finished runs', () => {
     await store.close();
     expect(store.runCount).toBe(0);
     expect(await store.listRuns()).toEqual([]);
+  });
+
+  it('whatever runs end and are deleted, the store holds exactly the newest maxRuns not deleted (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: 5 }),
+        fc.array(fc.oneof(fc.constant('run' as const), fc.nat({ max: 30 })), { maxLength: 25 }),
+        async (maxRuns, steps) => {
+          const store = new MemoryStore();
+          const runtime = make({ store, retention: { maxRuns } });
+          // The model: finished runs in the order they ended, less the deleted ones.
+          const kept: string[] = [];
+          try {
+            for (const step of steps) {
+              if (step === 'run') {
+                kept.push((await runtime.run({ go: true })).runId);
+                while (kept.length > maxRuns) kept.shift();
+              } else {
+                const target = kept[step % Math.max(1, kept.length)] ?? 'none';
+                const r = await runtime.deleteRun(target);
+                expect(r.ok).toBe(kept.includes(target));
+                if (!r.ok) expect(r.code).toBe('unknown_run');
+                kept.splice(kept.indexOf(target), kept.includes(target) ? 1 : 0);
+              }
+              expect((await store.listRuns()).sort()).toEqual([...kept].sort());
+              expect((await store.endedRuns()).map((e) => e.runId).sort()).toEqual([...kept].sort());
+            }
+          } finally {
+            await runtime.close();
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('drops runs older than maxAgeMs, on the runtime clock, when a run ends or prune() is called', async () => {

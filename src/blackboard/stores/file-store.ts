@@ -360,6 +360,8 @@ export class FileStore extends MemoryStore {
 
   /** Ended runs still loaded in memory, oldest first: beyond {@link LOADED_ENDED_RUNS} they are unloaded. */
   private readonly loadedEnded: string[] = [];
+  /** The folder's ended marks, read once and then kept in step (a retention policy asks after every run). */
+  private endedMarks: Map<string, number> | undefined;
 
   private endedFile(runId: string): string {
     return join(this.dir, `${safeName(runId)}.ended`);
@@ -380,6 +382,9 @@ export class FileStore extends MemoryStore {
       await rename(tmp, this.endedFile(runId));
     });
     await super.markEnded(runId, endedAt);
+    await this.readEndedMarks();
+    this.endedMarks?.delete(runId);
+    this.endedMarks?.set(runId, endedAt);
     const at = this.loadedEnded.indexOf(runId);
     if (at >= 0) this.loadedEnded.splice(at, 1);
     this.loadedEnded.push(runId);
@@ -396,22 +401,29 @@ export class FileStore extends MemoryStore {
   /** The runs marked ended in this store's folder (loaded or not), oldest first. */
   override async endedRuns(): Promise<EndedRun[]> {
     if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
-    let names: string[];
+    const marks = await this.readEndedMarks();
+    return [...marks].map(([runId, endedAt]) => ({ runId, endedAt })).sort((a, b) => a.endedAt - b.endedAt);
+  }
+
+  private async readEndedMarks(): Promise<Map<string, number>> {
+    if (this.endedMarks) return this.endedMarks;
+    const marks = new Map<string, number>();
+    let names: string[] = [];
     try {
       names = (await readdir(this.dir)).filter((n) => n.endsWith('.ended'));
     } catch {
-      return [];
+      // No folder yet: no marks.
     }
-    const out: EndedRun[] = [];
     for (const name of names) {
       try {
         const { endedAt } = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as { endedAt: number };
-        out.push({ runId: decodeURIComponent(name.slice(0, -'.ended'.length)), endedAt });
+        marks.set(decodeURIComponent(name.slice(0, -'.ended'.length)), endedAt);
       } catch {
         // Deleted meanwhile, or half-written by a crash: not a record of an ended run.
       }
     }
-    return out.sort((a, b) => a.endedAt - b.endedAt);
+    this.endedMarks ??= marks;
+    return this.endedMarks;
   }
 
   /** Deletes the run's log, snapshots and ended mark from the folder, and the run from memory. */
@@ -432,6 +444,7 @@ export class FileStore extends MemoryStore {
       await this.syncDir().catch(() => undefined);
     });
     await super.deleteRun(runId);
+    this.endedMarks?.delete(runId);
     this.queues.delete(runId);
     this.failed.delete(runId);
     const at = this.loadedEnded.indexOf(runId);
@@ -445,6 +458,7 @@ export class FileStore extends MemoryStore {
     this.queues.clear();
     this.failed.clear();
     this.loadedEnded.length = 0;
+    this.endedMarks = undefined;
   }
 
   /** The size of a run's log file in bytes (for tests and operators). */
