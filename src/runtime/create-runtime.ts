@@ -487,7 +487,12 @@ export function createRuntime<TSchema extends AnySchema>(
     return claiming(runId, () => startRun(runId, input, options));
   }
 
-  function resume(runId: string, options: Omit<RunOptions, 'runId'> = {}): Promise<RunHandle<TBoard>> {
+  function resume(
+    runId: string,
+    options: Omit<RunOptions, 'runId'> = {},
+    /** Set by `resumeAll`, which found the run in the store's list already. */
+    listed = false,
+  ): Promise<RunHandle<TBoard>> {
     const team = teamOf(runId);
     if (team !== undefined)
       return Promise.reject(
@@ -495,7 +500,7 @@ export function createRuntime<TSchema extends AnySchema>(
           `"${runId}" is a run of the child team "${team}": it resumes when its parent's activation runs again.`,
         ),
       );
-    return claiming(runId, () => resumeRun(runId, options));
+    return claiming(runId, () => resumeRun(runId, options, listed));
   }
 
   async function startRun(
@@ -520,9 +525,13 @@ export function createRuntime<TSchema extends AnySchema>(
     return launch(runId, board, options, undefined);
   }
 
-  async function resumeRun(runId: string, options: Omit<RunOptions, 'runId'>): Promise<RunHandle<TBoard>> {
+  async function resumeRun(
+    runId: string,
+    options: Omit<RunOptions, 'runId'>,
+    listed: boolean,
+  ): Promise<RunHandle<TBoard>> {
     // Opening a run the store does not hold would create it (an empty run left behind by every bad id).
-    if (store.listRuns && !(await store.listRuns()).includes(runId))
+    if (!listed && store.listRuns && !(await store.listRuns()).includes(runId))
       throw new TypeError(`The store holds no run "${runId}" to resume.`);
     const board = await openBoard(runId);
     if (board.seq === 0) throw new TypeError(`The store holds no run "${runId}" to resume.`);
@@ -710,7 +719,7 @@ export function createRuntime<TSchema extends AnySchema>(
       if (runs.has(runId) || opening.has(runId) || teamOf(runId) !== undefined) continue;
       // One read of the log decides: a run that had ended resolves with its recorded outcome and is not
       // running, so only the runs actually picked up are returned.
-      const handle = await resume(runId);
+      const handle = await resume(runId, {}, true);
       if (runs.get(runId) === handle) handles.push(handle);
     }
     return handles;
