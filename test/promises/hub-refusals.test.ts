@@ -230,4 +230,31 @@ describe('a slow consumer the hub cuts off receives its close code', () => {
     expect(client.lastClose?.reason).toBe('slow_consumer');
     expect(logs.some((l) => l.includes('cut off slow consumer'))).toBe(true);
   });
+
+  it('a client that never reads again is dropped after the grace period, and the hub holds nothing of it', async () => {
+    const { runtime, hub, logs } = await serve({ maxBufferedBytes: 128 * 1024, closeGraceMs: 200 });
+    const handle = await runtime.start({ go: true });
+    let raw: WebSocket | undefined;
+    class Spy extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols);
+        raw = this;
+      }
+    }
+    const client = await connect(hub.url, { token: TOKEN, reconnect: false, WebSocket: Spy as never });
+    cleanups.push(() => client.close());
+    client.follow([handle.runId]);
+    await client.ping();
+    expect(hub.hub.connectionCount).toBe(1);
+    (raw as unknown as { _socket: { pause(): void } })._socket.pause();
+    const blob = 'y'.repeat(16 * 1024);
+    for (let i = 0; i < 2000 && !logs.some((l) => l.includes('slow consumer')); i++) {
+      await handle.board.publish('bulk', { i, blob }, { author: 'tester' });
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(logs.some((l) => l.includes('cut off slow consumer'))).toBe(true);
+    // Never read: the close handshake cannot complete, so the socket is destroyed after the grace period.
+    for (let i = 0; i < 500 && hub.hub.connectionCount > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(hub.hub.connectionCount).toBe(0);
+  });
 });
