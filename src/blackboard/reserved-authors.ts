@@ -41,7 +41,12 @@ export class ReservedAgentIdError extends TypeError {
   }
 }
 
-/** Throws {@link ReservedAgentIdError} when `agentId` is one of {@link RESERVED_AGENT_IDS}. */
+/**
+ * Throws {@link ReservedAgentIdError} when `agentId` is one of {@link RESERVED_AGENT_IDS}.
+ *
+ * @example
+ * assertAgentIdAllowed('reviewer'); // fine; assertAgentIdAllowed('policy') throws
+ */
 export function assertAgentIdAllowed(agentId: string): void {
   if (RESERVED_AGENT_IDS.has(agentId)) throw new ReservedAgentIdError(agentId);
 }

@@ -25,7 +25,12 @@ export interface OpenedRun {
   readonly snapshot: StoredSnapshot;
 }
 
-/** A run a store recorded as finished ({@link Store.markEnded}), for a retention policy to weigh. */
+/**
+ * A run a store recorded as finished ({@link Store.markEnded}), for a retention policy to weigh.
+ *
+ * @example
+ * const oldest = (await store.endedRuns())[0]; // { runId, endedAt }
+ */
 export interface EndedRun {
   readonly runId: string;
   /** When it ended, in ms on the clock of whoever marked it (the runtime's). */

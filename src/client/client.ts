@@ -51,6 +51,9 @@ export interface ClientOptions {
  * - `refused`: the hub answered the upgrade with another HTTP status;
  * - `unreachable`: no HTTP answer (nothing listens there, the network failed), or, in a browser, which
  *   hides the status of a refused upgrade, any of the above.
+ *
+ * @example
+ * try { await connect(url, { token }); } catch (e) { if (e instanceof HubError && e.code === 'unauthorized') askForToken(); }
  */
 export type ConnectErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'refused' | 'unreachable';
 

@@ -15,7 +15,12 @@ export const CLOSE_CODES = {
   goingAway: 1001,
 } as const;
 
-/** Why a connection to a hub ended, as a client reports it. */
+/**
+ * Why a connection to a hub ended, as a client reports it.
+ *
+ * @example
+ * connect(url, { token, onClose: (c) => c.reason === 'slow_consumer' && console.warn('reading too slowly') });
+ */
 export type CloseReason =
   /** The client closed it. */
   | 'normal'
@@ -36,7 +41,12 @@ export type CloseReason =
   /** Any other code. */
   | 'other';
 
-/** How a client learns why its connection ended: the close code and reason, and their name. */
+/**
+ * How a client learns why its connection ended: the close code and reason, and their name.
+ *
+ * @example
+ * client.lastClose; // { reason: 'slow_consumer', code: 4008, message: 'slow consumer: reconnect and resume from your last seq' }
+ */
 export interface ConnectionClosed {
   readonly reason: CloseReason;
   readonly code: number;

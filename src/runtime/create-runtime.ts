@@ -115,7 +115,13 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
   readonly retention?: RetentionPolicy | 'keep-all';
 }
 
-/** What {@link Runtime.deleteRun} came to. */
+/**
+ * What {@link Runtime.deleteRun} came to.
+ *
+ * @example
+ * const r = await runtime.deleteRun(runId);
+ * if (!r.ok && r.code === 'running') runtime.runs.get(runId)?.cancel();
+ */
 export type DeleteRunResult =
   | {
       readonly ok: true;
@@ -129,7 +135,12 @@ export type DeleteRunResult =
       readonly message: string;
     };
 
-/** What a runtime holds per run, counted (for tests and operators watching a long-lived process). */
+/**
+ * What a runtime holds per run, counted (for tests and operators watching a long-lived process).
+ *
+ * @example
+ * const { storedRuns, live } = await runtime.footprint();
+ */
 export interface RuntimeFootprint {
   /** Runs in progress (and their schedulers). */
   readonly live: number;

@@ -20,6 +20,9 @@ export interface RetentionPolicy {
  * The retention of a runtime whose store is in memory and who said nothing: the newest 1,000 finished
  * runs. A durable store (file, PostgreSQL) keeps every run unless a policy is given: deleting durable data
  * takes the user asking.
+ *
+ * @example
+ * createRuntime({ ...team, retention: { ...DEFAULT_MEMORY_RETENTION, maxAgeMs: 3600_000 } });
  */
 export const DEFAULT_MEMORY_RETENTION: RetentionPolicy = { maxRuns: 1000 };
 

@@ -139,6 +139,25 @@ describe('a long-lived runtime keeps a bounded number of finished runs', () => {
     );
   });
 
+  it('100 runs at once under maxRuns 5: exactly the 5 that ended last stay, none dropped while running', async () => {
+    const store = new MemoryStore();
+    const runtime = make({ store, retention: { maxRuns: 5 } });
+    cleanups.push(() => runtime.close());
+    const ended: string[] = [];
+    await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const r = await runtime.run({ go: true });
+        // Every run finished with its board intact: none was deleted under it.
+        expect(r.board.n).toBe(1);
+        ended.push(r.runId);
+      }),
+    );
+    expect(await store.listRuns()).toHaveLength(5);
+    expect((await runtime.footprint()).live).toBe(0);
+    const marked = (await store.endedRuns()).map((e) => e.runId);
+    expect(marked.sort()).toEqual((await store.listRuns()).sort());
+  });
+
   it('drops runs older than maxAgeMs, on the runtime clock, when a run ends or prune() is called', async () => {
     const clock = new VirtualClock(0);
     const runtime = make({ clock, retention: { maxAgeMs: 1000 } });

@@ -38,7 +38,12 @@ export interface FileStoreOptions {
 
 const HEADER = 12;
 
-/** How many ended runs a {@link FileStore} keeps loaded in memory (older ones are read back when opened). */
+/**
+ * How many ended runs a {@link FileStore} keeps loaded in memory (older ones are read back when opened).
+ *
+ * @example
+ * store.runCount <= LOADED_ENDED_RUNS + runsInProgress; // true
+ */
 export const LOADED_ENDED_RUNS = 64;
 
 /** One record: [u32 payload length][u32 crc32 of the payload][u32 crc32 of the first 8 bytes] then the payload. */
