@@ -58,6 +58,7 @@ export type {
   CommitResult,
   Conflict,
   ConflictingWrite,
+  EndedRun,
   Fence,
   Fenced,
   FileStoreOptions,
@@ -104,6 +105,8 @@ export {
   PathIndex,
   pathsOverlap,
   prepareCommit,
+  RESERVED_AGENT_IDS,
+  ReservedAgentIdError,
   systemClock,
   transact,
 } from './blackboard/index.js';
@@ -219,15 +222,18 @@ export {
   ServerMessageSchema,
 } from './protocol/index.js';
 export type {
+  DeleteRunResult,
   Listening,
   ListenOptions,
+  RetentionPolicy,
   RunHandle,
   RunOptions,
   RunResult,
   Runtime,
   RuntimeConfig,
+  RuntimeFootprint,
 } from './runtime/index.js';
-export { createRuntime } from './runtime/index.js';
+export { createRuntime, DEFAULT_MEMORY_RETENTION } from './runtime/index.js';
 export type {
   ActivationRecord,
   AgendaItem,

@@ -1,6 +1,13 @@
 import type { Draft } from 'immer';
 import type { AnyStateMachine } from 'xstate';
-import { formatPath, isPath, isPrefix, type Path, type PathOf } from '../blackboard/index.js';
+import {
+  assertAgentIdAllowed,
+  formatPath,
+  isPath,
+  isPrefix,
+  type Path,
+  type PathOf,
+} from '../blackboard/index.js';
 
 /** How a pooled agent finds and claims its work items. */
 export interface PoolConfig<TBoard> {
@@ -76,6 +83,7 @@ export function defineAgent<TBoard>(config: AgentConfig<TBoard>): AgentDefinitio
       `An agent id must be a non-empty word (letters, digits, _ . : -), got ${JSON.stringify(config.id)}.`,
     );
   }
+  assertAgentIdAllowed(config.id);
   if (!config.machine || typeof (config.machine as { transition?: unknown }).transition !== 'function') {
     throw new TypeError(`${where}: machine must be an XState machine.`);
   }

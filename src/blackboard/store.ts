@@ -25,6 +25,18 @@ export interface OpenedRun {
   readonly snapshot: StoredSnapshot;
 }
 
+/**
+ * A run a store recorded as finished ({@link Store.markEnded}), for a retention policy to weigh.
+ *
+ * @example
+ * const oldest = (await store.endedRuns())[0]; // { runId, endedAt }
+ */
+export interface EndedRun {
+  readonly runId: string;
+  /** When it ended, in ms on the clock of whoever marked it (the runtime's). */
+  readonly endedAt: number;
+}
+
 /** The outcome of {@link Store.commit}. */
 export type StoreCommitResult =
   | { readonly ok: true; readonly event: CommitEvent; readonly duplicate: boolean }
@@ -89,6 +101,20 @@ export interface Store {
    * repeated hint loses or repeats nothing. Returns a function that stops watching.
    */
   watch?(runId: string, onChange: () => void): () => void;
-  /** Releases resources; further calls fail. */
+  /**
+   * Forgets a run: its log, snapshots, ended mark and anything the store keeps for it (in memory and, for a
+   * durable store, on disk or in the database). Resolves true when the store held it. The store does not
+   * know whether a run is in progress: the runtime's `deleteRun` refuses to delete a running one.
+   */
+  deleteRun(runId: string): Promise<boolean>;
+  /**
+   * Records that a run finished (a retention hook: the runtime calls it when a run ends with a final
+   * outcome). A durable store may also stop keeping the run in memory; it stays readable (opened again
+   * from the store). Marking it again moves its time.
+   */
+  markEnded(runId: string, endedAt: number): Promise<void>;
+  /** The runs marked ended and not deleted, oldest first (the retention policy reads it). */
+  endedRuns(): Promise<EndedRun[]>;
+  /** Releases resources, and what the store held in memory; further calls fail. */
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 import {
   type AgentInfo,
   type ClientMessage,
+  type ConnectionClosed,
+  closeReasonOf,
   type MessageFilter,
   PROTOCOL_VERSION,
   parseServerFrame,
@@ -33,6 +35,54 @@ export interface ClientOptions {
   readonly name?: string;
   /** Errors the hub reports that no request is waiting for, and invalid frames from the hub. */
   readonly onError?: (error: { code: string; message: string }) => void;
+  /**
+   * Called when an established connection ends, with why (`slow_consumer` when the hub cut this client
+   * off for reading too slowly, `going_away` when it shut down, …); the client then reconnects unless told
+   * not to or the reason is final.
+   */
+  readonly onClose?: (closed: ConnectionClosed) => void;
+}
+
+/**
+ * Why {@link connect} failed, as the `code` of its {@link HubError}:
+ * - `unauthorized`: the hub refused the credentials (HTTP 401): no token, a wrong one, or a revoked one;
+ * - `forbidden`: the hub refused the page's origin (HTTP 403);
+ * - `not_found`: no hub at that path, or a hub shutting down (HTTP 404);
+ * - `refused`: the hub answered the upgrade with another HTTP status;
+ * - `unreachable`: no HTTP answer (nothing listens there, the network failed), or, in a browser, which
+ *   hides the status of a refused upgrade, any of the above.
+ *
+ * @example
+ * try { await connect(url, { token }); } catch (e) { if (e instanceof HubError && e.code === 'unauthorized') askForToken(); }
+ */
+export type ConnectErrorCode = 'unauthorized' | 'forbidden' | 'not_found' | 'refused' | 'unreachable';
+
+/** The {@link HubError} a connection that ended before the hub's welcome fails with. */
+function connectError(url: string, status: number | undefined, closeCode: number): HubError {
+  switch (status) {
+    case undefined:
+      return new HubError(
+        'unreachable',
+        `Could not connect to the hub at ${url} (closed with ${closeCode} before its welcome): is it listening there? (A browser also reports a refused token or origin this way.)`,
+      );
+    case 401:
+      return new HubError(
+        'unauthorized',
+        'The hub refused the credentials (HTTP 401): the token is missing, wrong or revoked. Give the token the hub was configured with: connect(url, { token }).',
+      );
+    case 403:
+      return new HubError(
+        'forbidden',
+        "The hub refused this origin (HTTP 403): add it to the hub's allowedOrigins.",
+      );
+    case 404:
+      return new HubError(
+        'not_found',
+        `No hub answers at ${url} (HTTP 404): check the path (default /hearsay), or the hub is shutting down.`,
+      );
+    default:
+      return new HubError('refused', `The hub refused the connection (HTTP ${status}).`);
+  }
 }
 
 /** Options of {@link HearsayClient.follow}. */
@@ -97,6 +147,7 @@ export class HearsayClient {
   private opened: Promise<void> | undefined;
   private welcomeMessage: ServerMessageOf<'welcome'> | undefined;
   private reconnects = 0;
+  private closedWith: ConnectionClosed | undefined;
 
   /** @internal Use {@link connect}. */
   constructor(
@@ -109,6 +160,11 @@ export class HearsayClient {
   get welcome(): ServerMessageOf<'welcome'> {
     if (!this.welcomeMessage) throw new Error('Not connected yet.');
     return this.welcomeMessage;
+  }
+
+  /** Why the last established connection ended (undefined while the first one lasts). */
+  get lastClose(): ConnectionClosed | undefined {
+    return this.closedWith;
   }
 
   /** How many times the client reconnected after a drop. */
@@ -129,6 +185,22 @@ export class HearsayClient {
       }
       this.ws = ws;
       let welcomed = false;
+      // In Node, `ws` shows the HTTP answer to a refused upgrade (a browser's WebSocket hides it).
+      let refusedStatus: number | undefined;
+      const emitter = ws as unknown as {
+        on?: (event: string, listener: (...args: never[]) => void) => void;
+        terminate?: () => void;
+      };
+      if (typeof emitter.on === 'function' && typeof emitter.terminate === 'function') {
+        emitter.on(
+          'unexpected-response',
+          (_req: unknown, res: { statusCode?: number; resume?: () => void }) => {
+            refusedStatus = res.statusCode;
+            res.resume?.();
+            emitter.terminate?.();
+          },
+        );
+      }
       ws.addEventListener('message', (event: { data: unknown }) => {
         const text = typeof event.data === 'string' ? event.data : String(event.data);
         const parsed = parseServerFrame(text);
@@ -149,13 +221,18 @@ export class HearsayClient {
         for (const p of this.pending.values()) p.reject(new Error(`connection closed (${event.code})`));
         this.pending.clear();
         if (!welcomed) {
-          reject(
-            new HubError(
-              'unauthorized',
-              `The hub refused the connection (${event.code} ${event.reason || ''}).`.trim(),
-            ),
-          );
+          reject(connectError(this.url, refusedStatus, event.code));
           return;
+        }
+        this.closedWith = {
+          reason: closeReasonOf(event.code),
+          code: event.code,
+          message: event.reason ?? '',
+        };
+        try {
+          this.options.onClose?.(this.closedWith);
+        } catch (error) {
+          this.options.onError?.({ code: 'listener_error', message: String(error) });
         }
         if (!this.closedByUser && this.options.reconnect !== false && !FINAL_CLOSES.has(event.code)) {
           void this.reconnect();
@@ -182,7 +259,13 @@ export class HearsayClient {
           this.send({ v: PROTOCOL_VERSION, type: 'hello', agents: [...this.hostedAgents] });
         for (const s of this.streams) this.subscribeStream(s, true);
         return;
-      } catch {
+      } catch (error) {
+        // Refused credentials or origin are not fixed by trying again: say so and stop.
+        if (error instanceof HubError && (error.code === 'unauthorized' || error.code === 'forbidden')) {
+          this.options.onError?.({ code: error.code, message: error.message });
+          for (const s of this.streams) s.end();
+          return;
+        }
         delay = Math.min(delay * 2, 5000);
       }
     }

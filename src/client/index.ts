@@ -1,6 +1,7 @@
 export * from '../protocol/index.js';
 export type {
   ClientOptions,
+  ConnectErrorCode,
   FollowOptions,
   RunStream,
   WebSocketConstructor,

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { assertAgentIdAllowed } from '../blackboard/index.js';
 
 /** A role a token grants: read-only `inspect`, `operator` (answers approvals), `agent:<id>` (commits as it). */
 export type Role = 'inspect' | 'operator' | `agent:${string}`;
@@ -55,6 +56,7 @@ export class TokenTable {
           throw new TypeError(`Unknown hub role "${role}" (inspect, operator or agent:<id>).`);
       }
       const agents = new Set(grant.roles.filter((r) => r.startsWith('agent:')).map((r) => r.slice(6)));
+      for (const agentId of agents) assertAgentIdAllowed(agentId);
       this.entries.push({
         digest: digest(token),
         grant: {

@@ -1,8 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import type { LogEvent, Unsubscribe } from '../blackboard/index.js';
+import { type LogEvent, RESERVED_AGENT_IDS, type Unsubscribe } from '../blackboard/index.js';
 import {
+  CLOSE_CODES,
   type ClientMessage,
   type ClientMessageOf,
   type FrameError,
@@ -29,15 +30,7 @@ import { type HubBoard, HubRefusal, type HubSource, type RemoteChannel } from '.
 import { StatelyStream } from './stately.js';
 import { toServerMessage } from './translate.js';
 
-/** Close codes the hub uses beyond the standard ones (1008 policy, 1009 too big). */
-export const CLOSE_CODES = {
-  /** The client fell too far behind: reconnect and resume from the last seq received. */
-  slowConsumer: 4008,
-  /** The client kept sending faster than its rate limit. */
-  rateLimited: 4029,
-  /** The hub is shutting down. */
-  goingAway: 1001,
-} as const;
+export { CLOSE_CODES };
 
 /** Options of {@link Hub}. */
 export interface HubOptions {
@@ -53,8 +46,17 @@ export interface HubOptions {
   readonly path?: string;
   /** Largest frame a client may send (default 1 MiB); a larger one closes that connection with 1009. */
   readonly maxFrameBytes?: number;
-  /** A client whose unsent data passes this (default 8 MiB) is cut off with {@link CLOSE_CODES.slowConsumer}. */
+  /**
+   * A client whose unsent data would pass this (default 8 MiB) is cut off: the frame that would pass it is
+   * not queued, and a close frame with {@link CLOSE_CODES.slowConsumer} goes after what is already queued.
+   */
   readonly maxBufferedBytes?: number;
+  /**
+   * How long a connection the hub closes (a slow consumer, a client over its rate, the hub shutting down)
+   * has to read what was queued before it and answer the close frame (default 5000 ms); the socket is
+   * destroyed after that if the close handshake has not completed.
+   */
+  readonly closeGraceMs?: number;
   /**
    * Browser origins allowed to connect. Default: requests without an `Origin` (non-browser clients)
    * and pages served from loopback hosts.
@@ -102,6 +104,7 @@ export class Hub {
   private counter = 0;
   private closed = false;
   readonly maxBufferedBytes: number;
+  readonly closeGraceMs: number;
   readonly rate: { readonly perSecond: number; readonly burst: number };
 
   constructor(options: HubOptions) {
@@ -113,6 +116,7 @@ export class Hub {
     this.path = options.path ?? '/hearsay';
     this.statelyPath = `${this.path}/stately`;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.closeGraceMs = options.closeGraceMs ?? 5000;
     this.rate = options.rateLimit ?? { perSecond: 200, burst: 400 };
     this.wss = new WebSocketServer({
       noServer: true,
@@ -170,7 +174,7 @@ export class Hub {
           ws,
           grant,
           this.source,
-          this.maxBufferedBytes,
+          this,
           (l) => this.log(l),
           () => this.stately.delete(stream),
         );
@@ -256,6 +260,7 @@ class Connection implements RemoteChannel {
   /** The filter of a `'*'` subscription (every run, including those that start later). */
   private wildcard: MessageFilter | undefined;
   private stopRunListener: (() => void) | undefined;
+  private stopDeleteListener: (() => void) | undefined;
   private withdrawAgents: (() => void) | undefined;
   private readonly heart: Heart;
   private closing = false;
@@ -284,6 +289,11 @@ class Connection implements RemoteChannel {
         this.serially(change).catch((error: unknown) =>
           hub.log(`hub: following ${runId} failed: ${String(error)}`),
         );
+    });
+    // A deleted run is followed no more: its subscription (and the board it holds) goes.
+    this.stopDeleteListener = source.onRunDeleted?.((runId) => {
+      this.subscriptions.get(runId)?.stop();
+      this.subscriptions.delete(runId);
     });
     this.heart = new Heart(ws);
     ws.on('error', () => {
@@ -321,11 +331,15 @@ class Connection implements RemoteChannel {
   }
 
   close(code: number, reason: string): void {
+    if (this.closing) return;
     this.closing = true;
     this.dispose();
+    // The close frame goes after what is queued: a peer that reads it within the grace period receives its
+    // code; one that never reads is dropped then, and what it held is freed.
     this.ws.close(code, reason);
-    // A peer that does not read will never see the close frame behind its buffer: drop it soon after.
-    setTimeout(() => this.ws.terminate(), 1000).unref();
+    const grace = setTimeout(() => this.ws.terminate(), this.hub.closeGraceMs);
+    grace.unref();
+    this.ws.once('close', () => clearTimeout(grace));
   }
 
   dispose(): void {
@@ -334,17 +348,26 @@ class Connection implements RemoteChannel {
     this.wildcard = undefined;
     this.stopRunListener?.();
     this.stopRunListener = undefined;
+    this.stopDeleteListener?.();
+    this.stopDeleteListener = undefined;
     this.withdrawAgents?.();
     this.withdrawAgents = undefined;
   }
 
   private sendText(text: string | Buffer): void {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
+    // Checked before queueing: what a client holds stays under the bound, and the close frame is not
+    // stuck behind more than the bound.
+    const size = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
+    if (this.ws.bufferedAmount > 0 && this.ws.bufferedAmount + size > this.hub.maxBufferedBytes) {
+      this.hub.log(
+        `hub: cut off slow consumer ${this.id} (${this.ws.bufferedAmount} bytes unsent; bound ${this.hub.maxBufferedBytes})`,
+      );
+      this.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume from your last seq');
+      return;
+    }
     // A text frame either way (a Buffer is sent as the UTF-8 of a text frame, not as binary).
     this.ws.send(text, { binary: false });
-    if (this.ws.bufferedAmount > this.hub.maxBufferedBytes) {
-      this.close(CLOSE_CODES.slowConsumer, 'slow consumer: reconnect and resume from your last seq');
-    }
   }
 
   private error(error: FrameError): undefined {
@@ -446,6 +469,14 @@ class Connection implements RemoteChannel {
   private hello(m: ClientMessageOf<'hello'>): undefined {
     const agents = m.agents ?? [];
     for (const agentId of agents) {
+      // Checked before the grant: a development-mode token acts as any agent, never as the runtime.
+      if (RESERVED_AGENT_IDS.has(agentId)) {
+        return this.error({
+          code: 'forbidden',
+          message: `"${agentId}" is reserved for the runtime (${[...RESERVED_AGENT_IDS].join(', ')}); no agent may take it.`,
+          ...ref(m),
+        });
+      }
       if (!actsAs(this.grant, agentId)) {
         return this.error({
           code: 'forbidden',
@@ -575,6 +606,7 @@ class Connection implements RemoteChannel {
 
   /** The agent a write is made as: the one named (which the token must allow), or the token's only agent. */
   private writer(named: string | undefined): string | undefined {
+    if (named !== undefined && RESERVED_AGENT_IDS.has(named)) return undefined;
     if (named !== undefined) return actsAs(this.grant, named) ? named : undefined;
     if (this.grant.agents !== '*' && this.grant.agents.size === 1) return [...this.grant.agents][0];
     return undefined;

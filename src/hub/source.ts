@@ -39,6 +39,11 @@ export interface HubSource {
   openRun(runId: string): Promise<HubBoard | undefined>;
   /** Calls `listener` when a run starts. Returns a function that stops it. */
   onRunStarted(listener: (runId: string) => void): () => void;
+  /**
+   * Calls `listener` when a run is deleted (optional): the hub drops its connections' subscriptions to it.
+   * Returns a function that stops it.
+   */
+  onRunDeleted?(listener: (runId: string) => void): () => void;
   /** The paths an agent may write; undefined for an unknown agent. */
   agentWrites(agentId: string): readonly Path[] | undefined;
   /** Commits for `agentId`, already checked to hold that role (and, with `activationId`, to host it). */

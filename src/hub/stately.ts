@@ -138,7 +138,7 @@ export class StatelyStream {
     private readonly ws: WebSocket,
     private readonly grant: Grant,
     private readonly source: HubSource,
-    private readonly maxBufferedBytes: number,
+    private readonly bounds: { readonly maxBufferedBytes: number; readonly closeGraceMs: number },
     private readonly log: (line: string) => void,
     onClose: () => void,
   ) {
@@ -149,6 +149,11 @@ export class StatelyStream {
       onClose();
     });
     this.stops.push(this.source.onRunStarted((runId) => this.background(this.follow(runId))));
+    const stopDeleted = this.source.onRunDeleted?.((runId) => {
+      this.runs.get(runId)?.stop();
+      this.runs.delete(runId);
+    });
+    if (stopDeleted) this.stops.push(stopDeleted);
     this.background(
       this.source.listRuns().then(async (runs) => {
         for (const r of runs) if (!this.runs.has(r.runId)) await this.follow(r.runId);
@@ -190,9 +195,12 @@ export class StatelyStream {
       if (this.ws.readyState !== this.ws.OPEN || event.seq <= run.lastSeq) return;
       run.lastSeq = event.seq;
       for (const m of run.translator.translate(event)) this.ws.send(JSON.stringify(m));
-      if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+      if (this.ws.bufferedAmount > this.bounds.maxBufferedBytes) {
         this.close(4008, 'slow consumer: reconnect');
-        setTimeout(() => this.ws.terminate(), 1000).unref();
+        // The close frame is behind what is queued: the peer has the grace period to read up to it.
+        const grace = setTimeout(() => this.ws.terminate(), this.bounds.closeGraceMs);
+        grace.unref();
+        this.ws.once('close', () => clearTimeout(grace));
       }
     });
   }

@@ -66,4 +66,13 @@ CREATE TABLE "hearsay".activations (
 CREATE INDEX activations_open ON "hearsay".activations (queue, queued_at) WHERE status IN ('queued', 'running');
 `,
   ],
+  [
+    3,
+    `
+-- When a run finished (ms on the clock of the runtime that marked it), for retention policies; null while
+-- it has not. Deleting a run's row deletes its events, snapshots and activations (ON DELETE CASCADE).
+ALTER TABLE "hearsay".runs ADD COLUMN ended_at_ms bigint;
+CREATE INDEX runs_ended ON "hearsay".runs (ended_at_ms) WHERE ended_at_ms IS NOT NULL;
+`,
+  ],
 ];

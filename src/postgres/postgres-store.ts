@@ -4,6 +4,7 @@ import {
   type CommitDraft,
   type CommitEvent,
   type Conflict,
+  type EndedRun,
   type Fence,
   type Fenced,
   type LogEvent,
@@ -778,6 +779,30 @@ export class PostgresStore implements Store, ActivationQueue {
     const key = { runId: a ?? '', activationId: b ?? '', attempt: Number(c) };
     for (const w of this.waiting.get(activationKeyOf(key)) ?? []) w();
     for (const l of this.hintListeners) l({ ended: key });
+  }
+
+  /** Deletes the run's row, and with it (ON DELETE CASCADE) its events, snapshots and activations. */
+  async deleteRun(runId: string): Promise<boolean> {
+    const r = await this.query(`DELETE FROM ${this.t('runs')} WHERE id = $1`, [runId]);
+    this.watchers.delete(runId);
+    return r.rowCount === 1;
+  }
+
+  async markEnded(runId: string, endedAt: number): Promise<void> {
+    const r = await this.query(`UPDATE ${this.t('runs')} SET ended_at_ms = $2 WHERE id = $1`, [
+      runId,
+      Math.round(endedAt),
+    ]);
+    if (r.rowCount !== 1)
+      throw new BlackboardError('run_mismatch', `No run "${runId}" in this store; open it first.`);
+  }
+
+  async endedRuns(): Promise<EndedRun[]> {
+    const r = await this.query<{ id: string; ended_at_ms: string }>(
+      `SELECT id, ended_at_ms FROM ${this.t('runs')} WHERE ended_at_ms IS NOT NULL ORDER BY ended_at_ms, id`,
+      [],
+    );
+    return r.rows.map((row) => ({ runId: row.id, endedAt: Number(row.ended_at_ms) }));
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,5 @@
+export type { CloseReason, ConnectionClosed } from './close-codes.js';
+export { CLOSE_CODES, closeReasonOf } from './close-codes.js';
 export type {
   AgentInfo,
   ClientMessage,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { type AgentDefinition, describeSharedWrite, findSharedWrites } from '../actors/index.js';
 import {
   type AnySchema,
+  assertAgentIdAllowed,
   type Blackboard,
   type BoardOf,
   type CommitEvent,
@@ -24,7 +25,6 @@ import {
 } from '../observability/index.js';
 import { childRunId, childRunTeam } from '../protocol/index.js';
 import {
-  APPROVAL_AUTHORS,
   approvalsFrom,
   type ChildStarter,
   emptySpent,
@@ -55,6 +55,7 @@ import {
 import { combineHubSources, runtimeHubSource } from './hub-source.js';
 import { callModel, runTools } from './model-call.js';
 import { RemoteAgentHost, RemoteAgents } from './remote-agents.js';
+import { checkRetention, DEFAULT_MEMORY_RETENTION, type RetentionPolicy, runsToDrop } from './retention.js';
 import { isLoopbackHost, VERSION } from './version.js';
 
 /** Configuration of {@link createRuntime}. */
@@ -105,6 +106,57 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
   readonly role?: 'local' | 'worker' | 'dispatcher';
   /** How this process claims and holds steps, with `role: 'worker'` (see {@link WorkerOptions}). */
   readonly worker?: WorkerOptions;
+  /**
+   * How long finished runs stay in the store (see {@link RetentionPolicy}). Default: the newest 1,000
+   * ({@link DEFAULT_MEMORY_RETENTION}) when the store is in memory; `'keep-all'` with a durable store
+   * (file, PostgreSQL), whose runs are deleted only when you give a policy or call `deleteRun`. A child
+   * team's runs go with their top-level run.
+   */
+  readonly retention?: RetentionPolicy | 'keep-all';
+}
+
+/**
+ * What {@link Runtime.deleteRun} came to.
+ *
+ * @example
+ * const r = await runtime.deleteRun(runId);
+ * if (!r.ok && r.code === 'running') runtime.runs.get(runId)?.cancel();
+ */
+export type DeleteRunResult =
+  | {
+      readonly ok: true;
+      readonly runId: string /** The run and its child runs. */;
+      readonly deleted: readonly string[];
+    }
+  | {
+      readonly ok: false;
+      /** `running`: in progress here; `unknown_run`: the store holds no such run; `child_run`: delete its top-level run. */
+      readonly code: 'running' | 'unknown_run' | 'child_run';
+      readonly message: string;
+    };
+
+/**
+ * What a runtime holds per run, counted (for tests and operators watching a long-lived process).
+ *
+ * @example
+ * const { storedRuns, live } = await runtime.footprint();
+ */
+export interface RuntimeFootprint {
+  /** Runs in progress (and their schedulers). */
+  readonly live: number;
+  readonly schedulers: number;
+  /** Runs being started, resumed or deleted right now. */
+  readonly opening: number;
+  /** Per-activation counters of child runs started. */
+  readonly childOrdinals: number;
+  /** Runs the store holds, finished or not (what `listRuns` counts). */
+  readonly storedRuns: number;
+  /** Finished runs the store holds as ended (what the retention policy weighs). */
+  readonly endedRuns: number;
+  /** Entries the hub sources cache about runs (infos, start times, followed boards). */
+  readonly hubCache: number;
+  /** Hubs served. */
+  readonly hubs: number;
 }
 
 /** Options of {@link Runtime.listen} and {@link Runtime.attach}: the hub's, without its source. */
@@ -225,7 +277,20 @@ export interface Runtime<TBoard> {
   listen(options?: ListenOptions): Promise<Listening>;
   /** Serves the hub on the caller's HTTP server (WebSocket upgrades on the hub's path). */
   attach(server: Server, options?: Omit<ListenOptions, 'port' | 'host'>): Hub;
-  /** Cancels every run in progress, closes hubs it serves, and waits for the runs' outcomes. */
+  /**
+   * Deletes a run that is not in progress (and its child runs) from the store, and whatever the runtime
+   * and its hubs keep about it; its board can no longer be opened. A running run is refused (`running`):
+   * cancel it first.
+   */
+  deleteRun(runId: string): Promise<DeleteRunResult>;
+  /** Applies the retention policy now (it also runs whenever a run ends). Resolves with the runs deleted. */
+  prune(): Promise<string[]>;
+  /** Counts what the runtime holds per run. */
+  footprint(): Promise<RuntimeFootprint>;
+  /**
+   * Cancels every run in progress, closes hubs it serves, waits for the runs' outcomes, and lets go of
+   * what it kept per run; closes the store too when the runtime made it (no `store` given).
+   */
   close(): Promise<void>;
 }
 
@@ -246,9 +311,8 @@ export function createRuntime<TSchema extends AnySchema>(
   const ids = new Set<string>();
   for (const agent of config.agents) {
     if (ids.has(agent.id)) throw new TypeError(`Two agents are named "${agent.id}".`);
-    if (APPROVAL_AUTHORS.has(agent.id) || agent.id === 'input') {
-      throw new TypeError(`"${agent.id}" is reserved for the runtime; name the agent otherwise.`);
-    }
+    // An agent built without defineAgent (a plain object) is held to the same list.
+    assertAgentIdAllowed(agent.id);
     ids.add(agent.id);
   }
   for (const agent of config.agents) {
@@ -280,6 +344,8 @@ export function createRuntime<TSchema extends AnySchema>(
   }
   // Actor snapshots go on the log only where the log outlives the process.
   const durable = !(store instanceof MemoryStore) || store instanceof FileStore;
+  const retention = config.retention ?? (durable ? 'keep-all' : DEFAULT_MEMORY_RETENTION);
+  checkRetention(retention);
   const deterministic = config.deterministic;
   const clock: RuntimeClock = config.clock ?? (deterministic ? new VirtualClock() : realClock);
   // Child teams share this runtime's store, clock, models and observability unless they bring their own;
@@ -432,7 +498,12 @@ export function createRuntime<TSchema extends AnySchema>(
     return claiming(runId, () => startRun(runId, input, options));
   }
 
-  function resume(runId: string, options: Omit<RunOptions, 'runId'> = {}): Promise<RunHandle<TBoard>> {
+  function resume(
+    runId: string,
+    options: Omit<RunOptions, 'runId'> = {},
+    /** Set by `resumeAll`, which found the run in the store's list already. */
+    listed = false,
+  ): Promise<RunHandle<TBoard>> {
     const team = teamOf(runId);
     if (team !== undefined)
       return Promise.reject(
@@ -440,7 +511,7 @@ export function createRuntime<TSchema extends AnySchema>(
           `"${runId}" is a run of the child team "${team}": it resumes when its parent's activation runs again.`,
         ),
       );
-    return claiming(runId, () => resumeRun(runId, options));
+    return claiming(runId, () => resumeRun(runId, options, listed));
   }
 
   async function startRun(
@@ -465,7 +536,14 @@ export function createRuntime<TSchema extends AnySchema>(
     return launch(runId, board, options, undefined);
   }
 
-  async function resumeRun(runId: string, options: Omit<RunOptions, 'runId'>): Promise<RunHandle<TBoard>> {
+  async function resumeRun(
+    runId: string,
+    options: Omit<RunOptions, 'runId'>,
+    listed: boolean,
+  ): Promise<RunHandle<TBoard>> {
+    // Opening a run the store does not hold would create it (an empty run left behind by every bad id).
+    if (!listed && store.listRuns && !(await store.listRuns()).includes(runId))
+      throw new TypeError(`The store holds no run "${runId}" to resume.`);
     const board = await openBoard(runId);
     if (board.seq === 0) throw new TypeError(`The store holds no run "${runId}" to resume.`);
     const history = await store.read(runId, 1, board.seq);
@@ -557,24 +635,32 @@ export function createRuntime<TSchema extends AnySchema>(
     const onAbort = () =>
       scheduler.cancel(`cancelled: ${String(options.signal?.reason ?? 'signal aborted')}`);
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const result = scheduler.result.then((r): RunResult<TBoard> => {
-      options.signal?.removeEventListener('abort', onAbort);
-      stopTracing();
-      // The run has ended: its board no longer follows the store (a database store would read for it forever).
-      board.unfollow();
-      tracer.end(r.outcome, r.reason);
-      runs.delete(runId);
-      schedulers.delete(runId);
-      for (const key of childOrdinals.keys()) if (key.startsWith(`${runId}\u0000`)) childOrdinals.delete(key);
-      return {
-        runId,
-        ...r,
-        board: board.state,
-        version: board.version,
-        traceId: tracer.traceId,
-        cost: tracer.cost(),
-      };
-    });
+    const result = scheduler.result
+      .then((r): SchedulerResult => {
+        options.signal?.removeEventListener('abort', onAbort);
+        stopTracing();
+        // The run has ended: its board no longer follows the store (a database store would read for it forever).
+        board.unfollow();
+        tracer.end(r.outcome, r.reason);
+        runs.delete(runId);
+        schedulers.delete(runId);
+        for (const key of childOrdinals.keys())
+          if (key.startsWith(`${runId}\u0000`)) childOrdinals.delete(key);
+        return r;
+      })
+      .then(async (r): Promise<RunResult<TBoard>> => {
+        // A finished run is marked ended and the retention policy applied before the caller hears of it, so
+        // what the store holds is bounded whenever a result is in hand. A paused run is not finished.
+        if (!isChild && r.outcome !== 'awaiting_approval') await retire(runId);
+        return {
+          runId,
+          ...r,
+          board: board.state,
+          version: board.version,
+          traceId: tracer.traceId,
+          cost: tracer.cost(),
+        };
+      });
     const handle: RunHandle<TBoard> = {
       runId,
       board,
@@ -644,10 +730,79 @@ export function createRuntime<TSchema extends AnySchema>(
       if (runs.has(runId) || opening.has(runId) || teamOf(runId) !== undefined) continue;
       // One read of the log decides: a run that had ended resolves with its recorded outcome and is not
       // running, so only the runs actually picked up are returned.
-      const handle = await resume(runId);
+      const handle = await resume(runId, {}, true);
       if (runs.get(runId) === handle) handles.push(handle);
     }
     return handles;
+  }
+
+  /** Retirements and prunes, one at a time (two runs ending at once must not both delete the oldest). */
+  let retiring: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = retiring.then(work, work);
+    retiring = next.catch(() => undefined);
+    return next;
+  };
+  /** Listeners told of deleted runs (hub sources drop what they cache, hub connections their subscriptions). */
+  const runDeleted = new Set<(runId: string) => void>();
+
+  async function retire(runId: string): Promise<void> {
+    try {
+      await serially(async () => {
+        await store.markEnded(runId, clock.now());
+        await pruneNow();
+      });
+    } catch (error) {
+      // Retention is housekeeping: a store that fails at it does not change the run's outcome.
+      console.warn(`hearsay: retiring run ${runId} failed: ${String(error)}`);
+    }
+  }
+
+  async function pruneNow(): Promise<string[]> {
+    if (retention === 'keep-all' || isChild) return [];
+    const dropped: string[] = [];
+    for (const runId of runsToDrop(await store.endedRuns(), retention, clock.now())) {
+      // A finished run resumed or started again under its id is not dropped while it runs.
+      if (runs.has(runId) || opening.has(runId) || teamOf(runId) !== undefined) continue;
+      const r = await deleteNow(runId);
+      if (r.ok) dropped.push(...r.deleted);
+    }
+    return dropped;
+  }
+
+  const isBelow = (id: string, runId: string) => id.startsWith(`${runId}/`) && childRunTeam(id) !== undefined;
+
+  async function deleteNow(runId: string): Promise<DeleteRunResult> {
+    const team = teamOf(runId);
+    if (team !== undefined)
+      return {
+        ok: false,
+        code: 'child_run',
+        message: `"${runId}" is a run of the child team "${team}": delete its top-level run, and its child runs go with it.`,
+      };
+    if (runs.has(runId) || opening.has(runId))
+      return {
+        ok: false,
+        code: 'running',
+        message: `Run "${runId}" is in progress: cancel it (handle.cancel()), wait for its result, then delete it.`,
+      };
+    opening.add(runId);
+    try {
+      const below = ((await store.listRuns?.()) ?? []).filter((id) => isBelow(id, runId));
+      const held = await store.deleteRun(runId);
+      for (const id of below) await store.deleteRun(id);
+      if (!held && below.length === 0)
+        return { ok: false, code: 'unknown_run', message: `The store holds no run "${runId}".` };
+      const deleted = [runId, ...below];
+      for (const id of deleted) {
+        for (const listener of runDeleted) listener(id);
+        const owner = teamOf(id);
+        if (owner !== undefined) internals.get(descendants().get(owner)!)?.deleted(id);
+      }
+      return { ok: true, runId, deleted };
+    } finally {
+      opening.delete(runId);
+    }
   }
 
   const ready: Promise<RunHandle<TBoard>[]> = config.resumeOnStart ? resumeAll() : Promise.resolve([]);
@@ -659,9 +814,13 @@ export function createRuntime<TSchema extends AnySchema>(
   const reject = (requestId: string, a: { by: string; reason: string }) =>
     answer(requestId, { approved: false, ...a });
 
+  /** The hub sources made over this runtime's runs (their caches are counted by `footprint`). */
+  const rawSources: { cached(): number }[] = [];
+  const hubCacheSize = () => rawSources.reduce((n, s) => n + s.cached(), 0);
+
   /** This runtime's runs as the hub sees them (`owns` picks its runs out of a store shared with child teams). */
-  const rawSource = (owns: (runId: string) => boolean): HubSource =>
-    runtimeHubSource({
+  const rawSource = (owns: (runId: string) => boolean): HubSource => {
+    const made = runtimeHubSource({
       owns,
       server: `hearsay/${VERSION}`,
       agents: config.agents,
@@ -671,6 +830,10 @@ export function createRuntime<TSchema extends AnySchema>(
       onRunStarted: (listener) => {
         runStarted.add(listener);
         return () => runStarted.delete(listener);
+      },
+      onRunDeleted: (listener) => {
+        runDeleted.add(listener);
+        return () => runDeleted.delete(listener);
       },
       answer: async (requestId, a) => {
         const result = a.approved
@@ -697,6 +860,9 @@ export function createRuntime<TSchema extends AnySchema>(
       usageOf: (runId) => schedulers.get(runId)?.usage(),
       runOf: runOfRequest,
     });
+    rawSources.push(made);
+    return made;
+  };
 
   /** Every child team below this runtime, by name (names are unique across the tree). */
   const descendants = (): Map<string, Runtime<unknown>> => {
@@ -802,6 +968,27 @@ export function createRuntime<TSchema extends AnySchema>(
     runs,
     warnings,
     ...(worker ? { worker } : {}),
+    deleteRun: (runId) => serially(() => deleteNow(runId)),
+    prune: () => serially(pruneNow),
+    async footprint() {
+      return {
+        live: runs.size,
+        schedulers: schedulers.size,
+        opening: opening.size,
+        childOrdinals: childOrdinals.size,
+        // A closed store holds nothing (and refuses to be asked).
+        storedRuns: await Promise.resolve(store.listRuns?.()).then(
+          (r) => r?.length ?? 0,
+          () => 0,
+        ),
+        endedRuns: await store.endedRuns().then(
+          (r) => r.length,
+          () => 0,
+        ),
+        hubCache: hubCacheSize(),
+        hubs: hubs.size,
+      };
+    },
     async close() {
       const pending = [...runs.values()];
       for (const h of pending) h.cancel('the runtime is closing');
@@ -810,11 +997,22 @@ export function createRuntime<TSchema extends AnySchema>(
       await Promise.all([...hubs].map((h) => h.close()));
       hubs.clear();
       await Promise.all([...children.values()].map((c) => c.close()));
+      await retiring;
+      // What was kept per run goes: listeners, caches, counters; and the store, when the runtime made it.
+      runStarted.clear();
+      runDeleted.clear();
+      childOrdinals.clear();
+      rawSources.length = 0;
+      source = undefined;
+      if (config.store === undefined) await store.close();
     },
   };
   internals.set(runtime as Runtime<unknown>, {
     rawSource,
     descendants,
+    deleted: (runId) => {
+      for (const listener of runDeleted) listener(runId);
+    },
     markChild: () => {
       isChild = true;
     },
@@ -830,6 +1028,8 @@ const internals = new WeakMap<
   {
     rawSource(owns: (runId: string) => boolean): HubSource;
     descendants(): Map<string, Runtime<unknown>>;
+    /** A run of this (child) runtime's team was deleted by its top-level run's runtime. */
+    deleted(runId: string): void;
     markChild(): void;
   }
 >();

@@ -27,6 +27,8 @@ export interface HubSourceDeps {
   >;
   readonly openBoard: (runId: string) => Promise<Blackboard<unknown>>;
   readonly onRunStarted: (listener: (runId: string) => void) => () => void;
+  /** Calls `listener` when a run is deleted from the store. Returns a function that stops it. */
+  readonly onRunDeleted?: (listener: (runId: string) => void) => () => void;
   readonly answer: (requestId: string, answer: OperatorAnswer) => Promise<string>;
   readonly remote: RemoteAgents;
   /** The run an approval request belongs to. */
@@ -43,7 +45,10 @@ const OUTCOME_WINDOW = 500;
 const MAX_INFOS = 1000;
 
 /** The runtime as the hub sees it: runs (live or in the store), writes by agents, approvals, remote agents. */
-export function runtimeHubSource(deps: HubSourceDeps): HubSource {
+export function runtimeHubSource(deps: HubSourceDeps): HubSource & {
+  /** How many entries it caches about runs (infos, start times, followed boards). */
+  cached(): number;
+} {
   const byId = new Map(deps.agents.map((a) => [a.id, a]));
   /** Ended runs' infos, valid while their log does not grow (an answer to a paused run appends to it). */
   const infos = new Map<string, RunInfo>();
@@ -114,6 +119,15 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
    */
   const followed = new Map<string, Promise<Blackboard<unknown>>>();
 
+  // A deleted run leaves nothing behind here: its cached info, start time and followed board go.
+  deps.onRunDeleted?.((runId) => {
+    infos.delete(runId);
+    starts.delete(runId);
+    const board = followed.get(runId);
+    followed.delete(runId);
+    void board?.then((b) => b.unfollow()).catch(() => undefined);
+  });
+
   const notRunning = (runId: string): HubCommitResult => ({
     ok: false,
     code: 'not_running',
@@ -128,6 +142,8 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource {
 
   return {
     server: deps.server,
+    cached: () => infos.size + starts.size + followed.size,
+    ...(deps.onRunDeleted ? { onRunDeleted: deps.onRunDeleted } : {}),
     async listRuns() {
       const out: RunInfo[] = await Promise.all([...deps.live].map(([id, run]) => liveInfo(id, run.board)));
       for (const runId of (await deps.store.listRuns?.()) ?? []) {
@@ -274,6 +290,12 @@ export function combineHubSources(
       const stops = all.map((s) => s.onRunStarted(listener));
       return () => {
         for (const stop of stops) stop();
+      };
+    },
+    onRunDeleted(listener) {
+      const stops = all.map((s) => s.onRunDeleted?.(listener));
+      return () => {
+        for (const stop of stops) stop?.();
       };
     },
     agentWrites: (agentId) => own.agentWrites(agentId),

@@ -1,5 +1,6 @@
 export type {
   ApprovalResult,
+  DeleteRunResult,
   Listening,
   ListenOptions,
   RunHandle,
@@ -7,7 +8,10 @@ export type {
   RunResult,
   Runtime,
   RuntimeConfig,
+  RuntimeFootprint,
 } from './create-runtime.js';
 export { createRuntime } from './create-runtime.js';
 export type { HubSourceDeps } from './hub-source.js';
 export { RemoteAgentHost, RemoteAgents } from './remote-agents.js';
+export type { RetentionPolicy } from './retention.js';
+export { DEFAULT_MEMORY_RETENTION, runsToDrop } from './retention.js';

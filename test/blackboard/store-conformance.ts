@@ -163,6 +163,74 @@ export function describeStoreConformance(name: string, makeStore: StoreFactory, 
       expect(board.version).toBe(1000);
     });
 
+    it('deletes a run: its log, snapshots and ended mark are gone, other runs stay, reopening starts afresh', async () => {
+      await store.openRun('gone', { n: 1 });
+      await store.openRun('kept', { n: 2 });
+      await store.commit('gone', draft({ baseVersion: 0, writes: [['n']], idempotencyKey: 'k' }), [['n']]);
+      await store.saveSnapshot('gone', { version: 1, seq: 1, state: { n: 5 } });
+      await store.commit('kept', draft({ baseVersion: 0, writes: [['n']] }), [['n']]);
+      await store.markEnded('gone', 10);
+      await store.markEnded('kept', 20);
+      expect(await store.deleteRun('gone')).toBe(true);
+      expect(await store.deleteRun('gone')).toBe(false);
+      expect(await store.deleteRun('never-was')).toBe(false);
+      if (store.listRuns) expect((await store.listRuns()).sort()).toEqual(['kept']);
+      expect((await store.endedRuns()).map((r) => r.runId)).toEqual(['kept']);
+      await expect(store.read('gone', 1)).rejects.toThrow();
+      // Opening it again creates a new run: nothing of the old one comes back.
+      const again = await store.openRun('gone', { n: 99 });
+      expect(again).toMatchObject({ created: true, head: { seq: 0, version: 0 } });
+      expect(again.snapshot.state).toEqual({ n: 99 });
+      expect(await store.findCommit('gone', 'k')).toBeUndefined();
+      expect(await store.read('kept', 1)).toHaveLength(1);
+    });
+
+    it('lists the runs marked ended, oldest first; marking again moves a run; an unknown run is refused', async () => {
+      for (const id of ['a', 'b', 'c']) await store.openRun(id, {});
+      await store.markEnded('b', 200);
+      await store.markEnded('a', 300);
+      await store.markEnded('c', 100);
+      expect(await store.endedRuns()).toEqual([
+        { runId: 'c', endedAt: 100 },
+        { runId: 'b', endedAt: 200 },
+        { runId: 'a', endedAt: 300 },
+      ]);
+      await store.markEnded('c', 400);
+      expect((await store.endedRuns()).map((r) => r.runId)).toEqual(['b', 'a', 'c']);
+      await expect(store.markEnded('nobody', 1)).rejects.toThrow();
+    });
+
+    it('keeps an ended run readable and reopenable until it is deleted', async () => {
+      const schema = z.object({ n: z.number() });
+      for (let i = 0; i < 70; i++) {
+        const board = await createBlackboard({ schema, initial: { n: 0 }, store, runId: `e${i}` });
+        await board.transact(
+          (d) => {
+            d.n = i + 1;
+          },
+          { author: 'w' },
+        );
+        await store.markEnded(`e${i}`, i);
+      }
+      const first = await createBlackboard({ schema, initial: { n: -1 }, store, runId: 'e0' });
+      expect(first.version).toBe(1);
+      expect((await store.read('e0', 1)).map((e) => e.type)).toEqual(['commit']);
+      expect(await store.endedRuns()).toHaveLength(70);
+      expect(await store.deleteRun('e0')).toBe(true);
+      const fresh = await createBlackboard({ schema, initial: { n: -1 }, store, runId: 'e0' });
+      expect(fresh.version).toBe(0);
+      expect(fresh.state.n).toBe(-1);
+    });
+
+    it('refuses every call after close', async () => {
+      await store.openRun('r', {});
+      await store.close();
+      await expect(store.read('r', 1)).rejects.toThrow();
+      await expect(store.deleteRun('r')).rejects.toThrow();
+      await expect(store.endedRuns()).rejects.toThrow();
+      await expect(store.openRun('other', {})).rejects.toThrow();
+    });
+
     it('decides every commit by the path rule (property)', async () => {
       await fc.assert(conflictRuleProperty(makeStore), { numRuns: Math.max(50, runs / 5) });
     });

@@ -1,11 +1,11 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { BlackboardError, type Conflict } from '../errors.js';
 import type { CommitDraft, LogEvent, MessageDraft, MessageEvent } from '../events.js';
 import type { Path } from '../path.js';
 import { SerialQueue } from '../serial-queue.js';
-import type { OpenedRun, StoreCommitResult, StoredSnapshot } from '../store.js';
+import type { EndedRun, OpenedRun, StoreCommitResult, StoredSnapshot } from '../store.js';
 import { MemoryStore } from './memory-store.js';
 
 /**
@@ -37,6 +37,14 @@ export interface FileStoreOptions {
 }
 
 const HEADER = 12;
+
+/**
+ * How many ended runs a {@link FileStore} keeps loaded in memory (older ones are read back when opened).
+ *
+ * @example
+ * store.runCount <= LOADED_ENDED_RUNS + runsInProgress; // true
+ */
+export const LOADED_ENDED_RUNS = 64;
 
 /** One record: [u32 payload length][u32 crc32 of the payload][u32 crc32 of the first 8 bytes] then the payload. */
 function encode(payload: unknown): Buffer {
@@ -156,6 +164,7 @@ export class FileStore extends MemoryStore {
   }
 
   override async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
     const created = !this.runs.has(runId) && (await this.load(runId, initial));
     const opened = await super.openRun(runId, initial);
     return created ? { ...opened, created: true } : opened;
@@ -352,6 +361,109 @@ export class FileStore extends MemoryStore {
     } catch {
       return [];
     }
+  }
+
+  /** Ended runs still loaded in memory, oldest first: beyond {@link LOADED_ENDED_RUNS} they are unloaded. */
+  private readonly loadedEnded: string[] = [];
+  /** The folder's ended marks, read once and then kept in step (a retention policy asks after every run). */
+  private endedMarks: Map<string, number> | undefined;
+
+  private endedFile(runId: string): string {
+    return join(this.dir, `${safeName(runId)}.ended`);
+  }
+
+  /**
+   * Records the run as ended in a small file beside its log (`<run>.ended`), then keeps at most
+   * {@link LOADED_ENDED_RUNS} ended runs loaded in memory: older ones are unloaded (read back from disk
+   * when opened again), so a long-lived process does not hold every run it ever served. Nothing on disk is
+   * deleted: that takes `deleteRun` (or a retention policy the user configures on the runtime).
+   */
+  override async markEnded(runId: string, endedAt: number): Promise<void> {
+    this.assertHealthy(runId);
+    this.run(runId);
+    await this.queue(runId).run(async () => {
+      const tmp = `${this.endedFile(runId)}.tmp`;
+      await writeFile(tmp, JSON.stringify({ endedAt }));
+      await rename(tmp, this.endedFile(runId));
+    });
+    await super.markEnded(runId, endedAt);
+    await this.readEndedMarks();
+    this.endedMarks?.delete(runId);
+    this.endedMarks?.set(runId, endedAt);
+    const at = this.loadedEnded.indexOf(runId);
+    if (at >= 0) this.loadedEnded.splice(at, 1);
+    this.loadedEnded.push(runId);
+    while (this.loadedEnded.length > LOADED_ENDED_RUNS) {
+      const old = this.loadedEnded.shift()!;
+      // After whatever is still being appended to it.
+      await this.queue(old).run(async () => {
+        this.runs.delete(old);
+        this.queues.delete(old);
+      });
+    }
+  }
+
+  /** The runs marked ended in this store's folder (loaded or not), oldest first. */
+  override async endedRuns(): Promise<EndedRun[]> {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    const marks = await this.readEndedMarks();
+    return [...marks].map(([runId, endedAt]) => ({ runId, endedAt })).sort((a, b) => a.endedAt - b.endedAt);
+  }
+
+  private async readEndedMarks(): Promise<Map<string, number>> {
+    if (this.endedMarks) return this.endedMarks;
+    const marks = new Map<string, number>();
+    let names: string[] = [];
+    try {
+      names = (await readdir(this.dir)).filter((n) => n.endsWith('.ended'));
+    } catch {
+      // No folder yet: no marks.
+    }
+    for (const name of names) {
+      try {
+        const { endedAt } = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as { endedAt: number };
+        marks.set(decodeURIComponent(name.slice(0, -'.ended'.length)), endedAt);
+      } catch {
+        // Deleted meanwhile, or half-written by a crash: not a record of an ended run.
+      }
+    }
+    this.endedMarks ??= marks;
+    return this.endedMarks;
+  }
+
+  /** Deletes the run's log, snapshots and ended mark from the folder, and the run from memory. */
+  override async deleteRun(runId: string): Promise<boolean> {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    const held = this.runs.has(runId) || (await this.listRuns()).includes(runId);
+    await this.queue(runId).run(async () => {
+      await rm(this.logFile(runId), { force: true });
+      await rm(this.endedFile(runId), { force: true });
+      const prefix = `${safeName(runId)}.snap-`;
+      let names: string[] = [];
+      try {
+        names = (await readdir(this.dir)).filter((n) => n.startsWith(prefix));
+      } catch {
+        // No folder: nothing to remove.
+      }
+      for (const name of names) await rm(join(this.dir, name), { force: true });
+      await this.syncDir().catch(() => undefined);
+    });
+    await super.deleteRun(runId);
+    this.endedMarks?.delete(runId);
+    this.queues.delete(runId);
+    this.failed.delete(runId);
+    const at = this.loadedEnded.indexOf(runId);
+    if (at >= 0) this.loadedEnded.splice(at, 1);
+    return held;
+  }
+
+  /** Closes the store and drops what it held in memory (the folder keeps every run). */
+  override async close(): Promise<void> {
+    await super.close();
+    this.queues.clear();
+    this.failed.clear();
+    this.loadedEnded.length = 0;
+    this.endedMarks = undefined;
   }
 
   /** The size of a run's log file in bytes (for tests and operators). */

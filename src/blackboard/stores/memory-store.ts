@@ -2,7 +2,7 @@ import { BlackboardError, type Conflict } from '../errors.js';
 import type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent } from '../events.js';
 import type { Path } from '../path.js';
 import { PathIndex } from '../path-index.js';
-import type { LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from '../store.js';
+import type { EndedRun, LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from '../store.js';
 
 interface RunLog {
   /** Retained events; `events[i].seq === offset + i + 1`. */
@@ -25,9 +25,20 @@ interface RunLog {
 export class MemoryStore implements Store {
   /** Runs by id (subclasses that persist load runs into it with `adopt`). */
   protected readonly runs = new Map<string, RunLog>();
+  /** Runs marked ended, with when (insertion order is marking order). */
+  protected readonly ended = new Map<string, number>();
   protected closed = false;
 
+  /**
+   * How many runs the store holds in memory (0 after `close`). Runs are kept until deleted: a runtime
+   * deletes finished runs by its retention policy (bounded by default for an in-memory store).
+   */
+  get runCount(): number {
+    return this.runs.size;
+  }
+
   async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
     const existing = this.runs.get(runId);
     if (existing) return { created: false, head: this.head(existing), snapshot: existing.snapshots.at(-1)! };
     const snapshot: StoredSnapshot = { version: 0, seq: 0, state: initial };
@@ -117,8 +128,30 @@ export class MemoryStore implements Store {
     return [...this.runs.keys()];
   }
 
+  async deleteRun(runId: string): Promise<boolean> {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    this.ended.delete(runId);
+    return this.runs.delete(runId);
+  }
+
+  async markEnded(runId: string, endedAt: number): Promise<void> {
+    this.run(runId);
+    this.ended.delete(runId);
+    this.ended.set(runId, endedAt);
+  }
+
+  async endedRuns(): Promise<EndedRun[]> {
+    if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    return [...this.ended]
+      .map(([runId, endedAt]) => ({ runId, endedAt }))
+      .sort((a, b) => a.endedAt - b.endedAt);
+  }
+
+  /** Closes the store and drops every run it held in memory. */
   async close(): Promise<void> {
     this.closed = true;
+    this.runs.clear();
+    this.ended.clear();
   }
 
   protected run(runId: string): RunLog {

@@ -83,7 +83,8 @@ function App() {
       })
       .catch((error: unknown) =>
         setConn(
-          error instanceof HubError && error.code === 'unauthorized'
+          // A browser hides the status of a refused upgrade: a refused token looks unreachable.
+          error instanceof HubError && (error.code === 'unauthorized' || error.code === 'unreachable')
             ? { status: 'refused', message: error.message }
             : { status: 'error', message: String(error) },
         ),

@@ -3,6 +3,7 @@ import type {
   CommitDraft,
   CommitEvent,
   Conflict,
+  EndedRun,
   LogEvent,
   MessageDraft,
   MessageEvent,
@@ -34,6 +35,18 @@ export class InterleavedStore implements Store {
 
   private async pause(label: string): Promise<void> {
     if (this.scheduler) await this.scheduler.schedule(Promise.resolve(), label);
+  }
+
+  deleteRun(runId: string): Promise<boolean> {
+    return this.inner.deleteRun(runId);
+  }
+
+  markEnded(runId: string, endedAt: number): Promise<void> {
+    return this.inner.markEnded(runId, endedAt);
+  }
+
+  endedRuns(): Promise<EndedRun[]> {
+    return this.inner.endedRuns();
   }
 
   openRun(runId: string, initial: unknown): Promise<OpenedRun> {
