@@ -13,6 +13,7 @@ import type { CommitEvent, LogEvent, MessageDraft, MessageEvent } from './events
 import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
 import { applyPatches, checkPatchShape } from './patches.js';
 import { coverPaths, formatPath, isPath, type Path } from './path.js';
+import { replayCommit } from './replay.js';
 import { type AnySchema, revive, revivePatch, validateAll, validatePatch } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
 import type { Store } from './store.js';
@@ -291,11 +292,11 @@ export class Blackboard<TState> {
         'store_failure',
         `The store holds no snapshot at or before version ${version}.`,
       );
-    let state = revive(this.schema, snap.state) as TState;
+    let state = deepFreeze(revive(this.schema, snap.state)) as TState;
     if (snap.version === version) return state;
     for (const event of await this.store.read(this.runId, snap.seq + 1, head.seq)) {
       if (event.type !== 'commit') continue;
-      state = replayCommit(state, event);
+      state = replayCommit(this.schema, state, event);
       if (event.version === version) break;
     }
     return state;
@@ -411,7 +412,7 @@ export class Blackboard<TState> {
     if (result.event.seq !== this.current.seq + 1) {
       // Others appended before us without touching our paths: apply their events first, then ours again.
       await this.catchUp(result.event.seq - 1);
-      next = replayCommit(this.current.state, result.event);
+      next = replayCommit(this.schema, this.current.state, result.event);
     }
     this.advance(next, result.event);
     if (result.event.version % this.snapshotEvery === 0) {
@@ -433,7 +434,7 @@ export class Blackboard<TState> {
     if (seq !== undefined && seq <= this.current.seq) return;
     for (const event of await this.store.read(this.runId, this.current.seq + 1, seq)) {
       this.advance(
-        event.type === 'commit' ? replayCommit(this.current.state, event) : this.current.state,
+        event.type === 'commit' ? replayCommit(this.schema, this.current.state, event) : this.current.state,
         event,
       );
     }
@@ -547,7 +548,7 @@ export async function createBlackboard<TSchema extends AnySchema>(
   if (!opened.created && opened.head.seq > opened.snapshot.seq) {
     let state = head.state;
     for (const event of await store.read(runId, opened.snapshot.seq + 1, opened.head.seq)) {
-      if (event.type === 'commit') state = replayCommit(state, event);
+      if (event.type === 'commit') state = replayCommit(schema, state, event);
       head = Object.freeze({ state, version: event.version, seq: event.seq });
     }
   }
@@ -563,21 +564,6 @@ export async function createBlackboard<TSchema extends AnySchema>(
     snapshot: head,
     ...(options.follow === undefined ? {} : { follow: options.follow }),
   });
-}
-
-/** Applies a commit read from the log (reopening a run, `at`, catching up with other writers). */
-function replayCommit<TState>(state: TState, event: CommitEvent): TState {
-  const applied = applyPatches(state, event.patches);
-  if (!applied.ok) {
-    throw new BlackboardError(
-      'corrupt_log',
-      `Commit seq ${event.seq} does not apply: ${applied.error.message}`,
-      {
-        details: event,
-      },
-    );
-  }
-  return applied.state;
 }
 
 interface MessageBatch {
