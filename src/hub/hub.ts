@@ -5,6 +5,7 @@ import type { LogEvent, Unsubscribe } from '../blackboard/index.js';
 import {
   type ClientMessage,
   type ClientMessageOf,
+  DEFAULT_MAX_FRAME_DEPTH,
   type FrameError,
   type MessageFilter,
   PROTOCOL_VERSION,
@@ -53,6 +54,11 @@ export interface HubOptions {
   readonly path?: string;
   /** Largest frame a client may send (default 1 MiB); a larger one closes that connection with 1009. */
   readonly maxFrameBytes?: number;
+  /**
+   * How deeply a client's frame may nest (default 300: a board's default depth plus the message); a deeper
+   * one is answered with a `limit_exceeded` error before it is parsed, and the connection stays open.
+   */
+  readonly maxFrameDepth?: number;
   /** A client whose unsent data passes this (default 8 MiB) is cut off with {@link CLOSE_CODES.slowConsumer}. */
   readonly maxBufferedBytes?: number;
   /**
@@ -102,6 +108,8 @@ export class Hub {
   private counter = 0;
   private closed = false;
   readonly maxBufferedBytes: number;
+  /** @internal How deeply a client's frame may nest. */
+  readonly maxFrameDepth: number;
   readonly rate: { readonly perSecond: number; readonly burst: number };
 
   constructor(options: HubOptions) {
@@ -113,6 +121,7 @@ export class Hub {
     this.path = options.path ?? '/hearsay';
     this.statelyPath = `${this.path}/stately`;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    this.maxFrameDepth = options.maxFrameDepth ?? DEFAULT_MAX_FRAME_DEPTH;
     this.rate = options.rateLimit ?? { perSecond: 200, burst: 400 };
     this.wss = new WebSocketServer({
       noServer: true,
@@ -382,7 +391,7 @@ class Connection implements RemoteChannel {
       });
       return;
     }
-    const parsed = parseClientFrame(data.toString());
+    const parsed = parseClientFrame(data.toString(), { maxDepth: this.hub.maxFrameDepth });
     if (!parsed.ok) {
       this.error(parsed.error);
       return;

@@ -1,7 +1,9 @@
+export { DEFAULT_MAX_FRAME_DEPTH, jsonNestingOver } from './frame-depth.js';
 export type {
   AgentInfo,
   ClientMessage,
   ClientMessageOf,
+  FrameBounds,
   FrameError,
   MessageFilter,
   ParsedFrame,
