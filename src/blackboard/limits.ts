@@ -1,5 +1,3 @@
-import { Keyed } from './keyed.js';
-
 /**
  * Bounds on what one commit or message may carry. Each is checked, without recursion, before anything
  * walks the input recursively (patch application, freezing, schema checks, JSON): a commit or message
@@ -74,13 +72,15 @@ export function nestsDeeperThan(value: unknown, levels: number, skip?: (node: ob
     if (level > levels) return true;
     if (seen.has(node)) continue;
     seen.add(node);
+    // A Keyed collection is known by its brand (this module stays free of immer, for the browser client).
     const children: Iterable<unknown> =
-      node instanceof Keyed || node instanceof Map || node instanceof Set
-        ? node.values()
-        : Object.values(node);
+      isKeyed(node) || node instanceof Map || node instanceof Set ? node.values() : Object.values(node);
     for (const child of children) {
       if (typeof child === 'object' && child !== null && !skip?.(child)) stack.push([child, level + 1]);
     }
   }
   return false;
 }
+
+const isKeyed = (node: object): node is { values(): Iterable<unknown> } =>
+  (node as Record<symbol, unknown>)[Symbol.for('hearsay.keyed')] === true;

@@ -90,8 +90,11 @@ export function measureValue(
       bytes += 4;
       return bytes > maxBytes ? tooLarge() : undefined;
     }
-    if (v instanceof OverDepth)
-      return found(`nesting deeper than ${v.maxDepth} levels`, { name: 'maxDepth', max: v.maxDepth });
+    // A recipe's value kept from immer: deeper than the recipe's bound, hence than the board's.
+    if (v instanceof OverDepth) {
+      const max = Math.min(v.maxDepth, maxDepth);
+      return found(`nesting deeper than ${max} levels`, { name: 'maxDepth', max });
+    }
     if (onPath.has(v)) return found('a circular reference');
     if (path.length >= maxDepth)
       return found(`nesting deeper than ${maxDepth} levels`, { name: 'maxDepth', max: maxDepth });
