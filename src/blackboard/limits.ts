@@ -53,9 +53,8 @@ export function boardLimits(given?: Partial<BoardLimits>): BoardLimits {
  * it (its finalisation recurses); the commit check then refuses it as `limit_exceeded`.
  */
 export class OverDepth {
-  constructor(readonly maxDepth: number) {
-    Object.freeze(this);
-  }
+  // Not frozen: a recipe that goes on writing into what it built finishes, and its commit is refused.
+  constructor(readonly maxDepth: number) {}
 }
 
 /**

@@ -21,12 +21,18 @@ export function trackReads<T extends object>(
   draft: T,
   /** Screens a value written at a path of `depth` segments (what immer receives instead). */
   screen: (value: unknown, depth: number) => unknown = (value) => value,
+  /**
+   * Below this many segments nothing is board data (the board is no deeper): what the recipe built there
+   * is handed back untracked, so a recipe nesting its own objects 100,000 deep costs no path per level.
+   */
+  maxDepth = Number.POSITIVE_INFINITY,
 ): { root: T; log: ReadLog } {
   const log: ReadLog = { exact: [], reached: [] };
   const wrappers = new WeakMap<object, object>();
   const targets = new WeakMap<object, object>();
 
   const child = (value: unknown, at: Path): unknown => {
+    if (at.length > maxDepth) return value;
     if (typeof value === 'object' && value !== null && (isDraft(value) || !Object.isFrozen(value))) {
       log.reached.push(at);
       return wrap(value, at);

@@ -72,7 +72,8 @@ export function prepareCommit<TState, TResult>(
   let value!: TResult;
   let log!: ReadLog;
   const [, immerPatches] = immer.produceWithPatches(snapshot.state, (draft) => {
-    const tracked = trackReads(draft as object, screenDepth(options.limits?.maxDepth ?? RECIPE_MAX_DEPTH));
+    const maxDepth = options.limits?.maxDepth ?? RECIPE_MAX_DEPTH;
+    const tracked = trackReads(draft as object, screenDepth(maxDepth), maxDepth);
     log = tracked.log;
     value = recipe(tracked.root as Draft<TState>);
   });

@@ -155,6 +155,15 @@ describe('bounds on a board, checked before anything recursive', () => {
       (d) => {
         d.items = Keyed.from({ k: deep(100_000) });
       },
+      // Built level by level through the draft.
+      (d) => {
+        d.doc = {};
+        let x = d.doc as Record<string, unknown>;
+        for (let i = 0; i < 100_000; i++) {
+          x.q = {};
+          x = x.q as Record<string, unknown>;
+        }
+      },
     ];
     for (const recipe of recipes) {
       const r = await board.transact(recipe, { author: 'attacker' });
