@@ -188,6 +188,10 @@ export function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
   // Each object is frozen after what it holds (children are pushed after their parent's marker).
   const stack: { node: object; done: boolean }[] = [{ node: value, done: false }];
+  const push = (child: unknown) => {
+    if (typeof child === 'object' && child !== null && !Object.isFrozen(child))
+      stack.push({ node: child, done: false });
+  };
   while (stack.length > 0) {
     const top = stack.pop()!;
     const node = top.node;
@@ -197,24 +201,9 @@ export function deepFreeze<T>(value: T): T {
       continue;
     }
     stack.push({ node, done: true });
-    const push = (child: unknown) => {
-      if (typeof child === 'object' && child !== null && !Object.isFrozen(child))
-        stack.push({ node: child, done: false });
-    };
-    if (node instanceof Keyed) {
-      push(node.b);
-      for (const mid of node.b) {
-        if (Object.isFrozen(mid)) continue;
-        push(mid);
-        for (const leaf of mid) {
-          if (Object.isFrozen(leaf)) continue;
-          push(leaf);
-          for (const v of leaf.values()) push(v);
-        }
-      }
-    } else if (!(node instanceof Map)) {
-      for (const k of Object.keys(node)) push((node as Record<string, unknown>)[k]);
-    }
+    // A Keyed collection is walked through its own property, the trie (`b`): arrays of Map leaves.
+    if (node instanceof Map) for (const v of node.values()) push(v);
+    else for (const k of Object.keys(node)) push((node as Record<string, unknown>)[k]);
   }
   return value;
 }
