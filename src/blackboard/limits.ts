@@ -29,7 +29,12 @@ export interface BoardLimits {
 /** The name of one of the {@link BoardLimits}. */
 export type BoardLimitName = keyof BoardLimits;
 
-/** The bounds a board has unless its options say otherwise. */
+/**
+ * The bounds a board has unless its options say otherwise.
+ *
+ * @example
+ * createBlackboard({ schema, initial, limits: { maxBytes: DEFAULT_BOARD_LIMITS.maxBytes / 8 } });
+ */
 export const DEFAULT_BOARD_LIMITS: BoardLimits = Object.freeze({
   maxDepth: 256,
   maxKeyLength: 4096,

@@ -1,6 +1,9 @@
 /**
  * How deeply a frame's JSON may nest unless the hub's options say otherwise: a board's default depth
  * (256, `BoardLimits.maxDepth`) plus the message around it.
+ *
+ * @example
+ * runtime.listen({ tokens, maxFrameDepth: DEFAULT_MAX_FRAME_DEPTH + 200 }); // for a board with maxDepth 456
  */
 export const DEFAULT_MAX_FRAME_DEPTH = 300;
 
@@ -8,6 +11,9 @@ export const DEFAULT_MAX_FRAME_DEPTH = 300;
  * The first depth past `max` that the JSON text nests to (`[` and `{` outside strings), or undefined when
  * it stays within. A scan of the text, before `JSON.parse` and before the protocol's schema: nothing
  * recursive ever sees a frame nested 100,000 levels deep. Cost: the length of the text.
+ *
+ * @example
+ * jsonNestingOver('[[["a]]]"]]]', 2); // 3
  */
 export function jsonNestingOver(text: string, max: number): number | undefined {
   let depth = 0;

@@ -16,7 +16,7 @@ import {
   MemoryStore,
   stepMachine,
 } from 'hearsay';
-import { connect, HubError } from 'hearsay/client';
+import { connect, DEFAULT_MAX_FRAME_DEPTH, HubError, jsonNestingOver } from 'hearsay/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { RawClient } from '../support/hub.js';
@@ -203,6 +203,17 @@ describe('bounds on a board, checked before anything recursive', () => {
     } finally {
       await runtime.close();
     }
+  });
+});
+
+describe('the frame depth scan', () => {
+  it('counts brackets outside strings only, escapes included, and stops at the first level over', () => {
+    expect(DEFAULT_MAX_FRAME_DEPTH).toBe(300);
+    expect(jsonNestingOver('{"a":"[[[[[{{{{"}', 1)).toBe(undefined);
+    expect(jsonNestingOver('["\\"[[[", [1]]', 1)).toBe(2);
+    expect(jsonNestingOver('["\\\\", [[1]]]', 2)).toBe(3);
+    expect(jsonNestingOver(`${'['.repeat(100_000)}${']'.repeat(100_000)}`, 300)).toBe(301);
+    expect(jsonNestingOver('[[],[],[[]]]', 3)).toBe(undefined);
   });
 });
 
