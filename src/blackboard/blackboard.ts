@@ -1,5 +1,6 @@
 import type { Draft } from 'immer';
 import type { z } from 'zod';
+import { checkCommit, checkPayload } from './check-commit.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   BlackboardError,
@@ -11,8 +12,10 @@ import {
 } from './errors.js';
 import type { CommitEvent, LogEvent, MessageDraft, MessageEvent } from './events.js';
 import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
-import { applyPatches, checkPatchShape } from './patches.js';
-import { coverPaths, formatPath, isPath, type Path } from './path.js';
+import { type BoardLimits, boardLimits, DEFAULT_BOARD_LIMITS, nestsDeeperThan } from './limits.js';
+import { applyPatches } from './patches.js';
+import { coverPaths, formatPath, type Path } from './path.js';
+import { replayCommit } from './replay.js';
 import { type AnySchema, revive, revivePatch, validateAll, validatePatch } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
 import type { Store } from './store.js';
@@ -41,6 +44,11 @@ export interface BlackboardOptions<TSchema extends AnySchema> {
    * false the board catches up only when it commits and on {@link Blackboard.refresh}.
    */
   readonly follow?: boolean;
+  /**
+   * Bounds on what a commit or message may carry (path depth, value size, …; see {@link BoardLimits}).
+   * Anything over them is refused as `invalid_commit` with reason `limit_exceeded`.
+   */
+  readonly limits?: Partial<BoardLimits>;
 }
 
 /** The outcome of {@link Blackboard.publish}. */
@@ -56,6 +64,8 @@ export type PublishResult =
 export class Blackboard<TState> {
   readonly runId: string;
   readonly schema: AnySchema;
+  /** The bounds every commit and message is checked against. */
+  readonly limits: BoardLimits;
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly snapshotEvery: number;
@@ -74,9 +84,11 @@ export class Blackboard<TState> {
     onSubscriberError: (error: unknown, event: LogEvent | undefined) => void;
     snapshot: BoardSnapshot<TState>;
     follow?: boolean;
+    limits?: BoardLimits;
   }) {
     this.runId = init.runId;
     this.schema = init.schema;
+    this.limits = init.limits ?? DEFAULT_BOARD_LIMITS;
     this.store = init.store;
     this.clock = init.clock;
     this.snapshotEvery = init.snapshotEvery;
@@ -174,15 +186,8 @@ export class Blackboard<TState> {
         invalid('malformed', 'A message needs a non-empty string topic and a string author.'),
       );
     }
-    const bad = findUnserializable(payload);
-    if (bad)
-      return Promise.resolve(
-        invalid(
-          'not_serializable',
-          `The payload contains ${bad.found} at ${formatPath(bad.path)}.`,
-          bad.path,
-        ),
-      );
+    const bad = checkPayload(payload, this.limits);
+    if (bad) return Promise.resolve({ ok: false, error: bad });
     const draft: MessageDraft = {
       topic,
       payload: deepFreeze(payload),
@@ -291,11 +296,11 @@ export class Blackboard<TState> {
         'store_failure',
         `The store holds no snapshot at or before version ${version}.`,
       );
-    let state = revive(this.schema, snap.state) as TState;
+    let state = deepFreeze(revive(this.schema, snap.state)) as TState;
     if (snap.version === version) return state;
     for (const event of await this.store.read(this.runId, snap.seq + 1, head.seq)) {
       if (event.type !== 'commit') continue;
-      state = replayCommit(state, event);
+      state = replayCommit(this.schema, state, event);
       if (event.version === version) break;
     }
     return state;
@@ -350,7 +355,7 @@ export class Blackboard<TState> {
 
   private async applyCommit(commit: Commit): Promise<CommitResult> {
     this.assertOpen();
-    const malformed = checkCommit(commit, this.current.version);
+    const malformed = checkCommit(commit, this.current.version, this.limits);
     if (malformed) return { ok: false, error: malformed };
     if (commit.idempotencyKey !== undefined) {
       const prior = await this.store.findCommit(this.runId, commit.idempotencyKey);
@@ -411,7 +416,7 @@ export class Blackboard<TState> {
     if (result.event.seq !== this.current.seq + 1) {
       // Others appended before us without touching our paths: apply their events first, then ours again.
       await this.catchUp(result.event.seq - 1);
-      next = replayCommit(this.current.state, result.event);
+      next = replayCommit(this.schema, this.current.state, result.event);
     }
     this.advance(next, result.event);
     if (result.event.version % this.snapshotEvery === 0) {
@@ -433,7 +438,7 @@ export class Blackboard<TState> {
     if (seq !== undefined && seq <= this.current.seq) return;
     for (const event of await this.store.read(this.runId, this.current.seq + 1, seq)) {
       this.advance(
-        event.type === 'commit' ? replayCommit(this.current.state, event) : this.current.state,
+        event.type === 'commit' ? replayCommit(this.schema, this.current.state, event) : this.current.state,
         event,
       );
     }
@@ -457,50 +462,6 @@ function invalid(
   return { ok: false, error: { code: 'invalid_commit', reason, message, ...(path ? { path } : {}) } };
 }
 
-/** Structural checks of a commit from any source (it may come from the network as JSON). */
-function checkCommit(commit: Commit, headVersion: number): InvalidCommit | undefined {
-  if (typeof commit !== 'object' || commit === null) {
-    return invalid('malformed', 'A commit must be an object.').error;
-  }
-  const { baseVersion, reads, author } = commit;
-  if (typeof baseVersion !== 'number' || !Number.isInteger(baseVersion) || baseVersion < 0) {
-    return invalid(
-      'bad_base_version',
-      `baseVersion must be a non-negative integer, got ${JSON.stringify(baseVersion)}.`,
-    ).error;
-  }
-  if (baseVersion > headVersion) {
-    return invalid(
-      'bad_base_version',
-      `baseVersion ${baseVersion} is ahead of the board (version ${headVersion}).`,
-    ).error;
-  }
-  if (typeof author !== 'string' || author === '')
-    return invalid('malformed', 'author must be a non-empty string.').error;
-  if (!Array.isArray(reads) || !reads.every(isPath)) {
-    return invalid('bad_path', 'reads must be an array of paths (arrays of strings and indices).').error;
-  }
-  for (const field of ['activationId', 'idempotencyKey'] as const) {
-    if (commit[field] !== undefined && typeof commit[field] !== 'string') {
-      return invalid('malformed', `${field} must be a string when given.`).error;
-    }
-  }
-  const shape = checkPatchShape(commit.patches);
-  if (shape) return shape;
-  if (commit.patches.length === 0) return invalid('malformed', 'A commit needs at least one patch.').error;
-  for (const p of commit.patches) {
-    if (p.op === 'remove') continue;
-    const bad = findUnserializable(p.value, p.path);
-    if (bad)
-      return invalid(
-        'not_serializable',
-        `The value contains ${bad.found} at ${formatPath(bad.path)}.`,
-        bad.path,
-      ).error;
-  }
-  return undefined;
-}
-
 /** The board type a schema describes. */
 export type BoardOf<TSchema extends AnySchema> = z.output<TSchema>;
 
@@ -519,6 +480,13 @@ export async function createBlackboard<TSchema extends AnySchema>(
   options: BlackboardOptions<TSchema>,
 ): Promise<Blackboard<BoardOf<TSchema>>> {
   const { schema } = options;
+  const limits = boardLimits(options.limits);
+  // Before anything walks it recursively (reviving, the schema): a board deeper than its limit is refused.
+  if (nestsDeeperThan(options.initial, limits.maxDepth))
+    throw new BlackboardError(
+      'invalid_initial_state',
+      `The initial state nests deeper than ${limits.maxDepth} levels (limits.maxDepth).`,
+    );
   const initial = deepFreeze(revive(schema, options.initial));
   const issues = validateAll(schema, initial);
   if (issues.length > 0) {
@@ -528,7 +496,11 @@ export async function createBlackboard<TSchema extends AnySchema>(
       { details: issues },
     );
   }
-  const bad = findUnserializable(initial);
+  // The initial state is the program's, not a writer's: no size bound.
+  const bad = findUnserializable(initial, [], {
+    maxDepth: limits.maxDepth,
+    maxKeyLength: limits.maxKeyLength,
+  });
   if (bad)
     throw new BlackboardError(
       'invalid_initial_state',
@@ -547,7 +519,7 @@ export async function createBlackboard<TSchema extends AnySchema>(
   if (!opened.created && opened.head.seq > opened.snapshot.seq) {
     let state = head.state;
     for (const event of await store.read(runId, opened.snapshot.seq + 1, opened.head.seq)) {
-      if (event.type === 'commit') state = replayCommit(state, event);
+      if (event.type === 'commit') state = replayCommit(schema, state, event);
       head = Object.freeze({ state, version: event.version, seq: event.seq });
     }
   }
@@ -562,22 +534,8 @@ export async function createBlackboard<TSchema extends AnySchema>(
       ((error, event) => console.error(`hearsay: a subscriber failed on seq ${event?.seq}`, error)),
     snapshot: head,
     ...(options.follow === undefined ? {} : { follow: options.follow }),
+    limits,
   });
-}
-
-/** Applies a commit read from the log (reopening a run, `at`, catching up with other writers). */
-function replayCommit<TState>(state: TState, event: CommitEvent): TState {
-  const applied = applyPatches(state, event.patches);
-  if (!applied.ok) {
-    throw new BlackboardError(
-      'corrupt_log',
-      `Commit seq ${event.seq} does not apply: ${applied.error.message}`,
-      {
-        details: event,
-      },
-    );
-  }
-  return applied.state;
 }
 
 interface MessageBatch {

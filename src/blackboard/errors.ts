@@ -1,3 +1,4 @@
+import type { BoardLimitName } from './limits.js';
 import type { Path } from './path.js';
 
 /** One pair of overlapping paths behind a rejected commit. */
@@ -46,7 +47,9 @@ export type InvalidCommitReason =
   | 'bad_path'
   | 'missing_path'
   | 'not_serializable'
-  | 'forbidden_path';
+  | 'forbidden_path'
+  /** Over one of the board's bounds (`limit` names it): a path too deep, a value too large, … */
+  | 'limit_exceeded';
 
 /** The commit itself was malformed (bad fields, a path that does not exist, a non-JSON value). */
 export interface InvalidCommit {
@@ -54,6 +57,8 @@ export interface InvalidCommit {
   readonly reason: InvalidCommitReason;
   readonly message: string;
   readonly path?: Path;
+  /** With reason `limit_exceeded`: the bound (see `BoardLimits`) and its value. */
+  readonly limit?: { readonly name: BoardLimitName; readonly max: number };
 }
 
 /**

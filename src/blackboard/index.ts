@@ -20,6 +20,8 @@ export type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent, Pa
 export type { SubscribeFilter, Unsubscribe } from './feed.js';
 export { topicMatches } from './feed.js';
 export { Keyed } from './keyed.js';
+export type { BoardLimitName, BoardLimits } from './limits.js';
+export { DEFAULT_BOARD_LIMITS } from './limits.js';
 export { applyPatches } from './patches.js';
 export type { Path, PathOf, Segment } from './path.js';
 export { coverPaths, formatPath, isPath, isPrefix, pathsOverlap } from './path.js';

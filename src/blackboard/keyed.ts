@@ -10,6 +10,12 @@ const SHIFT = 6;
 type Leaf<TValue> = ReadonlyMap<string, TValue>;
 type Mid<TValue> = ReadonlyArray<Leaf<TValue>>;
 
+/**
+ * @internal The brand of a Keyed collection: `instanceof Keyed` holds for a collection made by another copy
+ * of the package (npm link, two versions in one tree), as it does for an immer draft of one.
+ */
+const KEYED_BRAND = Symbol.for('hearsay.keyed');
+
 const EMPTY_LEAF: Leaf<never> = Object.freeze(new Map<string, never>());
 const EMPTY_MID: Mid<never> = Object.freeze(new Array<Leaf<never>>(FANOUT).fill(EMPTY_LEAF));
 
@@ -54,6 +60,16 @@ export function slotOf(key: string): [number, number] {
 export class Keyed<TValue> implements Iterable<[string, TValue]> {
   /** @internal The trie. Not part of the public API. */
   readonly b: ReadonlyArray<Mid<TValue>>;
+
+  /** Recognises a Keyed collection by its brand, not by class identity (it may come from another copy). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[KEYED_BRAND] === true &&
+      Array.isArray((value as { b?: unknown }).b)
+    );
+  }
 
   /** @internal Use {@link Keyed.from} or {@link Keyed.empty}. */
   constructor(trie?: ReadonlyArray<Mid<TValue>>) {
@@ -184,6 +200,7 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
 
 // immer drafts a Keyed like a plain object: only the touched path of the trie is copied.
 (Keyed.prototype as unknown as Record<symbol, boolean>)[immerable] = true;
+Object.defineProperty(Keyed.prototype, KEYED_BRAND, { value: true });
 
 const sizes = new WeakMap<object, number>();
 

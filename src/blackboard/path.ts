@@ -77,19 +77,25 @@ export function coverPaths(paths: readonly Path[]): Path[] {
       node.children.clear();
     }
   }
+  // Depth-first, in insertion order, with an explicit stack: a path of any length costs heap, not stack.
+  // Each entry links to its parent's, and a path is spelled out only where one ends.
+  type Entry = { node: CoverNode; seg?: Segment; up?: Entry; depth: number };
   const out: Path[] = [];
-  const walk = (node: CoverNode, prefix: Segment[]): void => {
-    if (node.end) {
-      out.push(prefix.slice());
-      return;
+  const stack: Entry[] = [{ node: root, depth: 0 }];
+  while (stack.length > 0) {
+    const entry = stack.pop()!;
+    if (entry.node.end) {
+      const path = new Array<Segment>(entry.depth);
+      for (let e: Entry | undefined = entry; e?.up; e = e.up) path[e.depth - 1] = e.seg!;
+      out.push(path);
+      continue;
     }
-    for (const [seg, child] of node.children.values()) {
-      prefix.push(seg);
-      walk(child, prefix);
-      prefix.pop();
+    const children = [...entry.node.children.values()];
+    for (let i = children.length - 1; i >= 0; i--) {
+      const [seg, node] = children[i]!;
+      stack.push({ node, seg, up: entry, depth: entry.depth + 1 });
     }
-  };
-  walk(root, []);
+  }
   return out;
 }
 

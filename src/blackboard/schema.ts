@@ -52,6 +52,11 @@ type Def = {
   keyType?: AnySchema;
   checks?: unknown[];
   fn?: unknown;
+  options?: readonly AnySchema[];
+  items?: readonly AnySchema[];
+  rest?: AnySchema | null;
+  in?: AnySchema;
+  getter?: () => AnySchema;
 };
 
 const defOf = (schema: AnySchema): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
@@ -74,12 +79,15 @@ function keyedValueSchema(schema: AnySchema): AnySchema | undefined {
 
 type Step = { kind: 'child'; schema: AnySchema } | { kind: 'opaque' } | { kind: 'unknown'; why: string };
 
-/** How the schema of the node `s` continues into `seg`. Opaque: validate `s` as a whole. */
-function step(s: AnySchema, seg: Segment): Step {
+/**
+ * How the schema of the node `s` continues into `seg`. Opaque: validate `s` as a whole. With
+ * `throughChecks` (to find where Keyed collections are, not to validate), a refinement does not stop the walk.
+ */
+function step(s: AnySchema, seg: Segment, throughChecks = false): Step {
   const valueSchema = keyedValueSchema(s);
   if (valueSchema) return { kind: 'child', schema: valueSchema };
   const def = defOf(s);
-  if (def.checks && def.checks.length > 0) return { kind: 'opaque' };
+  if (!throughChecks && def.checks && def.checks.length > 0) return { kind: 'opaque' };
   switch (def.type) {
     case 'object': {
       const child =
@@ -192,7 +200,8 @@ export function validateAll(root: AnySchema, state: unknown): SchemaIssue[] {
 /**
  * Turns plain objects (or Maps) into {@link Keyed} collections where the schema has `keyed(...)`,
  * sharing everything else. Used for initial states, snapshots read from disk and JSON patch values.
- * Keyed collections inside unions, tuples or other opaque schemas are not revived.
+ * Walks objects, records, arrays, tuples, pipes, lazy schemas and unions (the first option that accepts
+ * the revived value), through refinements and wrappers.
  */
 export function revive(schema: AnySchema, value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
@@ -225,16 +234,32 @@ export function revive(schema: AnySchema, value: unknown): unknown {
       return mapValues(() => def.valueType);
     case 'array':
       return Array.isArray(value) ? mapValues(() => def.element) : value;
+    case 'tuple':
+      return Array.isArray(value) ? mapValues((k) => def.items?.[Number(k)] ?? def.rest ?? undefined) : value;
+    case 'pipe':
+      return def.in ? revive(def.in, value) : value;
+    case 'lazy':
+      return def.getter ? revive(def.getter(), value) : value;
+    case 'union':
+      // The option zod would pick: the first that accepts the value once its collections are revived.
+      for (const option of def.options ?? []) {
+        const revived = revive(option, value);
+        if (option.safeParse(revived).success) return revived;
+      }
+      return value;
     default:
       return value;
   }
 }
 
-/** The schema of the node at `path`, or undefined when no static way leads there. */
+/**
+ * The schema of the node at `path`, or undefined when no static way leads there. Refinements on the way
+ * do not stop it (it finds the shape, for reviving; validation uses {@link validatePatch}).
+ */
 export function schemaAt(root: AnySchema, path: Path): AnySchema | undefined {
   let schema = root;
   for (const seg of path) {
-    const st = step(unwrap(schema), seg);
+    const st = step(unwrap(schema), seg, true);
     if (st.kind !== 'child') return undefined;
     schema = st.schema;
   }

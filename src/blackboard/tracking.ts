@@ -17,12 +17,22 @@ const KEYED_WHOLE_READS = new Set(['size', 'keys', 'values', 'entries', 'forEach
  * through to the draft unchanged. A Keyed collection is read through its methods: `get(k)` and `has(k)`
  * log the entry's path; `size`, iteration and `keys()`/`values()`/`entries()` log the whole collection.
  */
-export function trackReads<T extends object>(draft: T): { root: T; log: ReadLog } {
+export function trackReads<T extends object>(
+  draft: T,
+  /** Screens a value written at a path of `depth` segments (what immer receives instead). */
+  screen: (value: unknown, depth: number) => unknown = (value) => value,
+  /**
+   * Below this many segments nothing is board data (the board is no deeper): what the recipe built there
+   * is handed back untracked, so a recipe nesting its own objects 100,000 deep costs no path per level.
+   */
+  maxDepth = Number.POSITIVE_INFINITY,
+): { root: T; log: ReadLog } {
   const log: ReadLog = { exact: [], reached: [] };
   const wrappers = new WeakMap<object, object>();
   const targets = new WeakMap<object, object>();
 
   const child = (value: unknown, at: Path): unknown => {
+    if (at.length > maxDepth) return value;
     if (typeof value === 'object' && value !== null && (isDraft(value) || !Object.isFrozen(value))) {
       log.reached.push(at);
       return wrap(value, at);
@@ -41,7 +51,7 @@ export function trackReads<T extends object>(draft: T): { root: T; log: ReadLog 
     }
     if (prop === 'set' || prop === 'delete') {
       return (key: string, value?: unknown) =>
-        prop === 'set' ? t.set(key, unwrapValue(value)) : t.delete(key);
+        prop === 'set' ? t.set(key, screen(unwrapValue(value), path.length + 1)) : t.delete(key);
     }
     if (prop === Symbol.iterator || (typeof prop === 'string' && KEYED_WHOLE_READS.has(prop))) {
       log.exact.push(path);
@@ -81,13 +91,13 @@ export function trackReads<T extends object>(draft: T): { root: T; log: ReadLog 
         return Reflect.getOwnPropertyDescriptor(t, prop);
       },
       set(t, prop, value) {
-        return Reflect.set(t, prop, unwrapValue(value));
+        return Reflect.set(t, prop, screen(unwrapValue(value), path.length + 1));
       },
       defineProperty(t, prop, desc) {
         return Reflect.defineProperty(
           t,
           prop,
-          'value' in desc ? { ...desc, value: unwrapValue(desc.value) } : desc,
+          'value' in desc ? { ...desc, value: screen(unwrapValue(desc.value), path.length + 1) } : desc,
         );
       },
       deleteProperty(t, prop) {

@@ -1,6 +1,7 @@
-import { type Draft, enableMapSet, enablePatches, Immer } from 'immer';
+import { type Draft, enableMapSet, enablePatches, Immer, isDraft } from 'immer';
 import type { CommitRejection, TooManyConflicts } from './errors.js';
 import type { CommitEvent } from './events.js';
+import { type BoardLimits, nestsDeeperThan, OverDepth } from './limits.js';
 import { fromImmerPatches } from './patches.js';
 import { coverPaths, type Path, pathKey } from './path.js';
 import { type ReadLog, trackReads } from './tracking.js';
@@ -20,7 +21,22 @@ export interface CommitOptions {
   readonly idempotencyKey?: string;
   /** Extra paths to treat as read, beyond what the recipe was seen reading. */
   readonly reads?: readonly Path[];
+  /**
+   * The board's `maxDepth` (see {@link BoardLimits}): a value the recipe writes that would nest deeper is
+   * kept from immer (whose finalisation recurses) and the commit is refused as `limit_exceeded`. Default
+   * 512: the board's own check, at its limit, refuses what lies between.
+   */
+  readonly limits?: Pick<BoardLimits, 'maxDepth'>;
 }
+
+/** How deep a recipe's written values may nest when the board's limit is not given (below immer's stack use). */
+const RECIPE_MAX_DEPTH = 512;
+
+/** Keeps a value nested deeper than `maxDepth` (counting the `depth` of where it is written) from immer. */
+const screenDepth =
+  (maxDepth: number) =>
+  (value: unknown, depth: number): unknown =>
+    !isDraft(value) && nestsDeeperThan(value, maxDepth - depth, isDraft) ? new OverDepth(maxDepth) : value;
 
 /** Options of {@link transact}. */
 export interface TransactOptions extends CommitOptions {
@@ -56,7 +72,8 @@ export function prepareCommit<TState, TResult>(
   let value!: TResult;
   let log!: ReadLog;
   const [, immerPatches] = immer.produceWithPatches(snapshot.state, (draft) => {
-    const tracked = trackReads(draft as object);
+    const maxDepth = options.limits?.maxDepth ?? RECIPE_MAX_DEPTH;
+    const tracked = trackReads(draft as object, screenDepth(maxDepth), maxDepth);
     log = tracked.log;
     value = recipe(tracked.root as Draft<TState>);
   });
@@ -111,6 +128,8 @@ export interface Transactable<TState> {
    * it returns (nothing when it returns undefined).
    */
   commitAtHead(build: (head: BoardSnapshot<TState>) => Commit | undefined): Promise<CommitResult | undefined>;
+  /** The board's bounds, when it has them (a recipe's written values are screened against `maxDepth`). */
+  readonly limits?: Pick<BoardLimits, 'maxDepth'>;
 }
 
 /**
@@ -136,7 +155,11 @@ export async function transact<TState, TResult>(
     let version = 0;
     const result = await board.commitAtHead((head) => {
       version = head.version;
-      prepared = prepareCommit(head, recipe, options);
+      prepared = prepareCommit(
+        head,
+        recipe,
+        options.limits || !board.limits ? options : { ...options, limits: board.limits },
+      );
       return prepared.commit;
     });
     if (result === undefined)

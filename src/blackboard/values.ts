@@ -1,90 +1,209 @@
 import { Keyed } from './keyed.js';
-import type { Path } from './path.js';
+import { type BoardLimitName, DEFAULT_BOARD_LIMITS, OverDepth } from './limits.js';
+import type { Path, Segment } from './path.js';
 
-/** How deeply board values may nest. */
-const MAX_DEPTH = 1_000;
+/** What {@link findUnserializable} found: where, what, and the bound it passed (when it is one). */
+export interface ValueFinding {
+  readonly path: Path;
+  readonly found: string;
+  /** Set when the value is over a bound rather than not JSON. */
+  readonly limit?: { readonly name: BoardLimitName; readonly max: number };
+}
+
+/** The bounds {@link findUnserializable} checks. */
+export interface ValueBounds {
+  /** Levels below the board's root (counting `at`) at which a container may sit. */
+  readonly maxDepth?: number;
+  /** Characters in an object key. */
+  readonly maxKeyLength?: number;
+  /** UTF-8 bytes of the value's JSON (escapes not counted). */
+  readonly maxBytes?: number;
+}
+
+/** A container being walked: its children, handed out one at a time, and whether it put a segment on the path. */
+interface Frame {
+  readonly node: object;
+  readonly next: () => [Segment, unknown] | undefined;
+  readonly pushed: boolean;
+}
 
 /**
  * Finds the first part of `value` that cannot live on the board: board values are JSON values
- * (plain objects, arrays, strings, finite numbers, booleans, null) and {@link Keyed} collections.
- * Returns the offending path relative to `value` and what it is, or `undefined` when all is well.
- * Cost is the size of the value.
+ * (plain objects, arrays, strings, finite numbers, booleans, null) and {@link Keyed} collections, within
+ * the bounds given (by default the board's default limits). Returns the offending path relative to the
+ * board's root (`at` is where `value` sits) and what it is, or `undefined` when all is well, with the
+ * value's size in `bytes`. Iterative (an explicit stack, no recursion): a value nested 100,000 levels
+ * deep is a finding, not a `RangeError`; the walk stops at the first finding, so its cost is at most
+ * the size of the value and never much beyond the bounds.
+ *
+ * @example
+ * findUnserializable({ when: new Date() }); // { path: ['when'], found: 'an instance of Date' }
  */
-export function findUnserializable(value: unknown, at: Path = []): { path: Path; found: string } | undefined {
-  // One path, pushed and popped as the walk goes (copied only for the answer), and the objects on it:
-  // a value is checked on every publish and commit, so the walk allocates nothing where all is well. One
-  // stack frame per level of nesting.
-  const path: (string | number)[] = [...at];
-  const onPath: object[] = [];
-  const found = (what: string) => ({ path: [...path] as Path, found: what });
-  const visit = (v: unknown): { path: Path; found: string } | undefined => {
+export function findUnserializable(
+  value: unknown,
+  at: Path = [],
+  bounds: ValueBounds = DEFAULT_BOARD_LIMITS,
+): ValueFinding | undefined {
+  return measureValue(value, at, bounds).finding;
+}
+
+/** {@link findUnserializable}, with the size of the value in bytes (as far as it was walked). */
+export function measureValue(
+  value: unknown,
+  at: Path,
+  bounds: ValueBounds,
+): { finding: ValueFinding | undefined; bytes: number } {
+  const maxDepth = bounds.maxDepth ?? Number.POSITIVE_INFINITY;
+  const maxKey = bounds.maxKeyLength ?? Number.POSITIVE_INFINITY;
+  const maxBytes = bounds.maxBytes ?? Number.POSITIVE_INFINITY;
+  // One path, pushed and popped as the walk goes (copied only for the answer), and the containers on it.
+  const path: Segment[] = [...at];
+  const onPath = new Set<object>();
+  const frames: Frame[] = [];
+  let bytes = 0;
+  const found = (what: string, limit?: ValueFinding['limit']): ValueFinding => ({
+    path: [...path],
+    found: what,
+    ...(limit ? { limit } : {}),
+  });
+  const tooLarge = () => found(`more than ${maxBytes} bytes`, { name: 'maxBytes', max: maxBytes });
+
+  /** Looks at one value: a finding, or undefined (a container is pushed to be walked). */
+  const visit = (v: unknown, pushed: boolean): ValueFinding | undefined => {
     switch (typeof v) {
       case 'string':
+        bytes += utf8Length(v) + 2;
+        return bytes > maxBytes ? tooLarge() : undefined;
       case 'boolean':
-        return undefined;
+        bytes += v ? 4 : 5;
+        return bytes > maxBytes ? tooLarge() : undefined;
       case 'number':
-        return Number.isFinite(v) ? undefined : found(String(v));
+        if (!Number.isFinite(v)) return found(String(v));
+        bytes += String(v).length;
+        return bytes > maxBytes ? tooLarge() : undefined;
       case 'object':
         break;
       default:
         return found(typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`);
     }
-    if (v === null) return undefined;
-    if (onPath.includes(v)) return found('a circular reference');
-    // Refused with a finding, not a RangeError from the walk (or later from JSON and the schema).
-    if (onPath.length >= MAX_DEPTH) return found(`nesting deeper than ${MAX_DEPTH} levels`);
-    let bad: { path: Path; found: string } | undefined;
-    onPath.push(v);
+    if (v === null) {
+      bytes += 4;
+      return bytes > maxBytes ? tooLarge() : undefined;
+    }
+    // A recipe's value kept from immer: deeper than the recipe's bound, hence than the board's.
+    if (v instanceof OverDepth) {
+      const max = Math.min(v.maxDepth, maxDepth);
+      return found(`nesting deeper than ${max} levels`, { name: 'maxDepth', max });
+    }
+    if (onPath.has(v)) return found('a circular reference');
+    if (path.length >= maxDepth)
+      return found(`nesting deeper than ${maxDepth} levels`, { name: 'maxDepth', max: maxDepth });
+    bytes += 2;
+    let next: Frame['next'];
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length && !bad; i++) {
-        path.push(i);
-        bad = i in v ? visit(v[i]) : found('a hole in an array');
-        path.pop();
-      }
+      let i = 0;
+      next = () => {
+        if (i >= v.length) return undefined;
+        const index = i++;
+        return [index, index in v ? v[index] : HOLE];
+      };
     } else if (v instanceof Keyed) {
-      for (const [k, item] of v) {
-        path.push(k);
-        bad = visit(item);
-        path.pop();
-        if (bad) break;
-      }
+      const entries = v.entries();
+      next = () => {
+        const r = entries.next();
+        return r.done ? undefined : r.value;
+      };
     } else {
       const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) {
-        bad = found(`an instance of ${proto?.constructor?.name ?? 'a class'}`);
-      } else {
-        for (const k in v) {
-          if (!Object.hasOwn(v, k)) continue;
-          path.push(k);
-          bad = visit((v as Record<string, unknown>)[k]);
-          path.pop();
-          if (bad) break;
-        }
-        if (!bad && Object.getOwnPropertySymbols(v).length > 0) bad = found('a symbol key');
-      }
+      if (proto !== Object.prototype && proto !== null)
+        return found(`an instance of ${proto?.constructor?.name ?? 'a class'}`);
+      if (Object.getOwnPropertySymbols(v).length > 0) return found('a symbol key');
+      const keys = Object.keys(v);
+      let i = 0;
+      next = () => {
+        if (i >= keys.length) return undefined;
+        const key = keys[i++]!;
+        return [key, (v as Record<string, unknown>)[key]];
+      };
     }
-    onPath.pop();
-    return bad;
+    onPath.add(v);
+    frames.push({ node: v, next, pushed });
+    return bytes > maxBytes ? tooLarge() : undefined;
   };
-  return visit(value);
+
+  let finding = visit(value, false);
+  while (!finding && frames.length > 0) {
+    const frame = frames[frames.length - 1]!;
+    const child = frame.next();
+    if (!child) {
+      frames.pop();
+      onPath.delete(frame.node);
+      if (frame.pushed) path.pop();
+      continue;
+    }
+    const [seg, v] = child;
+    path.push(seg);
+    if (typeof seg === 'string') {
+      if (seg.length > maxKey) {
+        finding = found(`a key longer than ${maxKey} characters`, { name: 'maxKeyLength', max: maxKey });
+        break;
+      }
+      bytes += utf8Length(seg) + 4;
+    } else bytes += 1;
+    if (v === HOLE) {
+      finding = found('a hole in an array');
+      break;
+    }
+    const before = frames.length;
+    finding = visit(v, true);
+    // A leaf (or a finding) leaves its segment to pop here; a container pops it when its frame ends.
+    if (frames.length === before && !finding) path.pop();
+  }
+  return { finding, bytes };
+}
+
+const HOLE: unique symbol = Symbol('hole');
+
+/** The number of bytes `s` takes in UTF-8, without encoding it. */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 2; // a surrogate pair: 4 bytes for 2 code units
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 /**
  * Freezes `value` and everything reachable from it, stopping at objects that are already frozen
  * (board subtrees are frozen when they are committed, so shared structure is never walked again).
+ * Iterative: a deep value costs heap for its stack, never the call stack.
  */
 export function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  if (value instanceof Keyed) {
-    for (const mid of value.b) {
-      if (Object.isFrozen(mid)) continue;
-      for (const leaf of mid)
-        if (!Object.isFrozen(leaf)) for (const v of Object.freeze(leaf).values()) deepFreeze(v);
-      Object.freeze(mid);
+  // Each object is frozen after what it holds (children are pushed after their parent's marker).
+  const stack: { node: object; done: boolean }[] = [{ node: value, done: false }];
+  const push = (child: unknown) => {
+    if (typeof child === 'object' && child !== null && !Object.isFrozen(child))
+      stack.push({ node: child, done: false });
+  };
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    const node = top.node;
+    if (Object.isFrozen(node)) continue;
+    if (top.done) {
+      Object.freeze(node);
+      continue;
     }
-    Object.freeze(value.b);
-  } else {
-    for (const k of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[k]);
+    stack.push({ node, done: true });
+    // A Keyed collection is walked through its own property, the trie (`b`): arrays of Map leaves.
+    if (node instanceof Map) for (const v of node.values()) push(v);
+    else for (const k of Object.keys(node)) push((node as Record<string, unknown>)[k]);
   }
-  return Object.freeze(value);
+  return value;
 }

@@ -1,8 +1,10 @@
+import { nestsDeeperThan } from '../blackboard/limits.js';
 import {
   type AgentInfo,
   type ClientMessage,
   type ConnectionClosed,
   closeReasonOf,
+  DEFAULT_MAX_FRAME_DEPTH,
   type MessageFilter,
   PROTOCOL_VERSION,
   parseServerFrame,
@@ -33,6 +35,11 @@ export interface ClientOptions {
   readonly reconnectDelayMs?: number;
   /** Names this client in its hello. */
   readonly name?: string;
+  /**
+   * How deeply a message may nest (default 300, the hub's default `maxFrameDepth`): a deeper one is refused
+   * here with a `HubError` `limit_exceeded`, before it is encoded (which would overflow the stack).
+   */
+  readonly maxFrameDepth?: number;
   /** Errors the hub reports that no request is waiting for, and invalid frames from the hub. */
   readonly onError?: (error: { code: string; message: string }) => void;
   /**
@@ -203,7 +210,9 @@ export class HearsayClient {
       }
       ws.addEventListener('message', (event: { data: unknown }) => {
         const text = typeof event.data === 'string' ? event.data : String(event.data);
-        const parsed = parseServerFrame(text);
+        const parsed = parseServerFrame(text, {
+          maxDepth: this.options.maxFrameDepth ?? DEFAULT_MAX_FRAME_DEPTH,
+        });
         if (!parsed.ok) {
           this.options.onError?.(parsed.error);
           return;
@@ -424,13 +433,24 @@ export class HearsayClient {
         return;
       }
       this.pending.set(id, { resolve, reject });
-      this.send({ ...message, id } as ClientMessage);
+      try {
+        this.send({ ...message, id } as ClientMessage);
+      } catch (error) {
+        this.pending.delete(id);
+        reject(error);
+      }
     });
   }
 
   /** Sends a message without waiting for a reply. */
   send(message: ClientMessage): void {
     if (this.ws?.readyState !== 1) throw new Error('not connected');
+    const maxDepth = this.options.maxFrameDepth ?? DEFAULT_MAX_FRAME_DEPTH;
+    if (nestsDeeperThan(message, maxDepth))
+      throw new HubError(
+        'limit_exceeded',
+        `The message nests deeper than ${maxDepth} levels; send shallower values.`,
+      );
     this.ws.send(JSON.stringify(message));
   }
 

@@ -6,6 +6,7 @@ import {
   CLOSE_CODES,
   type ClientMessage,
   type ClientMessageOf,
+  DEFAULT_MAX_FRAME_DEPTH,
   type FrameError,
   type MessageFilter,
   PROTOCOL_VERSION,
@@ -46,6 +47,11 @@ export interface HubOptions {
   readonly path?: string;
   /** Largest frame a client may send (default 1 MiB); a larger one closes that connection with 1009. */
   readonly maxFrameBytes?: number;
+  /**
+   * How deeply a client's frame may nest (default 300: a board's default depth plus the message); a deeper
+   * one is answered with a `limit_exceeded` error before it is parsed, and the connection stays open.
+   */
+  readonly maxFrameDepth?: number;
   /**
    * A client whose unsent data would pass this (default 8 MiB) is cut off: the frame that would pass it is
    * not queued, and a close frame with {@link CLOSE_CODES.slowConsumer} goes after what is already queued.
@@ -105,6 +111,8 @@ export class Hub {
   private closed = false;
   readonly maxBufferedBytes: number;
   readonly closeGraceMs: number;
+  /** @internal How deeply a client's frame may nest. */
+  readonly maxFrameDepth: number;
   readonly rate: { readonly perSecond: number; readonly burst: number };
 
   constructor(options: HubOptions) {
@@ -117,6 +125,7 @@ export class Hub {
     this.statelyPath = `${this.path}/stately`;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 8 * 1024 * 1024;
     this.closeGraceMs = options.closeGraceMs ?? 5000;
+    this.maxFrameDepth = options.maxFrameDepth ?? DEFAULT_MAX_FRAME_DEPTH;
     this.rate = options.rateLimit ?? { perSecond: 200, burst: 400 };
     this.wss = new WebSocketServer({
       noServer: true,
@@ -405,7 +414,7 @@ class Connection implements RemoteChannel {
       });
       return;
     }
-    const parsed = parseClientFrame(data.toString());
+    const parsed = parseClientFrame(data.toString(), { maxDepth: this.hub.maxFrameDepth });
     if (!parsed.ok) {
       this.error(parsed.error);
       return;

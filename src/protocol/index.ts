@@ -1,9 +1,11 @@
 export type { CloseReason, ConnectionClosed } from './close-codes.js';
 export { CLOSE_CODES, closeReasonOf } from './close-codes.js';
+export { DEFAULT_MAX_FRAME_DEPTH, jsonNestingOver } from './frame-depth.js';
 export type {
   AgentInfo,
   ClientMessage,
   ClientMessageOf,
+  FrameBounds,
   FrameError,
   MessageFilter,
   ParsedFrame,

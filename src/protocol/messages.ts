@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { topicMatches } from '../blackboard/feed.js';
+import { DEFAULT_MAX_FRAME_DEPTH, jsonNestingOver } from './frame-depth.js';
 
 /**
  * The one message vocabulary between a Hearsay hub and its clients (inspectors, tools, remote agents).
@@ -271,6 +272,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
       'unknown_activation',
       'rate_limited',
       'out_of_range',
+      /** The frame is over one of the hub's bounds (its nesting depth); the message names it. */
+      'limit_exceeded',
       'internal',
     ]),
     message: z.string(),
@@ -426,18 +429,38 @@ export interface FrameError {
   readonly issues?: { path: (string | number)[]; message: string }[];
 }
 
-/** Parses one text frame from a client: the message, or a typed error naming the problem. */
-export const parseClientFrame = (text: string): ParsedFrame<ClientMessage> =>
-  parseFrame(ClientMessageSchema, text);
+/** Bounds a frame is checked against before it is parsed. */
+export interface FrameBounds {
+  /** How deeply the frame's JSON may nest (default 300). */
+  readonly maxDepth?: number;
+}
+
+/**
+ * Parses one text frame from a client: the message, or a typed error naming the problem. A frame nested
+ * deeper than `bounds.maxDepth` is refused (`limit_exceeded`) before it is parsed.
+ */
+export const parseClientFrame = (text: string, bounds?: FrameBounds): ParsedFrame<ClientMessage> =>
+  parseFrame(ClientMessageSchema, text, bounds);
 
 /** Parses one text frame from a server (clients validate what they receive too). */
-export const parseServerFrame = (text: string): ParsedFrame<ServerMessage> =>
-  parseFrame(ServerMessageSchema, text);
+export const parseServerFrame = (text: string, bounds?: FrameBounds): ParsedFrame<ServerMessage> =>
+  parseFrame(ServerMessageSchema, text, bounds);
 
 /** A parsed frame, or why it was refused. */
 export type ParsedFrame<T> = { ok: true; message: T } | { ok: false; error: FrameError };
 
-function parseFrame<T>(schema: z.ZodType<T>, text: string): ParsedFrame<T> {
+function parseFrame<T>(schema: z.ZodType<T>, text: string, bounds?: FrameBounds): ParsedFrame<T> {
+  const maxDepth = bounds?.maxDepth ?? DEFAULT_MAX_FRAME_DEPTH;
+  if (jsonNestingOver(text, maxDepth) !== undefined) {
+    return {
+      ok: false,
+      error: {
+        code: 'limit_exceeded',
+        message: `The frame nests deeper than ${maxDepth} levels (the hub's maxFrameDepth); send shallower values.`,
+        ...refIn(text),
+      },
+    };
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -448,6 +471,19 @@ function parseFrame<T>(schema: z.ZodType<T>, text: string): ParsedFrame<T> {
     };
   }
   return parseMessage(schema, raw);
+}
+
+/**
+ * The `id` of a refused frame, so the sender can match the error to its request. Only the top level is
+ * read; V8's `JSON.parse` does not recurse, and an engine whose parser does gives up here without a ref.
+ */
+function refIn(text: string): { ref?: number } {
+  try {
+    const id: unknown = (JSON.parse(text) as { id?: unknown } | null)?.id;
+    return typeof id === 'number' && Number.isInteger(id) && id >= 0 ? { ref: id } : {};
+  } catch {
+    return {};
+  }
 }
 
 function parseMessage<T>(

@@ -6,6 +6,7 @@ import {
   type AnySchema,
   assertAgentIdAllowed,
   type Blackboard,
+  type BoardLimits,
   type BoardOf,
   type CommitEvent,
   createBlackboard,
@@ -60,7 +61,12 @@ import { isLoopbackHost, VERSION } from './version.js';
 
 /** Configuration of {@link createRuntime}. */
 export interface RuntimeConfig<TSchema extends AnySchema> {
-  readonly board: { readonly schema: TSchema; readonly initial: unknown };
+  readonly board: {
+    readonly schema: TSchema;
+    readonly initial: unknown;
+    /** Bounds on what a commit or message may carry (see `BoardLimits`); the defaults otherwise. */
+    readonly limits?: Partial<BoardLimits>;
+  };
   readonly agents: readonly AgentDefinition<BoardOf<TSchema>>[];
   /** The run is `completed` as soon as this holds. */
   readonly goal?: (board: BoardOf<TSchema>) => boolean;
@@ -478,7 +484,14 @@ export function createRuntime<TSchema extends AnySchema>(
   worker?.start();
 
   const openBoard = (runId: string) =>
-    createBlackboard({ schema: config.board.schema, initial: config.board.initial, store, runId, clock });
+    createBlackboard({
+      schema: config.board.schema,
+      initial: config.board.initial,
+      store,
+      runId,
+      clock,
+      ...(config.board.limits ? { limits: config.board.limits } : {}),
+    });
 
   /** Runs being started or resumed (between the check and `runs`): two calls never open one run twice. */
   const opening = new Set<string>();

@@ -230,7 +230,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource & {
       const r = await run.board.publish(req.topic, req.payload, { author: req.agentId });
       return r.ok
         ? { ok: true, version: r.event.version, duplicate: false }
-        : { ok: false, code: r.error.code, message: r.error.message };
+        : { ok: false, code: r.error.code, message: r.error.message, detail: r.error };
     },
     answer: deps.answer,
     runOf: deps.runOf,

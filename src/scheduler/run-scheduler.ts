@@ -722,6 +722,7 @@ export class RunScheduler<TBoard> {
       author: act.agent.def.id,
       activationId: act.id,
       idempotencyKey: `${act.id}:claim`,
+      limits: this.board.limits,
     });
     if (value === false || !commit) return false;
     const r = await this.board.commit(commit);
@@ -853,7 +854,10 @@ export class RunScheduler<TBoard> {
     };
     const commit: Commit | undefined =
       typeof change === 'function'
-        ? prepareCommit(act?.snapshot ?? this.board.snapshot(), change as never, who).commit
+        ? prepareCommit(act?.snapshot ?? this.board.snapshot(), change as never, {
+            ...who,
+            limits: this.board.limits,
+          }).commit
         : { baseVersion: change.baseVersion, reads: change.reads, patches: change.patches, ...who };
     if (!commit) return undefined;
     const forbidden = forbiddenCommit(

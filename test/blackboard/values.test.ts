@@ -35,8 +35,10 @@ describe('findUnserializable: what cannot live on the board, and where', () => {
       for (let i = 0; i < levels; i++) v = i % 2 ? [v] : { v };
       return v;
     };
-    expect(findUnserializable(deep(999))).toBe(undefined);
-    const found = findUnserializable(deep(50_000));
+    // The board's default is 256 levels (limits.maxDepth); 1,000 is checked the same way.
+    const bounds = { maxDepth: 1_000 };
+    expect(findUnserializable(deep(999), [], bounds)).toBe(undefined);
+    const found = findUnserializable(deep(50_000), [], bounds);
     expect(found?.found).toBe('nesting deeper than 1000 levels');
     expect(found?.path).toHaveLength(1_000);
   });
