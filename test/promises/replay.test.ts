@@ -8,14 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { type Blackboard, createBlackboard, Keyed, keyed, MemoryStore, type Store } from 'hearsay';
+import { type Blackboard, createBlackboard, FileStore, Keyed, keyed, MemoryStore, type Store } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Keyed as SourceKeyed } from '../../src/blackboard/keyed.js';
-// FileStore is not exported from the package yet (issue 23, item 8): the store is schema-agnostic, so the
-// source's class serves the built board as any `Store` would.
-import { FileStore } from '../../src/blackboard/stores/file-store.js';
 import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
 
 const Entry = z.object({ n: z.number(), tags: z.array(z.string()), note: z.string().optional() });

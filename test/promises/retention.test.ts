@@ -6,6 +6,7 @@ import {
   type BoardEvent,
   createRuntime,
   defineAgent,
+  FileStore,
   MemoryStore,
   type RuntimeConfig,
   type Store,
@@ -15,8 +16,6 @@ import {
 import { connect } from 'hearsay/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-// A fixture only: the durable store's files are what the test looks at.
-import { FileStore } from '../../src/blackboard/index.js';
 
 const Board = z.object({ go: z.boolean(), n: z.number() });
 type B = z.output<typeof Board>;
