@@ -181,10 +181,12 @@ function stepTools(options: ExecuteStepOptions, spanCtx: ReturnType<typeof trace
         ),
       ),
     requestApproval: (req) => port.requestApproval(req),
-    runTools: (calls, defs, opts = {}) =>
+    // An approval is consumed on the run's log by the runtime that issued it; one that came over the wire is
+    // a copy and approves nothing, so irreversible tools are not run here (they come back approval_required):
+    // run them in the runtime's process, or gate them behind a state tagged `irreversible`.
+    runTools: (calls, defs) =>
       runToolCalls(calls, defs, {
         signal,
-        ...(opts.approved ? { approved: opts.approved } : {}),
         onRun: (run, latencyMs) => {
           const end = Date.now();
           const toolSpan = tracer.startSpan(

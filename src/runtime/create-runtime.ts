@@ -27,7 +27,10 @@ import {
   APPROVAL_AUTHORS,
   approvalsFrom,
   type ChildStarter,
+  declinedOf,
   emptySpent,
+  type PendingApproval,
+  pendingOf,
   permutation,
   type ResumeState,
   type RunLimits,
@@ -134,6 +137,11 @@ export interface RunResult<TBoard> {
   readonly version: number;
   readonly activations: number;
   readonly failures: SchedulerResult['failures'];
+  /**
+   * Irreversible steps that did not happen because their approval was rejected or timed out: which
+   * request, which action, who said no (or that nobody answered in time), and why. Empty when none.
+   */
+  readonly declined: SchedulerResult['declined'];
   readonly usage: SchedulerResult['usage'];
   /** The run's trace (all its activations' and model calls' spans are in it). */
   readonly traceId: string;
@@ -210,6 +218,15 @@ export interface Runtime<TBoard> {
   resumeAll(): Promise<RunHandle<TBoard>[]>;
   /** Rejects a pending request; the agent's `requestApproval` resolves with `approved: false`. */
   reject(requestId: string, answer: { by: string; reason: string }): Promise<ApprovalResult>;
+  /**
+   * The approval requests waiting for an answer: of the runs in progress and of those this runtime saw
+   * pause `awaiting_approval`, or (with `runId`) of that run, read from the store if it is not here.
+   * Each names its `requestId`, the action and its exact arguments: answer with `approve`/`reject`.
+   *
+   * @example
+   * for (const p of await runtime.pendingApprovals()) console.log(p.requestId, p.action, p.args);
+   */
+  pendingApprovals(runId?: string): Promise<PendingApproval[]>;
   /** With `resumeOnStart`: the handles of the runs picked up at creation (empty otherwise). */
   readonly ready: Promise<RunHandle<TBoard>[]>;
   /** Runs in progress, by id. */
@@ -384,6 +401,8 @@ export function createRuntime<TSchema extends AnySchema>(
     : config.agents.map((_, i) => i);
   const runs = new Map<string, RunHandle<TBoard>>();
   const schedulers = new Map<string, RunScheduler<TBoard>>();
+  /** Requests of the runs that paused `awaiting_approval` in this process, until answered or resumed. */
+  const paused = new Map<string, PendingApproval[]>();
   let counter = 0;
 
   const sharedWrites = findSharedWrites(config.agents);
@@ -480,6 +499,7 @@ export function createRuntime<TSchema extends AnySchema>(
         version: board.version,
         activations: 0,
         failures: [],
+        declined: [...approvalsFrom(history).values()].flatMap((r) => declinedOf(r) ?? []),
         usage: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, byAgent: {} },
         traceId: traceIdOf(earlier),
         cost: {
@@ -515,6 +535,8 @@ export function createRuntime<TSchema extends AnySchema>(
     earlierTrace?: string,
     history: readonly LogEvent[] = [],
   ): RunHandle<TBoard> {
+    // A resumed run's requests are its scheduler's again.
+    paused.delete(runId);
     const tracer = new RunTracer(
       runId,
       observability.tracer,
@@ -565,6 +587,8 @@ export function createRuntime<TSchema extends AnySchema>(
       tracer.end(r.outcome, r.reason);
       runs.delete(runId);
       schedulers.delete(runId);
+      if (r.outcome === 'awaiting_approval') paused.set(runId, scheduler.pendingApprovals());
+      else paused.delete(runId);
       for (const key of childOrdinals.keys()) if (key.startsWith(`${runId}\u0000`)) childOrdinals.delete(key);
       return {
         runId,
@@ -613,6 +637,8 @@ export function createRuntime<TSchema extends AnySchema>(
           })
         : owner.reject(requestId, { by: decision.by, reason: decision.reason });
     }
+    const waiting = paused.get(runId)?.filter((p) => p.requestId !== requestId);
+    if (waiting) paused.set(runId, waiting);
     const live = schedulers.get(runId);
     // Opening a run the store does not hold would create it.
     if (!live && store.listRuns && !(await store.listRuns()).includes(runId)) return 'unknown_request';
@@ -787,8 +813,28 @@ export function createRuntime<TSchema extends AnySchema>(
     return listening;
   }
 
+  async function pendingApprovals(runId?: string): Promise<PendingApproval[]> {
+    if (runId === undefined)
+      return [
+        ...[...schedulers.values()].flatMap((sc) => sc.pendingApprovals()),
+        ...[...paused.values()].flat(),
+      ];
+    const live = schedulers.get(runId);
+    if (live) return live.pendingApprovals();
+    const known = paused.get(runId);
+    if (known) return known;
+    // Not here: what the store says, if the run paused awaiting approval (another process, a restart).
+    if (store.listRuns && !(await store.listRuns()).includes(runId)) return [];
+    const board = await openBoard(runId);
+    const history = await store.read(runId, 1, board.seq);
+    const read = resumeStateFrom(history);
+    if ('ended' in read) return [];
+    return [...approvalsFrom(history).values()].flatMap((r) => pendingOf(runId, r) ?? []);
+  }
+
   const runtime: Runtime<TBoard> = {
     start,
+    pendingApprovals,
     resume,
     listen,
     attach,
