@@ -722,6 +722,7 @@ export function createRuntime<TSchema extends AnySchema>(
       remoteIds: new Set(config.remote ?? []),
       usageOf: (runId) => schedulers.get(runId)?.usage(),
       runOf: runOfRequest,
+      pendingApprovals: (runId) => pendingApprovals(runId),
     });
 
   /** Every child team below this runtime, by name (names are unique across the tree). */
