@@ -1,7 +1,7 @@
 import type { Usage } from '../actors/index.js';
 import type { LogEvent } from '../blackboard/index.js';
 import { PendingApprovalSchema } from '../protocol/index.js';
-import { createRuntime, type RuntimeConfig } from '../runtime/index.js';
+import { createRuntime, type RunHandle, type Runtime, type RuntimeConfig } from '../runtime/index.js';
 import { addUsage, emptySpent, TOPICS } from '../scheduler/index.js';
 import { describeDeclinedStep, describePending } from './approvals.js';
 import { CliError, importModule } from './load.js';
@@ -104,7 +104,7 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
     const resumed = await resumedRun(runtime, handle.runId, () => interrupted);
     if (!resumed) break;
     unfollow();
-    handle = resumed as typeof handle;
+    handle = resumed;
     unfollow = follow();
     result = await handle.result;
   }
@@ -131,16 +131,25 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
   return ended && !declined ? 0 : 1;
 }
 
-/** The run again once the hub resumed it after an answer; undefined when interrupted first. */
-async function resumedRun(
-  runtime: { readonly runs: ReadonlyMap<string, unknown> },
+/**
+ * The run again once its requests are answered: the hub resumes a paused run when an operator answers it
+ * (this finds it running, or resumes it here if the hub's resume has not begun); undefined when
+ * interrupted first.
+ */
+async function resumedRun<TBoard>(
+  runtime: Runtime<TBoard>,
   runId: string,
   interrupted: () => boolean,
-): Promise<unknown> {
+): Promise<RunHandle<TBoard> | undefined> {
   for (;;) {
     const again = runtime.runs.get(runId);
     if (again) return again;
     if (interrupted()) return undefined;
+    if ((await runtime.pendingApprovals(runId)).length === 0) {
+      // Answered. A run that already went on and ended resolves with its recorded outcome.
+      const resumed = await runtime.resume(runId).catch(() => undefined);
+      if (resumed) return resumed;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
