@@ -145,11 +145,7 @@ export const runTools: ToolRunner = (ctx, calls, tools, options = {}) => {
       ? {}
       : {
           requestApproval: (call: ValidatedToolCall) =>
-            ctx.requestApproval({
-              action: call.name,
-              args: call.args,
-              summary: `${call.name} ${JSON.stringify(call.args).slice(0, 200)}`,
-            }),
+            ctx.requestApproval({ action: call.name, args: call.args }),
         }),
     onRun: (run, latencyMs) => {
       ctx.record(TOPICS.tool, {
