@@ -20,6 +20,7 @@ import {
   type ToolRun,
   type ValidatedToolCall,
 } from 'hearsay';
+import { connect, hostAgents } from 'hearsay/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
@@ -469,5 +470,48 @@ describe('an approval is single-use where tools run', () => {
     expect(result.board.outcome.get('cashier')).toBe('ok,ok');
     expect(transfers).toHaveLength(2);
     expect(approvalPhases(log)).toEqual(['requested', 'answered', 'used', 'requested', 'answered', 'used']);
+  });
+});
+
+describe('remote agents and irreversible tools', () => {
+  it('a remote agent cannot run an irreversible tool on an approval that came over the wire, nor with its own test', async () => {
+    transfers = [];
+    const args = { to: 'acme', amount: 50 };
+    const OPS = 'operator-token-single-use-0123456789';
+    const REMOTE = 'remote-agent-token-single-use-0123456789';
+    const remote = agent('remote-cashier', async ({ tools }) => {
+      const approval = await tools.requestApproval({ action: 'transfer_funds', args });
+      const runs = await tools.runTools(
+        [call(args), call(args, 'c2')],
+        [transfer],
+        holding([approval], 'request'),
+      );
+      return `${approval.approved}:${codes(runs).join(',')}`;
+    });
+    const rt = createRuntime({
+      board: { schema: Board, initial },
+      agents: [remote],
+      remote: ['remote-cashier'],
+      limits: { approvalTimeoutMs: 60_000 },
+    });
+    const hub = await rt.listen({
+      tokens: { [OPS]: 'operator', [REMOTE]: 'agent:remote-cashier' },
+      log: () => {},
+    });
+    const client = await connect(hub.url, { token: REMOTE, reconnect: false });
+    try {
+      await hostAgents({ client, schema: Board, agents: [remote] });
+      const { result } = await answering(
+        () => rt.start({ go: true }),
+        (id) => rt.approve(id, { by: 'alice' }),
+      );
+      // Approved by a human, but the decision the remote process holds is a copy: nothing ran there.
+      expect(result.board.outcome.get('remote-cashier')).toBe('true:approval_required,approval_required');
+      expect(transfers).toEqual([]);
+    } finally {
+      client.close();
+      await hub.close();
+      await rt.close();
+    }
   });
 });
