@@ -32,6 +32,10 @@ export interface ApprovalRequest {
  * action once: `tools.runTools` / `runToolCalls({ approvals })` consume it on the run's log when the action
  * runs. Only the object the runtime handed over counts: one built by hand, copied, or read from a log
  * approves nothing.
+ *
+ * @example
+ * const approval = await tools.requestApproval({ action: 'send_email', args });
+ * if (approval.approved) await tools.runTools([call], [sendEmail], { approvals: [approval] });
  */
 export type ApprovalDecision =
   | {

@@ -3,10 +3,20 @@ import { stableHash } from './cache.js';
 /** The hash that binds an approval to an action and its canonical arguments (key order does not matter). */
 export const argsHashOf = (action: string, args: unknown): string => stableHash({ action, args });
 
-/** Why an irreversible call was not run (a `ToolRun`'s code, and what consuming an approval refuses with). */
+/**
+ * Why an irreversible call was not run (a `ToolRun`'s code, and what consuming an approval refuses with).
+ *
+ * @example
+ * if (!run.ok && run.code === 'approval_used') await tools.requestApproval({ action: run.name, args });
+ */
 export type ApprovalRefusalCode = 'approval_required' | 'approval_rejected' | 'approval_used';
 
-/** A refusal to run an irreversible action: typed, with what to do about it. */
+/**
+ * A refusal to run an irreversible action: typed, with what to do about it.
+ *
+ * @example
+ * const refusal: ApprovalRefusal = { ok: false, code: 'approval_required', message: 'Ask a human first.' };
+ */
 export interface ApprovalRefusal {
   readonly ok: false;
   readonly code: ApprovalRefusalCode;

@@ -13,7 +13,13 @@ export type ToolRun =
       readonly message: string;
     };
 
-/** How `runToolCalls` is to treat irreversible tools. */
+/**
+ * How `runToolCalls` is to treat irreversible tools.
+ *
+ * @example
+ * const approval = await tools.requestApproval({ action: call.name, args: call.args });
+ * await runToolCalls([call], myTools, { signal, approvals: [approval] });
+ */
 export interface ToolApprovalOptions {
   /**
    * Approvals returned by `tools.requestApproval`. An irreversible call runs only after consuming one that

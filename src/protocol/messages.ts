@@ -47,7 +47,12 @@ export const RunInfoSchema = z.object({
   cost: z.number().nonnegative().optional(),
 });
 
-/** An approval request waiting for an operator: answer it with an `approval` message naming `requestId`. */
+/**
+ * An approval request waiting for an operator: answer it with an `approval` message naming `requestId`.
+ *
+ * @example
+ * const pending = z.array(PendingApprovalSchema).parse(reply.approvals);
+ */
 export const PendingApprovalSchema = z.object({
   runId,
   requestId: id,

@@ -28,6 +28,10 @@ export interface RecordedApproval {
 /**
  * A request waiting for a human: what to approve, and the id to answer it with
  * (`runtime.approve(requestId, …)`, `client.approve(requestId)`, `hearsay approve <requestId> …`).
+ *
+ * @example
+ * const [p] = await runtime.pendingApprovals(runId);
+ * if (p?.action === 'transfer_funds') await runtime.approve(p.requestId, { by: 'alice' });
  */
 export interface PendingApproval {
   readonly runId: string;
@@ -43,7 +47,14 @@ export interface PendingApproval {
   readonly escalated?: boolean;
 }
 
-/** An irreversible step that did not happen because its approval was refused or never came. */
+/**
+ * An irreversible step that did not happen because its approval was refused or never came
+ * (`result.declined`; the run's reason names it too).
+ *
+ * @example
+ * const result = await runtime.run(input);
+ * for (const d of result.declined) alert(`${d.action} not done: ${d.why} (${d.by}: ${d.reason})`);
+ */
 export interface DeclinedApproval {
   readonly requestId: string;
   readonly agentId: string;
