@@ -409,6 +409,13 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
     request: z.discriminatedUnion('type', [
       z.strictObject({ type: z.literal('delegate'), to: id, task: z.unknown() }),
       z.strictObject({ type: z.literal('charge'), usage }),
+      /** Uses an approval this activation was given, on the run's log, before running the action. */
+      z.strictObject({
+        type: z.literal('use_approval'),
+        requestId: id,
+        action: z.string().min(1).max(200),
+        args: z.unknown(),
+      }),
       z.strictObject({
         type: z.literal('approval'),
         action: z.string().min(1).max(200),

@@ -474,19 +474,16 @@ describe('an approval is single-use where tools run', () => {
 });
 
 describe('remote agents and irreversible tools', () => {
-  it('a remote agent cannot run an irreversible tool on an approval that came over the wire, nor with its own test', async () => {
+  it("a remote agent uses its approval once, on the run's log; a copy or its own test approves nothing", async () => {
     transfers = [];
     const args = { to: 'acme', amount: 50 };
     const OPS = 'operator-token-single-use-0123456789';
     const REMOTE = 'remote-agent-token-single-use-0123456789';
     const remote = agent('remote-cashier', async ({ tools }) => {
       const approval = await tools.requestApproval({ action: 'transfer_funds', args });
-      const runs = await tools.runTools(
-        [call(args), call(args, 'c2')],
-        [transfer],
-        holding([approval], 'request'),
-      );
-      return `${approval.approved}:${codes(runs).join(',')}`;
+      const twice = await tools.runTools([call(args), call(args, 'c2')], [transfer], holding([approval]));
+      const copied = await tools.runTools([call(args)], [transfer], holding([{ ...approval }]));
+      return `${approval.approved}:${codes([...twice, ...copied]).join(',')}`;
     });
     const rt = createRuntime({
       board: { schema: Board, initial },
@@ -501,13 +498,14 @@ describe('remote agents and irreversible tools', () => {
     const client = await connect(hub.url, { token: REMOTE, reconnect: false });
     try {
       await hostAgents({ client, schema: Board, agents: [remote] });
-      const { result } = await answering(
+      const { result, log } = await answering(
         () => rt.start({ go: true }),
         (id) => rt.approve(id, { by: 'alice' }),
       );
-      // Approved by a human, but the decision the remote process holds is a copy: nothing ran there.
-      expect(result.board.outcome.get('remote-cashier')).toBe('true:approval_required,approval_required');
-      expect(transfers).toEqual([]);
+      // The tool ran in the remote process (the same module here) once, after the runtime recorded the use.
+      expect(result.board.outcome.get('remote-cashier')).toBe('true:ok,approval_used,approval_required');
+      expect(transfers).toEqual([args]);
+      expect(approvalPhases(log)).toEqual(['requested', 'answered', 'used']);
     } finally {
       client.close();
       await hub.close();
