@@ -13,6 +13,8 @@ export type {
   AgentDefinition,
   AgentHostOptions,
   AgentRequest,
+  ApprovalDecision,
+  ApprovalRequest,
   BoardEvent,
   Budget,
   ChildRunResult,
@@ -162,6 +164,8 @@ export type {
 export { CLOSE_CODES, Hub, HubRefusal, StatelyTranslator, SUBPROTOCOL } from './hub/index.js';
 export { type InspectorOptions, inspectorBundleDir, inspectorHandler } from './inspector/index.js';
 export type {
+  ApprovalRefusal,
+  ApprovalRefusalCode,
   BudgetGate,
   CachedAnswer,
   ChatMessage,
@@ -181,6 +185,7 @@ export type {
   SimulatedOptions,
   TierConfig,
   TokenUsage,
+  ToolApprovalOptions,
   ToolCall,
   ToolDefinition,
   ToolRun,
@@ -241,9 +246,11 @@ export type {
   ActivationRecord,
   AgendaItem,
   AgendaRecord,
+  DeclinedApproval,
   Enabler,
   ModelCallContext,
   ModelCaller,
+  PendingApproval,
   RefusalReason,
   RunLimits,
   RunOutcome,

@@ -27,7 +27,16 @@ export interface ApprovalRequest {
   readonly summary?: string;
 }
 
-/** A human's answer. An approval covers exactly one use of the action with the same arguments. */
+/**
+ * A human's answer, as `tools.requestApproval` returns it. Approved, it is also the capability to run the
+ * action once: `tools.runTools` / `runToolCalls({ approvals })` consume it on the run's log when the action
+ * runs. Only the object the runtime handed over counts: one built by hand, copied, or read from a log
+ * approves nothing.
+ *
+ * @example
+ * const approval = await tools.requestApproval({ action: 'send_email', args });
+ * if (approval.approved) await tools.runTools([call], [sendEmail], { approvals: [approval] });
+ */
 export type ApprovalDecision =
   | {
       readonly approved: true;
@@ -42,6 +51,8 @@ export type ApprovalDecision =
       readonly argsHash: string;
       readonly by: string;
       readonly reason: string;
+      /** Set when nobody answered within the run's `approvalTimeoutMs`. */
+      readonly timedOut?: boolean;
     };
 
 /** What slow work inside an activation (an invoked promise actor) is given by the runtime. */
@@ -57,17 +68,29 @@ export interface ActivationTools {
   /**
    * Asks a human to approve an irreversible action with these exact arguments, and waits. The request is
    * on the run's log; if nothing else can advance meanwhile the run ends `awaiting_approval`, and
-   * `runtime.resume` continues it once answered. An approval is single-use and bound to the arguments.
+   * `runtime.resume` continues it once answered. An approval is single-use and bound to the run, the action
+   * and the canonical arguments; it is consumed when the action runs (`runTools`, or an irreversible state).
    */
   requestApproval(request: ApprovalRequest): Promise<ApprovalDecision>;
   /**
-   * Runs a model's validated tool calls (see `runToolCalls`): irreversible tools only with an approval,
-   * each call recorded on the run's log (`hearsay.tool`) and traced as a span of this activation.
+   * Runs a model's validated tool calls (see `runToolCalls`), each recorded on the run's log
+   * (`hearsay.tool`) and traced as a span of this activation. An irreversible tool runs only by consuming
+   * an approval of this run for exactly that call: one of `approvals` (from `requestApproval`), or else
+   * one it requests itself and waits for. Each approval covers one run; a call refused comes back
+   * `approval_rejected`, `approval_used` or `approval_required`, and the refusal is on the log.
+   *
+   * @example
+   * const runs = await tools.runTools(r.toolCalls, myTools); // asks a human before each irreversible call
    */
   runTools(
     calls: readonly ValidatedToolCall[],
     tools: readonly ToolDefinition[],
-    options?: { approved?: (call: ValidatedToolCall) => boolean },
+    options?: {
+      /** Approvals already obtained with `requestApproval`, consumed by the calls they were issued for. */
+      readonly approvals?: readonly ApprovalDecision[];
+      /** `'request'` (default): ask for a missing approval and wait; `'refuse'`: come back `approval_required`. */
+      readonly missing?: 'request' | 'refuse';
+    },
   ): Promise<ToolRun[]>;
   /**
    * Delegates a whole sub-problem to a child run of a team registered in `createRuntime({ children })`,

@@ -6,6 +6,7 @@
  *   hearsay reject <dir> <requestId> --by <name> --reason <text>
  *   hearsay inspect <ws://host:port/hearsay> [--port <n>] [--no-open]   the inspector page for any hub
  *   hearsay run <workflow>   runs a workflow module with a progress line and the inspector
+ *   hearsay approvals --hub <ws-url>   the approval requests waiting on a running hub
  *   hearsay eval <suite>     runs an eval suite (or --from-log turns a recorded run into a case)
  */
 import { spawn } from 'node:child_process';
@@ -19,13 +20,15 @@ import { FileStore, logFileOf, readLog, readSnapshots } from '../blackboard/inde
 import { connect } from '../client/client.js';
 import { inspectorBundleDir, inspectorHandler } from '../inspector/index.js';
 import { approvalsFrom, runOfRequest, TOPICS } from '../scheduler/index.js';
+import { approvalsCommand, approvalsUsage } from './approvals.js';
 import { evalCommand, evalUsage } from './eval.js';
 import { CliError } from './load.js';
 import { boardAt, describeEvent } from './replay.js';
 import { runCommand, runUsage } from './run.js';
 
 const commands = {
-  run: `hearsay run <workflow> [--input <json>] [--port <n>] [--no-inspect] [--keep]`,
+  run: `hearsay run <workflow> [--input <json>] [--port <n>] [--no-inspect] [--keep] [--allow-rejected]`,
+  approvals: `hearsay approvals --hub <ws-url> [--token <t>] [--run <runId>]`,
   inspect: `hearsay inspect <ws://host:port/hearsay> [--port <n>] [--no-open]`,
   replay: `hearsay replay <dir> <runId> | <run.log> [--at <version>]`,
   approve: `hearsay approve <requestId> --hub <ws-url> [--token <t>] [--comment <text>]  |  <dir> <requestId> --by <name>`,
@@ -42,6 +45,7 @@ hearsay <command> --help describes one command.`;
 
 const helps: Record<string, string> = {
   run: runUsage,
+  approvals: approvalsUsage,
   eval: evalUsage,
   inspect: `Usage:
   ${commands.inspect}
@@ -81,6 +85,8 @@ async function main(argv: string[]): Promise<number> {
       input: { type: 'string' },
       'no-inspect': { type: 'boolean' },
       keep: { type: 'boolean' },
+      'allow-rejected': { type: 'boolean' },
+      run: { type: 'string' },
       repeat: { type: 'string' },
       concurrency: { type: 'string' },
       only: { type: 'string' },
@@ -108,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
   if (!Object.hasOwn(commands, command))
     throw new CliError(`Unknown command "${command}". Commands: ${Object.keys(commands).join(', ')}.`, 2);
   if (command === 'run') return runCommand(rest, values);
+  if (command === 'approvals') return approvalsCommand(values);
   if (command === 'eval') return evalCommand(rest, values);
   if (command === 'inspect') return inspect(rest[0], values.port, !values['no-open']);
   if ((command === 'approve' || command === 'reject') && values.hub !== undefined)

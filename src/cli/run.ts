@@ -1,23 +1,29 @@
 import type { Usage } from '../actors/index.js';
 import type { LogEvent } from '../blackboard/index.js';
-import { createRuntime, type RuntimeConfig } from '../runtime/index.js';
+import { PendingApprovalSchema } from '../protocol/index.js';
+import { createRuntime, type RunHandle, type Runtime, type RuntimeConfig } from '../runtime/index.js';
 import { addUsage, emptySpent, TOPICS } from '../scheduler/index.js';
+import { describeDeclinedStep, describePending } from './approvals.js';
 import { CliError, importModule } from './load.js';
 
 export const runUsage = `Usage:
-  hearsay run <workflow.ts|js> [--input <json>] [--port <n>] [--no-inspect] [--keep]
+  hearsay run <workflow.ts|js> [--input <json>] [--port <n>] [--no-inspect] [--keep] [--allow-rejected]
 
 Runs a workflow module: its default export is a runtime configuration (what createRuntime takes), and an
 optional export "input" is the run's input (--input overrides it, as JSON). Prints a live progress line
 (activations, tokens, cost) and the inspector's address (a loopback hub in development mode; --no-inspect
-runs without it, --keep keeps it up after the run until Ctrl-C). Exits 0 when the run completes or
-quiesces, 1 when it ends otherwise.`;
+runs without it, --keep keeps it up after the run until Ctrl-C). Each approval request is printed as it
+is made, with its id and the commands that answer it through the hub; a run that pauses for one waits
+for the answer and goes on. Exits 0 when the run completes or quiesces with every irreversible step it
+asked for done; 1 when it ends otherwise, or when an approval was rejected or timed out (the steps not
+done are listed) unless --allow-rejected.`;
 
 interface RunOptions {
   readonly input?: string | undefined;
   readonly port?: string | undefined;
   readonly 'no-inspect'?: boolean | undefined;
   readonly keep?: boolean | undefined;
+  readonly 'allow-rejected'?: boolean | undefined;
 }
 
 export async function runCommand(args: readonly string[], options: RunOptions): Promise<number> {
@@ -53,7 +59,7 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
         log: () => {},
       });
   if (hub) console.log(`inspector: ${hub.inspectorUrl}`);
-  const handle = await runtime.start((input ?? {}) as never);
+  let handle = await runtime.start((input ?? {}) as never);
   let activations = 0;
   const spent = emptySpent();
   const tty = process.stderr.isTTY;
@@ -64,27 +70,86 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
     last = line;
     if (tty) process.stderr.write(`\r${line}`);
   };
-  handle.board.subscribe({ from: 1 }, (e: LogEvent) => {
-    if (e.type !== 'message') return;
-    const p = e.payload as Record<string, unknown>;
-    if (e.topic === TOPICS.activation && p.phase === 'started') activations += 1;
-    else if (e.topic === TOPICS.usage) addUsage(spent, (p.usage ?? {}) as Usage);
-    else return;
-    show();
-  });
-  const stop = () => handle.cancel('interrupted (SIGINT)');
+  const announced = new Set<string>();
+  let seen = 0;
+  const follow = () =>
+    handle.board.subscribe({ from: seen + 1 }, (e: LogEvent) => {
+      seen = e.seq;
+      if (e.type !== 'message') return;
+      const p = e.payload as Record<string, unknown>;
+      if (e.topic === TOPICS.activation && p.phase === 'started') activations += 1;
+      else if (e.topic === TOPICS.usage) addUsage(spent, (p.usage ?? {}) as Usage);
+      else if (e.topic === TOPICS.approval && p.phase === 'requested' && e.author === 'scheduler') {
+        // Printed once, as it is made, with how to answer it (a resumed run's log repeats nothing).
+        if (announced.has(String(p.requestId))) return;
+        announced.add(String(p.requestId));
+        if (tty) process.stderr.write('\n');
+        const pending = PendingApprovalSchema.safeParse({ ...p, runId: handle.runId });
+        if (pending.success) console.log(describePending(pending.data, hub?.url));
+        return;
+      } else return;
+      show();
+    });
+  let unfollow = follow();
+  let interrupted = false;
+  const stop = () => {
+    interrupted = true;
+    handle.cancel('interrupted (SIGINT)');
+  };
   process.once('SIGINT', stop);
-  const result = await handle.result;
+  let result = await handle.result;
+  // A run that paused for a human goes on once answered through the hub (which resumes it): wait for it.
+  while (result.outcome === 'awaiting_approval' && hub && !interrupted) {
+    console.log(`run ${handle.runId} is waiting for approval; answer through the hub (Ctrl-C stops).`);
+    const resumed = await resumedRun(runtime, handle.runId, () => interrupted);
+    if (!resumed) break;
+    unfollow();
+    handle = resumed;
+    unfollow = follow();
+    result = await handle.result;
+  }
+  unfollow();
   process.off('SIGINT', stop);
   show(true);
   if (tty) process.stderr.write('\n');
   console.log(
     `${result.outcome}: ${result.reason} (${result.activations} activations, ${result.cost.total.tokens} tokens, $${result.cost.total.cost.toFixed(5)}, version ${result.version})`,
   );
+  for (const d of result.declined) console.log(describeDeclinedStep(d));
   if (hub && options.keep) {
     console.log('The inspector stays up; Ctrl-C stops.');
     await new Promise((r) => process.once('SIGINT', r));
   }
   await runtime.close();
-  return result.outcome === 'completed' || result.outcome === 'quiescent' ? 0 : 1;
+  const ended = result.outcome === 'completed' || result.outcome === 'quiescent';
+  // A human-in-the-loop step that never happened is not success, unless the caller says it may be.
+  const declined = result.declined.length > 0 && !options['allow-rejected'];
+  if (ended && declined)
+    console.log(
+      `${result.declined.length} irreversible step(s) were not approved: exit 1 (--allow-rejected exits 0).`,
+    );
+  return ended && !declined ? 0 : 1;
+}
+
+/**
+ * The run again once its requests are answered: the hub resumes a paused run when an operator answers it
+ * (this finds it running, or resumes it here if the hub's resume has not begun); undefined when
+ * interrupted first.
+ */
+async function resumedRun<TBoard>(
+  runtime: Runtime<TBoard>,
+  runId: string,
+  interrupted: () => boolean,
+): Promise<RunHandle<TBoard> | undefined> {
+  for (;;) {
+    const again = runtime.runs.get(runId);
+    if (again) return again;
+    if (interrupted()) return undefined;
+    if ((await runtime.pendingApprovals(runId)).length === 0) {
+      // Answered. A run that already went on and ended resolves with its recorded outcome.
+      const resumed = await runtime.resume(runId).catch(() => undefined);
+      if (resumed) return resumed;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -6,6 +6,7 @@ import {
   closeReasonOf,
   DEFAULT_MAX_FRAME_DEPTH,
   type MessageFilter,
+  type PendingApprovalInfo,
   PROTOCOL_VERSION,
   parseServerFrame,
   passesFilter,
@@ -399,6 +400,24 @@ export class HearsayClient {
   async runs(): Promise<RunInfo[]> {
     const reply = await this.request({ v: PROTOCOL_VERSION, type: 'runs', id: 0 });
     return (reply as ServerMessageOf<'runs'>).runs;
+  }
+
+  /**
+   * The approval requests waiting for an answer, in the runs this connection may see (or in one run):
+   * what each would do and the `requestId` to answer with `approve` / `reject` (operator role). A client
+   * that joins in the middle of a run sees the requests already pending.
+   *
+   * @example
+   * for (const p of await client.pendingApprovals()) await client.approve(p.requestId, 'checked');
+   */
+  async pendingApprovals(runId?: string): Promise<PendingApprovalInfo[]> {
+    const reply = await this.request({
+      v: PROTOCOL_VERSION,
+      type: 'approvals',
+      id: 0,
+      ...(runId === undefined ? {} : { runId }),
+    });
+    return (reply as ServerMessageOf<'approvals'>).approvals;
   }
 
   /** The agents registered on the runtime: what they watch and write, and their machines' definitions. */

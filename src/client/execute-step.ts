@@ -10,7 +10,13 @@ import {
   type Usage,
 } from '../actors/index.js';
 import { type BoardSnapshot, type Patch, type Path, prepareCommit } from '../blackboard/index.js';
-import { type ModelClient, runToolCalls } from '../llm/index.js';
+import { argsHashOf, issueApproval } from '../llm/approval.js';
+import {
+  type ApprovalRefusalCode,
+  type ModelClient,
+  runToolCalls,
+  type ValidatedToolCall,
+} from '../llm/index.js';
 import { parseTraceparent } from '../observability/trace-context.js';
 import type { StepMessage, StepResult } from '../workers/types.js';
 
@@ -28,6 +34,15 @@ export interface StepPort {
   charge(usage: Usage): void;
   delegate(to: string, task: unknown): Promise<void>;
   requestApproval(request: { action: string; args: unknown; summary?: string }): Promise<ApprovalDecision>;
+  /**
+   * Uses an approval the step was given, on the run's log (the runtime checks it is this step's, for this
+   * call, and unused). Without it, irreversible tools do not run in this process.
+   */
+  useApproval?(request: {
+    requestId: string;
+    action: string;
+    args: unknown;
+  }): Promise<{ ok: true } | { ok: false; code: ApprovalRefusalCode; message: string }>;
 }
 
 /** What {@link executeStep} needs. */
@@ -180,11 +195,20 @@ function stepTools(options: ExecuteStepOptions, spanCtx: ReturnType<typeof trace
           `Child runs are started by agents in the runtime's process; ${options.where} cannot start one.`,
         ),
       ),
-    requestApproval: (req) => port.requestApproval(req),
+    requestApproval: (req) => port.requestApproval(req).then((d) => usable(d, req, options)),
+    // The runtime consumes an approval on the run's log (`useApproval`), before the tool runs here; without
+    // that port (a worker), irreversible tools do not run in this process (they come back approval_required).
     runTools: (calls, defs, opts = {}) =>
       runToolCalls(calls, defs, {
         signal,
-        ...(opts.approved ? { approved: opts.approved } : {}),
+        runId: options.step.runId,
+        ...(port.useApproval && opts.approvals ? { approvals: opts.approvals } : {}),
+        ...(port.useApproval && opts.missing !== 'refuse'
+          ? {
+              requestApproval: (call: ValidatedToolCall) =>
+                tools.requestApproval({ action: call.name, args: call.args }),
+            }
+          : {}),
         onRun: (run, latencyMs) => {
           const end = Date.now();
           const toolSpan = tracer.startSpan(
@@ -242,3 +266,50 @@ function stepTools(options: ExecuteStepOptions, spanCtx: ReturnType<typeof trace
 }
 
 export const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * The decision as a usable approval in this process: marked used here at once (two concurrent uses, one
+ * goes on), then used on the run's log by the runtime, which checks it again, before the tool runs.
+ */
+function usable(
+  decision: ApprovalDecision,
+  request: { action: string; args: unknown },
+  options: ExecuteStepOptions,
+): ApprovalDecision {
+  const use = options.port.useApproval;
+  if (!use) return decision;
+  let used = false;
+  return issueApproval(
+    { ...decision },
+    {
+      runId: options.step.runId,
+      requestId: decision.requestId,
+      action: request.action,
+      argsHash: argsHashOf(request.action, request.args),
+      approved: decision.approved,
+      ...(decision.approved ? {} : { reason: decision.reason }),
+      consume: () => {
+        if (used)
+          return {
+            ok: false,
+            code: 'approval_used',
+            message: `The approval ${decision.requestId} was used already: request a new one.`,
+          };
+        used = true;
+        const recorded = use({
+          requestId: decision.requestId,
+          action: request.action,
+          args: request.args,
+        }).then(
+          (r) => (r.ok ? undefined : { ok: false as const, code: r.code, message: r.message }),
+          (error: unknown) => ({
+            ok: false as const,
+            code: 'approval_required' as const,
+            message: `The approval could not be used: ${error instanceof Error ? error.message : String(error)}`,
+          }),
+        );
+        return { ok: true, recorded };
+      },
+    },
+  );
+}

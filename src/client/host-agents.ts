@@ -9,7 +9,7 @@ import {
   revive,
   revivePatch,
 } from '../blackboard/index.js';
-import type { ModelClient } from '../llm/index.js';
+import type { ApprovalRefusalCode, ModelClient } from '../llm/index.js';
 import { type ClientMessageOf, PROTOCOL_VERSION, type ServerMessageOf } from '../protocol/index.js';
 import type { HearsayClient } from './client.js';
 import { describe, executeStep } from './execute-step.js';
@@ -200,6 +200,10 @@ export async function hostAgents<TSchema extends AnySchema>(
             args: req.args,
             ...(req.summary === undefined ? {} : { summary: req.summary }),
           })) as ApprovalDecision,
+        useApproval: async (req) =>
+          (await agentRequest({ type: 'use_approval', ...req })) as
+            | { ok: true }
+            | { ok: false; code: ApprovalRefusalCode; message: string },
       },
     });
     running.delete(m.dispatch);

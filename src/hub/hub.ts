@@ -462,6 +462,16 @@ class Connection implements RemoteChannel {
           ref: m.id,
           runs: await this.visibleRuns(),
         });
+      case 'approvals':
+        // A run the token does not admit lists nothing, as if it had no requests.
+        return this.send({
+          v: PROTOCOL_VERSION,
+          type: 'approvals',
+          ref: m.id,
+          approvals: (await this.source.pendingApprovals(m.runId)).filter((p) =>
+            admitsRun(this.grant, p.runId),
+          ),
+        });
       case 'agents':
         return this.send({
           v: PROTOCOL_VERSION,

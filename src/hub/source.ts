@@ -1,5 +1,11 @@
 import type { LogEvent, Patch, Path, SubscribeFilter, Unsubscribe } from '../blackboard/index.js';
-import type { AgentInfo, ClientMessageOf, RunInfo, ServerMessage } from '../protocol/index.js';
+import type {
+  AgentInfo,
+  ClientMessageOf,
+  PendingApprovalInfo,
+  RunInfo,
+  ServerMessage,
+} from '../protocol/index.js';
 
 /** A run's board as the hub reads it: a consistent snapshot, and the log from any seq onwards. */
 export interface HubBoard {
@@ -67,6 +73,8 @@ export interface HubSource {
   }): Promise<HubCommitResult>;
   /** The run an approval request belongs to (undefined for an id that names none). */
   runOf(requestId: string): string | undefined;
+  /** The approval requests waiting for an answer (of one run, or of every run here). */
+  pendingApprovals(runId?: string): Promise<PendingApprovalInfo[]>;
   /** Answers an approval request; resolves with what it came to (`answered`, `unknown_request`, …). */
   answer(requestId: string, answer: OperatorAnswer): Promise<string>;
   /** Vetoes or promotes an agent (or an item) in a running run; false when the run is not running here. */

@@ -1,3 +1,4 @@
+export type { ApprovalRefusal, ApprovalRefusalCode } from './approval.js';
 export type { CachedAnswer, ModelCache } from './cache.js';
 export { MemoryModelCache, stableHash, stableStringify } from './cache.js';
 export type { EnvModels } from './from-env.js';
@@ -18,7 +19,7 @@ export type {
 export { countTokens, createModelClient, estimateTokens } from './model-client.js';
 export type { OpenAITransportOptions } from './openai-transport.js';
 export { openAITransport, retryAfterMs } from './openai-transport.js';
-export type { ToolRun } from './run-tools.js';
+export type { ToolApprovalOptions, ToolRun } from './run-tools.js';
 export { runToolCalls } from './run-tools.js';
 export type { SimulatedOptions } from './simulated.js';
 export { exampleOf, simulatedTransport } from './simulated.js';

@@ -48,6 +48,27 @@ export const RunInfoSchema = z.object({
   cost: z.number().nonnegative().optional(),
 });
 
+/**
+ * An approval request waiting for an operator: answer it with an `approval` message naming `requestId`.
+ *
+ * @example
+ * const pending = z.array(PendingApprovalSchema).parse(reply.approvals);
+ */
+export const PendingApprovalSchema = z.object({
+  runId,
+  requestId: id,
+  agentId: id,
+  activationId: id,
+  action: z.string(),
+  args: z.unknown(),
+  argsHash: z.string(),
+  summary: z.string().optional(),
+  /** The board version when it was requested. */
+  version: z.number().int().nonnegative().optional(),
+  /** Past its timeout once already (`approvalTimeout: 'escalate'`). */
+  escalated: z.boolean().optional(),
+});
+
 /** An agent registered on the runtime, as inspectors show it. */
 export const AgentInfoSchema = z.object({
   id,
@@ -235,6 +256,8 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({ v, type: z.literal('runs'), ref, runs: z.array(RunInfoSchema) }),
   /** The reply to `agents`: the agents registered on the runtime. */
   z.object({ v, type: z.literal('agents'), ref, agents: z.array(AgentInfoSchema) }),
+  /** The reply to `approvals`: the requests waiting for an answer, in the runs this connection may see. */
+  z.object({ v, type: z.literal('approvals'), ref, approvals: z.array(PendingApprovalSchema) }),
   /** Remote agents: run one step of `agentId`'s machine on the board at `version` (or later). */
   z.object({
     v,
@@ -369,6 +392,8 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ v, type: z.literal('runs'), id: ref }),
   /** Describes the agents registered on the runtime (answered by `agents`). */
   z.strictObject({ v, type: z.literal('agents'), id: ref }),
+  /** Lists the approval requests waiting for an answer, of one run or of all it may see (answered by `approvals`). */
+  z.strictObject({ v, type: z.literal('approvals'), id: ref, runId: runId.optional() }),
   /** The board of a run as it was at `version` (0 is the initial state): history for a version slider. */
   z.strictObject({
     v,
@@ -387,6 +412,13 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
     request: z.discriminatedUnion('type', [
       z.strictObject({ type: z.literal('delegate'), to: id, task: z.unknown() }),
       z.strictObject({ type: z.literal('charge'), usage }),
+      /** Uses an approval this activation was given, on the run's log, before running the action. */
+      z.strictObject({
+        type: z.literal('use_approval'),
+        requestId: id,
+        action: z.string().min(1).max(200),
+        args: z.unknown(),
+      }),
       z.strictObject({
         type: z.literal('approval'),
         action: z.string().min(1).max(200),
@@ -417,6 +449,7 @@ export type ServerMessage = z.infer<typeof ServerMessageSchema>;
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 export type RunInfo = z.infer<typeof RunInfoSchema>;
 export type AgentInfo = z.infer<typeof AgentInfoSchema>;
+export type PendingApprovalInfo = z.infer<typeof PendingApprovalSchema>;
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
 export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
 export type ProtocolErrorCode = ServerMessageOf<'error'>['code'];

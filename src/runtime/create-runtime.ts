@@ -28,7 +28,10 @@ import { childRunId, childRunTeam } from '../protocol/index.js';
 import {
   approvalsFrom,
   type ChildStarter,
+  declinedOf,
   emptySpent,
+  type PendingApproval,
+  pendingOf,
   permutation,
   type ResumeState,
   type RunLimits,
@@ -161,6 +164,8 @@ export interface RuntimeFootprint {
   readonly endedRuns: number;
   /** Entries the hub sources cache about runs (infos, start times, followed boards). */
   readonly hubCache: number;
+  /** Runs paused awaiting approval whose pending requests this runtime keeps (until answered or resumed). */
+  readonly paused: number;
   /** Hubs served. */
   readonly hubs: number;
 }
@@ -192,6 +197,11 @@ export interface RunResult<TBoard> {
   readonly version: number;
   readonly activations: number;
   readonly failures: SchedulerResult['failures'];
+  /**
+   * Irreversible steps that did not happen because their approval was rejected or timed out: which
+   * request, which action, who said no (or that nobody answered in time), and why. Empty when none.
+   */
+  readonly declined: SchedulerResult['declined'];
   readonly usage: SchedulerResult['usage'];
   /** The run's trace (all its activations' and model calls' spans are in it). */
   readonly traceId: string;
@@ -268,6 +278,15 @@ export interface Runtime<TBoard> {
   resumeAll(): Promise<RunHandle<TBoard>[]>;
   /** Rejects a pending request; the agent's `requestApproval` resolves with `approved: false`. */
   reject(requestId: string, answer: { by: string; reason: string }): Promise<ApprovalResult>;
+  /**
+   * The approval requests waiting for an answer: of the runs in progress and of those this runtime saw
+   * pause `awaiting_approval`, or (with `runId`) of that run, read from the store if it is not here.
+   * Each names its `requestId`, the action and its exact arguments: answer with `approve`/`reject`.
+   *
+   * @example
+   * for (const p of await runtime.pendingApprovals()) console.log(p.requestId, p.action, p.args);
+   */
+  pendingApprovals(runId?: string): Promise<PendingApproval[]>;
   /** With `resumeOnStart`: the handles of the runs picked up at creation (empty otherwise). */
   readonly ready: Promise<RunHandle<TBoard>[]>;
   /** Runs in progress, by id. */
@@ -456,6 +475,8 @@ export function createRuntime<TSchema extends AnySchema>(
     : config.agents.map((_, i) => i);
   const runs = new Map<string, RunHandle<TBoard>>();
   const schedulers = new Map<string, RunScheduler<TBoard>>();
+  /** Requests of the runs that paused `awaiting_approval` in this process, until answered or resumed. */
+  const paused = new Map<string, PendingApproval[]>();
   let counter = 0;
 
   const sharedWrites = findSharedWrites(config.agents);
@@ -571,6 +592,7 @@ export function createRuntime<TSchema extends AnySchema>(
         version: board.version,
         activations: 0,
         failures: [],
+        declined: [...approvalsFrom(history).values()].flatMap((r) => declinedOf(r) ?? []),
         usage: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, byAgent: {} },
         traceId: traceIdOf(earlier),
         cost: {
@@ -606,6 +628,8 @@ export function createRuntime<TSchema extends AnySchema>(
     earlierTrace?: string,
     history: readonly LogEvent[] = [],
   ): RunHandle<TBoard> {
+    // A resumed run's requests are its scheduler's again.
+    paused.delete(runId);
     const tracer = new RunTracer(
       runId,
       observability.tracer,
@@ -657,6 +681,8 @@ export function createRuntime<TSchema extends AnySchema>(
         tracer.end(r.outcome, r.reason);
         runs.delete(runId);
         schedulers.delete(runId);
+        if (r.outcome === 'awaiting_approval') paused.set(runId, scheduler.pendingApprovals());
+        else paused.delete(runId);
         for (const key of childOrdinals.keys())
           if (key.startsWith(`${runId}\u0000`)) childOrdinals.delete(key);
         return r;
@@ -712,6 +738,8 @@ export function createRuntime<TSchema extends AnySchema>(
           })
         : owner.reject(requestId, { by: decision.by, reason: decision.reason });
     }
+    const waiting = paused.get(runId)?.filter((p) => p.requestId !== requestId);
+    if (waiting) paused.set(runId, waiting);
     const live = schedulers.get(runId);
     // Opening a run the store does not hold would create it.
     if (!live && store.listRuns && !(await store.listRuns()).includes(runId)) return 'unknown_request';
@@ -808,6 +836,7 @@ export function createRuntime<TSchema extends AnySchema>(
         return { ok: false, code: 'unknown_run', message: `The store holds no run "${runId}".` };
       const deleted = [runId, ...below];
       for (const id of deleted) {
+        paused.delete(id);
         for (const listener of runDeleted) listener(id);
         const owner = teamOf(id);
         if (owner !== undefined) internals.get(descendants().get(owner)!)?.deleted(id);
@@ -872,6 +901,7 @@ export function createRuntime<TSchema extends AnySchema>(
       remoteIds: new Set(config.remote ?? []),
       usageOf: (runId) => schedulers.get(runId)?.usage(),
       runOf: runOfRequest,
+      pendingApprovals: (runId) => pendingApprovals(runId),
     });
     rawSources.push(made);
     return made;
@@ -966,8 +996,28 @@ export function createRuntime<TSchema extends AnySchema>(
     return listening;
   }
 
+  async function pendingApprovals(runId?: string): Promise<PendingApproval[]> {
+    if (runId === undefined)
+      return [
+        ...[...schedulers.values()].flatMap((sc) => sc.pendingApprovals()),
+        ...[...paused.values()].flat(),
+      ];
+    const live = schedulers.get(runId);
+    if (live) return live.pendingApprovals();
+    const known = paused.get(runId);
+    if (known) return known;
+    // Not here: what the store says, if the run paused awaiting approval (another process, a restart).
+    if (store.listRuns && !(await store.listRuns()).includes(runId)) return [];
+    const board = await openBoard(runId);
+    const history = await store.read(runId, 1, board.seq);
+    const read = resumeStateFrom(history);
+    if ('ended' in read) return [];
+    return [...approvalsFrom(history).values()].flatMap((r) => pendingOf(runId, r) ?? []);
+  }
+
   const runtime: Runtime<TBoard> = {
     start,
+    pendingApprovals,
     resume,
     listen,
     attach,
@@ -1000,6 +1050,7 @@ export function createRuntime<TSchema extends AnySchema>(
         ),
         hubCache: hubCacheSize(),
         hubs: hubs.size,
+        paused: paused.size,
       };
     },
     async close() {
@@ -1015,6 +1066,7 @@ export function createRuntime<TSchema extends AnySchema>(
       runStarted.clear();
       runDeleted.clear();
       childOrdinals.clear();
+      paused.clear();
       rawSources.length = 0;
       source = undefined;
       if (config.store === undefined) await store.close();

@@ -1,7 +1,7 @@
 import { type AgentDefinition, forbiddenCommit } from '../actors/index.js';
 import type { Blackboard, Store } from '../blackboard/index.js';
 import type { HubBoard, HubCommitResult, HubSource, OperatorAnswer } from '../hub/index.js';
-import type { AgentInfo, RunInfo } from '../protocol/index.js';
+import type { AgentInfo, PendingApprovalInfo, RunInfo } from '../protocol/index.js';
 import { TOPICS } from '../scheduler/index.js';
 import type { RemoteAgents } from './remote-agents.js';
 
@@ -33,6 +33,8 @@ export interface HubSourceDeps {
   readonly remote: RemoteAgents;
   /** The run an approval request belongs to. */
   readonly runOf: (requestId: string) => string | undefined;
+  /** The approval requests waiting for an answer (the runtime's `pendingApprovals`). */
+  readonly pendingApprovals: (runId?: string) => Promise<PendingApprovalInfo[]>;
   /** Which of the store's runs are this runtime's (a store shared with child teams holds theirs too). */
   readonly owns?: (runId: string) => boolean;
 }
@@ -234,6 +236,7 @@ export function runtimeHubSource(deps: HubSourceDeps): HubSource & {
     },
     answer: deps.answer,
     runOf: deps.runOf,
+    pendingApprovals: async (runId) => (await deps.pendingApprovals(runId)).filter((p) => owns(p.runId)),
     agenda(runId, action, agentId, key) {
       const run = liveRun(runId);
       if (!run) return false;
@@ -285,6 +288,10 @@ export function combineHubSources(
   return {
     server: own.server,
     listRuns: async () => (await Promise.all(all.map((s) => s.listRuns()))).flat(),
+    pendingApprovals: async (runId) =>
+      runId === undefined
+        ? (await Promise.all(all.map((s) => s.pendingApprovals()))).flat()
+        : owner(runId).pendingApprovals(runId),
     openRun: (runId) => owner(runId).openRun(runId),
     onRunStarted(listener) {
       const stops = all.map((s) => s.onRunStarted(listener));

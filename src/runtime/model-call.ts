@@ -7,6 +7,7 @@ import {
   type ModelResult,
   runToolCalls,
   stableHash,
+  type ValidatedToolCall,
 } from '../llm/index.js';
 import { type ModelCallContext, TOPICS, type ToolRunner } from '../scheduler/index.js';
 
@@ -138,7 +139,14 @@ export const runTools: ToolRunner = (ctx, calls, tools, options = {}) => {
   let startedAt = ctx.now();
   return runToolCalls(calls, tools, {
     signal: ctx.signal,
-    ...(options.approved ? { approved: options.approved } : {}),
+    runId: ctx.runId,
+    ...(options.approvals ? { approvals: options.approvals } : {}),
+    ...(options.missing === 'refuse'
+      ? {}
+      : {
+          requestApproval: (call: ValidatedToolCall) =>
+            ctx.requestApproval({ action: call.name, args: call.args }),
+        }),
     onRun: (run, latencyMs) => {
       ctx.record(TOPICS.tool, {
         startedAt,

@@ -8,6 +8,7 @@ import {
 import {
   type AgentDefinition,
   type AgentHostOptions,
+  type ApprovalDecision,
   type ApprovalRejectedEvent,
   type BoardEvent,
   type RuntimeEvent,
@@ -18,6 +19,7 @@ import {
 } from '../actors/index.js';
 import type { Patch, Path } from '../blackboard/index.js';
 import { type HubCommitResult, HubRefusal, type RemoteChannel } from '../hub/index.js';
+import { consumeApproval } from '../llm/approval.js';
 import { type ClientMessageOf, PROTOCOL_VERSION } from '../protocol/index.js';
 import type { StepMessage, StepResult } from '../workers/types.js';
 
@@ -29,6 +31,8 @@ interface Running {
   readonly host: RemoteAgentHost;
   readonly event: BoardEvent;
   readonly finish: (outcome: StepOutcome) => void;
+  /** The live approvals this step was given, by request id: only these can be used from its process. */
+  readonly approvals?: Map<string, ApprovalDecision>;
 }
 
 /**
@@ -111,6 +115,7 @@ export class RemoteAgents implements StepSender {
         host,
         event: board,
         finish,
+        approvals: new Map(),
       });
       channel.send({ v: PROTOCOL_VERSION, type: 'activate', dispatch, ...message });
     });
@@ -220,12 +225,20 @@ export class RemoteAgents implements StepSender {
       case 'charge':
         r.event.tools.charge(req.usage as Usage);
         return 'charged';
-      case 'approval':
-        return r.event.tools.requestApproval({
+      case 'approval': {
+        const approval = await r.event.tools.requestApproval({
           action: req.action,
           args: req.args,
           ...(req.summary === undefined ? {} : { summary: req.summary }),
         });
+        // The remote process gets a copy; the approval itself stays here, used only through `use_approval`.
+        r.approvals?.set(approval.requestId, approval);
+        return approval;
+      }
+      case 'use_approval': {
+        const live = r.approvals?.get(req.requestId);
+        return consumeApproval(live ? [live] : [], { name: req.action, args: req.args }, { runId: r.runId });
+      }
     }
   }
 

@@ -1,12 +1,19 @@
 import type { ApprovalDecision, ApprovalRequest } from '../actors/index.js';
-import { argsHashOf, type RecordedApproval } from './approvals.js';
+import { type ApprovalRefusal, argsHashOf, issueApproval } from '../llm/approval.js';
+import {
+  type DeclinedApproval,
+  declinedOf,
+  type PendingApproval,
+  pendingOf,
+  type RecordedApproval,
+} from './approvals.js';
 import type { RuntimeClock } from './clock.js';
 import { TOPICS } from './events.js';
 
 /** An operator's decision, before the desk binds it to its request. */
 export type OperatorDecision =
   | { approved: true; by: string; comment?: string }
-  | { approved: false; by: string; reason: string };
+  | { approved: false; by: string; reason: string; timedOut?: boolean };
 
 /** What the desk needs from its run. */
 export interface ApprovalDeskContext {
@@ -16,6 +23,8 @@ export interface ApprovalDeskContext {
   readonly onTimeout: 'reject' | 'escalate';
   /** Appends a record on the run's log. */
   readonly record: (topic: string, payload: unknown) => void;
+  /** Appends a record on the run's log and resolves once it is there (false: it could not be written). */
+  readonly persist: (topic: string, payload: unknown) => Promise<boolean>;
   /** The board version now (part of each request). */
   readonly version: () => number;
   /** Called when a request starts waiting (the scheduler then checks whether the run must pause). */
@@ -40,18 +49,26 @@ interface Waiter {
 
 /**
  * One run's approval requests: records them, matches a repeated request (a resumed activation) with its
- * earlier record, hands answers over exactly once, and applies the timeout policy. With a timeout the
- * request is pending work; without one, a run whose every activation waits on the desk pauses.
+ * earlier unused record, hands each answer over as a live approval (a capability only this desk issues)
+ * and marks it used — synchronously, then on the log — when the action runs, and applies the timeout
+ * policy. With a timeout the request is pending work; without one, a run whose every activation waits on
+ * the desk pauses.
  */
 export class ApprovalDesk {
   private readonly requests = new Map<string, RecordedApproval>();
   private readonly waiting = new Map<string, Waiter>();
+  private closed = false;
 
   constructor(private readonly ctx: ApprovalDeskContext) {}
 
-  /** Requests read back from the log of a resumed run. */
+  /** Requests read back from the log of a resumed run (their answers and uses included). */
   restore(records: ReadonlyMap<string, RecordedApproval>): void {
     for (const [id, rec] of records) this.requests.set(id, rec);
+  }
+
+  /** The run has ended: its approvals approve nothing more. */
+  close(): void {
+    this.closed = true;
   }
 
   /** Activations whose requests wait with no timeout: if they are all that is in flight, the run pauses. */
@@ -66,6 +83,16 @@ export class ApprovalDesk {
     return [...this.waiting].filter(([, w]) => w.timer === undefined).map(([id]) => id);
   }
 
+  /** Every request of the run that has no answer yet. */
+  pending(): PendingApproval[] {
+    return [...this.requests.values()].flatMap((r) => pendingOf(this.ctx.runId, r) ?? []);
+  }
+
+  /** Every request of the run that was rejected or timed out. */
+  declined(): DeclinedApproval[] {
+    return [...this.requests.values()].flatMap((r) => declinedOf(r) ?? []);
+  }
+
   /**
    * Records a request and waits for its answer. With `policy`, a request that has no answer yet is
    * answered at once by the policy (recorded like any answer, so the log shows who decided).
@@ -73,12 +100,25 @@ export class ApprovalDesk {
   request(asker: Asker, request: ApprovalRequest, policy?: OperatorDecision): Promise<ApprovalDecision> {
     const argsHash = argsHashOf(request.action, request.args);
     const key = `${asker.activationId}:${asker.ordinal}:${argsHash.slice(0, 16)}`;
-    // The same request made again (a resumed activation) finds its earlier, unused record.
+    // The same request made again (a resumed activation, a retry) finds its earlier, unused record.
     let rec = [...this.requests.values()].find((r) => r.key === key && !r.used);
     if (!rec) {
       const uses = [...this.requests.values()].filter((r) => r.key === key).length;
       const requestId = `${this.ctx.runId}/${key}${uses > 0 ? `#${uses + 1}` : ''}`;
-      rec = { requestId, key, argsHash, used: false };
+      const summary = request.summary === undefined ? {} : { summary: request.summary };
+      const version = this.ctx.version();
+      rec = {
+        requestId,
+        key,
+        argsHash,
+        action: request.action,
+        args: request.args,
+        agentId: asker.agentId,
+        activationId: asker.activationId,
+        ...summary,
+        version,
+        used: false,
+      };
       this.requests.set(requestId, rec);
       this.ctx.record(TOPICS.approval, {
         phase: 'requested',
@@ -89,19 +129,21 @@ export class ApprovalDesk {
         action: request.action,
         args: request.args,
         argsHash,
-        ...(request.summary === undefined ? {} : { summary: request.summary }),
-        version: this.ctx.version(),
+        ...summary,
+        version,
       });
     }
     const { requestId } = rec;
     if (!rec.answer && policy) this.answer(requestId, policy);
-    if (this.requests.get(requestId)!.answer) return Promise.resolve(this.use(requestId));
+    if (this.requests.get(requestId)!.answer) return Promise.resolve(this.issue(requestId));
     return new Promise<ApprovalDecision>((resolve, reject) => {
       const { clock, timeoutMs } = this.ctx;
       const onTimeout = (): void => {
         const waiter = this.waiting.get(requestId);
         if (this.ctx.onTimeout === 'escalate' && waiter && !waiter.escalated) {
           waiter.escalated = true;
+          const r = this.requests.get(requestId);
+          if (r) this.requests.set(requestId, { ...r, escalated: true });
           this.ctx.record(TOPICS.approval, { phase: 'escalated', requestId, afterMs: timeoutMs });
           waiter.timer = clock.setTimeout(onTimeout, timeoutMs!);
           return;
@@ -110,6 +152,7 @@ export class ApprovalDesk {
           approved: false,
           by: 'timeout',
           reason: `no answer within ${timeoutMs} ms`,
+          timedOut: true,
         });
       };
       const timer = timeoutMs === undefined ? undefined : clock.setTimeout(onTimeout, timeoutMs);
@@ -140,16 +183,62 @@ export class ApprovalDesk {
     if (waiter) {
       this.waiting.delete(requestId);
       if (waiter.timer !== undefined) this.ctx.clock.clearTimeout(waiter.timer);
-      waiter.resolve(this.use(requestId));
+      waiter.resolve(this.issue(requestId));
     }
     return 'answered';
   }
 
-  /** Marks an answer used: an approval covers one use. */
-  private use(requestId: string): ApprovalDecision {
+  /**
+   * Hands an answer over as a live approval: a fresh frozen copy of the decision that only this desk
+   * recognizes, bound to this run, the request's action and its argument hash. Using it is `consume`.
+   */
+  private issue(requestId: string): ApprovalDecision {
     const rec = this.requests.get(requestId)!;
+    const answer = rec.answer!;
+    return issueApproval(
+      { ...answer },
+      {
+        runId: this.ctx.runId,
+        requestId,
+        action: rec.action,
+        argsHash: rec.argsHash,
+        approved: answer.approved,
+        ...(answer.approved ? {} : { reason: answer.reason }),
+        consume: () => this.consume(requestId),
+      },
+    );
+  }
+
+  /**
+   * Marks an approval used, at once and for good (a resumed run reads it back from the log), before the
+   * action runs; a second use is refused and the refusal recorded.
+   */
+  private consume(
+    requestId: string,
+  ): { ok: true; recorded: Promise<ApprovalRefusal | undefined> } | ApprovalRefusal {
+    const rec = this.requests.get(requestId)!;
+    if (this.closed)
+      return { ok: false, code: 'approval_required', message: `Run ${this.ctx.runId} has ended.` };
+    if (rec.used) {
+      this.ctx.record(TOPICS.approval, { phase: 'refused', requestId, code: 'approval_used' });
+      return {
+        ok: false,
+        code: 'approval_used',
+        message: `The approval ${requestId} was used already: request a new one.`,
+      };
+    }
     this.requests.set(requestId, { ...rec, used: true });
-    this.ctx.record(TOPICS.approval, { phase: 'used', requestId });
-    return rec.answer!;
+    const recorded = this.ctx
+      .persist(TOPICS.approval, { phase: 'used', requestId, action: rec.action, argsHash: rec.argsHash })
+      .then((ok) =>
+        ok
+          ? undefined
+          : ({
+              ok: false,
+              code: 'approval_required',
+              message: `The use of ${requestId} could not be recorded on the log, so the action did not run.`,
+            } as const),
+      );
+    return { ok: true, recorded };
   }
 }

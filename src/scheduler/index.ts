@@ -2,8 +2,16 @@ export type { AdmissionInput, Refusal } from './admission.js';
 export { admit, shallower } from './admission.js';
 export type { ApprovalDeskContext, Asker, OperatorDecision } from './approval-desk.js';
 export { ApprovalDesk } from './approval-desk.js';
-export type { RecordedApproval } from './approvals.js';
-export { APPROVAL_AUTHORS, approvalsFrom, approves, argsHashOf, runOfRequest } from './approvals.js';
+export type { DeclinedApproval, PendingApproval, RecordedApproval } from './approvals.js';
+export {
+  APPROVAL_AUTHORS,
+  approvalsFrom,
+  argsHashOf,
+  declinedOf,
+  describeDeclined,
+  pendingOf,
+  runOfRequest,
+} from './approvals.js';
 export { addUsage, emptySpent, tighterBudget } from './budget.js';
 export type { RuntimeClock } from './clock.js';
 export { realClock, VirtualClock } from './clock.js';

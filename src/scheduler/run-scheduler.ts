@@ -23,8 +23,10 @@ import {
   prepareCommit,
   type Unsubscribe,
 } from '../blackboard/index.js';
+import { consumeApproval } from '../llm/approval.js';
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
+import { describeDeclined, type PendingApproval } from './approvals.js';
 import { addUsage, budgetLeft, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
 import type {
   ActivationRecord,
@@ -129,6 +131,7 @@ export class RunScheduler<TBoard> {
       timeoutMs: options.limits.approvalTimeoutMs,
       onTimeout: options.limits.approvalTimeout ?? 'reject',
       record: (topic, payload) => this.record(topic, payload),
+      persist: (topic, payload) => this.persist(topic, payload),
       version: () => this.board.version,
       onWaiting: () => this.queueCycle(),
     });
@@ -212,6 +215,11 @@ export class RunScheduler<TBoard> {
     // the answer is not taken here; the caller writes it on the log for the resumed run.
     if (this.done) return 'ended';
     return this.desk.answer(requestId, decision);
+  }
+
+  /** This run's approval requests that have no answer yet. */
+  pendingApprovals(): PendingApproval[] {
+    return this.desk.pending();
   }
 
   /** Stops the run now with `cancelled` (in-flight activations are aborted and recorded). */
@@ -691,16 +699,22 @@ export class RunScheduler<TBoard> {
     }
     if (state !== undefined) {
       let decision: ApprovalDecision;
+      const action = `enter:${state}`;
+      const args = { agent: act.agent.def.id, state, version: event.version };
       try {
         decision = await event.tools.requestApproval({
-          action: `enter:${state}`,
-          args: { agent: act.agent.def.id, state, version: event.version },
+          action,
+          args,
           summary: `${act.agent.def.id} enters "${state}" (marked irreversible) at board version ${event.version}`,
         });
       } catch {
         return { status: 'aborted' };
       }
-      if (!decision.approved) {
+      if (decision.approved) {
+        // Entering the state is the irreversible action: its approval is used now, on the log, first.
+        const used = await consumeApproval([decision], { name: action, args }, { runId: this.board.runId });
+        if (!used.ok) return { status: 'failed', error: new Error(used.message) };
+      } else {
         const rejected = {
           type: 'hearsay.approval.rejected' as const,
           state,
@@ -969,7 +983,7 @@ export class RunScheduler<TBoard> {
     delegation?: { from: string; task: unknown },
   ): BoardEvent<TBoard> {
     const signal = act?.controller.signal ?? NEVER_ABORTED;
-    return {
+    const event: BoardEvent<TBoard> = {
       type: 'board',
       board: snap.state,
       version: snap.version,
@@ -1018,6 +1032,8 @@ export class RunScheduler<TBoard> {
               signal,
               record: (topic, payload) => this.record(topic, payload),
               now: () => this.options.clock.now(),
+              runId: this.board.runId,
+              requestApproval: (request) => event.tools.requestApproval(request),
             },
             calls,
             tools,
@@ -1083,6 +1099,7 @@ export class RunScheduler<TBoard> {
         },
       },
     };
+    return event;
   }
 
   /**
@@ -1209,9 +1226,13 @@ export class RunScheduler<TBoard> {
   }
 
   /** Ends the run once: aborts what is in flight, records the outcome, resolves `result`. */
-  private finish(outcome: RunOutcome, reason: string): void {
+  private finish(outcome: RunOutcome, why: string): void {
     if (this.done) return;
     this.done = true;
+    this.desk.close();
+    const declined = this.desk.declined();
+    // A human-in-the-loop step that did not happen must not read as success.
+    const reason = declined.length > 0 ? `${why}; ${describeDeclined(declined)}` : why;
     this.endedAs = outcome;
     this.unsubscribe?.();
     for (const act of this.inflight.values()) act.controller.abort(new Error(`run ${outcome}`));
@@ -1223,12 +1244,17 @@ export class RunScheduler<TBoard> {
       reason,
       activations: this.activations,
       failures: [...this.failures],
+      declined,
       usage: { ...this.spent, byAgent },
     };
     // The outcome record is queued on the board behind everything recorded before it.
     this.options.observer?.record(TOPICS.outcome, { outcome, reason });
     void this.board
-      .publish(TOPICS.outcome, { outcome, reason, usage: { ...this.spent } }, { author: 'scheduler' })
+      .publish(
+        TOPICS.outcome,
+        { outcome, reason, usage: { ...this.spent }, ...(declined.length > 0 ? { declined } : {}) },
+        { author: 'scheduler' },
+      )
       .finally(() => this.resolveResult(result));
   }
 
@@ -1241,6 +1267,16 @@ export class RunScheduler<TBoard> {
     if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation && topic !== TOPICS.span) return;
     this.options.observer?.record(topic, payload);
     void this.board.publish(topic, payload, { author: 'scheduler' });
+  }
+
+  /** Appends a scheduler record and resolves once it is on the log (false once the run has ended or on failure). */
+  private persist(topic: string, payload: unknown): Promise<boolean> {
+    if (this.done) return Promise.resolve(false);
+    this.options.observer?.record(topic, payload);
+    return this.board.publish(topic, payload, { author: 'scheduler' }).then(
+      (r) => r.ok,
+      () => false,
+    );
   }
 
   /**

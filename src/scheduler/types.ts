@@ -12,6 +12,7 @@ import type {
 } from '../actors/index.js';
 import type { Blackboard, BoardSnapshot, Path } from '../blackboard/index.js';
 import type { ModelResult } from '../llm/index.js';
+import type { DeclinedApproval } from './approvals.js';
 import type { RuntimeClock } from './clock.js';
 import type { Enabler } from './events.js';
 import type { ResumeState } from './resume.js';
@@ -64,6 +65,11 @@ export interface SchedulerResult {
   readonly reason: string;
   readonly activations: number;
   readonly failures: readonly { readonly agentId: string; readonly key?: string; readonly error: string }[];
+  /**
+   * Irreversible steps that did not happen: their approval was rejected or timed out (which request,
+   * which action, who said no or that nobody answered). The reason says so too.
+   */
+  readonly declined: readonly DeclinedApproval[];
   readonly usage: Spent & { readonly byAgent: Record<string, Spent> };
 }
 
@@ -215,6 +221,10 @@ export type ToolRunner = (
     readonly record: (topic: string, payload: unknown) => void;
     /** The run's clock: when each call starts, as its record says. */
     readonly now: () => number;
+    /** The run: only its approvals are accepted. */
+    readonly runId: string;
+    /** Asks for an approval of an irreversible call that has none (the activation's `requestApproval`). */
+    readonly requestApproval: ActivationTools['requestApproval'];
   },
   ...args: Parameters<ActivationTools['runTools']>
 ) => ReturnType<ActivationTools['runTools']>;

@@ -78,6 +78,24 @@ const serverSamples: Record<ServerMessage['type'], ServerMessage> = {
       },
     ],
   },
+  approvals: {
+    v: 1,
+    type: 'approvals',
+    ref: 6,
+    approvals: [
+      {
+        runId: 'r1',
+        requestId: 'r1/payer#1:1:abcdef',
+        agentId: 'payer',
+        activationId: 'payer#1',
+        action: 'transfer_funds',
+        args: { to: 'acme', amount: 1 },
+        argsHash: 'abcdef',
+        summary: 'pay acme',
+        version: 3,
+      },
+    ],
+  },
   agents: {
     v: 1,
     type: 'agents',
@@ -138,6 +156,7 @@ const clientSamples: Record<ClientMessage['type'], ClientMessage> = {
   ping: { v: 1, type: 'ping', id: 6 },
   runs: { v: 1, type: 'runs', id: 7 },
   agents: { v: 1, type: 'agents', id: 8 },
+  approvals: { v: 1, type: 'approvals', id: 9, runId: 'r1' },
   board_at: { v: 1, type: 'board_at', id: 8, runId: 'r1', version: 0 },
   agent_request: {
     v: 1,

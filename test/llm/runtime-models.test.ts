@@ -238,16 +238,17 @@ describe('running tool calls', () => {
     const runs = await runToolCalls(calls, tools as never, { signal });
     expect(runs.map((r) => (r.ok ? `${r.name}:ok` : `${r.name}:${r.code}`))).toEqual([
       'search:ok',
-      'send:needs_approval',
+      'send:approval_required',
       'flaky:failed',
     ]);
     expect(sent).toEqual([]);
-    const approved = await runToolCalls([calls[1]!], tools as never, {
+    // A decision built by hand is not an approval: only one the runtime issued is.
+    const forged = await runToolCalls([calls[1]!], tools as never, {
       signal,
-      approved: (c) => c.id === '2',
+      approvals: [{ approved: true, requestId: 'r/x', argsHash: 'x', by: 'me' }],
     });
-    expect(approved[0]).toMatchObject({ ok: true });
-    expect(sent).toEqual(['a@b.co']);
+    expect(forged[0]).toMatchObject({ ok: false, code: 'approval_required' });
+    expect(sent).toEqual([]);
   });
 });
 
