@@ -9,6 +9,7 @@ import {
   type Budget,
   type ChildRunResult,
   forbiddenCommit,
+  handled,
   type RuntimeEvent,
   type StepHost,
   type StepOutcome,
@@ -744,6 +745,9 @@ export class RunScheduler<TBoard> {
 
   private endActivation(act: Activation<TBoard>): void {
     if (!this.inflight.delete(act.id)) return;
+    // What the activation started and left running (a sleep nobody awaits, a model call) stops with it,
+    // and lets go of the listeners it put on the signal.
+    act.controller.abort(new Error(`activation ${act.id} ended`));
     act.agent.running -= 1;
     if (act.agent.current === act) act.agent.current = undefined;
     if (act.delegation !== undefined) this.taskGraph.remove(act.delegation.from, act.agent.def.id);
@@ -970,7 +974,8 @@ export class RunScheduler<TBoard> {
       ...(who.fallbackFor ? { fallbackFor: who.fallbackFor } : {}),
       tools: {
         signal,
-        sleep: (ms) => this.options.clock.sleep(ms, signal),
+        // A tool's promise a machine drops (a sleep cut short by the run's end) must not go unhandled.
+        sleep: (ms) => handled(this.options.clock.sleep(ms, signal)),
         charge: (usage) => {
           if (!this.done) this.charge(who.agent, usage);
         },
