@@ -26,7 +26,7 @@ import {
 } from '../blackboard/index.js';
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
-import { addUsage, budgetLeft, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
+import { addUsage, budgetLeft, budgetRefusal, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
 import type {
   ActivationRecord,
   AgendaItem,
@@ -113,7 +113,7 @@ export class RunScheduler<TBoard> {
   private cycles = 0;
   private tick = 0;
   private activations = 0;
-  private refusedFor: 'depth' | 'budget' | undefined;
+  private refusedFor: 'activation_limit' | 'depth' | 'budget' | undefined;
   private done = false;
   private endedAs: RunOutcome | undefined;
   private unsubscribe: Unsubscribe | undefined;
@@ -429,8 +429,9 @@ export class RunScheduler<TBoard> {
       if (st.deferred.has(key ?? '')) return;
       st.deferred.add(key ?? '');
     }
-    if (reason === 'depth') this.refusedFor = 'depth';
-    if (reason === 'breaker' || reason === 'activation_limit') this.refusedFor ??= 'budget';
+    if (reason === 'activation_limit') this.refusedFor = 'activation_limit';
+    else if (reason === 'depth' && this.refusedFor !== 'activation_limit') this.refusedFor = 'depth';
+    else if (reason === 'breaker') this.refusedFor ??= 'budget';
     this.record(TOPICS.activation, {
       phase: 'refused',
       agentId: st.def.id,
@@ -539,8 +540,11 @@ export class RunScheduler<TBoard> {
         this.recordSpan(act, 'ok');
         break;
       }
-      const error = message(outcome.error);
-      const retry = act.attempt < def.retry.attempts;
+      const error = act.budgetRefused
+        ? `${message(outcome.error)} (after a model call refused for budget: ${act.budgetRefused})`
+        : message(outcome.error);
+      // A refusal for budget would only be refused again: never retried.
+      const retry = act.attempt < def.retry.attempts && act.budgetRefused === undefined;
       const fallback = !retry && def.fallback !== undefined && this.agents.has(def.fallback);
       this.record(TOPICS.activation, {
         phase: 'failed',
@@ -942,6 +946,36 @@ export class RunScheduler<TBoard> {
     }
   }
 
+  /**
+   * A model call of the agent was refused before sending: it needs more tokens than a budget has left.
+   * When the run's budget, spent alone, cannot pay for it the run ends `budget_exceeded`; when the agent's
+   * cannot, its breaker opens (it is not activated again). Either way the activation is not retried.
+   */
+  private refusedForBudget(
+    st: AgentState<TBoard>,
+    act: Activation<TBoard> | undefined,
+    needed: number,
+  ): void {
+    const verdict = budgetRefusal({
+      needed,
+      agentLeft: budgetLeft(st.spent, st.def.budget).tokens,
+      runLeft: budgetLeft(this.spent, this.options.limits.budget).tokens,
+    });
+    if (act) act.budgetRefused ??= verdict.detail;
+    if (verdict.stop === 'run') {
+      this.finish('budget_exceeded', `${st.def.id}: ${verdict.detail}`);
+    } else if (verdict.stop === 'agent' && !st.breakerOpen) {
+      st.breakerOpen = true;
+      this.refusedFor ??= 'budget';
+      this.record(TOPICS.breaker, {
+        agentId: st.def.id,
+        spent: { ...st.spent },
+        budget: st.def.budget,
+        refused: { needed, detail: verdict.detail },
+      });
+    }
+  }
+
   private boardEvent(
     snap: BoardSnapshot<TBoard>,
     enabler: Enabler,
@@ -1066,6 +1100,9 @@ export class RunScheduler<TBoard> {
               charge: (usage) => {
                 if (!this.done) this.charge(who.agent, usage, 'model');
               },
+              refusedForBudget: (needed) => {
+                if (!this.done) this.refusedForBudget(who.agent, act, needed);
+              },
             },
             request,
           );
@@ -1186,7 +1223,9 @@ export class RunScheduler<TBoard> {
     const { outcome, reason } = quiescentOutcome({
       refusedFor: this.refusedFor,
       depthLimit: this.options.limits.depth,
+      maxActivations: this.options.limits.maxActivations,
       failures: this.failures,
+      breakers: [...this.agents.values()].filter((a) => a.breakerOpen).map((a) => a.def.id),
       hasGoal: this.options.goal !== undefined,
     });
     this.finish(outcome, reason);
