@@ -40,7 +40,7 @@ import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { rankCandidates } from './rank.js';
 import type { ResumeState } from './resume.js';
-import { TaintTracker } from './taint.js';
+import { type TaintSource, TaintTracker } from './taint.js';
 import { TaskGraph } from './task-graph.js';
 import type {
   Activation,
@@ -584,6 +584,8 @@ export class RunScheduler<TBoard> {
         if (!refusal && this.canAdvance(fb, snap, act.enabler, fallbackFor)) {
           const rescue = this.reserve(fb, undefined, act.enabler, act.depth, snap, act.delegation);
           rescue.fallbackFor = fallbackFor;
+          // The error it is handed may carry what the failed activation read.
+          if (this.taint?.isTainted(act.id)) this.taintActivation(rescue.id, 'fallback');
           this.launch(rescue);
         } else
           this.failures.push({
@@ -622,6 +624,7 @@ export class RunScheduler<TBoard> {
         this.hostOptions(st, () => act, { key: act.key }),
       );
       act.host = host;
+      this.taintFromHost(act);
       const started = host.start();
       if (started.status === 'failed') return started;
       try {
@@ -641,7 +644,7 @@ export class RunScheduler<TBoard> {
         act.snapshot = this.board.snapshot();
         return this.gatedStep(act, host, {
           ...event,
-          board: act.snapshot.state,
+          board: this.boardView(act.snapshot.state, act.id),
           version: act.snapshot.version,
         });
       }
@@ -652,6 +655,7 @@ export class RunScheduler<TBoard> {
       if (started.status === 'failed') return started;
     }
     act.host = st.host;
+    this.taintFromHost(act);
     if (act.host?.status !== 'active')
       return { status: 'failed', error: new Error(`${st.def.id}'s machine is not running`) };
     try {
@@ -993,7 +997,7 @@ export class RunScheduler<TBoard> {
     const signal = act?.controller.signal ?? NEVER_ABORTED;
     return {
       type: 'board',
-      board: snap.state,
+      board: this.boardView(snap.state, who.id),
       version: snap.version,
       changed: enabler.paths,
       activation: {
@@ -1022,14 +1026,16 @@ export class RunScheduler<TBoard> {
             signal: act.controller.signal,
             ordinal: ++act.approvalCount,
           };
+          // What the activation read decides, not what it watches (see TaintTracker and its board view).
           const byPolicy =
-            this.options.limits.approvalPolicy === 'tainted' &&
-            !this.taint!.isTainted(act.id, act.agent.def.watches as readonly Path[])
-              ? { approved: true as const, by: 'policy', comment: 'the activation saw no tainted data' }
+            this.options.limits.approvalPolicy === 'tainted' && !this.taint!.isTainted(act.id)
+              ? { approved: true as const, by: 'policy', comment: 'the activation read no tainted data' }
               : undefined;
           return this.desk.request(asker, request, byPolicy);
         },
         runTools: (calls, tools, opts) => {
+          // Tool results come from outside: what the activation does next derives from untrusted data.
+          this.taintActivation(who.id, 'tool');
           if (!this.options.runTools)
             return Promise.reject(
               new Error('This runtime runs no tools (the scheduler was given no runner).'),
@@ -1143,6 +1149,35 @@ export class RunScheduler<TBoard> {
         held.cost -= cost;
       }
     };
+  }
+
+  /**
+   * The board an activation is shown: under the `tainted` policy a view that marks the activation tainted
+   * when it reads a tainted value (in guards, actions, invoked actors, tools: wherever the event goes).
+   */
+  private boardView(state: TBoard, activationId: string): TBoard {
+    if (!this.taint || activationId === 'candidate') return state;
+    return this.taint.view(state, () => this.taintActivation(activationId, 'read'));
+  }
+
+  /** Marks an activation tainted, and records why the first time (a resumed run rebuilds it from that). */
+  private taintActivation(activationId: string, source: TaintSource): void {
+    if (this.taint?.markActivation(activationId))
+      this.record(TOPICS.taint, { activationId, source } satisfies {
+        activationId: string;
+        source: TaintSource;
+      });
+  }
+
+  /**
+   * An activation whose machine runs in another process (a remote or queued host) reads where its reads
+   * cannot be seen: it counts as tainted. So does one delegated by a tainted activation (its task).
+   */
+  private taintFromHost(act: Activation<TBoard>): void {
+    if (!this.taint) return;
+    if (act.host && !(act.host instanceof AgentHost)) this.taintActivation(act.id, 'remote');
+    const from = act.delegation?.fromActivation;
+    if (from !== undefined && this.taint.isTainted(from)) this.taintActivation(act.id, 'delegation');
   }
 
   /** Starts a child run for an activation under the budget it was given, and charges its spend here. */
