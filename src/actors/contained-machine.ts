@@ -64,15 +64,14 @@ function patchScope(scope: Scope): void {
   const { system } = scope;
   scope.actionExecutor = (action) => {
     const exec = action.exec;
-    if (!exec) return execute(action);
-    execute({
-      ...action,
-      exec: (info, params) => {
+    // XState builds a fresh action object for each execution: wrapping its `exec` in place copies nothing.
+    if (exec)
+      action.exec = (info, params) => {
         const result = exec(info, params);
         if (isThenable(result)) trackIn(system, result);
         return result;
-      },
-    });
+      };
+    execute(action);
   };
   if (patchedSystems.has(system)) return;
   patchedSystems.add(system);

@@ -228,4 +228,54 @@ describe('the tainted policy approves only activations that read nothing tainted
     expect(result.outcome).toBe('awaiting_approval');
     await runtime.close();
   });
+
+  it('rebuilds taint from the log on resume: a value laundered through an activation that read it stays tainted', async () => {
+    // `source` writes model-like text through a tool (tainted); `launderer` reads it in its work and writes
+    // a copy to `note` (its commit's recipe reads nothing: only the taint record of its read says `note` is
+    // tainted); `reader` reads `note`. Paused for the reader's approval, then resumed from the log.
+    const Laundry = Board.extend({ raw: z.string().optional() });
+    type L = z.output<typeof Laundry>;
+    const source = defineAgent<L>({
+      id: 'source',
+      watches: [['go']],
+      writes: [['raw']],
+      machine: stepMachine<L, string>({
+        when: (b) => b.go && b.raw === undefined,
+        work: async (event) => {
+          await event.tools.runTools([], []);
+          return INJECTIONS[0]!;
+        },
+        done: (d, raw) => {
+          d.raw = raw;
+        },
+      }),
+    });
+    const launderer = defineAgent<L>({
+      id: 'launderer',
+      watches: [['raw']],
+      writes: [['note']],
+      machine: stepMachine<L, string>({
+        when: (_b, event) => event.changed.some((p) => p[0] === 'raw'),
+        work: async (event) => `${event.board.raw}`,
+        done: (d, copy) => {
+          d.note = copy;
+        },
+      }),
+    });
+    const reader = asker('reader') as unknown as AgentDefinition<L>;
+    const laundryTicker = ticker as unknown as AgentDefinition<L>;
+    const runtime = createRuntime({
+      board: { schema: Laundry, initial },
+      agents: [source, launderer, laundryTicker, reader],
+      limits: { approvalPolicy: 'tainted' },
+    });
+    const first = await runtime.run({ go: true });
+    expect(first.board.note).toBe(INJECTIONS[0]);
+    expect(first.outcome).toBe('awaiting_approval');
+    expect(first.board.done.has('reader')).toBe(false);
+    const resumed = await (await runtime.resume(first.runId)).result;
+    expect(resumed.board.done.has('reader')).toBe(false);
+    expect(resumed.outcome).toBe('awaiting_approval');
+    await runtime.close();
+  });
 });
