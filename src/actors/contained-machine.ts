@@ -97,7 +97,20 @@ type Guard = ((args: unknown, params: unknown) => unknown) & { check?: unknown }
 
 /** A guard that fails (throws) when it returns a promise, instead of counting as true. */
 function guardOf<T>(guard: T): T {
-  if (typeof guard !== 'function' || 'check' in guard) return guard;
+  if (typeof guard !== 'function') return guard;
+  if ('check' in guard) {
+    // A higher-order guard (and, or, not): its checker reads `guards` off the function it is given.
+    const inner = (guard as { guards?: unknown }).guards;
+    if (!Array.isArray(inner)) return guard;
+    const copy = Object.assign(
+      function combined() {
+        return false;
+      },
+      guard,
+      { guards: inner.map(guardOf) },
+    );
+    return copy as T;
+  }
   const fn = guard as unknown as Guard;
   return ((args: unknown, params: unknown) => {
     const result = fn(args, params);
