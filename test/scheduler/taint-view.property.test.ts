@@ -30,7 +30,7 @@ const boardOf = (x: Node, items: Record<string, Node>) =>
 function pathsOf(v: unknown, at: Path = []): Path[] {
   const out: Path[] = [at];
   if (v instanceof Keyed) for (const [k, x] of v) out.push(...pathsOf(x, [...at, k]));
-  else if (Array.isArray(v)) v.forEach((x, i) => out.push(...pathsOf(x, [...at, i])));
+  else if (Array.isArray(v)) for (const [i, x] of v.entries()) out.push(...pathsOf(x, [...at, i]));
   else if (typeof v === 'object' && v !== null)
     for (const [k, x] of Object.entries(v)) out.push(...pathsOf(x, [...at, k]));
   return out;
