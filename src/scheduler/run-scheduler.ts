@@ -53,6 +53,8 @@ import type {
 import { WatchIndex } from './watch-index.js';
 
 const ROOT: Path[] = [[]];
+/** Why an ended activation's signal aborts (one shared reason: no stack captured per activation). */
+const ACTIVATION_ENDED = new Error('the activation ended');
 /** The signal of candidate events, which never run work. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -755,7 +757,7 @@ export class RunScheduler<TBoard> {
     if (!this.inflight.delete(act.id)) return;
     // What the activation started and left running (a sleep nobody awaits, a model call) stops with it,
     // and lets go of the listeners it put on the signal.
-    act.controller.abort(new Error(`activation ${act.id} ended`));
+    act.controller.abort(ACTIVATION_ENDED);
     act.agent.running -= 1;
     if (act.agent.current === act) act.agent.current = undefined;
     if (act.delegation !== undefined) this.taskGraph.remove(act.delegation.from, act.agent.def.id);
