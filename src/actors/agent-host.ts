@@ -8,6 +8,7 @@ import {
 } from 'xstate';
 import { type AgentRequest, isAgentRequest } from './actions.js';
 import type { ApprovalRejectedEvent, BoardEvent, RuntimeEvent } from './board-event.js';
+import { containedMachine, containWithin } from './contained-machine.js';
 
 /** How one step of an agent's machine ended. */
 export type StepOutcome =
@@ -165,10 +166,11 @@ export class AgentHost implements StepHost {
   private readonly machine: AnyStateMachine;
 
   constructor(options: AgentHostOptions) {
-    this.machine = options.machine;
+    // Nothing the machine does may escape its step: async actions, guards and child actors are contained.
+    this.machine = containedMachine(options.machine);
     let lastEvent = 'xstate.init';
     this.actor = createActor(
-      noting(options.machine, (type) => (lastEvent = type)),
+      noting(this.machine, (type) => (lastEvent = type)),
       {
         ...(options.input === undefined ? {} : { input: options.input }),
         ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
@@ -176,6 +178,13 @@ export class AgentHost implements StepHost {
       },
     );
     this.lastValue = '';
+    containWithin(this.actor.system, {
+      track: (work) => this.track(work),
+      fail: (error) => {
+        this.failure ??= { error };
+        this.check();
+      },
+    });
     this.actor.subscribe({
       next: (snap) => {
         const value = stateName(snap.value);
@@ -202,35 +211,51 @@ export class AgentHost implements StepHost {
         return;
       }
       if (!work) return;
-      this.pending += 1;
-      work.then(
-        (reply) => {
-          this.pending -= 1;
-          // Only a machine that handles the reply gets it: an ignored event still costs a macrostep.
-          const snap = this.actor.getSnapshot();
-          if (
-            reply &&
-            snap.status === 'active' &&
-            mayHandle(this.machine, reply.type) &&
-            snap.can(reply as never)
-          )
-            this.actor.send(reply);
-          this.check();
-        },
-        (error) => {
-          this.pending -= 1;
-          this.failure ??= { error };
-          this.check();
-        },
-      );
+      this.track(work, (reply) => {
+        // Only a machine that handles the reply gets it: an ignored event still costs a macrostep.
+        const snap = this.actor.getSnapshot();
+        if (
+          reply &&
+          snap.status === 'active' &&
+          mayHandle(this.machine, reply.type) &&
+          snap.can(reply as never)
+        )
+          this.actor.send(reply);
+      });
     });
+  }
+
+  /**
+   * Work the machine started (a request, a promise an action returned): the step waits for it, and a
+   * rejection fails the step (or, between steps, the next one) instead of going unhandled.
+   */
+  private track<T>(work: PromiseLike<T>, then?: (value: T) => void): void {
+    this.pending += 1;
+    work.then(
+      (value) => {
+        this.pending -= 1;
+        try {
+          then?.(value);
+        } catch (error) {
+          this.failure ??= { error };
+        }
+        this.check();
+      },
+      (error: unknown) => {
+        this.pending -= 1;
+        this.failure ??= { error };
+        this.check();
+      },
+    );
   }
 
   /** Starts the actor (its entry actions run now). Returns a failure if starting threw. */
   start(): StepOutcome {
     this.actor.start();
     this.lastValue = stateName(this.actor.getSnapshot().value);
-    if (this.failure) return { status: 'failed', error: this.failure.error };
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) return { status: 'failed', error: failure.error };
     return { status: 'settled' };
   }
 
@@ -273,7 +298,7 @@ export class AgentHost implements StepHost {
         this.settle = undefined;
         resolve(outcome);
       };
-      this.failure = undefined;
+      // A failure since the last step (a delayed action's promise, say) fails this one: it is not dropped.
       this.actor.send(event as never);
       this.check();
     });
@@ -297,7 +322,12 @@ export class AgentHost implements StepHost {
     if (!this.settle) return;
     const snap = this.actor.getSnapshot();
     if (this.failure || snap.status === 'error') {
-      this.settle({ status: 'failed', error: this.failure?.error ?? snap.error });
+      const error = this.failure ? this.failure.error : snap.error;
+      this.failure = undefined;
+      // The state a failed step reached is not one to go on from: the actor stops, and the next attempt
+      // starts again from the last good snapshot (as after an error XState caught itself).
+      if (snap.status === 'active') this.actor.stop();
+      this.settle({ status: 'failed', error });
     } else if (snap.status === 'done') {
       if (this.pending === 0) this.settle({ status: 'done', output: snap.output });
     } else if (this.pending === 0 && Object.keys(snap.children).length === 0) {

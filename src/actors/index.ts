@@ -16,6 +16,7 @@ export type {
   RuntimeEvent,
   Usage,
 } from './board-event.js';
+export { containedMachine, handled } from './contained-machine.js';
 export type {
   AgentConfig,
   AgentDefinition,

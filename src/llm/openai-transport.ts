@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { scopedSignal } from './scoped-signal.js';
 import type { ChatMessage, Transport, TransportRequest, TransportResponse } from './types.js';
 import { TransportError } from './types.js';
 
@@ -83,87 +84,100 @@ export function openAITransport(options: OpenAITransportOptions): Transport {
   });
   return {
     name: `openai${options.baseURL ? `@${options.baseURL}` : ''}`,
-    async send(req: TransportRequest, { signal, timeoutMs }): Promise<TransportResponse> {
-      const params: Params = {
-        model: req.model,
-        messages: req.messages.map(toWire),
-        ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
-        ...(req.seed === undefined ? {} : { seed: req.seed }),
-        ...(req.maxOutputTokens === undefined ? {} : { max_completion_tokens: req.maxOutputTokens }),
-        ...(req.jsonSchema
-          ? {
-              response_format: {
-                type: 'json_schema',
-                json_schema: { name: req.jsonSchema.name, schema: req.jsonSchema.schema, strict: false },
-              },
-            }
-          : {}),
-        ...(req.tools && req.tools.length > 0
-          ? {
-              tools: req.tools.map((t) => ({
-                type: 'function' as const,
-                function: { name: t.name, description: t.description, parameters: t.parameters },
-              })),
-            }
-          : {}),
-      };
+    async send(req: TransportRequest, options): Promise<TransportResponse> {
+      // The SDK leaves an abort listener on the signal it is given: one per request, not per activation.
+      const scoped = scopedSignal(options.signal);
       try {
-        if (!req.onDelta) {
-          const res = await client.chat.completions.create(
-            { ...params, stream: false },
-            { signal, timeout: timeoutMs },
-          );
-          const choice = res.choices[0];
-          return {
-            text: choice?.message.content ?? '',
-            toolCalls: (choice?.message.tool_calls ?? []).flatMap((c) =>
-              c.type === 'function'
-                ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }]
-                : [],
-            ),
-            ...(res.usage
-              ? { usage: { inputTokens: res.usage.prompt_tokens, outputTokens: res.usage.completion_tokens } }
-              : {}),
-            finishReason: choice?.finish_reason ?? 'stop',
-          };
-        }
-        const stream = await client.chat.completions.create(
-          { ...params, stream: true, stream_options: { include_usage: true } },
-          { signal, timeout: timeoutMs },
-        );
-        let text = '';
-        let finishReason = 'stop';
-        let usage: TransportResponse['usage'];
-        const calls = new Map<number, { id: string; name: string; arguments: string }>();
-        for await (const chunk of stream) {
-          if (signal.aborted) break;
-          if (chunk.usage)
-            usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
-          const choice = chunk.choices[0];
-          if (!choice) continue;
-          if (choice.delta.content) {
-            text += choice.delta.content;
-            req.onDelta(choice.delta.content);
-          }
-          for (const d of choice.delta.tool_calls ?? []) {
-            const c = calls.get(d.index) ?? { id: '', name: '', arguments: '' };
-            calls.set(d.index, {
-              id: d.id ?? c.id,
-              name: c.name + (d.function?.name ?? ''),
-              arguments: c.arguments + (d.function?.arguments ?? ''),
-            });
-          }
-          if (choice.finish_reason) finishReason = choice.finish_reason;
-        }
-        // An aborted stream may end quietly: a partial answer must not pass for a whole one.
-        if (signal.aborted)
-          throw new TransportError({ kind: 'aborted', message: 'The call was aborted mid-stream.' });
-        return { text, toolCalls: [...calls.values()], ...(usage ? { usage } : {}), finishReason };
-      } catch (error) {
-        if (signal.aborted)
-          throw new TransportError({ kind: 'aborted', message: 'The call was aborted.' }, { cause: error });
-        throw classify(error);
+        return await sendOn(req, { ...options, signal: scoped.signal });
+      } finally {
+        scoped.release();
       }
     },
   };
+
+  async function sendOn(
+    req: TransportRequest,
+    { signal, timeoutMs }: Parameters<Transport['send']>[1],
+  ): Promise<TransportResponse> {
+    const params: Params = {
+      model: req.model,
+      messages: req.messages.map(toWire),
+      ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
+      ...(req.seed === undefined ? {} : { seed: req.seed }),
+      ...(req.maxOutputTokens === undefined ? {} : { max_completion_tokens: req.maxOutputTokens }),
+      ...(req.jsonSchema
+        ? {
+            response_format: {
+              type: 'json_schema',
+              json_schema: { name: req.jsonSchema.name, schema: req.jsonSchema.schema, strict: false },
+            },
+          }
+        : {}),
+      ...(req.tools && req.tools.length > 0
+        ? {
+            tools: req.tools.map((t) => ({
+              type: 'function' as const,
+              function: { name: t.name, description: t.description, parameters: t.parameters },
+            })),
+          }
+        : {}),
+    };
+    try {
+      if (!req.onDelta) {
+        const res = await client.chat.completions.create(
+          { ...params, stream: false },
+          { signal, timeout: timeoutMs },
+        );
+        const choice = res.choices[0];
+        return {
+          text: choice?.message.content ?? '',
+          toolCalls: (choice?.message.tool_calls ?? []).flatMap((c) =>
+            c.type === 'function'
+              ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }]
+              : [],
+          ),
+          ...(res.usage
+            ? { usage: { inputTokens: res.usage.prompt_tokens, outputTokens: res.usage.completion_tokens } }
+            : {}),
+          finishReason: choice?.finish_reason ?? 'stop',
+        };
+      }
+      const stream = await client.chat.completions.create(
+        { ...params, stream: true, stream_options: { include_usage: true } },
+        { signal, timeout: timeoutMs },
+      );
+      let text = '';
+      let finishReason = 'stop';
+      let usage: TransportResponse['usage'];
+      const calls = new Map<number, { id: string; name: string; arguments: string }>();
+      for await (const chunk of stream) {
+        if (signal.aborted) break;
+        if (chunk.usage)
+          usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
+        const choice = chunk.choices[0];
+        if (!choice) continue;
+        if (choice.delta.content) {
+          text += choice.delta.content;
+          req.onDelta(choice.delta.content);
+        }
+        for (const d of choice.delta.tool_calls ?? []) {
+          const c = calls.get(d.index) ?? { id: '', name: '', arguments: '' };
+          calls.set(d.index, {
+            id: d.id ?? c.id,
+            name: c.name + (d.function?.name ?? ''),
+            arguments: c.arguments + (d.function?.arguments ?? ''),
+          });
+        }
+        if (choice.finish_reason) finishReason = choice.finish_reason;
+      }
+      // An aborted stream may end quietly: a partial answer must not pass for a whole one.
+      if (signal.aborted)
+        throw new TransportError({ kind: 'aborted', message: 'The call was aborted mid-stream.' });
+      return { text, toolCalls: [...calls.values()], ...(usage ? { usage } : {}), finishReason };
+    } catch (error) {
+      if (signal.aborted)
+        throw new TransportError({ kind: 'aborted', message: 'The call was aborted.' }, { cause: error });
+      throw classify(error);
+    }
+  }
 }

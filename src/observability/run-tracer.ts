@@ -220,7 +220,7 @@ export class RunTracer implements RunObserver {
       'hearsay.tokens': this.ledger.total.tokens,
       'hearsay.cost': this.ledger.total.cost,
     });
-    if (outcome === 'failed' || outcome === 'budget_exceeded')
+    if (outcome === 'failed' || outcome === 'budget_exceeded' || outcome === 'activation_limit')
       this.runSpan.setStatus({ code: SpanStatusCode.ERROR, message: reason });
     this.runSpan.end(this.now());
   }

@@ -128,6 +128,9 @@ async function charged<TOutput>(
     usage: result.usage,
     cost: result.cost,
   });
+  // Refused before it was sent: the scheduler opens the breaker (or ends the run), nothing retries it.
+  if (!result.ok && result.error.code === 'budget_refused')
+    ctx.refusedForBudget?.(result.error.estimatedTokens);
   const { inputTokens, outputTokens } = result.usage;
   if (inputTokens + outputTokens > 0 || result.cost > 0)
     ctx.charge({ inputTokens, outputTokens, cost: result.cost });

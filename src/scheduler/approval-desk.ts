@@ -156,17 +156,24 @@ export class ApprovalDesk {
         });
       };
       const timer = timeoutMs === undefined ? undefined : clock.setTimeout(onTimeout, timeoutMs);
-      this.waiting.set(requestId, { activationId: asker.activationId, resolve, timer, escalated: false });
-      asker.signal.addEventListener(
-        'abort',
-        () => {
-          const waiter = this.waiting.get(requestId);
-          if (waiter?.timer !== undefined) clock.clearTimeout(waiter.timer);
-          this.waiting.delete(requestId);
-          reject(asker.signal.reason);
-        },
-        { once: true },
-      );
+      const onAbort = () => {
+        const waiter = this.waiting.get(requestId);
+        if (waiter?.timer !== undefined) clock.clearTimeout(waiter.timer);
+        this.waiting.delete(requestId);
+        reject(asker.signal.reason);
+      };
+      // An answered request lets go of the activation's signal (its retries would pile listeners up).
+      const settle = (decision: ApprovalDecision) => {
+        asker.signal.removeEventListener('abort', onAbort);
+        resolve(decision);
+      };
+      this.waiting.set(requestId, {
+        activationId: asker.activationId,
+        resolve: settle,
+        timer,
+        escalated: false,
+      });
+      asker.signal.addEventListener('abort', onAbort, { once: true });
       this.ctx.onWaiting();
     });
   }

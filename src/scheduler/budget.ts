@@ -51,3 +51,35 @@ export function tighterBudget(...budgets: readonly (Budget | undefined)[]): Budg
   if (tokens === undefined && cost === undefined) return undefined;
   return { ...(tokens === undefined ? {} : { tokens }), ...(cost === undefined ? {} : { cost }) };
 }
+
+/** What a model call refused for budget means for the run (see {@link budgetRefusal}). */
+export interface BudgetRefusal {
+  /** `run`: the run's budget cannot pay for it; `agent`: the agent's cannot; `none`: only calls in flight hold it. */
+  readonly stop: 'run' | 'agent' | 'none';
+  readonly detail: string;
+}
+
+/**
+ * Which budget refused a call needing `needed` tokens, from what each has left spent alone (calls in
+ * flight that merely hold tokens will give back what they do not spend): the run's first, then the agent's.
+ */
+export function budgetRefusal(r: {
+  readonly needed: number;
+  readonly agentLeft: number | undefined;
+  readonly runLeft: number | undefined;
+}): BudgetRefusal {
+  if (r.runLeft !== undefined && r.needed > r.runLeft)
+    return {
+      stop: 'run',
+      detail: `a model call needs about ${r.needed} tokens and the run's budget has ${Math.max(0, r.runLeft)} left`,
+    };
+  if (r.agentLeft !== undefined && r.needed > r.agentLeft)
+    return {
+      stop: 'agent',
+      detail: `a model call needs about ${r.needed} tokens and the agent's budget has ${Math.max(0, r.agentLeft)} left`,
+    };
+  return {
+    stop: 'none',
+    detail: `a model call needs about ${r.needed} tokens, more than calls in flight leave of the budget`,
+  };
+}

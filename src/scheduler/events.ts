@@ -26,6 +26,12 @@ export const TOPICS = {
   stream: 'hearsay.stream/',
   /** On a parent run: a child run started, was refused, or ended (`childRunId`, `team`, outcome, usage). */
   child: 'hearsay.child',
+  /**
+   * An activation became tainted other than by a model call or a child run (both on the log already): it
+   * read a tainted value, ran tools, ran in another process, or stands in for (or was delegated by) a
+   * tainted one. `{ activationId, source }`; a resumed run rebuilds its taint from these.
+   */
+  taint: 'hearsay.taint',
   /** On a child run, first: the run and activation that started it. */
   parent: 'hearsay.parent',
 } as const;

@@ -1,5 +1,5 @@
 import { type AnyMachineSnapshot, type AnyStateMachine, getInitialSnapshot } from 'xstate';
-import type { BoardEvent } from '../actors/index.js';
+import { type BoardEvent, containedMachine } from '../actors/index.js';
 
 const initialSnapshots = new WeakMap<AnyStateMachine, AnyMachineSnapshot>();
 
@@ -10,7 +10,8 @@ const initialSnapshots = new WeakMap<AnyStateMachine, AnyMachineSnapshot>();
 export function canFromInitial(machine: AnyStateMachine, event: BoardEvent<unknown>): boolean {
   let snapshot = initialSnapshots.get(machine);
   if (!snapshot) {
-    snapshot = getInitialSnapshot(machine) as AnyMachineSnapshot;
+    // Contained: a guard that returns a promise throws here (and counts as able) instead of rejecting unheard.
+    snapshot = getInitialSnapshot(containedMachine(machine)) as AnyMachineSnapshot;
     initialSnapshots.set(machine, snapshot);
   }
   return snapshot.status === 'active' && snapshot.can(event as never);

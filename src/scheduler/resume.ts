@@ -52,7 +52,8 @@ export function resumeStateFrom(
     // Model output, and a child run's board (its agents' model output), taint the activation that got it.
     const gotUntrusted =
       (e.topic === TOPICS.model && p.type === 'call') || (e.topic === TOPICS.child && p.phase === 'ended');
-    if (gotUntrusted && typeof p.activationId === 'string') taint.markActivation(p.activationId);
+    if ((gotUntrusted || e.topic === TOPICS.taint) && typeof p.activationId === 'string')
+      taint.markActivation(p.activationId);
     if (e.topic === TOPICS.usage) {
       const tally = spent.get(String(p.agentId)) ?? emptySpent();
       addUsage(tally, p.usage as Spent);

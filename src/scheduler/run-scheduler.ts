@@ -9,6 +9,7 @@ import {
   type Budget,
   type ChildRunResult,
   forbiddenCommit,
+  handled,
   type RuntimeEvent,
   type StepHost,
   type StepOutcome,
@@ -27,7 +28,7 @@ import { consumeApproval } from '../llm/approval.js';
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
 import { describeDeclined, type PendingApproval } from './approvals.js';
-import { addUsage, budgetLeft, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
+import { addUsage, budgetLeft, budgetRefusal, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
 import type {
   ActivationRecord,
   AgendaItem,
@@ -41,7 +42,7 @@ import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { rankCandidates } from './rank.js';
 import type { ResumeState } from './resume.js';
-import { TaintTracker } from './taint.js';
+import { type TaintSource, TaintTracker } from './taint.js';
 import { TaskGraph } from './task-graph.js';
 import type {
   Activation,
@@ -54,6 +55,8 @@ import type {
 import { WatchIndex } from './watch-index.js';
 
 const ROOT: Path[] = [[]];
+/** Why an ended activation's signal aborts (one shared reason: no stack captured per activation). */
+const ACTIVATION_ENDED = new Error('the activation ended');
 /** The signal of candidate events, which never run work. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -114,7 +117,7 @@ export class RunScheduler<TBoard> {
   private cycles = 0;
   private tick = 0;
   private activations = 0;
-  private refusedFor: 'depth' | 'budget' | undefined;
+  private refusedFor: 'activation_limit' | 'depth' | 'budget' | undefined;
   private done = false;
   private endedAs: RunOutcome | undefined;
   private unsubscribe: Unsubscribe | undefined;
@@ -436,8 +439,9 @@ export class RunScheduler<TBoard> {
       if (st.deferred.has(key ?? '')) return;
       st.deferred.add(key ?? '');
     }
-    if (reason === 'depth') this.refusedFor = 'depth';
-    if (reason === 'breaker' || reason === 'activation_limit') this.refusedFor ??= 'budget';
+    if (reason === 'activation_limit') this.refusedFor = 'activation_limit';
+    else if (reason === 'depth' && this.refusedFor !== 'activation_limit') this.refusedFor = 'depth';
+    else if (reason === 'breaker') this.refusedFor ??= 'budget';
     this.record(TOPICS.activation, {
       phase: 'refused',
       agentId: st.def.id,
@@ -546,8 +550,11 @@ export class RunScheduler<TBoard> {
         this.recordSpan(act, 'ok');
         break;
       }
-      const error = message(outcome.error);
-      const retry = act.attempt < def.retry.attempts;
+      const error = act.budgetRefused
+        ? `${message(outcome.error)} (after a model call refused for budget: ${act.budgetRefused})`
+        : message(outcome.error);
+      // A refusal for budget would only be refused again: never retried.
+      const retry = act.attempt < def.retry.attempts && act.budgetRefused === undefined;
       const fallback = !retry && def.fallback !== undefined && this.agents.has(def.fallback);
       this.record(TOPICS.activation, {
         phase: 'failed',
@@ -587,6 +594,8 @@ export class RunScheduler<TBoard> {
         if (!refusal && this.canAdvance(fb, snap, act.enabler, fallbackFor)) {
           const rescue = this.reserve(fb, undefined, act.enabler, act.depth, snap, act.delegation);
           rescue.fallbackFor = fallbackFor;
+          // The error it is handed may carry what the failed activation read.
+          if (this.taint?.isTainted(act.id)) this.taintActivation(rescue.id, 'fallback');
           this.launch(rescue);
         } else
           this.failures.push({
@@ -625,6 +634,7 @@ export class RunScheduler<TBoard> {
         this.hostOptions(st, () => act, { key: act.key }),
       );
       act.host = host;
+      this.taintFromHost(act);
       const started = host.start();
       if (started.status === 'failed') return started;
       try {
@@ -644,7 +654,7 @@ export class RunScheduler<TBoard> {
         act.snapshot = this.board.snapshot();
         return this.committedStep(act, host, {
           ...event,
-          board: act.snapshot.state,
+          board: this.boardView(act.snapshot.state, act.id),
           version: act.snapshot.version,
         });
       }
@@ -655,6 +665,7 @@ export class RunScheduler<TBoard> {
       if (started.status === 'failed') return started;
     }
     act.host = st.host;
+    this.taintFromHost(act);
     if (act.host?.status !== 'active')
       return { status: 'failed', error: new Error(`${st.def.id}'s machine is not running`) };
     try {
@@ -771,6 +782,9 @@ export class RunScheduler<TBoard> {
 
   private endActivation(act: Activation<TBoard>): void {
     if (!this.inflight.delete(act.id)) return;
+    // What the activation started and left running (a sleep nobody awaits, a model call) stops with it,
+    // and lets go of the listeners it put on the signal.
+    act.controller.abort(ACTIVATION_ENDED);
     act.agent.running -= 1;
     if (act.agent.current === act) act.agent.current = undefined;
     if (act.delegation !== undefined) this.taskGraph.remove(act.delegation.from, act.agent.def.id);
@@ -968,6 +982,36 @@ export class RunScheduler<TBoard> {
     }
   }
 
+  /**
+   * A model call of the agent was refused before sending: it needs more tokens than a budget has left.
+   * When the run's budget, spent alone, cannot pay for it the run ends `budget_exceeded`; when the agent's
+   * cannot, its breaker opens (it is not activated again). Either way the activation is not retried.
+   */
+  private refusedForBudget(
+    st: AgentState<TBoard>,
+    act: Activation<TBoard> | undefined,
+    needed: number,
+  ): void {
+    const verdict = budgetRefusal({
+      needed,
+      agentLeft: budgetLeft(st.spent, st.def.budget).tokens,
+      runLeft: budgetLeft(this.spent, this.options.limits.budget).tokens,
+    });
+    if (act) act.budgetRefused ??= verdict.detail;
+    if (verdict.stop === 'run') {
+      this.finish('budget_exceeded', `${st.def.id}: ${verdict.detail}`);
+    } else if (verdict.stop === 'agent' && !st.breakerOpen) {
+      st.breakerOpen = true;
+      this.refusedFor ??= 'budget';
+      this.record(TOPICS.breaker, {
+        agentId: st.def.id,
+        spent: { ...st.spent },
+        budget: st.def.budget,
+        refused: { needed, detail: verdict.detail },
+      });
+    }
+  }
+
   private boardEvent(
     snap: BoardSnapshot<TBoard>,
     enabler: Enabler,
@@ -985,7 +1029,7 @@ export class RunScheduler<TBoard> {
     const signal = act?.controller.signal ?? NEVER_ABORTED;
     const event: BoardEvent<TBoard> = {
       type: 'board',
-      board: snap.state,
+      board: this.boardView(snap.state, who.id),
       version: snap.version,
       changed: enabler.paths,
       activation: {
@@ -1000,7 +1044,8 @@ export class RunScheduler<TBoard> {
       ...(who.fallbackFor ? { fallbackFor: who.fallbackFor } : {}),
       tools: {
         signal,
-        sleep: (ms) => this.options.clock.sleep(ms, signal),
+        // A tool's promise a machine drops (a sleep cut short by the run's end) must not go unhandled.
+        sleep: (ms) => handled(this.options.clock.sleep(ms, signal)),
         charge: (usage) => {
           if (!this.done) this.charge(who.agent, usage);
         },
@@ -1013,10 +1058,10 @@ export class RunScheduler<TBoard> {
             signal: act.controller.signal,
             ordinal: ++act.approvalCount,
           };
+          // What the activation read decides, not what it watches (see TaintTracker and its board view).
           const byPolicy =
-            this.options.limits.approvalPolicy === 'tainted' &&
-            !this.taint!.isTainted(act.id, act.agent.def.watches as readonly Path[])
-              ? { approved: true as const, by: 'policy', comment: 'the activation saw no tainted data' }
+            this.options.limits.approvalPolicy === 'tainted' && !this.taint!.isTainted(act.id)
+              ? { approved: true as const, by: 'policy', comment: 'the activation read no tainted data' }
               : undefined;
           return this.desk.request(asker, request, byPolicy);
         },
@@ -1025,20 +1070,26 @@ export class RunScheduler<TBoard> {
             return Promise.reject(
               new Error('This runtime runs no tools (the scheduler was given no runner).'),
             );
-          return this.options.runTools(
-            {
-              activationId: who.id,
-              agentId: who.agent.def.id,
-              signal,
-              record: (topic, payload) => this.record(topic, payload),
-              now: () => this.options.clock.now(),
-              runId: this.board.runId,
-              requestApproval: (request) => event.tools.requestApproval(request),
-            },
-            calls,
-            tools,
-            opts,
-          );
+          // Tool results come from outside: what the activation does next derives from untrusted data. It is
+          // marked once the tools have run, not before: the approvals they ask for on the way are decided on
+          // what the activation had read until then (its arguments are its own, or tainted already).
+          const tainted = (): void => this.taintActivation(who.id, 'tool');
+          return this.options
+            .runTools(
+              {
+                activationId: who.id,
+                agentId: who.agent.def.id,
+                signal,
+                record: (topic, payload) => this.record(topic, payload),
+                now: () => this.options.clock.now(),
+                runId: this.board.runId,
+                requestApproval: (request) => event.tools.requestApproval(request),
+              },
+              calls,
+              tools,
+              opts,
+            )
+            .finally(tainted);
         },
         startChildRun: async (team, input, opts = {}) => {
           if (!this.options.startChild)
@@ -1093,6 +1144,9 @@ export class RunScheduler<TBoard> {
               charge: (usage) => {
                 if (!this.done) this.charge(who.agent, usage, 'model');
               },
+              refusedForBudget: (needed) => {
+                if (!this.done) this.refusedForBudget(who.agent, act, needed);
+              },
             },
             request,
           );
@@ -1134,6 +1188,35 @@ export class RunScheduler<TBoard> {
         held.cost -= cost;
       }
     };
+  }
+
+  /**
+   * The board an activation is shown: under the `tainted` policy a view that marks the activation tainted
+   * when it reads a tainted value (in guards, actions, invoked actors, tools: wherever the event goes).
+   */
+  private boardView(state: TBoard, activationId: string): TBoard {
+    if (!this.taint || activationId === 'candidate') return state;
+    return this.taint.view(state, () => this.taintActivation(activationId, 'read'));
+  }
+
+  /** Marks an activation tainted, and records why the first time (a resumed run rebuilds it from that). */
+  private taintActivation(activationId: string, source: TaintSource): void {
+    if (this.taint?.markActivation(activationId))
+      this.record(TOPICS.taint, { activationId, source } satisfies {
+        activationId: string;
+        source: TaintSource;
+      });
+  }
+
+  /**
+   * An activation whose machine runs in another process (a remote or queued host) reads where its reads
+   * cannot be seen: it counts as tainted. So does one delegated by a tainted activation (its task).
+   */
+  private taintFromHost(act: Activation<TBoard>): void {
+    if (!this.taint) return;
+    if (act.host && !(act.host instanceof AgentHost)) this.taintActivation(act.id, 'remote');
+    const from = act.delegation?.fromActivation;
+    if (from !== undefined && this.taint.isTainted(from)) this.taintActivation(act.id, 'delegation');
   }
 
   /** Starts a child run for an activation under the budget it was given, and charges its spend here. */
@@ -1214,7 +1297,9 @@ export class RunScheduler<TBoard> {
     const { outcome, reason } = quiescentOutcome({
       refusedFor: this.refusedFor,
       depthLimit: this.options.limits.depth,
+      maxActivations: this.options.limits.maxActivations,
       failures: this.failures,
+      breakers: [...this.agents.values()].filter((a) => a.breakerOpen).map((a) => a.def.id),
       hasGoal: this.options.goal !== undefined,
     });
     this.finish(outcome, reason);

@@ -1,4 +1,4 @@
-import { type CommitEvent, type Path, pathsOverlap } from '../blackboard/index.js';
+import { type CommitEvent, Keyed, type Path } from '../blackboard/index.js';
 
 /** True when `value` holds model output marked by `untrusted()` (a `{ value, provenance: { kind: 'model' } }`). */
 export function containsUntrusted(value: unknown, depth = 0): boolean {
@@ -9,25 +9,44 @@ export function containsUntrusted(value: unknown, depth = 0): boolean {
   return children.some((v) => containsUntrusted(v, depth + 1));
 }
 
+/** A node of the tainted-path trie: tainted itself (and all below), or on the way to tainted paths. */
+interface TaintNode {
+  tainted: boolean;
+  children: Map<string, TaintNode> | undefined;
+}
+
+/** Why an activation carries taint (recorded on the log, so a resumed run knows it too). */
+export type TaintSource = 'read' | 'tool' | 'remote' | 'delegation' | 'fallback';
+
 /**
- * Follows taint through a run: an activation is tainted once it calls a model; a commit taints the
- * paths it writes when its activation is tainted or it writes model output; an activation watching a
- * tainted path is tainted. Everything it needs is on the log, so a resumed run can rebuild it.
+ * Follows taint through a run. An activation is tainted once it calls a model, starts a child run, runs
+ * tools, runs in another process, or reads a tainted value (through its board event's board, or in a
+ * commit's recipe); a commit taints the paths it writes when its activation is tainted, it read a tainted
+ * path, or it writes model output. What it learns comes from the log (commits, and the records of model
+ * calls, child runs and taint), so a resumed run rebuilds it.
  */
 export class TaintTracker {
   private readonly activations = new Set<string>();
   private readonly paths: Path[] = [];
+  private readonly root: TaintNode = { tainted: false, children: undefined };
 
-  markActivation(activationId: string): void {
+  /** Marks an activation tainted; true when it was not already. */
+  markActivation(activationId: string): boolean {
+    if (this.activations.has(activationId)) return false;
     this.activations.add(activationId);
+    return true;
   }
 
   /** Takes note of an accepted commit. */
   observe(event: CommitEvent): void {
+    const byActivation = event.activationId !== undefined && this.activations.has(event.activationId);
     const tainted =
-      (event.activationId !== undefined && this.activations.has(event.activationId)) ||
+      byActivation ||
+      event.reads.some((r) => this.touches(r)) ||
       event.patches.some((p) => containsUntrusted(p.value));
-    if (tainted) this.paths.push(...event.writes);
+    if (!tainted) return;
+    if (event.activationId !== undefined) this.activations.add(event.activationId);
+    for (const w of event.writes) this.addPath(w);
   }
 
   /** What the tracker knows, to hand to a resumed run. */
@@ -37,12 +56,141 @@ export class TaintTracker {
 
   restore(state: { activations: readonly string[]; paths: readonly Path[] }): void {
     for (const a of state.activations) this.activations.add(a);
-    this.paths.push(...state.paths);
+    for (const p of state.paths) this.addPath(p);
   }
 
-  /** Whether an activation (with the paths its agent watches) has seen tainted data. */
-  isTainted(activationId: string, watches: readonly Path[]): boolean {
-    if (this.activations.has(activationId)) return true;
-    return watches.some((w) => this.paths.some((t) => pathsOverlap(w, t)));
+  /** Whether an activation has seen tainted data (read it, or got it from a model, a tool, a child run…). */
+  isTainted(activationId: string): boolean {
+    return this.activations.has(activationId);
   }
+
+  /** Whether reading `path` reads something tainted: a tainted path at, above or below it. */
+  touches(path: Path): boolean {
+    let node: TaintNode | undefined = this.root;
+    for (const seg of path) {
+      if (node.tainted) return true;
+      node = node.children?.get(String(seg));
+      if (!node) return false;
+    }
+    return node.tainted || node.children !== undefined;
+  }
+
+  /**
+   * A read-only view of a (frozen) board state that calls `onTainted` when a tainted value is read through
+   * it. Nothing is copied: untainted subtrees are handed out as they are (no proxy, no cost), and only the
+   * objects on the way to tainted paths are wrapped; with nothing tainted the state itself is returned.
+   */
+  view<T>(state: T, onTainted: () => void): T {
+    if (this.root.children === undefined && !this.root.tainted) return state;
+    return viewOf(state, this.root, onTainted, new WeakMap()) as T;
+  }
+
+  private addPath(path: Path): void {
+    this.paths.push(path);
+    let node = this.root;
+    for (const seg of path) {
+      if (node.tainted) return;
+      node.children ??= new Map();
+      const key = String(seg);
+      let next = node.children.get(key);
+      if (!next) {
+        next = { tainted: false, children: undefined };
+        node.children.set(key, next);
+      }
+      node = next;
+    }
+    node.tainted = true;
+    node.children = undefined;
+  }
+}
+
+const readOnly = (): never => {
+  throw new TypeError('The board of a board event is read-only: write through a commit.');
+};
+
+/** Keyed members that read entries (or their keys) wholesale. */
+const KEYED_CLEAN = new Set<string | symbol>(['has', 'size', 'constructor']);
+
+function viewOf(
+  value: unknown,
+  node: TaintNode | undefined,
+  hit: () => void,
+  cache: WeakMap<object, object>,
+): unknown {
+  if (node === undefined) return value;
+  if (node.tainted) {
+    hit();
+    return value;
+  }
+  if (typeof value !== 'object' || value === null || node.children === undefined) return value;
+  const known = cache.get(value);
+  if (known) return known;
+  const children = node.children;
+  const proxy =
+    value instanceof Keyed ? keyedView(value, children, hit, cache) : objectView(value, children, hit, cache);
+  cache.set(value, proxy);
+  return proxy;
+}
+
+function keyedView(
+  keyed: Keyed<unknown>,
+  children: Map<string, TaintNode>,
+  hit: () => void,
+  cache: WeakMap<object, object>,
+): object {
+  // The proxy's target is a stand-in: a frozen target's invariants forbid handing out views of its values.
+  return new Proxy(Object.create(Object.getPrototypeOf(keyed)) as object, {
+    get(_, prop) {
+      if (prop === 'get')
+        return (key: string) => viewOf(keyed.get(key), children.get(String(key)), hit, cache);
+      // Iteration, keys, values, entries, toJSON…: the entries (or keys) below a tainted path are read.
+      if (!KEYED_CLEAN.has(prop) && (typeof prop === 'string' || prop === Symbol.iterator)) hit();
+      const member = Reflect.get(keyed, prop, keyed);
+      return typeof member === 'function' ? member.bind(keyed) : member;
+    },
+    has: (_, prop) => Reflect.has(keyed, prop),
+    ownKeys: () => {
+      hit();
+      return Reflect.ownKeys(keyed);
+    },
+    getOwnPropertyDescriptor: (_, prop) => {
+      hit();
+      const d = Reflect.getOwnPropertyDescriptor(keyed, prop);
+      return d && { ...d, configurable: true };
+    },
+    set: readOnly,
+    defineProperty: readOnly,
+    deleteProperty: readOnly,
+  });
+}
+
+function objectView(
+  target: object,
+  children: Map<string, TaintNode>,
+  hit: () => void,
+  cache: WeakMap<object, object>,
+): object {
+  const isArray = Array.isArray(target);
+  const stand = isArray ? [] : (Object.create(Object.getPrototypeOf(target)) as object);
+  return new Proxy(stand, {
+    get(_, prop) {
+      const value = Reflect.get(target, prop);
+      // Methods (an array's map, join, iterator) run on the view, so their reads come back through here.
+      if (typeof prop === 'symbol' || typeof value === 'function') return value;
+      return viewOf(value, children.get(prop), hit, cache);
+    },
+    has: (_, prop) => Reflect.has(target, prop),
+    ownKeys: () => Reflect.ownKeys(target),
+    getOwnPropertyDescriptor(_, prop) {
+      const d = Reflect.getOwnPropertyDescriptor(target, prop);
+      if (!d) return d;
+      if (isArray && prop === 'length') return { ...d, writable: true, configurable: false };
+      const value =
+        typeof prop === 'string' && 'value' in d ? viewOf(d.value, children.get(prop), hit, cache) : d.value;
+      return { ...d, value, configurable: true };
+    },
+    set: readOnly,
+    defineProperty: readOnly,
+    deleteProperty: readOnly,
+  });
 }

@@ -23,6 +23,7 @@ export type RunOutcome =
   | 'quiescent'
   | 'budget_exceeded'
   | 'depth_exceeded'
+  | 'activation_limit'
   | 'failed'
   | 'cancelled'
   | 'awaiting_approval';
@@ -160,6 +161,8 @@ export interface Activation<TBoard> {
   resumed?: boolean;
   /** When the current attempt started (the run clock's milliseconds). */
   startedAt: number;
+  /** Why a budget refused this activation's model call: a failure after it is not retried. */
+  budgetRefused?: string;
   /** The W3C traceparent of the current attempt's span, when the run is traced. */
   traceparent?: string | undefined;
 }
@@ -208,6 +211,11 @@ export interface ModelCallContext {
   /** Switch to the tier's cheaper model once this share of a budget is spent. */
   readonly degradeAt: number;
   readonly charge: (usage: Usage) => void;
+  /**
+   * Tells the scheduler the call was refused for budget before it was sent (it needed about `needed`
+   * tokens): the agent's breaker opens, or the run ends `budget_exceeded`, and the activation is not retried.
+   */
+  readonly refusedForBudget?: (needed: number) => void;
   /** The run's clock (virtual in deterministic mode): when a call starts, as its record says. */
   readonly now: () => number;
 }

@@ -99,10 +99,11 @@ describe('agents call models through the runtime', () => {
     expect(topics).toEqual(new Set([`hearsay.stream/${deltas[0]!.activationId}`]));
   });
 
-  it('refuses a call the token budget cannot pay for, before sending it, and the agent fails', async () => {
+  it('refuses a call the token budget cannot pay for, before sending it: the agent fails and its breaker opens', async () => {
     const { result, log } = await runWith(labeller({ budget: { tokens: 2 } }));
     expect(server.received).toHaveLength(0);
-    expect(result.outcome).toBe('failed');
+    expect(result.outcome).toBe('budget_exceeded');
+    expect(records(log, TOPICS.breaker)).toHaveLength(1);
     expect(result.failures[0]!.error).toMatch(/budget_refused/);
     expect(records(log, TOPICS.model)).toContainEqual(expect.objectContaining({ type: 'refused' }));
   });

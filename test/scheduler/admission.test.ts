@@ -43,11 +43,18 @@ describe('admission', () => {
 });
 
 describe('the outcome of a run that cannot advance', () => {
-  const facts = { refusedFor: undefined, depthLimit: 5, failures: [], hasGoal: false } as const;
+  const facts = {
+    refusedFor: undefined,
+    depthLimit: 5,
+    maxActivations: 100,
+    failures: [],
+    hasGoal: false,
+  } as const;
   it.each<[string, object, string]>([
     ['nothing special', {}, 'quiescent'],
     ['a depth refusal', { refusedFor: 'depth', failures: [{ agentId: 'x', error: 'e' }] }, 'depth_exceeded'],
     ['a budget refusal', { refusedFor: 'budget' }, 'budget_exceeded'],
+    ['an activation-limit refusal', { refusedFor: 'activation_limit' }, 'activation_limit'],
     ['an unrecovered failure', { failures: [{ agentId: 'x', error: 'boom' }] }, 'failed'],
   ])('%s → %s', (_name, over, outcome) => {
     expect(quiescentOutcome({ ...facts, ...over }).outcome).toBe(outcome);
