@@ -26,7 +26,12 @@ export { applyPatches } from './patches.js';
 export type { Path, PathOf, Segment } from './path.js';
 export { coverPaths, formatPath, isPath, isPrefix, pathsOverlap } from './path.js';
 export { PathIndex } from './path-index.js';
-export { assertAgentIdAllowed, RESERVED_AGENT_IDS, ReservedAgentIdError } from './reserved-authors.js';
+export {
+  assertAgentIdAllowed,
+  isReservedAgentId,
+  RESERVED_AGENT_IDS,
+  ReservedAgentIdError,
+} from './reserved-authors.js';
 export type { AnySchema } from './schema.js';
 export { getIn, keyed, revive, revivePatch } from './schema.js';
 export type { EndedRun, LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';

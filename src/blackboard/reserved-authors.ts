@@ -26,7 +26,8 @@ export const RESERVED_AGENT_IDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Thrown when an agent is declared or registered under a reserved id (a programming error).
+ * Thrown when an agent is declared or registered under a reserved id (a programming error), or as
+ * `__proto__`, which JavaScript objects keyed by agent id (usage tables, JSON records) cannot hold.
  *
  * @example
  * try { defineAgent({ id: 'policy', … }); } catch (e) { if (e instanceof ReservedAgentIdError) console.log(e.code); }
@@ -35,7 +36,9 @@ export class ReservedAgentIdError extends TypeError {
   readonly code = 'reserved_agent_id' as const;
   constructor(readonly agentId: string) {
     super(
-      `"${agentId}" is reserved for the runtime (${[...RESERVED_AGENT_IDS].join(', ')}); name the agent otherwise.`,
+      agentId === '__proto__'
+        ? '"__proto__" cannot be an agent id (objects keyed by agent id could not hold it); name the agent otherwise.'
+        : `"${agentId}" is reserved for the runtime (${[...RESERVED_AGENT_IDS].join(', ')}); name the agent otherwise.`,
     );
     this.name = 'ReservedAgentIdError';
   }
@@ -48,5 +51,15 @@ export class ReservedAgentIdError extends TypeError {
  * assertAgentIdAllowed('reviewer'); // fine; assertAgentIdAllowed('policy') throws
  */
 export function assertAgentIdAllowed(agentId: string): void {
-  if (RESERVED_AGENT_IDS.has(agentId)) throw new ReservedAgentIdError(agentId);
+  if (isReservedAgentId(agentId)) throw new ReservedAgentIdError(agentId);
+}
+
+/**
+ * Whether no agent may take `agentId`: one of {@link RESERVED_AGENT_IDS}, or `__proto__`.
+ *
+ * @example
+ * isReservedAgentId('policy'); // true
+ */
+export function isReservedAgentId(agentId: string): boolean {
+  return RESERVED_AGENT_IDS.has(agentId) || agentId === '__proto__';
 }

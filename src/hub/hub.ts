@@ -1,7 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
-import { type LogEvent, RESERVED_AGENT_IDS, type Unsubscribe } from '../blackboard/index.js';
+import {
+  isReservedAgentId,
+  type LogEvent,
+  ReservedAgentIdError,
+  type Unsubscribe,
+} from '../blackboard/index.js';
 import {
   CLOSE_CODES,
   type ClientMessage,
@@ -489,10 +494,10 @@ class Connection implements RemoteChannel {
     const agents = m.agents ?? [];
     for (const agentId of agents) {
       // Checked before the grant: a development-mode token acts as any agent, never as the runtime.
-      if (RESERVED_AGENT_IDS.has(agentId)) {
+      if (isReservedAgentId(agentId)) {
         return this.error({
           code: 'forbidden',
-          message: `"${agentId}" is reserved for the runtime (${[...RESERVED_AGENT_IDS].join(', ')}); no agent may take it.`,
+          message: new ReservedAgentIdError(agentId).message,
           ...ref(m),
         });
       }
@@ -625,7 +630,7 @@ class Connection implements RemoteChannel {
 
   /** The agent a write is made as: the one named (which the token must allow), or the token's only agent. */
   private writer(named: string | undefined): string | undefined {
-    if (named !== undefined && RESERVED_AGENT_IDS.has(named)) return undefined;
+    if (named !== undefined && isReservedAgentId(named)) return undefined;
     if (named !== undefined) return actsAs(this.grant, named) ? named : undefined;
     if (this.grant.agents !== '*' && this.grant.agents.size === 1) return [...this.grant.agents][0];
     return undefined;

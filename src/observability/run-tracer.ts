@@ -98,7 +98,12 @@ export class RunTracer implements RunObserver {
   /** The latest attempt's context of every activation of the run: the parents of the activations they enable. */
   private readonly contexts = new Map<string, Context>();
   private readonly summaries = new Map<string, { input: string; output: string }>();
-  private readonly ledger: CostBreakdown = { total: emptySpend(), byAgent: {}, byModel: {} };
+  // Keyed by agent ids and model names, which the user chooses: no prototype for a name to reach.
+  private readonly ledger: CostBreakdown = {
+    total: emptySpend(),
+    byAgent: Object.create(null),
+    byModel: Object.create(null),
+  };
   private ended = false;
 
   constructor(
@@ -432,8 +437,8 @@ export class RunTracer implements RunObserver {
   /** The ledger entries a charge goes to: the total, the agent's, the model's (created when first charged). */
   private accounts(agentId: string, model: string): (Spend & { calls: number })[] {
     const { ledger } = this;
-    if (!ledger.byAgent[agentId]) ledger.byAgent[agentId] = emptySpend();
-    if (!ledger.byModel[model]) ledger.byModel[model] = emptySpend();
+    ledger.byAgent[agentId] ??= emptySpend();
+    ledger.byModel[model] ??= emptySpend();
     return [ledger.total, ledger.byAgent[agentId], ledger.byModel[model]];
   }
 

@@ -1322,7 +1322,7 @@ export class RunScheduler<TBoard> {
     this.unsubscribe?.();
     for (const act of this.inflight.values()) act.controller.abort(new Error(`run ${outcome}`));
     for (const st of this.agents.values()) st.host?.stop();
-    const byAgent: Record<string, Spent> = {};
+    const byAgent: Record<string, Spent> = Object.create(null);
     for (const [id, st] of this.agents) byAgent[id] = { ...st.spent };
     const result: SchedulerResult = {
       outcome,

@@ -156,6 +156,48 @@ describe('ids the runtime writes as are never agent ids', () => {
     },
   );
 
+  it('refuses __proto__ everywhere a reserved id is refused, and names of Object.prototype work as ids', async () => {
+    expect(() => waiter('__proto__')).toThrow(/__proto__/);
+    expect(() =>
+      createRuntime({ board: { schema: Board, initial }, agents: [{ ...waiter('x'), id: '__proto__' }] }),
+    ).toThrow(/__proto__/);
+    const { hub } = await serve({ insecureDevMode: true, tokens: undefined });
+    const client = await connect(hub.url, { reconnect: false });
+    cleanups.push(() => client.close());
+    expect((await refusal(client.hello(['__proto__']))).code).toBe('forbidden');
+    // Agents named after Object.prototype's members are accounted under their own names, and nothing
+    // reaches Object.prototype (regression: a run of an agent "__proto__" gave every object a cost).
+    for (const id of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      const runtime = createRuntime({
+        board: { schema: Board, initial },
+        agents: [
+          defineAgent<B>({
+            id,
+            watches: [['go']],
+            writes: [['n']],
+            machine: stepMachine<B, number>({
+              when: (b) => b.go && b.n === 0,
+              work: async (e) => {
+                e.tools.charge({ inputTokens: 5, outputTokens: 5, cost: 0.01 });
+                return 1;
+              },
+              done: (d, n) => {
+                d.n = n;
+              },
+            }),
+          }),
+        ],
+      });
+      cleanups.push(() => runtime.close());
+      const r = await runtime.run({ go: true });
+      expect(r.board.n).toBe(1);
+      expect(r.cost.byAgent[id]).toMatchObject({ tokens: 10, cost: 0.01 });
+      expect(r.usage.byAgent[id]).toMatchObject({ tokens: 10 });
+    }
+    expect(({} as Record<string, unknown>).cost).toBeUndefined();
+    expect(({} as Record<string, unknown>).tokens).toBeUndefined();
+  });
+
   it('a run only ever has reserved ids or agent ids as authors', async () => {
     const runtime = createRuntime({
       board: { schema: Board, initial },
