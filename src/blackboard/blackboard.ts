@@ -1,6 +1,6 @@
 import type { Draft } from 'immer';
 import type { z } from 'zod';
-import { checkCommit, checkPayload } from './check-commit.js';
+import { checkCommit, checkNames, checkPayload } from './check-commit.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   BlackboardError,
@@ -186,7 +186,8 @@ export class Blackboard<TState> {
         invalid('malformed', 'A message needs a non-empty string topic and a string author.'),
       );
     }
-    const bad = checkPayload(payload, this.limits);
+    const bad =
+      checkNames({ topic, author: options.author }, this.limits) ?? checkPayload(payload, this.limits);
     if (bad) return Promise.resolve({ ok: false, error: bad });
     const draft: MessageDraft = {
       topic,

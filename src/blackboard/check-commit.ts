@@ -69,6 +69,18 @@ export function checkPath(
   return undefined;
 }
 
+/**
+ * Checks the names a commit or message carries (author, topic, activation id, idempotency key): at most
+ * `maxKeyLength` characters each, like a path segment, since the log and every reader keep them.
+ */
+export function checkNames(names: Record<string, unknown>, limits: BoardLimits): InvalidCommit | undefined {
+  for (const [field, value] of Object.entries(names)) {
+    if (typeof value === 'string' && value.length > limits.maxKeyLength)
+      return overLimit(limits, 'maxKeyLength', `${field} has ${value.length} characters`);
+  }
+  return undefined;
+}
+
 /** A finding about a value, as a refusal. */
 function refusal(limits: BoardLimits, bad: ValueFinding, what: string): InvalidCommit {
   if (bad.limit)
@@ -114,6 +126,11 @@ export function checkCommit(
     if (commit[field] !== undefined && typeof commit[field] !== 'string')
       return invalid('malformed', `${field} must be a string when given.`);
   }
+  const names = checkNames(
+    { author, activationId: commit.activationId, idempotencyKey: commit.idempotencyKey },
+    limits,
+  );
+  if (names) return names;
   if (Array.isArray(patches)) {
     if (patches.length > limits.maxPatches)
       return overLimit(limits, 'maxPatches', `The commit has ${patches.length} patches`);

@@ -143,6 +143,27 @@ describe('bounds on a board, checked before anything recursive', () => {
     expect((await board.publish('fine', deep(200), { author: 'someone' })).ok).toBe(true);
   });
 
+  it('refuses 5 MB topics, authors, activation ids and idempotency keys (maxKeyLength), and keeps the log clean', async () => {
+    const board = await createBlackboard({ schema: Board, initial });
+    const huge = 'x'.repeat(5 * 1024 * 1024);
+    expect(limitOf(await board.publish(huge, {}, { author: 'attacker' }))).toBe('maxKeyLength');
+    expect(limitOf(await board.publish('topic', {}, { author: huge }))).toBe('maxKeyLength');
+    const patch = { op: 'replace' as const, path: ['title'], value: 'x' };
+    for (const extra of [{ author: huge }, { activationId: huge }, { idempotencyKey: huge }]) {
+      const r = await board.commit({
+        baseVersion: 0,
+        reads: [],
+        author: 'attacker',
+        patches: [patch],
+        ...extra,
+      });
+      expect(limitOf(r)).toBe('maxKeyLength');
+    }
+    expect(board.version).toBe(0);
+    const long = 'y'.repeat(DEFAULT_BOARD_LIMITS.maxKeyLength);
+    expect((await board.publish(long, {}, { author: long })).ok).toBe(true);
+  });
+
   it('transact: a recipe writing a 100,000-level value gets a typed refusal, not a RangeError', async () => {
     const board = await createBlackboard({ schema: Board, initial });
     const recipes: ((d: B) => void)[] = [
