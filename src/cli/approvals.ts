@@ -1,4 +1,4 @@
-import { connect } from '../client/client.js';
+import { connect, type HearsayClient } from '../client/client.js';
 import type { PendingApprovalInfo } from '../protocol/index.js';
 import type { DeclinedApproval } from '../scheduler/index.js';
 import { CliError } from './load.js';
@@ -24,6 +24,17 @@ export function describeDeclinedStep(d: DeclinedApproval): string {
   return `not done: ${d.action} ${JSON.stringify(d.args)} by ${d.agentId} (${d.requestId}) ${why}`;
 }
 
+/** The CLI's one connection to a hub: no reconnecting, and a failure is one line naming the hub. */
+export function connectToHub(hub: string, token: string | undefined): Promise<HearsayClient> {
+  return connect(hub, { ...(token ? { token } : {}), reconnect: false, name: 'hearsay-cli' }).catch(
+    (error: unknown) => {
+      throw new CliError(
+        `Could not connect to ${hub}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    },
+  );
+}
+
 /** `hearsay approvals --hub <url>`: the requests waiting on a running hub. */
 export async function approvalsCommand(values: {
   hub?: string | undefined;
@@ -31,15 +42,7 @@ export async function approvalsCommand(values: {
   run?: string | undefined;
 }): Promise<number> {
   if (!values.hub) throw new CliError(`hearsay approvals: which hub? (--hub <ws-url>)`, 2);
-  const client = await connect(values.hub, {
-    ...(values.token ? { token: values.token } : {}),
-    reconnect: false,
-    name: 'hearsay-cli',
-  }).catch((error: unknown) => {
-    throw new CliError(
-      `Could not connect to ${values.hub}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  });
+  const client = await connectToHub(values.hub, values.token);
   try {
     const pending = await client.pendingApprovals(values.run);
     if (pending.length === 0) console.log('No approval requests are waiting.');

@@ -17,10 +17,9 @@ import type { AddressInfo } from 'node:net';
 import { basename, dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FileStore, logFileOf, readLog, readSnapshots } from '../blackboard/index.js';
-import { connect } from '../client/client.js';
 import { inspectorBundleDir, inspectorHandler } from '../inspector/index.js';
 import { approvalsFrom, runOfRequest, TOPICS } from '../scheduler/index.js';
-import { approvalsCommand, approvalsUsage } from './approvals.js';
+import { approvalsCommand, approvalsUsage, connectToHub } from './approvals.js';
 import { evalCommand, evalUsage } from './eval.js';
 import { CliError } from './load.js';
 import { boardAt, describeEvent } from './replay.js';
@@ -212,15 +211,7 @@ async function answerThroughHub(
   if (!requestId) throw new CliError(`Usage: ${commands[command]}`, 2);
   if (command === 'reject' && !values.reason)
     throw new CliError('hearsay reject: say why with --reason <text>.', 2);
-  const client = await connect(values.hub!, {
-    ...(values.token ? { token: values.token } : {}),
-    reconnect: false,
-    name: 'hearsay-cli',
-  }).catch((error: unknown) => {
-    throw new CliError(
-      `Could not connect to ${values.hub}: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  });
+  const client = await connectToHub(values.hub!, values.token);
   try {
     const result =
       command === 'approve'
