@@ -198,7 +198,10 @@ function stepTools(options: ExecuteStepOptions, spanCtx: ReturnType<typeof trace
       ),
     // The arguments are taken once (a frozen, bounded copy): what is asked for is what the approval is bound to.
     requestApproval: (asked) => {
-      const checked = canonicalArgs(asked.args, `The arguments of the approval request for "${asked.action}"`);
+      const checked = canonicalArgs(
+        asked.args,
+        `The arguments of the approval request for "${asked.action}"`,
+      );
       if (!checked.ok) return Promise.reject(new ApprovalArgsError(checked));
       const req = { ...asked, args: checked.args };
       return port.requestApproval(req).then((d) => usable(d, req, options));

@@ -84,7 +84,11 @@ export async function runToolCalls(
       if (refused) run = { ...base, ...refused };
       else {
         try {
-          run = { ...base, ok: true, result: await p.run.call(tool, call.args as never, { signal: options.signal }) };
+          run = {
+            ...base,
+            ok: true,
+            result: await p.run.call(tool, call.args as never, { signal: options.signal }),
+          };
         } catch (error) {
           run = {
             ...base,
@@ -124,8 +128,7 @@ function prepare(call: ValidatedToolCall, tools: readonly ToolDefinition[]): Pre
     name = String(call.name);
     const tool = tools.find((t) => t.name === name);
     const run = tool?.run;
-    if (!tool || typeof run !== 'function')
-      return failed('no_runner', `Tool "${name}" has no run function.`);
+    if (!tool || typeof run !== 'function') return failed('no_runner', `Tool "${name}" has no run function.`);
     const checked = canonicalArgs(call.args, `The arguments of "${name}"`);
     if (!checked.ok)
       return failed('invalid_args', checked.message, checked.limit ? { limit: checked.limit } : {});

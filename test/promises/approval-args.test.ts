@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   type ApprovalDecision,
   type BoardEvent,
@@ -13,7 +14,6 @@ import {
   type ToolRun,
   type ValidatedToolCall,
 } from 'hearsay';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
@@ -134,11 +134,10 @@ describe('the arguments an irreversible call runs with are the ones it was appro
           return reads <= 2 ? 10 : 1_000_000;
         },
       };
-      const [run] = await tools.runTools(
-        [{ id: 'c1', name: 'transfer', args, irreversible: true }],
-        [tool],
-        { approvals: [approval], missing: 'refuse' },
-      );
+      const [run] = await tools.runTools([{ id: 'c1', name: 'transfer', args, irreversible: true }], [tool], {
+        approvals: [approval],
+        missing: 'refuse',
+      });
       return describeRun(run);
     });
     expect(outcome).toBe('ok');
@@ -156,11 +155,10 @@ describe('the arguments an irreversible call runs with are the ones it was appro
           return reads === 1 ? 10 : 1_000_000 + reads;
         },
       };
-      const [run] = await tools.runTools(
-        [{ id: 'c1', name: 'transfer', args, irreversible: true }],
-        [tool],
-        { approvals: [approval], missing: 'refuse' },
-      );
+      const [run] = await tools.runTools([{ id: 'c1', name: 'transfer', args, irreversible: true }], [tool], {
+        approvals: [approval],
+        missing: 'refuse',
+      });
       return describeRun(run);
     });
     // Read once, the call is the approved one and runs with it.
@@ -179,11 +177,10 @@ describe('the arguments an irreversible call runs with are the ones it was appro
           return Reflect.get(target, key, receiver);
         },
       });
-      const [run] = await tools.runTools(
-        [{ id: 'c1', name: 'transfer', args, irreversible: true }],
-        [tool],
-        { approvals: [approval], missing: 'refuse' },
-      );
+      const [run] = await tools.runTools([{ id: 'c1', name: 'transfer', args, irreversible: true }], [tool], {
+        approvals: [approval],
+        missing: 'refuse',
+      });
       return describeRun(run);
     });
     expect(outcome).toBe('ok');
@@ -250,11 +247,9 @@ describe('the arguments an irreversible call runs with are the ones it was appro
           parameters: z.record(z.string(), z.unknown()),
           run: (a) => void received.push(a),
         };
-        const pending = runToolCalls(
-          [{ id: 'c', name: 'echo', args, irreversible: false }],
-          [echo],
-          { signal: new AbortController().signal },
-        );
+        const pending = runToolCalls([{ id: 'c', name: 'echo', args, irreversible: false }], [echo], {
+          signal: new AbortController().signal,
+        });
         // Overwrite every container the caller holds, all the way down.
         const stack: unknown[] = [args];
         while (stack.length > 0) {
@@ -372,7 +367,9 @@ describe('approval and tool arguments are bounded before anything recursive sees
       return answers.join(',');
     });
     expect(result.outcome).toBe('quiescent');
-    expect(outcome).toBe('limit_exceeded:maxDepth:false,limit_exceeded:maxDepth:false,limit_exceeded:maxBytes:false');
+    expect(outcome).toBe(
+      'limit_exceeded:maxDepth:false,limit_exceeded:maxDepth:false,limit_exceeded:maxBytes:false',
+    );
     // Nothing was requested: a refused request is not on the log.
     expect(approvalRecords(log)).toEqual([]);
   });
