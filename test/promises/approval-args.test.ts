@@ -14,6 +14,7 @@ import {
   type ToolRun,
   type ValidatedToolCall,
 } from 'hearsay';
+import { connect, hostAgents } from 'hearsay/client';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
@@ -380,5 +381,64 @@ describe('approval and tool arguments are bounded before anything recursive sees
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     expect(() => stableHash(cycle)).toThrow(TypeError);
+  });
+});
+
+describe('a remote agent (hostAgents) binds its approval to the args it asked with', () => {
+  it('changing the args object after asking changes neither the request nor what the approval covers', async () => {
+    const { tool, seen } = transferTool();
+    const REMOTE = 'remote-agent-token-approval-args-0123456789';
+    const remote = defineAgent<B>({
+      id: 'remote-payer',
+      watches: [['go']],
+      writes: [['outcome']],
+      retry: { attempts: 1 },
+      machine: stepMachine<B, string>({
+        when: (b) => b.go && !b.outcome.has('remote-payer'),
+        work: async ({ tools }) => {
+          const args = { amount: 10 };
+          const asked = tools.requestApproval({ action: 'transfer', args });
+          args.amount = 1_000_000;
+          const approval = await asked;
+          const runs = await tools.runTools(
+            [
+              { id: 'c1', name: 'transfer', args, irreversible: true },
+              { id: 'c2', name: 'transfer', args: { amount: 10 }, irreversible: true },
+            ],
+            [tool],
+            { approvals: [approval], missing: 'refuse' },
+          );
+          return runs.map(describeRun).join(',');
+        },
+        done: (d, output) => void d.outcome.set('remote-payer', output),
+      }),
+    });
+    const rt = createRuntime({
+      board: { schema: Board, initial: { go: false, outcome: {} } },
+      agents: [remote],
+      remote: ['remote-payer'],
+      limits: { approvalTimeoutMs: 60_000 },
+    });
+    const hub = await rt.listen({ tokens: { [REMOTE]: 'agent:remote-payer' }, log: () => {} });
+    const client = await connect(hub.url, { token: REMOTE, reconnect: false });
+    try {
+      await hostAgents({ client, schema: Board, agents: [remote] });
+      const handle = await rt.start({ go: true });
+      const log: LogEvent[] = [];
+      handle.board.subscribe({ from: 1 }, (e) => {
+        log.push(e);
+        if (e.type !== 'message' || e.topic !== TOPICS.approval) return;
+        const p = e.payload as { phase: string; requestId: string };
+        if (p.phase === 'requested') void rt.approve(p.requestId, { by: 'alice' });
+      });
+      const result = await handle.result;
+      expect(result.board.outcome.get('remote-payer')).toBe('approval_required,ok');
+      expect(seen).toEqual([{ amount: 10 }]);
+      expect(approvalRecords(log).find((p) => p.phase === 'requested')?.args).toEqual({ amount: 10 });
+    } finally {
+      client.close();
+      await hub.close();
+      await rt.close();
+    }
   });
 });
