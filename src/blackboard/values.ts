@@ -25,6 +25,19 @@ interface Frame {
   readonly node: object;
   readonly next: () => [Segment, unknown] | undefined;
   readonly pushed: boolean;
+  /** The container's copy, when the walk copies (see {@link MeasureOptions}). */
+  readonly out?: unknown[] | Record<string, unknown>;
+}
+
+/** How {@link measureValue} walks. */
+export interface MeasureOptions {
+  /**
+   * Build a plain copy of the value from the very reads the walk checks (each property read once, so a
+   * getter or a Proxy cannot show the check one value and the copy another). A `Keyed` collection is
+   * copied as a plain object of its entries; object properties that are `undefined` are left out (as in
+   * JSON) instead of being a finding. The copy is a tree (shared parts are copied where they occur).
+   */
+  readonly copy?: boolean;
 }
 
 /**
@@ -52,7 +65,8 @@ export function measureValue(
   value: unknown,
   at: Path,
   bounds: ValueBounds,
-): { finding: ValueFinding | undefined; bytes: number } {
+  options: MeasureOptions = {},
+): { finding: ValueFinding | undefined; bytes: number; copy?: unknown } {
   const maxDepth = bounds.maxDepth ?? Number.POSITIVE_INFINITY;
   const maxKey = bounds.maxKeyLength ?? Number.POSITIVE_INFINITY;
   const maxBytes = bounds.maxBytes ?? Number.POSITIVE_INFINITY;
@@ -60,6 +74,21 @@ export function measureValue(
   const path: Segment[] = [...at];
   const onPath = new Set<object>();
   const frames: Frame[] = [];
+  const copying = options.copy === true;
+  let root: unknown;
+  /** Puts a copied value where the walk is: the root, the next element, or the property just entered. */
+  const place = (v: unknown): void => {
+    const parent = frames[frames.length - 1];
+    if (!parent) root = v;
+    else if (Array.isArray(parent.out)) parent.out.push(v);
+    else
+      Object.defineProperty(parent.out, path[path.length - 1]!, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+  };
   let bytes = 0;
   const found = (what: string, limit?: ValueFinding['limit']): ValueFinding => ({
     path: [...path],
@@ -73,13 +102,16 @@ export function measureValue(
     switch (typeof v) {
       case 'string':
         bytes += utf8Length(v) + 2;
+        if (copying) place(v);
         return bytes > maxBytes ? tooLarge() : undefined;
       case 'boolean':
         bytes += v ? 4 : 5;
+        if (copying) place(v);
         return bytes > maxBytes ? tooLarge() : undefined;
       case 'number':
         if (!Number.isFinite(v)) return found(String(v));
         bytes += String(v).length;
+        if (copying) place(v);
         return bytes > maxBytes ? tooLarge() : undefined;
       case 'object':
         break;
@@ -88,6 +120,7 @@ export function measureValue(
     }
     if (v === null) {
       bytes += 4;
+      if (copying) place(v);
       return bytes > maxBytes ? tooLarge() : undefined;
     }
     // A recipe's value kept from immer: deeper than the recipe's bound, hence than the board's.
@@ -100,7 +133,9 @@ export function measureValue(
       return found(`nesting deeper than ${maxDepth} levels`, { name: 'maxDepth', max: maxDepth });
     bytes += 2;
     let next: Frame['next'];
+    let out: Frame['out'];
     if (Array.isArray(v)) {
+      if (copying) out = [];
       let i = 0;
       next = () => {
         if (i >= v.length) return undefined;
@@ -108,6 +143,7 @@ export function measureValue(
         return [index, index in v ? v[index] : HOLE];
       };
     } else if (v instanceof Keyed) {
+      if (copying) out = {};
       const entries = v.entries();
       next = () => {
         const r = entries.next();
@@ -119,6 +155,7 @@ export function measureValue(
         return found(`an instance of ${proto?.constructor?.name ?? 'a class'}`);
       if (Object.getOwnPropertySymbols(v).length > 0) return found('a symbol key');
       const keys = Object.keys(v);
+      if (copying) out = {};
       let i = 0;
       next = () => {
         if (i >= keys.length) return undefined;
@@ -127,7 +164,8 @@ export function measureValue(
       };
     }
     onPath.add(v);
-    frames.push({ node: v, next, pushed });
+    if (out) place(out);
+    frames.push({ node: v, next, pushed, ...(out ? { out } : {}) });
     return bytes > maxBytes ? tooLarge() : undefined;
   };
 
@@ -142,6 +180,8 @@ export function measureValue(
       continue;
     }
     const [seg, v] = child;
+    // A copy leaves out an object's undefined properties, as JSON does (an array's are still findings).
+    if (copying && v === undefined && !Array.isArray(frame.node)) continue;
     path.push(seg);
     if (typeof seg === 'string') {
       if (seg.length > maxKey) {
@@ -159,7 +199,7 @@ export function measureValue(
     // A leaf (or a finding) leaves its segment to pop here; a container pops it when its frame ends.
     if (frames.length === before && !finding) path.pop();
   }
-  return { finding, bytes };
+  return copying && !finding ? { finding, bytes, copy: root } : { finding, bytes };
 }
 
 const HOLE: unique symbol = Symbol('hole');

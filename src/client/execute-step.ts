@@ -11,6 +11,7 @@ import {
 } from '../actors/index.js';
 import { type BoardSnapshot, type Patch, type Path, prepareCommit } from '../blackboard/index.js';
 import { argsHashOf, issueApproval } from '../llm/approval.js';
+import { ApprovalArgsError, canonicalArgs } from '../llm/canonical-args.js';
 import {
   type ApprovalRefusalCode,
   type ModelClient,
@@ -195,7 +196,16 @@ function stepTools(options: ExecuteStepOptions, spanCtx: ReturnType<typeof trace
           `Child runs are started by agents in the runtime's process; ${options.where} cannot start one.`,
         ),
       ),
-    requestApproval: (req) => port.requestApproval(req).then((d) => usable(d, req, options)),
+    // The arguments are taken once (a frozen, bounded copy): what is asked for is what the approval is bound to.
+    requestApproval: (asked) => {
+      const checked = canonicalArgs(
+        asked.args,
+        `The arguments of the approval request for "${asked.action}"`,
+      );
+      if (!checked.ok) return Promise.reject(new ApprovalArgsError(checked));
+      const req = { ...asked, args: checked.args };
+      return port.requestApproval(req).then((d) => usable(d, req, options));
+    },
     // The runtime consumes an approval on the run's log (`useApproval`), before the tool runs here; without
     // that port (a worker), irreversible tools do not run in this process (they come back approval_required).
     runTools: (calls, defs, opts = {}) =>

@@ -1,4 +1,7 @@
+import { z } from 'zod';
+import type { BoardLimitName } from '../blackboard/limits.js';
 import { type ApprovalRefusalCode, consumeApproval } from './approval.js';
+import { canonicalArgs } from './canonical-args.js';
 import type { ValidatedToolCall } from './model-client.js';
 import type { ToolDefinition } from './types.js';
 
@@ -9,8 +12,10 @@ export type ToolRun =
       readonly id: string;
       readonly name: string;
       readonly ok: false;
-      readonly code: ApprovalRefusalCode | 'no_runner' | 'failed';
+      readonly code: ApprovalRefusalCode | 'no_runner' | 'invalid_args' | 'failed';
       readonly message: string;
+      /** For `invalid_args` over a bound: which (the board's default limits) and its value. */
+      readonly limit?: { readonly name: BoardLimitName; readonly max: number };
     };
 
 /**
@@ -43,6 +48,13 @@ export interface ToolApprovalOptions {
  * `approval_required`, `approval_used` or `approval_rejected`. A tool that throws comes back as `failed`;
  * nothing is thrown. Inside an activation, prefer `tools.runTools`, which asks for the approvals itself.
  *
+ * Each call's arguments are taken once, when `runToolCalls` is called: one deep-frozen copy of plain JSON
+ * data, within the board's default bounds (`DEFAULT_BOARD_LIMITS`: 256 levels of nesting, 8 MiB, keys of
+ * 4,096 characters) and valid for the tool's `parameters`. That copy is what an approval is matched
+ * against and what the tool's `run` receives: changing the caller's objects afterwards changes nothing.
+ * Arguments that are not plain JSON, over a bound (`limit` says which) or invalid for the tool come back
+ * `invalid_args`, before any approval is asked for or used.
+ *
  * @example
  * const approval = await tools.requestApproval({ action: call.name, args: call.args });
  * const runs = await runToolCalls([call], myTools, { signal, approvals: [approval] });
@@ -56,21 +68,27 @@ export async function runToolCalls(
     onRun?: (run: ToolRun, latencyMs: number) => void;
   },
 ): Promise<ToolRun[]> {
+  // Everything the runs depend on is read now, before the first await: each call's id, name and one
+  // frozen copy of its arguments, and its tool's `run` (a caller mutating any of them later changes nothing).
+  const prepared = calls.map((call) => prepare(call, tools));
   const runs: ToolRun[] = [];
-  for (const call of calls) {
+  for (const p of prepared) {
     const started = performance.now();
-    const tool = tools.find((t) => t.name === call.name);
-    const base = { id: call.id, name: call.name };
     let run: ToolRun;
-    if (!tool?.run) {
-      run = { ...base, ok: false, code: 'no_runner', message: `Tool "${call.name}" has no run function.` };
-    } else {
+    if (!p.ok) run = p.run;
+    else {
+      const { call, tool } = p;
+      const base = { id: call.id, name: call.name };
       // The tool's own declaration decides, not the call's `irreversible` flag (a call can be built by hand).
-      const refused = tool.irreversible ? await approve(call, options) : undefined;
+      const refused = p.irreversible ? await approve(call, options) : undefined;
       if (refused) run = { ...base, ...refused };
       else {
         try {
-          run = { ...base, ok: true, result: await tool.run(call.args as never, { signal: options.signal }) };
+          run = {
+            ...base,
+            ok: true,
+            result: await p.run.call(tool, call.args as never, { signal: options.signal }),
+          };
         } catch (error) {
           run = {
             ...base,
@@ -85,6 +103,57 @@ export async function runToolCalls(
     options.onRun?.(run, performance.now() - started);
   }
   return runs;
+}
+
+type Prepared =
+  | {
+      readonly ok: true;
+      readonly call: ValidatedToolCall;
+      readonly tool: ToolDefinition;
+      readonly run: NonNullable<ToolDefinition['run']>;
+      readonly irreversible: boolean;
+    }
+  | { readonly ok: false; readonly run: ToolRun };
+
+/** One call as it will run: read once, its arguments copied, frozen, bounded and validated. */
+function prepare(call: ValidatedToolCall, tools: readonly ToolDefinition[]): Prepared {
+  let id = '';
+  let name = '';
+  const failed = (code: 'no_runner' | 'invalid_args', message: string, extra = {}): Prepared => ({
+    ok: false,
+    run: { id, name, ok: false, code, message, ...extra },
+  });
+  try {
+    id = String(call.id);
+    name = String(call.name);
+    const tool = tools.find((t) => t.name === name);
+    const run = tool?.run;
+    if (!tool || typeof run !== 'function') return failed('no_runner', `Tool "${name}" has no run function.`);
+    const checked = canonicalArgs(call.args, `The arguments of "${name}"`);
+    if (!checked.ok)
+      return failed('invalid_args', checked.message, checked.limit ? { limit: checked.limit } : {});
+    const parameters = tool.parameters as z.ZodType | undefined;
+    if (parameters && typeof parameters.safeParse === 'function') {
+      const parsed = parameters.safeParse(checked.args);
+      if (!parsed.success)
+        return failed(
+          'invalid_args',
+          `The arguments of "${name}" do not fit its parameters: ${z.prettifyError(parsed.error)}`,
+        );
+    }
+    const irreversible = tool.irreversible === true;
+    return {
+      ok: true,
+      call: Object.freeze({ id, name, args: checked.args, irreversible }),
+      tool,
+      run,
+      irreversible,
+    };
+  } catch (error) {
+    // A getter on the call or a schema's refinement that throws: the call cannot be checked, so it does not run.
+    const why = error instanceof Error ? error.message : String(error);
+    return failed('invalid_args', `The call to "${name}" could not be checked: ${why}`);
+  }
 }
 
 /** Consumes an approval for an irreversible call (asking for one if allowed); undefined when it may run. */

@@ -1,5 +1,6 @@
 import type { ApprovalDecision, ApprovalRequest } from '../actors/index.js';
 import { type ApprovalRefusal, argsHashOf, issueApproval } from '../llm/approval.js';
+import { ApprovalArgsError, canonicalArgs } from '../llm/canonical-args.js';
 import {
   type DeclinedApproval,
   declinedOf,
@@ -96,8 +97,21 @@ export class ApprovalDesk {
   /**
    * Records a request and waits for its answer. With `policy`, a request that has no answer yet is
    * answered at once by the policy (recorded like any answer, so the log shows who decided).
+   *
+   * The arguments are taken once, here: one deep-frozen copy of plain JSON data within the board's default
+   * bounds, which is what is recorded, hashed and approved. Arguments over a bound or not plain JSON are
+   * misuse: the promise rejects with an `ApprovalArgsError` (`code` `limit_exceeded` or `invalid_args`).
    */
-  request(asker: Asker, request: ApprovalRequest, policy?: OperatorDecision): Promise<ApprovalDecision> {
+  request(asker: Asker, asked: ApprovalRequest, policy?: OperatorDecision): Promise<ApprovalDecision> {
+    let request: ApprovalRequest;
+    try {
+      const { action, summary } = asked;
+      const checked = canonicalArgs(asked.args, `The arguments of the approval request for "${action}"`);
+      if (!checked.ok) return Promise.reject(new ApprovalArgsError(checked));
+      request = { action, args: checked.args, ...(summary === undefined ? {} : { summary }) };
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const argsHash = argsHashOf(request.action, request.args);
     const key = `${asker.activationId}:${asker.ordinal}:${argsHash.slice(0, 16)}`;
     // The same request made again (a resumed activation, a retry) finds its earlier, unused record.
