@@ -235,7 +235,7 @@ export function revive(schema: AnySchema, value: unknown): unknown {
   if (valueSchema) {
     if (value instanceof Keyed) {
       // A collection built by a caller may hold plain objects where its values have collections.
-      if (!holdsKeyed(valueSchema)) return value;
+      if (!holds(valueSchema, 'keyed')) return value;
       let out = value;
       for (const [k, v] of value) {
         const after = revive(valueSchema, v);
@@ -292,24 +292,29 @@ export function revive(schema: AnySchema, value: unknown): unknown {
   }
 }
 
-const holdsCache = new WeakMap<AnySchema, boolean>();
-/** Whether a value of `schema` can hold a Keyed collection somewhere (cached per schema). */
-function holdsKeyed(schema: AnySchema): boolean {
-  const cached = holdsCache.get(schema);
+type Holds = 'keyed' | 'union';
+const holdsCache: Record<Holds, WeakMap<AnySchema, boolean>> = { keyed: new WeakMap(), union: new WeakMap() };
+/**
+ * Whether a value of `schema` can hold a Keyed collection (or a union) somewhere: cached per schema, so
+ * a walk that can find nothing to revive is skipped.
+ */
+function holds(schema: AnySchema, what: Holds): boolean {
+  const cached = holdsCache[what].get(schema);
   if (cached !== undefined) return cached;
-  const result = walkHolds(schema, new Set());
-  holdsCache.set(schema, result);
+  const result = walkHolds(schema, what, new Set());
+  holdsCache[what].set(schema, result);
   return result;
 }
 
-function walkHolds(schema: AnySchema, seen: Set<AnySchema>): boolean {
+function walkHolds(schema: AnySchema, what: Holds, seen: Set<AnySchema>): boolean {
   if (seen.has(schema)) return false; // a recursive schema: its other branches answer
   seen.add(schema);
   const s = unwrap(schema);
-  if (keyedValueSchema(s)) return true;
+  const valueSchema = keyedValueSchema(s);
+  if (valueSchema) return what === 'keyed' || walkHolds(valueSchema, what, seen);
   const def = defOf(s);
   const any = (list: readonly (AnySchema | null | undefined)[]) =>
-    list.some((c) => c != null && walkHolds(c, seen));
+    list.some((c) => c != null && walkHolds(c, what, seen));
   switch (def.type) {
     case 'object':
       return any([...Object.values(def.shape ?? {}), def.catchall]);
@@ -326,7 +331,7 @@ function walkHolds(schema: AnySchema, seen: Set<AnySchema>): boolean {
     case 'intersection':
       return any([def.left, def.right]);
     case 'union':
-      return any(def.options ?? []);
+      return what === 'union' || any(def.options ?? []);
     default:
       return false;
   }
@@ -443,7 +448,13 @@ export function applyRevived<T>(
 ): { ok: true; state: T; patches: Patch[] } | { ok: false; error: InvalidCommit } {
   const revived: Patch[] = [];
   const wholes: { path: Path; schema: AnySchema }[] = [];
+  // Without a union in the schema, a patch whose value holds no object has nothing to revive.
+  const unions = holds(schema, 'union');
   for (const p of patches) {
+    if (!unions && (p.op === 'remove' || typeof p.value !== 'object' || p.value === null)) {
+      revived.push(p);
+      continue;
+    }
     const target = reviveTarget(schema, p.path);
     if (target.whole) wholes.push(target.whole);
     if (!target.schema || p.op === 'remove' || typeof p.value !== 'object' || p.value === null) {
@@ -454,7 +465,8 @@ export function applyRevived<T>(
     revived.push(value === p.value ? p : { ...p, value });
   }
   const applied = applyPatches(state, revived);
-  if (!applied.ok || wholes.length === 0) return applied.ok ? { ...applied, patches: revived } : applied;
+  if (!applied.ok) return applied;
+  if (wholes.length === 0) return { ok: true, state: applied.state, patches: revived };
   // Shallowest first; one inside another already revived is done.
   wholes.sort((a, b) => a.path.length - b.path.length);
   const fixes: Patch[] = [];
@@ -465,7 +477,7 @@ export function applyRevived<T>(
     const after = revive(w.schema, value);
     if (after !== value) fixes.push({ op: 'replace', path: w.path, value: after });
   }
-  if (fixes.length === 0) return { ...applied, patches: revived };
+  if (fixes.length === 0) return { ok: true, state: applied.state, patches: revived };
   const fixed = applyPatches(applied.state, fixes);
-  return fixed.ok ? { ...fixed, patches: revived } : fixed;
+  return fixed.ok ? { ok: true, state: fixed.state, patches: revived } : fixed;
 }
