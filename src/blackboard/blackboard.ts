@@ -13,10 +13,9 @@ import {
 import type { CommitEvent, LogEvent, MessageDraft, MessageEvent } from './events.js';
 import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
 import { type BoardLimits, boardLimits, DEFAULT_BOARD_LIMITS, nestsDeeperThan } from './limits.js';
-import { applyPatches } from './patches.js';
 import { coverPaths, formatPath, type Path } from './path.js';
 import { replayCommit } from './replay.js';
-import { type AnySchema, revive, revivePatch, validateAll, validatePatch } from './schema.js';
+import { type AnySchema, applyRevived, revive, validateAll, validatePatch } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
 import type { Store } from './store.js';
 import { MemoryStore } from './stores/memory-store.js';
@@ -362,7 +361,9 @@ export class Blackboard<TState> {
       const prior = await this.store.findCommit(this.runId, commit.idempotencyKey);
       if (prior) return { ok: true, event: prior, duplicate: true };
     }
-    const patches = commit.patches.map((p) => revivePatch(this.schema, p));
+    // Revived and applied as every replay of this commit will be (one function: the rebuilt board equals this one).
+    const applied = applyRevived(this.schema, this.current.state, commit.patches);
+    const patches = applied.ok ? applied.patches : commit.patches;
     const writes = coverPaths(patches.map((p) => p.path));
     const touched = coverPaths([...commit.reads, ...writes]);
     // A failure below may only be a symptom of a concurrent change: report the conflict instead if there is one.
@@ -375,7 +376,6 @@ export class Blackboard<TState> {
           coverPaths([...touched, ...also]),
         )) ?? error,
     });
-    const applied = applyPatches(this.current.state, patches);
     if (!applied.ok) return refuse(applied.error);
     const issues: SchemaIssue[] = [];
     const regions: Path[] = [];

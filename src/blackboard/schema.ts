@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import type { SchemaIssue } from './errors.js';
+import type { InvalidCommit, SchemaIssue } from './errors.js';
 import type { Patch } from './events.js';
 import { Keyed } from './keyed.js';
-import type { Path, Segment } from './path.js';
+import { applyPatches } from './patches.js';
+import { isPrefix, type Path, type Segment } from './path.js';
 
 /** Any zod schema (zod 4 classic). */
 export type AnySchema = z.ZodType;
@@ -57,6 +58,8 @@ type Def = {
   rest?: AnySchema | null;
   in?: AnySchema;
   getter?: () => AnySchema;
+  left?: AnySchema;
+  right?: AnySchema;
 };
 
 const defOf = (schema: AnySchema): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
@@ -197,22 +200,64 @@ export function validateAll(root: AnySchema, state: unknown): SchemaIssue[] {
   return result.success ? [] : toIssues([], result.error);
 }
 
+/** A board value with its Keyed collections as plain objects (what a store keeps as JSON). */
+function plain(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Keyed) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of value) out[k] = plain(v);
+    return out;
+  }
+  if (Array.isArray(value)) return value.map(plain);
+  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)
+    return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = plain(v);
+  return out;
+}
+
 /**
  * Turns plain objects (or Maps) into {@link Keyed} collections where the schema has `keyed(...)`,
  * sharing everything else. Used for initial states, snapshots read from disk and JSON patch values.
- * Walks objects, records, arrays, tuples, pipes, lazy schemas and unions (the first option that accepts
- * the revived value), through refinements and wrappers.
+ * Walks objects, records, arrays, tuples, pipes, lazy schemas, intersections (both sides) and unions,
+ * through refinements and wrappers. A union takes the first option that accepts the revived value, and
+ * decides on the value's JSON form (Keyed collections as plain objects), so a value revived from the log
+ * comes out the same as the live value it was written from.
+ *
+ * @example
+ * const Board = z.object({ tasks: keyed(z.number()) });
+ * revive(Board, { tasks: { a: 1 } }); // { tasks: Keyed { a → 1 } }
  */
 export function revive(schema: AnySchema, value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const s = unwrap(schema);
   const valueSchema = keyedValueSchema(s);
   if (valueSchema) {
-    if (value instanceof Keyed) return value;
+    if (value instanceof Keyed) {
+      // A collection built by a caller may hold plain objects where its values have collections.
+      if (!holds(valueSchema, 'keyed')) return value;
+      let out = value;
+      for (const [k, v] of value) {
+        const after = revive(valueSchema, v);
+        if (after !== v) out = out.with(k, after);
+      }
+      return out;
+    }
     const source = value instanceof Map ? [...value.entries()] : Object.entries(value);
     return Keyed.from(source.map(([k, v]) => [String(k), revive(valueSchema, v)] as const));
   }
   const def = defOf(s);
+  if (def.type === 'union') {
+    // The option zod would pick: the first that accepts the value once its collections are revived.
+    const json = plain(value);
+    for (const option of def.options ?? []) {
+      const revived = revive(option, json);
+      if (option.safeParse(revived).success) return revived;
+    }
+    return value;
+  }
+  // Anything else given a collection leaves it alone (a Keyed under z.any(), a custom schema).
+  if (value instanceof Keyed) return value;
   const mapValues = (child: (key: string) => AnySchema | undefined): unknown => {
     let changed: Record<string, unknown> | unknown[] | undefined;
     for (const key of Object.keys(value)) {
@@ -240,37 +285,199 @@ export function revive(schema: AnySchema, value: unknown): unknown {
       return def.in ? revive(def.in, value) : value;
     case 'lazy':
       return def.getter ? revive(def.getter(), value) : value;
-    case 'union':
-      // The option zod would pick: the first that accepts the value once its collections are revived.
-      for (const option of def.options ?? []) {
-        const revived = revive(option, value);
-        if (option.safeParse(revived).success) return revived;
-      }
-      return value;
+    case 'intersection':
+      return def.right && def.left ? revive(def.right, revive(def.left, value)) : value;
     default:
       return value;
   }
 }
 
+type Holds = 'keyed' | 'union';
+const holdsCache: Record<Holds, WeakMap<AnySchema, boolean>> = { keyed: new WeakMap(), union: new WeakMap() };
 /**
- * The schema of the node at `path`, or undefined when no static way leads there. Refinements on the way
- * do not stop it (it finds the shape, for reviving; validation uses {@link validatePatch}).
+ * Whether a value of `schema` can hold a Keyed collection (or a union) somewhere: cached per schema, so
+ * a walk that can find nothing to revive is skipped.
  */
-export function schemaAt(root: AnySchema, path: Path): AnySchema | undefined {
-  let schema = root;
-  for (const seg of path) {
-    const st = step(unwrap(schema), seg, true);
-    if (st.kind !== 'child') return undefined;
-    schema = st.schema;
-  }
-  return schema;
+function holds(schema: AnySchema, what: Holds): boolean {
+  const cached = holdsCache[what].get(schema);
+  if (cached !== undefined) return cached;
+  const result = walkHolds(schema, what, new Set());
+  holdsCache[what].set(schema, result);
+  return result;
 }
 
-/** A patch whose value arrived as JSON (a remote agent, a replica) with its Keyed collections back. */
+function walkHolds(schema: AnySchema, what: Holds, seen: Set<AnySchema>): boolean {
+  if (seen.has(schema)) return false; // a recursive schema: its other branches answer
+  seen.add(schema);
+  const s = unwrap(schema);
+  const valueSchema = keyedValueSchema(s);
+  if (valueSchema) return what === 'keyed' || walkHolds(valueSchema, what, seen);
+  const def = defOf(s);
+  const any = (list: readonly (AnySchema | null | undefined)[]) =>
+    list.some((c) => c != null && walkHolds(c, what, seen));
+  switch (def.type) {
+    case 'object':
+      return any([...Object.values(def.shape ?? {}), def.catchall]);
+    case 'array':
+      return any([def.element]);
+    case 'record':
+      return any([def.valueType]);
+    case 'tuple':
+      return any([...(def.items ?? []), def.rest]);
+    case 'pipe':
+      return any([def.in]);
+    case 'lazy':
+      return any([def.getter?.()]);
+    case 'intersection':
+      return any([def.left, def.right]);
+    case 'union':
+      return what === 'union' || any(def.options ?? []);
+    default:
+      return false;
+  }
+}
+
+/** Unwraps wrappers and lazy schemas down to the schema that has the shape. */
+function resolve(schema: AnySchema): AnySchema {
+  let s = unwrap(schema);
+  for (let def = defOf(s); def.type === 'lazy' && def.getter; def = defOf(s)) s = unwrap(def.getter());
+  return s;
+}
+
+const bothCache = new WeakMap<AnySchema, WeakMap<AnySchema, AnySchema>>();
+/** The intersection of two children (cached: the same pair gives the same schema). */
+function both(left: AnySchema, right: AnySchema): AnySchema {
+  const byRight = bothCache.get(left) ?? new WeakMap<AnySchema, AnySchema>();
+  bothCache.set(left, byRight);
+  const cached = byRight.get(right);
+  if (cached) return cached;
+  const s = z.intersection(left, right);
+  byRight.set(right, s);
+  return s;
+}
+
+/**
+ * Where reviving goes from the node `s` into `seg`: the child's schema; `'whole'` when the child cannot be
+ * known from the path alone (a union: which option depends on the value), so the node is revived as a
+ * whole; undefined when nothing there can hold a collection we know of (an unknown key, `z.any()`).
+ */
+function reviveStep(schema: AnySchema, seg: Segment): AnySchema | 'whole' | undefined {
+  const s = resolve(schema);
+  const valueSchema = keyedValueSchema(s);
+  if (valueSchema) return valueSchema;
+  const def = defOf(s);
+  switch (def.type) {
+    case 'object':
+      if (typeof seg === 'string' && def.shape && Object.hasOwn(def.shape, seg)) return def.shape[seg];
+      return def.catchall && defOf(def.catchall).type !== 'never' ? def.catchall : undefined;
+    case 'array':
+      return typeof seg === 'number' ? def.element : undefined;
+    case 'tuple':
+      return typeof seg === 'number' ? (def.items?.[seg] ?? def.rest ?? undefined) : undefined;
+    case 'record':
+      return def.valueType && def.keyType?.safeParse(String(seg)).success ? def.valueType : undefined;
+    case 'pipe':
+      return def.in ? reviveStep(def.in, seg) : undefined;
+    case 'intersection': {
+      const l = def.left ? reviveStep(def.left, seg) : undefined;
+      const r = def.right ? reviveStep(def.right, seg) : undefined;
+      if (l === 'whole' || r === 'whole') return 'whole';
+      return l && r ? both(l, r) : (l ?? r);
+    }
+    case 'union':
+      return 'whole';
+    default:
+      return undefined;
+  }
+}
+
+/** Where a patch at `path` leaves the board's known shape, for reviving. */
+interface ReviveTarget {
+  /** The schema of the node at the path; undefined when no schema knows it (or a union is on the way). */
+  readonly schema?: AnySchema;
+  /** The nearest ancestor that must be revived as a whole after the patch (a union on the way). */
+  readonly whole?: { readonly path: Path; readonly schema: AnySchema };
+}
+
+function reviveTarget(root: AnySchema, path: Path): ReviveTarget {
+  let schema = root;
+  for (let i = 0; i < path.length; i++) {
+    const next = reviveStep(schema, path[i]!);
+    if (next === 'whole') return { whole: { path: path.slice(0, i), schema } };
+    if (!next) return {};
+    schema = next;
+  }
+  return { schema };
+}
+
+/**
+ * The schema of the node at `path`, or undefined when no static way leads there (a union on the way, an
+ * unknown key). Refinements on the way do not stop it (it finds the shape, for reviving; validation uses
+ * {@link validatePatch}).
+ */
+export function schemaAt(root: AnySchema, path: Path): AnySchema | undefined {
+  return reviveTarget(root, path).schema;
+}
+
+/**
+ * A patch whose value arrived as JSON (a remote agent, a replica) with its Keyed collections back, where
+ * the schema at its path is known from the path. Under a union the option depends on the value around the
+ * patch: apply patches with {@link applyRevived}, which revives that ancestor too.
+ *
+ * @example
+ * revivePatch(Board, { op: 'add', path: ['tasks'], value: { a: 1 } }); // value: Keyed { a → 1 }
+ */
 export function revivePatch(schema: AnySchema, p: Patch): Patch {
   if (p.op === 'remove' || typeof p.value !== 'object' || p.value === null) return p;
   const at = schemaAt(schema, p.path);
   if (!at) return p;
   const value = revive(at, p.value);
   return value === p.value ? p : { ...p, value };
+}
+
+/**
+ * @internal Revives a commit's patches and applies them to `state`: each value through the schema at its
+ * path, then each ancestor whose schema is known only as a whole (a union on the path) from its new value.
+ * The one way both the live commit and every replay build the next board, so they agree. Cost: the
+ * patches' values plus the union-typed ancestors they touch (which validation checks whole anyway).
+ */
+export function applyRevived<T>(
+  schema: AnySchema,
+  state: T,
+  patches: readonly Patch[],
+): { ok: true; state: T; patches: Patch[] } | { ok: false; error: InvalidCommit } {
+  const revived: Patch[] = [];
+  const wholes: { path: Path; schema: AnySchema }[] = [];
+  // Without a union in the schema, a patch whose value holds no object has nothing to revive.
+  const unions = holds(schema, 'union');
+  for (const p of patches) {
+    if (!unions && (p.op === 'remove' || typeof p.value !== 'object' || p.value === null)) {
+      revived.push(p);
+      continue;
+    }
+    const target = reviveTarget(schema, p.path);
+    if (target.whole) wholes.push(target.whole);
+    if (!target.schema || p.op === 'remove' || typeof p.value !== 'object' || p.value === null) {
+      revived.push(p);
+      continue;
+    }
+    const value = revive(target.schema, p.value);
+    revived.push(value === p.value ? p : { ...p, value });
+  }
+  const applied = applyPatches(state, revived);
+  if (!applied.ok) return applied;
+  if (wholes.length === 0) return { ok: true, state: applied.state, patches: revived };
+  // Shallowest first; one inside another already revived is done.
+  wholes.sort((a, b) => a.path.length - b.path.length);
+  const fixes: Patch[] = [];
+  for (const w of wholes) {
+    if (fixes.some((f) => isPrefix(f.path, w.path))) continue;
+    const value = getIn(applied.state, w.path);
+    if (typeof value !== 'object' || value === null) continue;
+    const after = revive(w.schema, value);
+    if (after !== value) fixes.push({ op: 'replace', path: w.path, value: after });
+  }
+  if (fixes.length === 0) return { ok: true, state: applied.state, patches: revived };
+  const fixed = applyPatches(applied.state, fixes);
+  return fixed.ok ? { ok: true, state: fixed.state, patches: revived } : fixed;
 }

@@ -1,14 +1,7 @@
 import { type Tracer, trace } from '@opentelemetry/api';
 import type { AgentDefinition, ApprovalDecision } from '../actors/index.js';
-import {
-  type AnySchema,
-  applyPatches,
-  type BoardOf,
-  type BoardSnapshot,
-  type Patch,
-  revive,
-  revivePatch,
-} from '../blackboard/index.js';
+import { type AnySchema, type BoardOf, type BoardSnapshot, type Patch, revive } from '../blackboard/index.js';
+import { applyRevived } from '../blackboard/schema.js';
 import type { ApprovalRefusalCode, ModelClient } from '../llm/index.js';
 import { type ClientMessageOf, PROTOCOL_VERSION, type ServerMessageOf } from '../protocol/index.js';
 import type { HearsayClient } from './client.js';
@@ -96,10 +89,7 @@ export async function hostAgents<TSchema extends AnySchema>(
     client.on('commit', (m) => {
       const r = replica(m.runId);
       if (m.version !== r.snapshot.version + 1) return; // before this replica's snapshot
-      const applied = applyPatches(
-        r.snapshot.state,
-        m.patches.map((p) => revivePatch(schema, p as Patch)),
-      );
+      const applied = applyRevived(schema, r.snapshot.state, m.patches as Patch[]);
       if (!applied.ok) return;
       r.snapshot = { state: applied.state, version: m.version, seq: m.seq };
       advanced(r);

@@ -15,6 +15,13 @@ import { z } from 'zod';
 import { Keyed as SourceKeyed } from '../../src/blackboard/keyed.js';
 import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
 
+const OptA = z.object({ kind: z.literal('a'), items: keyed(z.number()) });
+const OptB = z.object({ kind: z.literal('b') });
+interface TreeNode {
+  items: Keyed<number>;
+  kids: TreeNode[];
+}
+const Tree: z.ZodType<TreeNode> = z.lazy(() => z.object({ items: keyed(z.number()), kids: z.array(Tree) }));
 const Entry = z.object({ n: z.number(), tags: z.array(z.string()), note: z.string().optional() });
 /** Every kind of region: plain objects, arrays, Keyed, nested Keyed, optional, records, refinements. */
 const Board = z.object({
@@ -26,6 +33,19 @@ const Board = z.object({
   byName: z.record(z.string(), z.object({ k: keyed(z.number()) })),
   opt: keyed(z.number()).optional(),
   refined: z.object({ inner: keyed(z.number()) }).refine(() => true),
+  // Regions reached through schemas with no single child per path segment: the option of a union depends on
+  // the value; tuples, lazy (recursive) schemas and intersections have to be stepped through.
+  u: z.union([OptA, OptB]),
+  du: z.discriminatedUnion('kind', [OptA, OptB]),
+  arr: z.array(z.union([OptA, OptB])),
+  tup: z.tuple([z.object({ items: keyed(z.number()) }), z.string()]),
+  lz: Tree,
+  inter: z.intersection(z.object({ items: keyed(z.number()) }), z.object({ n: z.number() })),
+  // Two options that both accept the value's JSON: the live board and the replay must pick the same one.
+  amb: z.union([
+    z.object({ items: z.record(z.string(), z.number()) }),
+    z.object({ items: keyed(z.number()) }),
+  ]),
 });
 type B = z.output<typeof Board>;
 type Entry = z.output<typeof Entry>;
@@ -38,7 +58,40 @@ const initial = {
   groups: { g1: { x: 1 } },
   byName: {},
   refined: { inner: {} },
+  u: { kind: 'a', items: {} },
+  du: { kind: 'a', items: { x: 1 } },
+  arr: [{ kind: 'a', items: {} }],
+  tup: [{ items: {} }, 's'],
+  lz: { items: {}, kids: [] },
+  // A plain object for a keyed field inside an intersection was refused ("Expected a Keyed collection").
+  inter: { items: {}, n: 1 },
+  amb: { items: {} },
 };
+
+/** The regions reached through a union, a tuple, a lazy schema or an intersection: where each node is. */
+const REGIONS = {
+  u: ['u'],
+  du: ['du'],
+  arr0: ['arr', 0],
+  tup: ['tup', 0],
+  lz: ['lz'],
+  lzKid: ['lz', 'kids', 0],
+  inter: ['inter'],
+  amb: ['amb'],
+} as const;
+type Region = keyof typeof REGIONS;
+const region = fc.constantFrom(...(Object.keys(REGIONS) as Region[]));
+const UNIONS = ['u', 'du', 'arr0'] as const;
+
+/** The node at `path` inside a draft (or a board value), or undefined. */
+function nodeAt(root: unknown, path: readonly (string | number)[]): Record<string, unknown> | undefined {
+  let node = root;
+  for (const seg of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string | number, unknown>)[seg];
+  }
+  return typeof node === 'object' && node !== null ? (node as Record<string, unknown>) : undefined;
+}
 
 const key = fc.constantFrom('a', 'b', 'c', 'd');
 const entry: fc.Arbitrary<Entry> = fc.record(
@@ -67,7 +120,13 @@ type Op =
   | { t: 'list.push'; v: number }
   | { t: 'meta.b'; b: string | undefined }
   | { t: 'refined'; value: Record<string, number> }
-  | { t: 'root'; items: Record<string, Entry>; groups: Record<string, Record<string, number>> };
+  | { t: 'root'; items: Record<string, Entry>; groups: Record<string, Record<string, number>> }
+  | { t: 'r.items'; r: Region; value: Record<string, number>; via: 'commit' | 'transact' }
+  | { t: 'r.entry'; r: Region; k: string; n: number; via: 'commit' | 'transact' }
+  | { t: 'r.kind'; r: (typeof UNIONS)[number]; kind: 'a' | 'b' }
+  | { t: 'r.whole'; r: (typeof UNIONS)[number]; value: Record<string, number> | undefined }
+  | { t: 'arr.push'; value: Record<string, number> | undefined }
+  | { t: 'lz.kid'; value: Record<string, number> };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
@@ -97,6 +156,20 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     items: fc.dictionary(key, entry, { maxKeys: 2 }),
     groups: fc.dictionary(key, numbers, { maxKeys: 2 }),
   }),
+  fc.record({ t: fc.constant('r.items' as const), r: region, value: numbers, via }),
+  fc.record({ t: fc.constant('r.entry' as const), r: region, k: key, n: fc.nat(9), via }),
+  fc.record({
+    t: fc.constant('r.kind' as const),
+    r: fc.constantFrom(...UNIONS),
+    kind: fc.constantFrom('a', 'b'),
+  }),
+  fc.record({
+    t: fc.constant('r.whole' as const),
+    r: fc.constantFrom(...UNIONS),
+    value: fc.option(numbers, { nil: undefined }),
+  }),
+  fc.record({ t: fc.constant('arr.push' as const), value: fc.option(numbers, { nil: undefined }) }),
+  fc.record({ t: fc.constant('lz.kid' as const), value: numbers }),
 );
 
 /** A commit as a remote agent sends it: plain JSON values at a path. */
@@ -176,6 +249,48 @@ async function apply(board: Blackboard<B>, o: Op): Promise<void> {
         author: 'remote',
         patches: [{ op: 'replace', path: [], value: { ...initial, items: o.items, groups: o.groups } }],
       }));
+    case 'r.items': {
+      const path = REGIONS[o.r];
+      if (o.via === 'commit') {
+        if (nodeAt(board.state, path)) await replace(board, [...path, 'items'], o.value);
+      } else
+        await tx(board, (d) => {
+          const node = nodeAt(d, path);
+          if (node) node.items = Keyed.from(o.value);
+        });
+      return;
+    }
+    case 'r.entry': {
+      const path = REGIONS[o.r];
+      if (o.via === 'commit') {
+        if (nodeAt(board.state, [...path, 'items'])) await replace(board, [...path, 'items', o.k], o.n);
+      } else
+        await tx(board, (d) => {
+          const items = nodeAt(d, path)?.items;
+          if (items instanceof Keyed) items.set(o.k, o.n);
+          else if (typeof items === 'object' && items !== null) (items as Record<string, number>)[o.k] = o.n;
+        });
+      return;
+    }
+    case 'r.kind':
+      return void (await tx(board, (d) => {
+        const node = nodeAt(d, REGIONS[o.r]);
+        if (node) node.kind = o.kind;
+      }));
+    case 'r.whole':
+      return void (await replace(
+        board,
+        [...REGIONS[o.r]],
+        o.value ? { kind: 'a', items: o.value } : { kind: 'b' },
+      ));
+    case 'arr.push':
+      return void (await tx(board, (d) => {
+        (d.arr as unknown[]).push(o.value ? { kind: 'a', items: Keyed.from(o.value) } : { kind: 'b' });
+      }));
+    case 'lz.kid':
+      return void (await tx(board, (d) => {
+        d.lz.kids.push({ items: Keyed.from(o.value), kids: [] });
+      }));
   }
 }
 
@@ -202,6 +317,15 @@ async function writable(board: Blackboard<B>): Promise<void> {
       d.items.set('z', { n: 0, tags: [] });
       d.groups.set('z', Keyed.empty());
       d.refined.inner.set('z', 1);
+      // Every region the schema says is keyed is a Keyed again, whatever schema it was reached through.
+      for (const r of ['u', 'du', 'arr0'] as const) {
+        const node = nodeAt(d, REGIONS[r]) as { kind: string; items: Keyed<number> } | undefined;
+        if (node?.kind === 'a') node.items.set('z', 1);
+      }
+      d.tup[0].items.set('z', 1);
+      d.lz.items.set('z', 1);
+      d.lz.kids[0]?.items.set('z', 1);
+      d.inter.items.set('z', 1);
     },
     { author: 'check' },
   );
@@ -331,6 +455,92 @@ describe('a board rebuilt from its log equals the live board, Keyed regions incl
     expect(reopened.state.items).toBeInstanceOf(Keyed);
     expect(reopened.state.items.get('b')?.n).toBe(2);
     await writable(reopened);
+    await dispose();
+  });
+
+  it.each([
+    ['a union', 'u'],
+    ['a discriminated union', 'du'],
+    ['an array of unions', 'arr0'],
+    ['a tuple', 'tup'],
+    ['a lazy (recursive) schema', 'lz'],
+    ['an intersection', 'inter'],
+  ] as const)(
+    'a keyed collection a commit set through %s is a Keyed after reopening, in at(1) and on a following board (the regression)',
+    async (_, r) => {
+      const path = REGIONS[r];
+      const { store, other, dispose } = await file.make();
+      const runId = `through-${r}`;
+      const board = await createBlackboard({ schema: Board, initial, store, runId, follow: false });
+      const follower = await createBlackboard({ schema: Board, initial, store, runId, follow: false });
+      const set = await tx(board, (d) => {
+        nodeAt(d, path)!.items = Keyed.from([['x', 1]]);
+      });
+      expect(set.ok).toBe(true);
+      // A second commit, so at(1) is rebuilt from the log rather than being the live state.
+      expect(
+        (
+          await tx(board, (d) => {
+            d.title = 'next';
+          })
+        ).ok,
+      ).toBe(true);
+      const reopened = await createBlackboard({ schema: Board, initial, store: await other(), runId });
+      await follower.refresh();
+      for (const [where, state] of [
+        ['live', board.state],
+        ['at(1)', await board.at(1)],
+        ['reopened', reopened.state],
+        ['reopened.at(1)', await reopened.at(1)],
+        ['follower', follower.state],
+      ] as const) {
+        const items = nodeAt(state, path)?.items;
+        expect(items, where).toBeInstanceOf(Keyed);
+        expect((items as Keyed<number>).get('x'), where).toBe(1);
+      }
+      await writable(reopened);
+      await writable(follower);
+      await dispose();
+    },
+  );
+
+  it('a plain object for a keyed field inside an intersection is accepted as an initial state, and revived', async () => {
+    const board = await createBlackboard({ schema: Board, initial });
+    expect(board.state.inter.items).toBeInstanceOf(Keyed);
+  });
+
+  it('a remote (JSON) commit through a union is revived like a local one, and the option follows the value', async () => {
+    const { store, other, dispose } = await file.make();
+    const board = await createBlackboard({ schema: Board, initial, store, runId: 'remote-union' });
+    expect((await replace(board, ['u', 'items'], { x: 1 })).ok).toBe(true);
+    expect(board.state.u).toMatchObject({ kind: 'a' });
+    expect((board.state.u as { items: unknown }).items).toBeInstanceOf(Keyed);
+    // Switching the option turns the field into what the new option says (here: an unknown key, plain).
+    expect(
+      (
+        await tx(board, (d) => {
+          (d.u as { kind: string }).kind = 'b';
+        })
+      ).ok,
+    ).toBe(true);
+    expect((board.state.u as { items: unknown }).items).not.toBeInstanceOf(Keyed);
+    expect(
+      (
+        await tx(board, (d) => {
+          (d.u as { kind: string }).kind = 'a';
+        })
+      ).ok,
+    ).toBe(true);
+    expect((board.state.u as { items: unknown }).items).toBeInstanceOf(Keyed);
+    const reopened = await createBlackboard({
+      schema: Board,
+      initial,
+      store: await other(),
+      runId: 'remote-union',
+    });
+    expect(canon(reopened.state)).toEqual(canon(board.state));
+    for (let v = 0; v <= board.version; v++)
+      expect(canon(await reopened.at(v))).toEqual(canon(await board.at(v)));
     await dispose();
   });
 
