@@ -143,6 +143,9 @@ function keyedView(
     get(_, prop) {
       if (prop === 'get')
         return (key: string) => viewOf(keyed.get(key), children.get(String(key)), hit, cache);
+      // The trie itself: `instanceof Keyed` checks that it is an array (which reads nothing); reading into
+      // it reads every entry.
+      if (prop === 'b') return tripwire(keyed.b as object, hit);
       // Iteration, keys, values, entries, toJSON…: the entries (or keys) below a tainted path are read.
       if (!KEYED_CLEAN.has(prop) && (typeof prop === 'string' || prop === Symbol.iterator)) hit();
       const member = Reflect.get(keyed, prop, keyed);
@@ -158,6 +161,30 @@ function keyedView(
       const d = Reflect.getOwnPropertyDescriptor(keyed, prop);
       return d && { ...d, configurable: true };
     },
+    set: readOnly,
+    defineProperty: readOnly,
+    deleteProperty: readOnly,
+  });
+}
+
+/**
+ * A view of `target` that reports a read on any access to its contents, and answers `Array.isArray` (which
+ * looks at the target without a trap) as the target does.
+ */
+function tripwire(target: object, hit: () => void): object {
+  const reading =
+    <A extends unknown[], R>(trap: (...args: A) => R) =>
+    (...args: A): R => {
+      hit();
+      return trap(...args);
+    };
+  return new Proxy(target, {
+    get: reading((t: object, prop: string | symbol) => Reflect.get(t, prop)),
+    has: reading((t: object, prop: string | symbol) => Reflect.has(t, prop)),
+    ownKeys: reading((t: object) => Reflect.ownKeys(t)),
+    getOwnPropertyDescriptor: reading((t: object, prop: string | symbol) =>
+      Reflect.getOwnPropertyDescriptor(t, prop),
+    ),
     set: readOnly,
     defineProperty: readOnly,
     deleteProperty: readOnly,
