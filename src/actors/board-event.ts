@@ -162,7 +162,11 @@ export interface BoardEvent<TBoard = unknown> {
   /** The board the activation works from (frozen). */
   readonly board: TBoard;
   readonly version: number;
-  /** Paths written by the commit(s) that enabled this activation (`[[]]` for the run's start). */
+  /**
+   * Paths written by the commit(s) that enabled this activation (`[[]]` for the run's start). Under the
+   * `tainted` approval policy, reading it taints the activation when a path carries keys a tainted writer
+   * chose (a record's or a Keyed collection's keys).
+   */
   readonly changed: readonly Path[];
   readonly activation: ActivationInfo;
   /** Set when another agent delegated a task to this one. */
