@@ -29,6 +29,7 @@ import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
 import { describeDeclined, type PendingApproval } from './approvals.js';
 import { addUsage, budgetLeft, budgetRefusal, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
+import type { RuntimeClock } from './clock.js';
 import type {
   ActivationRecord,
   AgendaItem,
@@ -57,6 +58,19 @@ import { WatchIndex } from './watch-index.js';
 const ROOT: Path[] = [[]];
 /** Why an ended activation's signal aborts (one shared reason: no stack captured per activation). */
 const ACTIVATION_ENDED = new Error('the activation ended');
+/**
+ * `tools.sleep`: a sleep on the run's clock that rejects when the run is cancelled or the activation is
+ * stopped (a timeout), and never settles when it is cut short by its activation's own end: what a machine
+ * chained on a sleep it did not wait for does not run after its activation, nor rejects with nobody to
+ * handle it.
+ */
+function activationSleep(clock: RuntimeClock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    clock.sleep(ms, signal).then(resolve, (error: unknown) => {
+      if (signal.reason !== ACTIVATION_ENDED) reject(error);
+    });
+  });
+}
 /** The signal of candidate events, which never run work. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -80,7 +94,14 @@ const GUARD_TOOLS: ActivationTools = Object.freeze({
   runTools: refused('runTools'),
   startChildRun: refused('startChildRun'),
 });
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = (error: unknown): string => {
+  // What a machine throws may be anything: an object without a prototype cannot even become a string.
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
+};
 
 /**
  * The control component of one run: after each commit it finds the agents whose watched paths changed,
@@ -676,7 +697,12 @@ export class RunScheduler<TBoard> {
     }
     if (!st.host) {
       const started = this.createHost(st);
-      if (started.status === 'failed') return started;
+      if (started.status === 'failed') {
+        // An actor that could not start (its context or an entry action threw) is started again next time.
+        (st.host as StepHost | undefined)?.stop();
+        st.host = undefined;
+        return started;
+      }
     }
     act.host = st.host;
     this.taintFromHost(act);
@@ -823,6 +849,23 @@ export class RunScheduler<TBoard> {
     return started;
   }
 
+  /**
+   * A singleton's actor failed while none of its activations ran (a delayed transition's action threw or
+   * rejected): recorded, and counted among the run's failures. An actor that died starts again from its
+   * last good snapshot at its next activation.
+   */
+  private failedBetween(st: AgentState<TBoard>, error: unknown): void {
+    const text = message(error);
+    this.record(TOPICS.warning, { kind: 'failed_between_activations', agentId: st.def.id, error: text });
+    this.failures.push({ agentId: st.def.id, error: `between activations: ${text}` });
+    const host = st.host;
+    if (host && host.status !== 'active') {
+      st.host = undefined;
+      // Not from inside the actor's own notification.
+      queueMicrotask(() => host.stop());
+    }
+  }
+
   private newHost(st: AgentState<TBoard>, options: AgentHostOptions): StepHost {
     return this.options.hostFor?.(st.def, options, this.board.runId) ?? new AgentHost(options);
   }
@@ -837,6 +880,12 @@ export class RunScheduler<TBoard> {
         clearTimeout: (id: unknown) => clock.clearTimeout(id),
       },
       onRequest: (req: AgentRequest) => this.handle(st, current(), req),
+      onIdleFailure: (error: unknown) => {
+        // During an activation the failure fails its next step; between activations it is recorded here.
+        if (current() !== undefined || this.done) return false;
+        this.failedBetween(st, error);
+        return true;
+      },
       onTransition: (from: string, to: string, eventType: string) => {
         const act = current();
         this.record(TOPICS.transition, {
@@ -1072,7 +1121,7 @@ export class RunScheduler<TBoard> {
       tools: {
         signal,
         // A tool's promise a machine drops (a sleep cut short by the run's end) must not go unhandled.
-        sleep: (ms) => handled(this.options.clock.sleep(ms, signal)),
+        sleep: (ms) => handled(activationSleep(this.options.clock, ms, signal)),
         charge: (usage) => {
           if (!this.done) this.charge(who.agent, usage);
         },
