@@ -33,6 +33,11 @@ export interface AgentHostOptions {
   readonly onRequest: (request: AgentRequest) => Promise<RuntimeEvent | undefined> | undefined;
   /** Called on every change of state value, with the event that caused it. */
   readonly onTransition?: (from: string, to: string, eventType: string) => void;
+  /**
+   * Called when the machine fails while no step runs (a delayed transition's action threw or rejected).
+   * Returning true takes the failure (the caller records it); otherwise it fails the next step.
+   */
+  readonly onIdleFailure?: (error: unknown) => boolean;
 }
 
 /** Answers about a machine's definition, computed once per machine and question. */
@@ -164,8 +169,12 @@ export class AgentHost implements StepHost {
   private lastValue: string;
 
   private readonly machine: AnyStateMachine;
+  private readonly onIdleFailure: ((error: unknown) => boolean) | undefined;
+  /** Whether the actor's error status was already handed to `onIdleFailure`. */
+  private idleErrorTaken = false;
 
   constructor(options: AgentHostOptions) {
+    this.onIdleFailure = options.onIdleFailure;
     // Nothing the machine does may escape its step: async actions, guards and child actors are contained.
     this.machine = containedMachine(options.machine);
     let lastEvent = 'xstate.init';
@@ -319,7 +328,10 @@ export class AgentHost implements StepHost {
   }
 
   private check(): void {
-    if (!this.settle) return;
+    if (!this.settle) {
+      this.checkIdle();
+      return;
+    }
     const snap = this.actor.getSnapshot();
     if (this.failure || snap.status === 'error') {
       const error = this.failure ? this.failure.error : snap.error;
@@ -333,5 +345,17 @@ export class AgentHost implements StepHost {
     } else if (this.pending === 0 && Object.keys(snap.children).length === 0) {
       this.settle({ status: 'settled' });
     }
+  }
+
+  /** A failure while no step runs goes to `onIdleFailure`, once; if not taken, it fails the next step. */
+  private checkIdle(): void {
+    if (!this.onIdleFailure) return;
+    const snap = this.actor.getSnapshot();
+    const errored = snap.status === 'error' && !this.idleErrorTaken;
+    if (!this.failure && !errored) return;
+    const error = this.failure ? this.failure.error : snap.error;
+    if (!this.onIdleFailure(error)) return;
+    this.failure = undefined;
+    if (snap.status === 'error') this.idleErrorTaken = true;
   }
 }

@@ -59,7 +59,19 @@ export type ApprovalDecision =
 export interface ActivationTools {
   /** Aborted when the run is cancelled, the goal is reached, or the activation is stopped. */
   readonly signal: AbortSignal;
-  /** Waits on the run's clock (virtual in deterministic mode); rejects when `signal` aborts. */
+  /**
+   * Waits on the run's clock (virtual in deterministic mode). Rejects with the signal's reason when the run
+   * is cancelled or ends, or the activation is stopped (its timeout), so an invoked actor awaiting it stops
+   * there (`onError`). A sleep still pending when its activation ends on its own (the machine settled
+   * without waiting for it) never settles: code chained on it does not run after the activation, and no
+   * rejection is left for nobody to handle.
+   *
+   * @example
+   * const poll = fromPromise(async ({ input }: { input: BoardEvent }) => {
+   *   await input.tools.sleep(1_000); // rejects if the run is cancelled meanwhile
+   *   return 'waited';
+   * });
+   */
   sleep(ms: number): Promise<void>;
   /** Charges model usage to this activation's agent and run; the scheduler's budgets read it. */
   charge(usage: Usage): void;
@@ -162,7 +174,11 @@ export interface BoardEvent<TBoard = unknown> {
   /** The board the activation works from (frozen). */
   readonly board: TBoard;
   readonly version: number;
-  /** Paths written by the commit(s) that enabled this activation (`[[]]` for the run's start). */
+  /**
+   * Paths written by the commit(s) that enabled this activation (`[[]]` for the run's start). Under the
+   * `tainted` approval policy, reading it taints the activation when a path carries keys a tainted writer
+   * chose (a record's or a Keyed collection's keys).
+   */
   readonly changed: readonly Path[];
   readonly activation: ActivationInfo;
   /** Set when another agent delegated a task to this one. */

@@ -122,12 +122,51 @@ function guardOf<T>(guard: T): T {
   }) as T;
 }
 
+const DELAY_PROMISE =
+  'A delay returned a promise: a delay is a number of milliseconds computed synchronously from the context and the event.';
+
+/** A delay (`setup({ delays })`, or a raise or sendTo's `delay`) that fails when it returns a promise. */
+function delayOf<T>(delay: T): T {
+  if (typeof delay !== 'function') return delay;
+  const fn = delay as unknown as (args: unknown, params: unknown) => unknown;
+  return ((args: unknown, params: unknown) => {
+    const result = fn(args, params);
+    if (isThenable(result)) {
+      void Promise.resolve(result).catch(ignore);
+      throw new TypeError(DELAY_PROMISE);
+    }
+    return result;
+  }) as T;
+}
+
+type Actions = unknown;
+
+/** Actions with the delay of each `raise`/`sendTo` given as a function contained (see {@link delayOf}). */
+function actionsOf(a: Actions): Actions {
+  if (Array.isArray(a)) return a.map(actionsOf);
+  if (typeof a !== 'function') return a;
+  const { delay, resolve } = a as { delay?: unknown; resolve?: unknown };
+  if (typeof delay !== 'function' || typeof resolve !== 'function') return a;
+  // XState reads a built-in action's options off the action itself: a copy with the delay replaced.
+  const fn = a as (...args: unknown[]) => unknown;
+  return Object.assign(
+    function action(this: unknown, ...args: unknown[]) {
+      return fn.apply(this, args);
+    },
+    fn,
+    { delay: delayOf(delay) },
+  );
+}
+
 type Transitions = unknown;
 
 function transitionsOf(t: Transitions): Transitions {
   if (Array.isArray(t)) return t.map(transitionsOf);
-  if (typeof t !== 'object' || t === null || !('guard' in t)) return t;
-  return { ...t, guard: guardOf((t as { guard: unknown }).guard) };
+  if (typeof t !== 'object' || t === null) return t;
+  const out = { ...t } as StateConfig;
+  if ('guard' in out) out.guard = guardOf(out.guard);
+  if ('actions' in out) out.actions = actionsOf(out.actions);
+  return out;
 }
 
 const mapValues = (o: Record<string, unknown>, f: (v: unknown) => unknown) =>
@@ -138,6 +177,8 @@ type StateConfig = Record<string, unknown>;
 /** A state's config with every inline guard (of `on`, `always`, `after`, `onDone`, invoke's handlers) contained. */
 function stateOf(node: StateConfig): StateConfig {
   const out: StateConfig = { ...node };
+  if (node.entry) out.entry = actionsOf(node.entry);
+  if (node.exit) out.exit = actionsOf(node.exit);
   if (node.on && typeof node.on === 'object') out.on = mapValues(node.on as StateConfig, transitionsOf);
   if (node.after && typeof node.after === 'object')
     out.after = mapValues(node.after as StateConfig, transitionsOf);
@@ -162,8 +203,8 @@ const containedLogics = new WeakMap<object, AnyActorLogic>();
 const contained = new WeakSet<object>();
 
 /**
- * `machine`, made safe to run in a shared process: a guard that returns a promise fails (instead of
- * counting as true with its rejection unhandled), a promise an action returns is reported to the host
+ * `machine`, made safe to run in a shared process: a guard or a named delay that returns a promise fails
+ * (instead of counting as true, or as no delay, with its rejection unhandled), a promise an action returns is reported to the host
  * running the actor (see {@link containWithin}), and every actor it invokes or spawns, at any depth,
  * is contained the same way (a callback actor's promise, a transition actor's asynchronous reducer).
  * Computed once per machine.
@@ -178,6 +219,8 @@ export function containedMachine(machine: AnyStateMachine): AnyStateMachine {
     {
       ...impl,
       guards: mapValues(impl.guards as StateConfig, guardOf) as never,
+      delays: mapValues((impl.delays ?? {}) as StateConfig, delayOf) as never,
+      actions: mapValues((impl.actions ?? {}) as StateConfig, actionsOf) as never,
     } as never,
   ) as AnyStateMachine;
   known = Object.create(rebuilt, {

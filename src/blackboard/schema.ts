@@ -481,3 +481,21 @@ export function applyRevived<T>(
   const fixed = applyPatches(applied.state, fixes);
   return fixed.ok ? { ok: true, state: fixed.state, patches: revived } : fixed;
 }
+
+/**
+ * @internal How many leading segments of `path` are property names the schema fixes (keys of a
+ * `z.object`'s shape): the rest (a record's or a Keyed collection's keys, array indexes, anything past
+ * where no static way leads) were chosen by whoever wrote the path.
+ */
+export function fixedDepth(root: AnySchema, path: Path): number {
+  let schema = root;
+  for (let i = 0; i < path.length; i++) {
+    const s = unwrap(schema);
+    const seg = path[i]!;
+    const def = defOf(s);
+    if (keyedValueSchema(s) || def.type !== 'object' || typeof seg !== 'string') return i;
+    if (!def.shape || !Object.hasOwn(def.shape, seg)) return i;
+    schema = def.shape[seg]!;
+  }
+  return path.length;
+}

@@ -14,5 +14,8 @@ export function canFromInitial(machine: AnyStateMachine, event: BoardEvent<unkno
     snapshot = getInitialSnapshot(containedMachine(machine)) as AnyMachineSnapshot;
     initialSnapshots.set(machine, snapshot);
   }
+  // A machine that cannot even start (its `context` factory threw) counts as able: its first activation
+  // starts it, fails, and is recorded (the retry and fallback policy apply), instead of never running.
+  if (snapshot.status === 'error') return true;
   return snapshot.status === 'active' && snapshot.can(event as never);
 }

@@ -53,7 +53,7 @@ export function resumeStateFrom(
     const gotUntrusted =
       (e.topic === TOPICS.model && p.type === 'call') || (e.topic === TOPICS.child && p.phase === 'ended');
     if ((gotUntrusted || e.topic === TOPICS.taint) && typeof p.activationId === 'string')
-      taint.markActivation(p.activationId);
+      taint.markActivation(p.activationId, typeof p.agentId === 'string' ? p.agentId : undefined);
     if (e.topic === TOPICS.usage) {
       const tally = spent.get(String(p.agentId)) ?? emptySpent();
       addUsage(tally, p.usage as Spent);

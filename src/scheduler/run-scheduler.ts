@@ -29,6 +29,7 @@ import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
 import { describeDeclined, type PendingApproval } from './approvals.js';
 import { addUsage, budgetLeft, budgetRefusal, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
+import type { RuntimeClock } from './clock.js';
 import type {
   ActivationRecord,
   AgendaItem,
@@ -42,7 +43,7 @@ import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { rankCandidates } from './rank.js';
 import type { ResumeState } from './resume.js';
-import { type TaintSource, TaintTracker } from './taint.js';
+import { carriesTaintedKeys, type TaintSource, TaintTracker } from './taint.js';
 import { TaskGraph } from './task-graph.js';
 import type {
   Activation,
@@ -57,6 +58,19 @@ import { WatchIndex } from './watch-index.js';
 const ROOT: Path[] = [[]];
 /** Why an ended activation's signal aborts (one shared reason: no stack captured per activation). */
 const ACTIVATION_ENDED = new Error('the activation ended');
+/**
+ * `tools.sleep`: a sleep on the run's clock that rejects when the run is cancelled or the activation is
+ * stopped (a timeout), and never settles when it is cut short by its activation's own end: what a machine
+ * chained on a sleep it did not wait for does not run after its activation, nor rejects with nobody to
+ * handle it.
+ */
+function activationSleep(clock: RuntimeClock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    clock.sleep(ms, signal).then(resolve, (error: unknown) => {
+      if (signal.reason !== ACTIVATION_ENDED) reject(error);
+    });
+  });
+}
 /** The signal of candidate events, which never run work. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -80,7 +94,14 @@ const GUARD_TOOLS: ActivationTools = Object.freeze({
   runTools: refused('runTools'),
   startChildRun: refused('startChildRun'),
 });
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+const message = (error: unknown): string => {
+  // What a machine throws may be anything: an object without a prototype cannot even become a string.
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
+};
 
 /**
  * The control component of one run: after each commit it finds the agents whose watched paths changed,
@@ -595,7 +616,7 @@ export class RunScheduler<TBoard> {
           const rescue = this.reserve(fb, undefined, act.enabler, act.depth, snap, act.delegation);
           rescue.fallbackFor = fallbackFor;
           // The error it is handed may carry what the failed activation read.
-          if (this.taint?.isTainted(act.id)) this.taintActivation(rescue.id, 'fallback');
+          if (this.taint?.isTainted(act.id)) this.taintActivation(rescue.id, fb.def.id, 'fallback');
           this.launch(rescue);
         } else
           this.failures.push({
@@ -652,17 +673,36 @@ export class RunScheduler<TBoard> {
           return { status: 'settled' };
         }
         act.snapshot = this.board.snapshot();
-        return this.committedStep(act, host, {
-          ...event,
-          board: this.boardView(act.snapshot.state, act.id),
-          version: act.snapshot.version,
-        });
+        // A new event on the claimed snapshot (a spread of the old one would read its lazy `changed`).
+        return this.committedStep(
+          act,
+          host,
+          this.boardEvent(
+            act.snapshot,
+            act.enabler,
+            {
+              id: act.id,
+              agent: st,
+              depth: act.depth,
+              key: act.key,
+              attempt: act.attempt,
+              fallbackFor: act.fallbackFor,
+            },
+            act,
+            act.delegation,
+          ),
+        );
       }
       return this.committedStep(act, host, event);
     }
     if (!st.host) {
       const started = this.createHost(st);
-      if (started.status === 'failed') return started;
+      if (started.status === 'failed') {
+        // An actor that could not start (its context or an entry action threw) is started again next time.
+        (st.host as StepHost | undefined)?.stop();
+        st.host = undefined;
+        return started;
+      }
     }
     act.host = st.host;
     this.taintFromHost(act);
@@ -809,6 +849,23 @@ export class RunScheduler<TBoard> {
     return started;
   }
 
+  /**
+   * A singleton's actor failed while none of its activations ran (a delayed transition's action threw or
+   * rejected): recorded, and counted among the run's failures. An actor that died starts again from its
+   * last good snapshot at its next activation.
+   */
+  private failedBetween(st: AgentState<TBoard>, error: unknown): void {
+    const text = message(error);
+    this.record(TOPICS.warning, { kind: 'failed_between_activations', agentId: st.def.id, error: text });
+    this.failures.push({ agentId: st.def.id, error: `between activations: ${text}` });
+    const host = st.host;
+    if (host && host.status !== 'active') {
+      st.host = undefined;
+      // Not from inside the actor's own notification.
+      queueMicrotask(() => host.stop());
+    }
+  }
+
   private newHost(st: AgentState<TBoard>, options: AgentHostOptions): StepHost {
     return this.options.hostFor?.(st.def, options, this.board.runId) ?? new AgentHost(options);
   }
@@ -823,6 +880,12 @@ export class RunScheduler<TBoard> {
         clearTimeout: (id: unknown) => clock.clearTimeout(id),
       },
       onRequest: (req: AgentRequest) => this.handle(st, current(), req),
+      onIdleFailure: (error: unknown) => {
+        // During an activation the failure fails its next step; between activations it is recorded here.
+        if (current() !== undefined || this.done) return false;
+        this.failedBetween(st, error);
+        return true;
+      },
       onTransition: (from: string, to: string, eventType: string) => {
         const act = current();
         this.record(TOPICS.transition, {
@@ -1027,11 +1090,24 @@ export class RunScheduler<TBoard> {
     delegation?: { from: string; task: unknown },
   ): BoardEvent<TBoard> {
     const signal = act?.controller.signal ?? NEVER_ABORTED;
+    const taintChanged = (): void => {
+      if (
+        this.taint &&
+        who.id !== 'candidate' &&
+        carriesTaintedKeys(this.taint, this.board.schema, enabler.paths)
+      )
+        this.taintActivation(who.id, who.agent.def.id, 'changed');
+    };
     const event: BoardEvent<TBoard> = {
       type: 'board',
-      board: this.boardView(snap.state, who.id),
+      board: this.boardView(snap.state, who.id, who.agent.def.id),
       version: snap.version,
-      changed: enabler.paths,
+      // Read lazily: a changed path's segments (a record's keys) were chosen by its writer, so reading them
+      // taints the activation when a tainted writer chose them. One that never reads `changed` is not.
+      get changed() {
+        taintChanged();
+        return enabler.paths;
+      },
       activation: {
         id: who.id,
         agentId: who.agent.def.id,
@@ -1045,7 +1121,7 @@ export class RunScheduler<TBoard> {
       tools: {
         signal,
         // A tool's promise a machine drops (a sleep cut short by the run's end) must not go unhandled.
-        sleep: (ms) => handled(this.options.clock.sleep(ms, signal)),
+        sleep: (ms) => handled(activationSleep(this.options.clock, ms, signal)),
         charge: (usage) => {
           if (!this.done) this.charge(who.agent, usage);
         },
@@ -1073,7 +1149,7 @@ export class RunScheduler<TBoard> {
           // Tool results come from outside: what the activation does next derives from untrusted data. It is
           // marked once the tools have run, not before: the approvals they ask for on the way are decided on
           // what the activation had read until then (its arguments are its own, or tainted already).
-          const tainted = (): void => this.taintActivation(who.id, 'tool');
+          const tainted = (): void => this.taintActivation(who.id, who.agent.def.id, 'tool');
           return this.options
             .runTools(
               {
@@ -1099,7 +1175,7 @@ export class RunScheduler<TBoard> {
           if (this.done) throw new Error('The run has ended.');
           // A child run's board comes from its own agents' model calls: what this activation does with it
           // derives from untrusted data, as after a model call of its own.
-          this.taint?.markActivation(who.id);
+          this.taint?.markActivation(who.id, who.agent.def.id);
           // The child holds what it is given until it ends and is charged, so children started at once
           // cannot each spend the same budget left.
           const left = tighterBudget(this.left(who.agent), opts.budget);
@@ -1112,7 +1188,7 @@ export class RunScheduler<TBoard> {
         },
         model: (request) => {
           // Model output is untrusted: whatever this activation does next derives from tainted data.
-          this.taint?.markActivation(who.id);
+          this.taint?.markActivation(who.id, who.agent.def.id);
           if (!this.options.callModel) {
             throw new Error(
               `Agent "${who.agent.def.id}" called a model, but the runtime has no model client (createRuntime({ models })).`,
@@ -1194,16 +1270,17 @@ export class RunScheduler<TBoard> {
    * The board an activation is shown: under the `tainted` policy a view that marks the activation tainted
    * when it reads a tainted value (in guards, actions, invoked actors, tools: wherever the event goes).
    */
-  private boardView(state: TBoard, activationId: string): TBoard {
+  private boardView(state: TBoard, activationId: string, agentId: string): TBoard {
     if (!this.taint || activationId === 'candidate') return state;
-    return this.taint.view(state, () => this.taintActivation(activationId, 'read'));
+    return this.taint.view(state, () => this.taintActivation(activationId, agentId, 'read'));
   }
 
   /** Marks an activation tainted, and records why the first time (a resumed run rebuilds it from that). */
-  private taintActivation(activationId: string, source: TaintSource): void {
-    if (this.taint?.markActivation(activationId))
-      this.record(TOPICS.taint, { activationId, source } satisfies {
+  private taintActivation(activationId: string, agentId: string, source: TaintSource): void {
+    if (this.taint?.markActivation(activationId, agentId))
+      this.record(TOPICS.taint, { activationId, agentId, source } satisfies {
         activationId: string;
+        agentId: string;
         source: TaintSource;
       });
   }
@@ -1214,9 +1291,14 @@ export class RunScheduler<TBoard> {
    */
   private taintFromHost(act: Activation<TBoard>): void {
     if (!this.taint) return;
-    if (act.host && !(act.host instanceof AgentHost)) this.taintActivation(act.id, 'remote');
+    const agentId = act.agent.def.id;
+    if (act.host && !(act.host instanceof AgentHost)) this.taintActivation(act.id, agentId, 'remote');
     const from = act.delegation?.fromActivation;
-    if (from !== undefined && this.taint.isTainted(from)) this.taintActivation(act.id, 'delegation');
+    if (from !== undefined && this.taint.isTainted(from)) this.taintActivation(act.id, agentId, 'delegation');
+    // A singleton's actor keeps its context and state: once one activation of it was tainted, what it
+    // carries into the next may be tainted data. (A pooled instance is fresh for each item.)
+    if (act.agent.def.kind === 'singleton' && this.taint.isAgentTainted(agentId))
+      this.taintActivation(act.id, agentId, 'state');
   }
 
   /** Starts a child run for an activation under the budget it was given, and charges its spend here. */

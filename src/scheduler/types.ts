@@ -46,8 +46,9 @@ export interface RunLimits {
   readonly approvalTimeout?: 'reject' | 'escalate';
   /**
    * `always` (default): every request waits for a human. `tainted`: a request from an activation that saw
-   * no tainted data is approved by the policy; one that did (it called a model, or a path it watches was
-   * written from model output or by a tainted activation) waits for a human.
+   * no tainted data is approved by the policy; one that did (it called a model, ran tools, read a value
+   * written from model output or by a tainted activation, read changed keys a tainted writer chose, or is a
+   * later activation of a singleton that was tainted before) waits for a human.
    */
   readonly approvalPolicy?: 'always' | 'tainted';
 }
