@@ -635,20 +635,23 @@ export class RunScheduler<TBoard> {
   /** One attempt: (pooled) a fresh instance, its `can`, the claim; then the step itself. */
   private async attempt(act: Activation<TBoard>): Promise<StepOutcome> {
     const st = act.agent;
-    const event = this.boardEvent(
-      act.snapshot,
-      act.enabler,
-      {
-        id: act.id,
-        agent: st,
-        depth: act.depth,
-        key: act.key,
-        attempt: act.attempt,
-        fallbackFor: act.fallbackFor,
-      },
-      act,
-      act.delegation,
-    );
+    // The activation's board event, on the snapshot it holds now.
+    const eventNow = (): BoardEvent<TBoard> =>
+      this.boardEvent(
+        act.snapshot,
+        act.enabler,
+        {
+          id: act.id,
+          agent: st,
+          depth: act.depth,
+          key: act.key,
+          attempt: act.attempt,
+          fallbackFor: act.fallbackFor,
+        },
+        act,
+        act.delegation,
+      );
+    const event = eventNow();
     if (st.def.kind === 'pooled') {
       const host = this.newHost(
         st,
@@ -674,24 +677,7 @@ export class RunScheduler<TBoard> {
         }
         act.snapshot = this.board.snapshot();
         // A new event on the claimed snapshot (a spread of the old one would read its lazy `changed`).
-        return this.committedStep(
-          act,
-          host,
-          this.boardEvent(
-            act.snapshot,
-            act.enabler,
-            {
-              id: act.id,
-              agent: st,
-              depth: act.depth,
-              key: act.key,
-              attempt: act.attempt,
-              fallbackFor: act.fallbackFor,
-            },
-            act,
-            act.delegation,
-          ),
-        );
+        return this.committedStep(act, host, eventNow());
       }
       return this.committedStep(act, host, event);
     }

@@ -8,11 +8,11 @@ import {
   type RunHandle,
   stepMachine,
   TOPICS,
-  type ToolDefinition,
 } from 'hearsay';
 import { connect } from 'hearsay/client';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { transferTool } from '../support/transfer-tool.js';
 
 // "A human-in-the-loop step that never happened looks like success": a rejected or timed-out approval must
 // show in the run's outcome, and waiting requests must be discoverable without replaying a log.
@@ -21,17 +21,8 @@ const Board = z.object({ go: z.boolean(), outcome: keyed(z.string()) });
 type B = z.output<typeof Board>;
 const initial = { go: false, outcome: {} };
 
-let transfers: unknown[] = [];
-const transfer: ToolDefinition = {
-  name: 'transfer_funds',
-  description: 'Moves money. Irreversible.',
-  parameters: z.object({ to: z.string(), amount: z.number() }),
-  irreversible: true,
-  run: (args) => {
-    transfers.push(args);
-    return 'sent';
-  },
-};
+const transfers: unknown[] = [];
+const transfer = transferTool(transfers);
 const args = { to: 'acme', amount: 120 };
 
 /** Pays through tools.runTools, which asks a human first; records what came of it. */
@@ -66,7 +57,7 @@ const firstRequest = (handle: RunHandle<B>) =>
 
 describe('a declined irreversible step is part of the outcome', () => {
   it('a rejection: the reason and result.declined say which request, which action, who and why', async () => {
-    transfers = [];
+    transfers.length = 0;
     const rt = runtimeOf({ approvalTimeoutMs: 60_000 });
     const handle = await rt.start({ go: true });
     const requestId = await firstRequest(handle);
@@ -90,7 +81,7 @@ describe('a declined irreversible step is part of the outcome', () => {
   });
 
   it('a timeout is not a rejection by someone: it says it timed out', async () => {
-    transfers = [];
+    transfers.length = 0;
     const result = await runtimeOf({ approvalTimeoutMs: 20 }).run({ go: true });
     expect(transfers).toEqual([]);
     expect(result.declined).toHaveLength(1);
@@ -99,7 +90,7 @@ describe('a declined irreversible step is part of the outcome', () => {
   });
 
   it('a run whose approvals were granted declines nothing', async () => {
-    transfers = [];
+    transfers.length = 0;
     const rt = runtimeOf({ approvalTimeoutMs: 60_000 });
     const handle = await rt.start({ go: true });
     await rt.approve(await firstRequest(handle), { by: 'alice' });
@@ -112,7 +103,7 @@ describe('a declined irreversible step is part of the outcome', () => {
 
 describe('pending approvals are listed without replaying a log', () => {
   it('by the runtime: while a run waits, and after it paused awaiting approval', async () => {
-    transfers = [];
+    transfers.length = 0;
     const rt = runtimeOf({ approvalTimeoutMs: 60_000 });
     expect(await rt.pendingApprovals()).toEqual([]);
     const handle = await rt.start({ go: true });
@@ -144,7 +135,7 @@ describe('pending approvals are listed without replaying a log', () => {
   });
 
   it('by the hub and the client: a client joining mid-run sees the requests already pending, as its token admits', async () => {
-    transfers = [];
+    transfers.length = 0;
     const OPS = 'operator-token-outcomes-0123456789';
     const VIEW = 'inspect-token-outcomes-0123456789';
     const OTHER = 'other-run-token-outcomes-0123456789';

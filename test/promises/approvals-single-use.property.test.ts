@@ -8,11 +8,11 @@ import {
   stableHash,
   stepMachine,
   TOPICS,
-  type ToolDefinition,
   type ToolRun,
 } from 'hearsay';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { transferTool } from '../support/transfer-tool.js';
 
 // The invariant of single-use approvals, for random scripts of requests, answers and attempts to run
 // (sequential and concurrent, with live approvals, copies, forgeries, other arguments, other key orders):
@@ -58,16 +58,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 
 async function play(script: Step[]) {
   const ran: unknown[] = [];
-  const transfer: ToolDefinition = {
-    name: 'transfer_funds',
-    description: 'Moves money. Irreversible.',
-    parameters: z.object({ to: z.string(), amount: z.number() }),
-    irreversible: true,
-    run: (args) => {
-      ran.push(args);
-      return 'sent';
-    },
-  };
+  const transfer = transferTool(ran);
   const answers = script.flatMap((s) => (s.kind === 'request' ? [s.approve] : []));
   const agent = defineAgent<B>({
     id: 'actor',

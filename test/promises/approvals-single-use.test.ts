@@ -16,7 +16,6 @@ import {
   stableHash,
   stepMachine,
   TOPICS,
-  type ToolDefinition,
   type ToolRun,
   type ValidatedToolCall,
 } from 'hearsay';
@@ -24,6 +23,7 @@ import { connect, hostAgents } from 'hearsay/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
+import { transferTool } from '../support/transfer-tool.js';
 
 // Attacks on "an irreversible action runs only while holding an approval requested for that run, that
 // action and those canonical arguments, answered by someone allowed to, and consumed once on the log".
@@ -43,17 +43,8 @@ const tempDir = async () => {
 };
 
 /** Money actually moved. */
-let transfers: unknown[] = [];
-const transfer: ToolDefinition = {
-  name: 'transfer_funds',
-  description: 'Moves money. Irreversible.',
-  parameters: z.object({ to: z.string(), amount: z.number() }),
-  irreversible: true,
-  run: (args) => {
-    transfers.push(args);
-    return 'sent';
-  },
-};
+const transfers: unknown[] = [];
+const transfer = transferTool(transfers);
 const call = (args: Record<string, unknown>, id = 'c1'): ValidatedToolCall => ({
   id,
   name: 'transfer_funds',
@@ -138,7 +129,7 @@ const toolRecords = (log: readonly LogEvent[]) =>
 
 describe('an approval is single-use where tools run', () => {
   it('a duplicate call in the same activation does not run twice on one approval (found attack 1)', async () => {
-    transfers = [];
+    transfers.length = 0;
     const args = { to: 'acme', amount: 120 };
     const rt = runtimeOf([
       agent('cashier', async ({ tools }) => {
@@ -163,7 +154,7 @@ describe('an approval is single-use where tools run', () => {
   });
 
   it('concurrent duplicate calls in one activation: exactly one runs', async () => {
-    transfers = [];
+    transfers.length = 0;
     const args = { to: 'acme', amount: 5 };
     const rt = runtimeOf([
       agent('cashier', async ({ tools }) => {
@@ -185,7 +176,7 @@ describe('an approval is single-use where tools run', () => {
   });
 
   it('the same arguments in another key order are the same call, and need another approval (found attack 2)', async () => {
-    transfers = [];
+    transfers.length = 0;
     const rt = runtimeOf([
       agent('cashier', async ({ tools }) => {
         const approval = await tools.requestApproval({
@@ -209,7 +200,7 @@ describe('an approval is single-use where tools run', () => {
   });
 
   it('a decision kept by one activation is refused to a later one once used, live or as recorded on the board (found attack 3)', async () => {
-    transfers = [];
+    transfers.length = 0;
     const args = { to: 'acme', amount: 9 };
     let kept: ApprovalDecision | undefined;
     const payer = defineAgent<B>({
@@ -258,7 +249,7 @@ describe('an approval is single-use where tools run', () => {
   });
 
   it('a decision built by hand with the exported hash, for a call never requested, approves nothing (found attack 4)', async () => {
-    transfers = [];
+    transfers.length = 0;
     const args = { to: 'attacker', amount: 1e9 };
     const forgeries = (requestId: string): unknown[] => {
       const argsHash = stableHash({ action: 'transfer_funds', args });
@@ -316,7 +307,7 @@ describe('an approval is single-use where tools run', () => {
   });
 
   it('a rejected decision runs nothing, and says so', async () => {
-    transfers = [];
+    transfers.length = 0;
     const args = { to: 'acme', amount: 3 };
     const rt = runtimeOf([
       agent('cashier', async ({ tools }) => {
@@ -339,7 +330,7 @@ describe('an approval is single-use where tools run', () => {
   });
 
   it('an approval of another run approves nothing in this one', async () => {
-    transfers = [];
+    transfers.length = 0;
     const args = { to: 'acme', amount: 11 };
     let stolen: ApprovalDecision | undefined;
     let release!: () => void;
@@ -371,7 +362,7 @@ describe('an approval is single-use where tools run', () => {
   });
 
   it('a use recorded on a FileStore log holds after a restart: the resumed run needs a new approval, and a kept decision is refused', async () => {
-    transfers = [];
+    transfers.length = 0;
     const dir = await tempDir();
     const args = { to: 'acme', amount: 99 };
     let kept: ApprovalDecision[] | undefined;
@@ -456,7 +447,7 @@ describe('an approval is single-use where tools run', () => {
   });
 
   it('tools.runTools asks for a missing approval itself, one request per run of the action', async () => {
-    transfers = [];
+    transfers.length = 0;
     const args = { to: 'acme', amount: 1 };
     const rt = runtimeOf([
       agent('cashier', async ({ tools }) =>
@@ -475,7 +466,7 @@ describe('an approval is single-use where tools run', () => {
 
 describe('remote agents and irreversible tools', () => {
   it("a remote agent uses its approval once, on the run's log; a copy or its own test approves nothing", async () => {
-    transfers = [];
+    transfers.length = 0;
     const args = { to: 'acme', amount: 50 };
     const OPS = 'operator-token-single-use-0123456789';
     const REMOTE = 'remote-agent-token-single-use-0123456789';
