@@ -85,7 +85,7 @@ export function checkNames(names: Record<string, unknown>, limits: BoardLimits):
 function refusal(limits: BoardLimits, bad: ValueFinding, what: string): InvalidCommit {
   if (bad.limit)
     return overLimit(limits, bad.limit.name, `${what} has ${bad.found} at ${briefPath(bad.path)}`, bad.path);
-  return invalid('not_serializable', `${what} contains ${bad.found} at ${formatPath(bad.path)}.`, bad.path);
+  return invalid('not_serializable', `${what} contains ${bad.found} at ${briefPath(bad.path)}.`, bad.path);
 }
 
 /**

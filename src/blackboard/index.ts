@@ -33,7 +33,7 @@ export {
   ReservedAgentIdError,
 } from './reserved-authors.js';
 export type { AnySchema } from './schema.js';
-export { getIn, keyed, revive, revivePatch } from './schema.js';
+export { getIn, keyed, revive } from './schema.js';
 export type { EndedRun, LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';
 export type { FileStoreOptions, FsyncPolicy, RecoveryReport } from './stores/file-store.js';
 export { FileStore, logFileOf, readLog, readSnapshots } from './stores/file-store.js';

@@ -70,12 +70,14 @@ export class OverDepth {
 export function nestsDeeperThan(value: unknown, levels: number, skip?: (node: object) => boolean): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const stack: [object, number][] = [[value, 1]];
-  const seen = new Set<object>();
+  // The deepest level each node was entered at: a node shared by a short way and a long one counts at the
+  // long one (skipping any node seen before would let a chain hide behind shortcuts to its links).
+  const deepest = new Map<object, number>();
   while (stack.length > 0) {
     const [node, level] = stack.pop()!;
     if (level > levels) return true;
-    if (seen.has(node)) continue;
-    seen.add(node);
+    if ((deepest.get(node) ?? 0) >= level) continue;
+    deepest.set(node, level);
     // A Keyed collection is known by its brand (this module stays free of immer, for the browser client).
     const children: Iterable<unknown> =
       isKeyed(node) || node instanceof Map || node instanceof Set ? node.values() : Object.values(node);

@@ -82,15 +82,12 @@ function keyedValueSchema(schema: AnySchema): AnySchema | undefined {
 
 type Step = { kind: 'child'; schema: AnySchema } | { kind: 'opaque' } | { kind: 'unknown'; why: string };
 
-/**
- * How the schema of the node `s` continues into `seg`. Opaque: validate `s` as a whole. With
- * `throughChecks` (to find where Keyed collections are, not to validate), a refinement does not stop the walk.
- */
-function step(s: AnySchema, seg: Segment, throughChecks = false): Step {
+/** How the schema of the node `s` continues into `seg`. Opaque: validate `s` as a whole. */
+function step(s: AnySchema, seg: Segment): Step {
   const valueSchema = keyedValueSchema(s);
   if (valueSchema) return { kind: 'child', schema: valueSchema };
   const def = defOf(s);
-  if (!throughChecks && def.checks && def.checks.length > 0) return { kind: 'opaque' };
+  if (def.checks && def.checks.length > 0) return { kind: 'opaque' };
   switch (def.type) {
     case 'object': {
       const child =
@@ -230,6 +227,8 @@ function plain(value: unknown): unknown {
  */
 export function revive(schema: AnySchema, value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
+  // Nothing below can become a collection: the value is already what the board holds (no walk, no copy).
+  if (!holds(schema, 'keyed')) return value;
   const s = unwrap(schema);
   const valueSchema = keyedValueSchema(s);
   if (valueSchema) {
@@ -411,31 +410,6 @@ function reviveTarget(root: AnySchema, path: Path): ReviveTarget {
 }
 
 /**
- * The schema of the node at `path`, or undefined when no static way leads there (a union on the way, an
- * unknown key). Refinements on the way do not stop it (it finds the shape, for reviving; validation uses
- * {@link validatePatch}).
- */
-export function schemaAt(root: AnySchema, path: Path): AnySchema | undefined {
-  return reviveTarget(root, path).schema;
-}
-
-/**
- * A patch whose value arrived as JSON (a remote agent, a replica) with its Keyed collections back, where
- * the schema at its path is known from the path. Under a union the option depends on the value around the
- * patch: apply patches with {@link applyRevived}, which revives that ancestor too.
- *
- * @example
- * revivePatch(Board, { op: 'add', path: ['tasks'], value: { a: 1 } }); // value: Keyed { a → 1 }
- */
-export function revivePatch(schema: AnySchema, p: Patch): Patch {
-  if (p.op === 'remove' || typeof p.value !== 'object' || p.value === null) return p;
-  const at = schemaAt(schema, p.path);
-  if (!at) return p;
-  const value = revive(at, p.value);
-  return value === p.value ? p : { ...p, value };
-}
-
-/**
  * @internal Revives a commit's patches and applies them to `state`: each value through the schema at its
  * path, then each ancestor whose schema is known only as a whole (a union on the path) from its new value.
  * The one way both the live commit and every replay build the next board, so they agree. Cost: the
@@ -456,7 +430,8 @@ export function applyRevived<T>(
       continue;
     }
     const target = reviveTarget(schema, p.path);
-    if (target.whole) wholes.push(target.whole);
+    // A union whose options hold no collection revives to itself: nothing to redo as a whole.
+    if (target.whole && holds(target.whole.schema, 'keyed')) wholes.push(target.whole);
     if (!target.schema || p.op === 'remove' || typeof p.value !== 'object' || p.value === null) {
       revived.push(p);
       continue;

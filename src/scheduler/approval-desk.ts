@@ -103,6 +103,9 @@ export class ApprovalDesk {
    * misuse: the promise rejects with an `ApprovalArgsError` (`code` `limit_exceeded` or `invalid_args`).
    */
   request(asker: Asker, asked: ApprovalRequest, policy?: OperatorDecision): Promise<ApprovalDecision> {
+    // An activation that has ended (code it left running asks after its end) asks nothing: no request is
+    // recorded for operators to answer, and no waiter is left behind.
+    if (asker.signal.aborted) return Promise.reject(asker.signal.reason);
     let request: ApprovalRequest;
     try {
       const { action, summary } = asked;

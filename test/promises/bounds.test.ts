@@ -286,6 +286,23 @@ describe('bounds over a real hub', () => {
     return hub;
   }
 
+  it('the client refuses a value whose deep chain hides behind shortcuts to its links, before encoding it', async () => {
+    const hub = await serve();
+    const client = await connect(hub.url, { token: 'attacker-token-0123456789' });
+    cleanup.push(async () => client.close());
+    // Every link is also reachable at depth 2, but the chain is 5,000 deep: JSON.stringify would overflow.
+    const nodes: Record<string, unknown>[] = Array.from({ length: 5_000 }, () => ({}));
+    for (let i = 0; i < nodes.length - 1; i++) nodes[i]!.next = nodes[i + 1];
+    const sent = client.publish(
+      'run-1',
+      'attack',
+      { chain: nodes[0], shortcuts: nodes },
+      { agentId: 'local' },
+    );
+    await expect(sent).rejects.toMatchObject({ code: 'limit_exceeded' });
+    expect((await client.publish('run-1', 'fine', { a: 1 }, { agentId: 'local' })).ok).toBe(true);
+  });
+
   it('answers deep paths, deep values and huge values with typed errors, and keeps serving everyone', async () => {
     const hub = await serve();
     const inspector = await RawClient.open(hub.url, 'inspect-token-0123456789');
