@@ -38,8 +38,13 @@ export class MemoryModelCache implements ModelCache {
   }
 }
 
-/** Characters `stableStringify` writes at most (a value shared many times over can expand past any string). */
-const MAX_STABLE_LENGTH = 256 * 1024 * 1024;
+/**
+ * Characters `stableStringify` writes at most (a value shared many times over can expand past any string):
+ * 64 Mi, far above what it hashes (approval arguments are bounded to 8 MiB), and reached in seconds.
+ */
+const MAX_STABLE_LENGTH = 64 * 1024 * 1024;
+/** Fragments gathered before they are joined: the list never nears V8's array limit (a crash, not an error). */
+const FRAGMENTS_PER_CHUNK = 1 << 16;
 
 /** Where a value sits, which decides how a value JSON cannot write (`undefined`, a function) is written. */
 const Slot = { Top: 0, Element: 1, Property: 2 } as const;
@@ -51,14 +56,15 @@ type Slot = (typeof Slot)[keyof typeof Slot];
  * does: a collection's entries live in a private trie its own keys do not show.
  *
  * Iterative (an explicit stack): a value nested 100,000 levels deep is written, never a `RangeError`. A
- * circular value throws a `TypeError`, as `JSON.stringify` does; output past 256 Mi characters (a value
+ * circular value throws a `TypeError`, as `JSON.stringify` does; output past 64 Mi characters (a value
  * sharing parts many times over) throws an `Error` with `code: 'limit_exceeded'`.
  *
  * @example
  * stableStringify({ b: 1, a: [true, null] }); // '{"a":[true,null],"b":1}'
  */
 export function stableStringify(value: unknown): string {
-  const out: string[] = [];
+  const chunks: string[] = [];
+  let out: string[] = [];
   let length = 0;
   const emit = (s: string): void => {
     length += s.length;
@@ -68,6 +74,10 @@ export function stableStringify(value: unknown): string {
         { code: 'limit_exceeded' as const },
       );
     out.push(s);
+    if (out.length >= FRAGMENTS_PER_CHUNK) {
+      chunks.push(out.join(''));
+      out = [];
+    }
   };
   // The containers being written (a circular value would never end), and what is still to do, last first:
   // text to write, a value to write, or a container to leave.
@@ -122,7 +132,8 @@ export function stableStringify(value: unknown): string {
       stack.push(`${i > 0 ? ',' : ''}${JSON.stringify(k)}:`);
     }
   }
-  return (wroteNothing ? undefined : out.join('')) as string;
+  chunks.push(out.join(''));
+  return (wroteNothing ? undefined : chunks.join('')) as string;
 }
 
 /** A stable hash of anything JSON-like (sha256, hex). */

@@ -381,6 +381,11 @@ describe('approval and tool arguments are bounded before anything recursive sees
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     expect(() => stableHash(cycle)).toThrow(TypeError);
+    // A DAG small in memory and astronomically large as JSON: a typed limit, never the process dying (the
+    // list of written fragments once outgrew V8's array limit, a fatal error, before the length bound).
+    let dag: unknown = 'x';
+    for (let i = 0; i < 60; i++) dag = [dag, dag];
+    expect(() => stableHash(dag)).toThrow(expect.objectContaining({ code: 'limit_exceeded' }));
   });
 });
 
