@@ -251,11 +251,15 @@ describe('the arguments an irreversible call runs with are the ones it was appro
         const pending = runToolCalls([{ id: 'c', name: 'echo', args, irreversible: false }], [echo], {
           signal: new AbortController().signal,
         });
-        // Overwrite every container the caller holds, all the way down.
+        // Overwrite every container the caller holds, all the way down, each once: fast-check may share one
+        // object between `args` and `poison`, and once poisoned it holds itself (an endless walk otherwise,
+        // which grew this stack past V8's array limit and killed the test worker now and then).
         const stack: unknown[] = [args];
+        const done = new Set<object>();
         while (stack.length > 0) {
           const v = stack.pop() as Record<string, unknown>;
-          if (typeof v !== 'object' || v === null) continue;
+          if (typeof v !== 'object' || v === null || done.has(v)) continue;
+          done.add(v);
           for (const k of Object.keys(v)) {
             stack.push(v[k]);
             v[k] = poison;
