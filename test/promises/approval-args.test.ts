@@ -239,7 +239,11 @@ describe('the arguments an irreversible call runs with are the ones it was appro
   it('property: whatever the caller does to its objects after calling, the tool runs on a snapshot taken at the call', async () => {
     const json = fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 6 });
     await fc.assert(
-      fc.asyncProperty(json, fc.jsonValue({ maxDepth: 2 }), async (args, poison) => {
+      fc.asyncProperty(json, fc.jsonValue({ maxDepth: 2 }), async (generated, generatedPoison) => {
+        // The caller's own objects: fast-check keeps the values it generated (to shrink and replay them), so
+        // the property mutates copies, never those.
+        const args = structuredClone(generated);
+        const poison = structuredClone(generatedPoison);
         const snapshot = JSON.parse(JSON.stringify(args));
         const received: unknown[] = [];
         const echo: ToolDefinition = {
@@ -251,9 +255,9 @@ describe('the arguments an irreversible call runs with are the ones it was appro
         const pending = runToolCalls([{ id: 'c', name: 'echo', args, irreversible: false }], [echo], {
           signal: new AbortController().signal,
         });
-        // Overwrite every container the caller holds, all the way down, each once: fast-check may share one
-        // object between `args` and `poison`, and once poisoned it holds itself (an endless walk otherwise,
-        // which grew this stack past V8's array limit and killed the test worker now and then).
+        // Overwrite every container the caller holds, all the way down, each once. (Mutating fast-check's own
+        // values made a shrunk run start from a poisoned, self-holding object: this walk then never ended,
+        // grew its stack past V8's array limit and killed the test worker now and then.)
         const stack: unknown[] = [args];
         const done = new Set<object>();
         while (stack.length > 0) {
