@@ -69,8 +69,8 @@ INSERT INTO "hearsay".migrations (version) VALUES (3);
 
 -- migration 4
 -- A commit is one statement: this function, called on its own (its own transaction). On the server, with no
--- client round trip in between, it locks the run's row, finds an earlier commit with the same idempotency
--- key, checks the fence against the clock now (under a share lock a reclaim waits for), applies the
+-- client round trip in between, it locks the run's row, checks the fence against the clock now (under a
+-- share lock a reclaim waits for), finds an earlier commit with the same idempotency key, applies the
 -- path-level conflict rule to the writes committed after the base, appends the event, moves the head and
 -- notifies. A client paused mid-commit therefore holds no lock while paused, and its commit is judged
 -- when it reaches the server: a lease that expired meanwhile refuses it (fenced).
@@ -92,11 +92,6 @@ BEGIN
     RETURN QUERY SELECT 'no_run'::text, NULL::bigint, NULL::bigint, NULL::json;
     RETURN;
   END IF;
-  IF p_key IS NOT NULL THEN
-    RETURN QUERY SELECT 'duplicate'::text, e.seq, e.version, e.body FROM "hearsay".events e
-      WHERE e.run = p_run AND e.idempotency_key = p_key;
-    IF FOUND THEN RETURN; END IF;
-  END IF;
   IF p_fence_activation IS NOT NULL THEN
     PERFORM 1 FROM "hearsay".activations a
       WHERE a.run = p_run AND a.activation = p_fence_activation AND a.attempt = p_fence_attempt
@@ -106,6 +101,12 @@ BEGIN
       RETURN QUERY SELECT 'fenced'::text, head.seq, head.version, NULL::json;
       RETURN;
     END IF;
+  END IF;
+  -- After the fence: a worker that lost its lease is refused, even for a commit its successor already made.
+  IF p_key IS NOT NULL THEN
+    RETURN QUERY SELECT 'duplicate'::text, e.seq, e.version, e.body FROM "hearsay".events e
+      WHERE e.run = p_run AND e.idempotency_key = p_key;
+    IF FOUND THEN RETURN; END IF;
   END IF;
   -- The conflict rule: a touched path overlaps a later write when one is a prefix of the other, segments
   -- compared as text (index 1 and key "1" name the same slot).
