@@ -128,13 +128,19 @@ describe.runIf(available)('a worker paused mid-commit past its lease', () => {
       const c = new pg.Client({ connectionString: cluster.connectionString });
       await c.connect();
       const rows = (
-        await c.query<{ claims: number; status: string }>(
-          `SELECT claims, status FROM "${schema}".activations WHERE status <> 'cancelled'`,
+        await c.query<{ activation: string; agent: string; fence: string; claims: number; status: string }>(
+          `SELECT activation, agent, fence, claims, status FROM "${schema}".activations WHERE status <> 'cancelled'`,
         )
       ).rows;
       await c.end();
       expect(rows.every((r) => r.status === 'done')).toBe(true);
       expect(rows.filter((r) => r.claims === 2)).toHaveLength(1);
+      // Each item records, from `done`, the activation that did it and the fence of the lease it held.
+      const byActivation = new Map(rows.map((r) => [r.activation, Number(r.fence)]));
+      for (const item of result.board.items.values()) {
+        expect(item.by).toBeDefined();
+        expect(item.fence).toBe(byActivation.get(item.by!));
+      }
       return { queries: Number(queries) };
     } finally {
       a.proc.kill('SIGCONT');
