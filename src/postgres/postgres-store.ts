@@ -46,10 +46,11 @@ export interface PostgresStoreOptions {
    */
   readonly pollMs?: number;
   /**
-   * The longest any of the store's statements waits for a lock, and the longest one of its transactions
-   * may sit idle between two statements (a client paused or cut off mid-transaction) before the server
-   * ends it and releases its locks (default 5000 ms; 100–600,000). Commits and appends are one statement
-   * each and hold no lock between round trips; this bounds the rest (opening and compacting a run).
+   * The longest a client of the store can hold a lock the run needs (default 5000 ms; 100–600,000). Commits
+   * and appends are one statement each and hold nothing between round trips; the store's few transactions
+   * (opening, compacting and migrating) are ended by the server once idle this long (a process paused or cut
+   * off mid-transaction), which releases their locks. A statement waits at most twice this for a lock,
+   * then fails with `lock_not_available` (55P03), which counts as an outage: waited out and tried again.
    */
   readonly lockTimeoutMs?: number;
   /**
@@ -125,7 +126,7 @@ export class PostgresStore implements Store, ActivationQueue {
       new pg.Pool({
         connectionString: options.connectionString,
         statement_timeout: statementTimeoutMs,
-        lock_timeout: lockTimeoutMs,
+        lock_timeout: 2 * lockTimeoutMs,
         idle_in_transaction_session_timeout: lockTimeoutMs,
       });
     // An idle connection the server drops (a restart, a terminated backend) is an 'error' on the pool;
@@ -193,7 +194,7 @@ export class PostgresStore implements Store, ActivationQueue {
     try {
       // Bounded on any pool, ours or the caller's: a lock waited for, and a pause between statements.
       await client.query(
-        `BEGIN; SET LOCAL lock_timeout = ${this.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${this.lockTimeoutMs}`,
+        `BEGIN; SET LOCAL lock_timeout = ${2 * this.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${this.lockTimeoutMs}`,
       );
       const result = await work(client);
       await client.query('COMMIT');
@@ -304,7 +305,7 @@ export class PostgresStore implements Store, ActivationQueue {
         fence?.attempt ?? null,
         fence?.token ?? null,
         this.channel,
-        this.lockTimeoutMs,
+        2 * this.lockTimeoutMs,
       ],
     );
     const row = r.rows[0]!;
@@ -393,7 +394,7 @@ export class PostgresStore implements Store, ActivationQueue {
         fence?.attempt ?? null,
         fence?.token ?? null,
         this.channel,
-        this.lockTimeoutMs,
+        2 * this.lockTimeoutMs,
       ],
     );
     const row = r.rows[0]!;
