@@ -76,6 +76,17 @@ INSERT INTO "hearsay".migrations (version) VALUES (3);
 -- when it reaches the server: a lease that expired meanwhile refuses it (fenced).
 -- The body is the client's JSON with the head's numbers put in: body_head || seq || body_mid || version ||
 -- body_tail (json keeps it byte for byte).
+-- A path's prefixes, each as a key (its segments as JSON strings, one after another: no key is a prefix of
+-- another's by accident), and whether it is the whole path. Segments are compared as text, as everywhere:
+-- index 1 and key "1" name the same slot.
+CREATE FUNCTION "hearsay".path_prefixes(p json) RETURNS TABLE (k text, whole boolean)
+LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT '', json_array_length(p) = 0
+  UNION ALL
+  SELECT string_agg(to_json(s)::text, '') OVER (ORDER BY n), n = json_array_length(p)
+    FROM json_array_elements_text(p) WITH ORDINALITY AS x(s, n)
+$fn$;
+
 CREATE FUNCTION "hearsay".commit_event(
   p_run text, p_base bigint, p_touched json, p_writes json, p_key text,
   p_body_head text, p_body_mid text, p_body_tail text,
@@ -108,15 +119,21 @@ BEGIN
       WHERE e.run = p_run AND e.idempotency_key = p_key;
     IF FOUND THEN RETURN; END IF;
   END IF;
-  -- The conflict rule: a touched path overlaps a later write when one is a prefix of the other, segments
-  -- compared as text (index 1 and key "1" name the same slot).
-  IF p_base < head.horizon OR EXISTS (
-    SELECT 1 FROM "hearsay".events e,
-           json_array_elements(e.writes) w(path), json_array_elements(p_touched) t(path)
-     WHERE e.run = p_run AND e.type = 'commit' AND e.version > p_base
-       AND NOT EXISTS (
-         SELECT 1 FROM generate_series(0, least(json_array_length(w.path), json_array_length(t.path)) - 1) i
-          WHERE (w.path ->> i) IS DISTINCT FROM (t.path ->> i))) THEN
+  -- The conflict rule: a touched path overlaps a later write when one is a prefix of the other. Each path
+  -- is keyed by its prefixes (path_prefixes), so the rule is two joins on keys, linear in the paths
+  -- rather than one comparison per pair of them. Nothing later than the base: nothing to compare.
+  IF p_base < head.horizon OR (p_base < head.version AND EXISTS (
+    WITH l AS (
+      SELECT x.k, x.whole FROM "hearsay".events e, json_array_elements(e.writes) w(path),
+             "hearsay".path_prefixes(w.path) x
+       WHERE e.run = p_run AND e.type = 'commit' AND e.version > p_base),
+    t AS (
+      SELECT x.k, x.whole FROM json_array_elements(p_touched) tp(path), "hearsay".path_prefixes(tp.path) x)
+    -- a later write that is a touched path or its ancestor
+    SELECT 1 FROM (SELECT DISTINCT k FROM l WHERE whole) a JOIN (SELECT DISTINCT k FROM t) b USING (k)
+    UNION ALL
+    -- a later write below a touched path
+    SELECT 1 FROM (SELECT DISTINCT k FROM t WHERE whole) a JOIN (SELECT DISTINCT k FROM l) b USING (k))) THEN
     RETURN QUERY SELECT 'conflict'::text, head.seq, head.version, NULL::json;
     RETURN;
   END IF;
