@@ -22,6 +22,7 @@ import { MemoryStore } from './stores/memory-store.js';
 import { type TransactOptions, type TransactResult, transact } from './transact.js';
 import type { BoardSnapshot, Commit, CommitResult } from './types.js';
 import { deepFreeze, findUnserializable } from './values.js';
+import { waitOut } from './wait-out.js';
 
 /** Options of {@link createBlackboard}. */
 export interface BlackboardOptions<TSchema extends AnySchema> {
@@ -48,6 +49,12 @@ export interface BlackboardOptions<TSchema extends AnySchema> {
    * Anything over them is refused as `invalid_commit` with reason `limit_exceeded`.
    */
   readonly limits?: Partial<BoardLimits>;
+  /**
+   * Ends the waiting out of the store's outages (see {@link Store.isOutage}): opening the board and
+   * appending messages are tried again while the store is unreachable, until they get through, the board
+   * is closed, or this signal aborts (then they fail with the outage's error).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The outcome of {@link Blackboard.publish}. */
@@ -84,6 +91,7 @@ export class Blackboard<TState> {
     snapshot: BoardSnapshot<TState>;
     follow?: boolean;
     limits?: BoardLimits;
+    signal?: AbortSignal;
   }) {
     this.runId = init.runId;
     this.schema = init.schema;
@@ -93,20 +101,38 @@ export class Blackboard<TState> {
     this.snapshotEvery = init.snapshotEvery;
     this.feed = new Feed(init.onSubscriberError);
     this.current = init.snapshot;
+    const { signal } = init;
+    if (signal?.aborted) this.stopWaiting.abort();
+    else signal?.addEventListener('abort', () => this.stopWaiting.abort(), { once: true });
     // Other processes writing this run (a shared store): catch up whenever the store hints at it.
     const follow = init.follow ?? true;
     this.unwatch = !follow
       ? undefined
       : init.store.watch?.(this.runId, () => {
           this.refresh().catch((error: unknown) => {
-            // A store closed under an open board has nothing more to tell it.
+            // A store closed under an open board has nothing more to tell it; an unreachable one is read
+            // again at the next hint or poll.
             if (error instanceof BlackboardError && error.code === 'closed') return;
+            if (this.isOutage(error)) return;
             init.onSubscriberError(error, undefined);
           });
         });
   }
 
   private unwatch: (() => void) | undefined;
+  /** Ends the waiting out of the store's outages: aborted on close, or by the creator's signal. */
+  private readonly stopWaiting = new AbortController();
+
+  /**
+   * Whether `error` (from this board's store) means the store could not be reached for now: the same call
+   * may succeed later (see {@link Store.isOutage}; false for a store that has no outages).
+   *
+   * @example
+   * const r = await waitOut(() => board.commit(keyedCommit), { isOutage: (e) => board.isOutage(e) });
+   */
+  isOutage(error: unknown): boolean {
+    return this.store.isOutage?.(error) === true;
+  }
 
   /**
    * Stops following other processes' writes (a run that ended: nothing more is coming, and a database
@@ -207,9 +233,11 @@ export class Blackboard<TState> {
           .run(async () => {
             if (this.openBatch === fresh) this.openBatch = undefined;
             this.assertOpen();
-            const events = this.store.appendMany
-              ? await this.store.appendMany(this.runId, fresh.drafts)
-              : await sequentially(fresh.drafts, (d) => this.store.append(this.runId, d));
+            const events = await this.appendWaitingOut(fresh.drafts, (drafts) =>
+              this.store.appendMany
+                ? this.store.appendMany(this.runId, drafts)
+                : sequentially(drafts, (d) => this.store.append(this.runId, d)),
+            );
             for (const event of events) {
               if (event.seq !== this.current.seq + 1) await this.catchUp(event.seq - 1);
               this.advance(this.current.state, event);
@@ -246,7 +274,15 @@ export class Blackboard<TState> {
       );
     return this.serially(async () => {
       this.assertOpen();
-      const r = await append(this.runId, draft, fence);
+      const from = this.current.seq + 1;
+      const r = await waitOut(
+        async (attempt) => {
+          // An append whose answer was lost may have landed (its fence held then): not appended twice.
+          const [landed] = attempt > 1 ? await this.landed([draft], from) : [];
+          return landed ? { ok: true as const, event: landed } : append(this.runId, draft, fence);
+        },
+        { isOutage: (e) => this.isOutage(e), signal: this.stopWaiting.signal },
+      );
       if (!r.ok) return { ok: false, error: r.fenced };
       if (r.event.seq !== this.current.seq + 1) await this.catchUp(r.event.seq - 1);
       this.advance(this.current.state, r.event);
@@ -256,6 +292,50 @@ export class Blackboard<TState> {
 
   /** Messages waiting to be appended together, while nothing else is queued after them. */
   private openBatch: MessageBatch | undefined;
+
+  /**
+   * Appends `drafts` with `append`, in the board's queue, trying again while the store is unreachable: the
+   * board's later work waits behind it, so the log keeps the order messages were published in. An append
+   * whose answer was lost may have landed: before trying again, the drafts already on the log after this
+   * board's head (see {@link Blackboard.landed}) are not appended twice.
+   */
+  private appendWaitingOut(
+    drafts: readonly MessageDraft[],
+    append: (drafts: readonly MessageDraft[]) => Promise<MessageEvent[]>,
+  ): Promise<MessageEvent[]> {
+    const from = this.current.seq + 1;
+    return waitOut(
+      async (attempt) => {
+        if (attempt === 1) return append(drafts);
+        const landed = await this.landed(drafts, from);
+        if (landed.length === drafts.length) return landed;
+        return [...landed, ...(await append(drafts.slice(landed.length)))];
+      },
+      { isOutage: (e) => this.isOutage(e), signal: this.stopWaiting.signal },
+    );
+  }
+
+  /**
+   * The longest prefix of `drafts` found on the log from `from` on, in order: messages with the same author,
+   * topic, time and payload. Another writer's message equal in all four (to the millisecond) would be taken
+   * for one of ours, and ours then not appended: the log holds that message once either way.
+   */
+  private async landed(drafts: readonly MessageDraft[], from: number): Promise<MessageEvent[]> {
+    const found: MessageEvent[] = [];
+    for (const event of await this.store.read(this.runId, from)) {
+      const draft = drafts[found.length];
+      if (!draft) break;
+      if (
+        event.type === 'message' &&
+        event.author === draft.author &&
+        event.topic === draft.topic &&
+        event.time === draft.time &&
+        JSON.stringify(event.payload) === JSON.stringify(draft.payload)
+      )
+        found.push(event);
+    }
+    return found;
+  }
 
   /** Queues work on the board after everything queued so far (a batch of messages is closed first). */
   private serially<T>(work: () => Promise<T> | T): Promise<T> {
@@ -348,6 +428,8 @@ export class Blackboard<TState> {
   /** Waits for queued commits, then refuses new ones. Does not close the store. */
   async close(): Promise<void> {
     this.unfollow();
+    // What waits out an outage gives up with its error: a closed board has no one to append for.
+    this.stopWaiting.abort();
     await this.serially(() => {
       this.closed = true;
     });
@@ -359,7 +441,11 @@ export class Blackboard<TState> {
     if (malformed) return { ok: false, error: malformed };
     if (commit.idempotencyKey !== undefined) {
       const prior = await this.store.findCommit(this.runId, commit.idempotencyKey);
-      if (prior) return { ok: true, event: prior, duplicate: true };
+      if (prior) {
+        // A commit tried again after its answer was lost: the board shows it, as if the answer had come.
+        await this.catchUp(prior.seq);
+        return { ok: true, event: prior, duplicate: true };
+      }
     }
     // Revived and applied as every replay of this commit will be (one function: the rebuilt board equals this one).
     const applied = applyRevived(this.schema, this.current.state, commit.patches);
@@ -412,7 +498,10 @@ export class Blackboard<TState> {
       await this.catchUp();
       return { ok: false, error: result.conflict };
     }
-    if (result.duplicate) return { ok: true, event: result.event, duplicate: true };
+    if (result.duplicate) {
+      await this.catchUp(result.event.seq);
+      return { ok: true, event: result.event, duplicate: true };
+    }
     let next = applied.state;
     if (result.event.seq !== this.current.seq + 1) {
       // Others appended before us without touching our paths: apply their events first, then ours again.
@@ -433,11 +522,17 @@ export class Blackboard<TState> {
 
   /**
    * Applies events other writers of this run appended to the store (up to `seq`, default the end), and
-   * hands them to subscribers. Runs inside the commit queue.
+   * hands them to subscribers. Runs inside the commit queue. The read waits out the store's outages: it
+   * often follows a write that landed, whose caller must not be told it failed.
    */
   private async catchUp(seq?: number): Promise<void> {
     if (seq !== undefined && seq <= this.current.seq) return;
-    for (const event of await this.store.read(this.runId, this.current.seq + 1, seq)) {
+    const from = this.current.seq + 1;
+    const events = await waitOut(() => this.store.read(this.runId, from, seq), {
+      isOutage: (e) => this.isOutage(e),
+      signal: this.stopWaiting.signal,
+    });
+    for (const event of events) {
       this.advance(
         event.type === 'commit' ? replayCommit(this.schema, this.current.state, event) : this.current.state,
         event,
@@ -507,9 +602,12 @@ export async function createBlackboard<TSchema extends AnySchema>(
       'invalid_initial_state',
       `The initial state contains ${bad.found} at ${formatPath(bad.path)}.`,
     );
-  const store = options.store ?? new MemoryStore();
+  const store: Store = options.store ?? new MemoryStore();
   const runId = options.runId ?? 'default';
-  const opened = await store.openRun(runId, initial);
+  // A store being unreachable for a while is waited out (opening a run again finds it: nothing doubles).
+  const patiently = <T>(op: () => Promise<T>) =>
+    waitOut(op, { isOutage: (e) => store.isOutage?.(e) === true, signal: options.signal });
+  const opened = await patiently(() => store.openRun(runId, initial));
   const start = opened.created ? initial : deepFreeze(revive(schema, opened.snapshot.state));
   // A reopened run: the newest snapshot, plus the log after it.
   let head: BoardSnapshot<BoardOf<TSchema>> = Object.freeze({
@@ -519,7 +617,7 @@ export async function createBlackboard<TSchema extends AnySchema>(
   });
   if (!opened.created && opened.head.seq > opened.snapshot.seq) {
     let state = head.state;
-    for (const event of await store.read(runId, opened.snapshot.seq + 1, opened.head.seq)) {
+    for (const event of await patiently(() => store.read(runId, opened.snapshot.seq + 1, opened.head.seq))) {
       if (event.type === 'commit') state = replayCommit(schema, state, event);
       head = Object.freeze({ state, version: event.version, seq: event.seq });
     }
@@ -535,6 +633,7 @@ export async function createBlackboard<TSchema extends AnySchema>(
       ((error, event) => console.error(`hearsay: a subscriber failed on seq ${event?.seq}`, error)),
     snapshot: head,
     ...(options.follow === undefined ? {} : { follow: options.follow }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
     limits,
   });
 }

@@ -47,3 +47,5 @@ export type {
 } from './transact.js';
 export { prepareCommit, transact } from './transact.js';
 export type { BoardSnapshot, Commit, CommitResult } from './types.js';
+export type { WaitOutOptions } from './wait-out.js';
+export { commitWaitingOut, OUTAGE_FIRST_WAIT_MS, OUTAGE_MAX_WAIT_MS, waitOut } from './wait-out.js';

@@ -117,6 +117,13 @@ export interface Store {
   markEnded(runId: string, endedAt: number): Promise<void>;
   /** The runs marked ended and not deleted, oldest first (the retention policy reads it). */
   endedRuns(): Promise<EndedRun[]>;
+  /**
+   * Whether an error of this store's means it could not be reached for now (a database restarting, a
+   * failover, a dropped connection), so the same call may succeed later (optional: a store in this process
+   * has no outages). Boards, workers and schedulers wait such errors out (see `waitOut`) instead of failing
+   * the step; any other error is a refusal, and fails at once.
+   */
+  isOutage?(error: unknown): boolean;
   /** Releases resources, and what the store held in memory; further calls fail. */
   close(): Promise<void>;
 }

@@ -504,6 +504,8 @@ export function createRuntime<TSchema extends AnySchema>(
       : undefined;
   worker?.start();
 
+  /** Aborted as the runtime closes: boards stop waiting out the store's outages (their appends fail). */
+  const closing = new AbortController();
   const openBoard = (runId: string) =>
     createBlackboard({
       schema: config.board.schema,
@@ -511,6 +513,7 @@ export function createRuntime<TSchema extends AnySchema>(
       store,
       runId,
       clock,
+      signal: closing.signal,
       ...(config.board.limits ? { limits: config.board.limits } : {}),
     });
 
@@ -1054,6 +1057,7 @@ export function createRuntime<TSchema extends AnySchema>(
       };
     },
     async close() {
+      closing.abort();
       const pending = [...runs.values()];
       for (const h of pending) h.cancel('the runtime is closing');
       await Promise.all(pending.map((h) => h.result));

@@ -20,9 +20,11 @@ import {
   type BoardSnapshot,
   type Commit,
   type CommitEvent,
+  commitWaitingOut,
   type Path,
   prepareCommit,
   type Unsubscribe,
+  waitOut,
 } from '../blackboard/index.js';
 import { consumeApproval } from '../llm/approval.js';
 import { admit, type Refusal, shallower } from './admission.js';
@@ -768,7 +770,14 @@ export class RunScheduler<TBoard> {
   private async claim(act: Activation<TBoard>): Promise<boolean> {
     const pool = act.agent.def.pool!;
     // An activation resumed after a crash may have claimed its item already (only those need to look).
-    if (act.resumed && (await this.board.findCommit(`${act.id}:claim`))) return true;
+    if (
+      act.resumed &&
+      (await waitOut(() => this.board.findCommit(`${act.id}:claim`), {
+        isOutage: (e) => this.board.isOutage(e),
+        signal: act.controller.signal,
+      }))
+    )
+      return true;
     const { value, commit } = prepareCommit(act.snapshot, (d) => pool.claim(d, act.key!), {
       author: act.agent.def.id,
       activationId: act.id,
@@ -776,7 +785,8 @@ export class RunScheduler<TBoard> {
       limits: this.board.limits,
     });
     if (value === false || !commit) return false;
-    const r = await this.board.commit(commit);
+    // Keyed: waited out through an outage without claiming twice.
+    const r = await commitWaitingOut(this.board, commit, act.controller.signal);
     if (r.ok) return true;
     this.refuse(act.agent, act.key, act.enabler, 'claimed_elsewhere', r.error.message);
     return false;
@@ -941,7 +951,9 @@ export class RunScheduler<TBoard> {
       st.def,
       commit.patches.map((p) => p.path),
     );
-    const result = forbidden ? { ok: false as const, error: forbidden } : await this.board.commit(commit);
+    const result = forbidden
+      ? { ok: false as const, error: forbidden }
+      : await commitWaitingOut(this.board, commit, act?.controller.signal);
     if (result.ok) {
       if (act) act.snapshot = this.board.snapshot();
       return { type: 'hearsay.committed', version: result.event.version };

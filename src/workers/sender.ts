@@ -1,4 +1,5 @@
 import type { BoardEvent, StepOutcome } from '../actors/index.js';
+import { waitOut } from '../blackboard/index.js';
 import type { RemoteAgentHost, StepSender } from '../runtime/remote-agents.js';
 import { type ActivationQueue, outage, type StepMessage } from './types.js';
 
@@ -29,9 +30,7 @@ export class QueueSender implements StepSender {
       // The database being unreachable for a while (a restart, a failover) is not the agent's failure:
       // dispatching and waiting are tried again until they get through, or the activation is stopped.
       await this.persist(signal, () => this.queue.dispatch(this.name, message));
-      const result = signal.aborted
-        ? undefined
-        : await this.persist(signal, () => this.queue.awaitResult(key, signal));
+      const result = await this.persist(signal, () => this.queue.awaitResult(key, signal));
       if (result === undefined || signal.aborted) {
         // Tried through an outage too: a step left running would go on committing to a stopped activation.
         await this.persist(AbortSignal.timeout(CANCEL_TRIES_MS), () =>
@@ -55,16 +54,17 @@ export class QueueSender implements StepSender {
     }
   }
 
-  /** Runs `op` until it succeeds, with a backoff, while its errors are outages; gives up when `signal` aborts. */
+  /**
+   * Runs `op` until it succeeds, waiting out the queue's outages; `undefined` once `signal` has aborted (the
+   * activation was stopped: what it waited for no longer matters, and the caller cancels the step).
+   */
   private async persist<T>(signal: AbortSignal, op: () => Promise<T>): Promise<T | undefined> {
-    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-      try {
-        return await op();
-      } catch (error) {
-        if (signal.aborted || !outage(this.queue, error)) throw error;
-        await new Promise((r) => setTimeout(r, delay));
-        if (signal.aborted) return undefined;
-      }
+    if (signal.aborted) return undefined;
+    try {
+      return await waitOut(op, { isOutage: (error) => outage(this.queue, error), signal });
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      throw error;
     }
   }
 }

@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Tracer, trace } from '@opentelemetry/api';
 import { type AgentDefinition, forbiddenCommit, type Usage } from '../actors/index.js';
 import {
   type AnySchema,
   type Blackboard,
   type Clock,
+  commitWaitingOut,
   createBlackboard,
   type Store,
+  waitOut,
 } from '../blackboard/index.js';
 import { describe, executeStep } from '../client/execute-step.js';
 import type { ModelClient } from '../llm/index.js';
@@ -90,6 +91,8 @@ export class ActivationWorker {
   private claimLoop: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  /** Aborted as the worker closes: whatever waits out an outage for it stops waiting. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly init: WorkerInit) {
     const o = init.options;
@@ -115,8 +118,10 @@ export class ActivationWorker {
       this.kick();
     });
     const idle = this.init.options.idleBoardMs ?? 30_000;
+    // Not unref'd: a worker keeps its process alive until it is closed. Through a database outage nothing
+    // else may (its connections are gone, and the store's timers to reconnect are unref'd): a worker
+    // process would otherwise end quietly in the middle of the outage it should wait out.
     this.sweeper = setInterval(() => this.sweep(idle), Math.min(idle, 5_000));
-    this.sweeper.unref?.();
     this.kick();
   }
 
@@ -188,7 +193,9 @@ export class ActivationWorker {
     try {
       held = await this.init.queue.heartbeat(claim, this.leaseMs);
     } catch {
-      return; // unreachable database: the lease may still hold; the fence decides at commit
+      // Unreachable database: the next beat tries again. Past a long outage the lease may have expired and
+      // the step been taken over: this one's commits and completion are then refused as fenced.
+      return;
     }
     // A heartbeat that lands after the step's own completion is refused: nothing was lost.
     if (!held && !entry.ending && !controller.signal.aborted) {
@@ -209,15 +216,16 @@ export class ActivationWorker {
    * idempotent); a result that could not be recorded before the worker closed is left to the lease.
    */
   private async record(claim: Claim, ended: StepResult): Promise<void> {
-    for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
-      try {
-        if ((await this.init.queue.complete(claim, ended)) === 'fenced') this.stats.fenced += 1;
-        else this.stats.completed += 1;
-        return;
-      } catch (error) {
-        if (this.closed || !outage(this.init.queue, error)) return;
-        await sleep(delay);
-      }
+    const { queue } = this.init;
+    try {
+      const recorded = await waitOut(() => queue.complete(claim, ended), {
+        isOutage: (error) => outage(queue, error),
+        signal: this.closing.signal,
+      });
+      if (recorded === 'fenced') this.stats.fenced += 1;
+      else this.stats.completed += 1;
+    } catch {
+      // Refused, or still unreachable as the worker closed: the lease runs out and the step is taken over.
     }
   }
 
@@ -245,6 +253,7 @@ export class ActivationWorker {
           fence: claim.token,
           port: {
             at: async (version) => {
+              // The board's reads wait out the database's outages (until the worker closes).
               const snap = board.version >= version ? board.snapshot() : await board.refresh();
               if (snap.version < version)
                 throw new Error(
@@ -259,14 +268,15 @@ export class ActivationWorker {
               );
               if (forbidden) return { ok: false, code: forbidden.code, message: forbidden.message };
               // The n-th commit of a step has the key a local step would give it: a step run again after
-              // a lost lease cannot apply a commit that already landed.
-              const r = await board.commit({
-                ...c,
-                author: def.id,
-                activationId: claim.activationId,
-                idempotencyKey: stepCommitKey(claim.activationId, ++commits),
-                fence,
-              });
+              // a lost lease cannot apply a commit that already landed, nor can a commit tried again after
+              // its answer was lost (it is found as a duplicate). The database being unreachable (a
+              // restart, a failover) is waited out, not the step's failure; a lost lease ends the waiting.
+              const idempotencyKey = stepCommitKey(claim.activationId, ++commits);
+              const r = await commitWaitingOut(
+                board,
+                { ...c, author: def.id, activationId: claim.activationId, idempotencyKey, fence },
+                controller.signal,
+              );
               if (r.ok) return { ok: true, version: r.event.version };
               if (r.error.code === 'fenced') {
                 this.stats.fenced += 1;
@@ -275,7 +285,8 @@ export class ActivationWorker {
               return { ok: false, code: r.error.code, message: r.error.message };
             },
             publish: async (topic, payload) => {
-              // Fenced like the step's commits: a worker that lost its lease adds nothing to the log.
+              // Fenced like the step's commits: a worker that lost its lease adds nothing to the log. The
+              // board waits an outage out itself (a message whose answer was lost is not appended twice).
               const r = await board.publish(topic, payload, { author: def.id, fence });
               if (r.ok) return;
               if (r.error.code === 'fenced') {
@@ -326,6 +337,8 @@ export class ActivationWorker {
           clock: this.init.clock,
           // Read when a step needs a newer version, not on every commit of the run.
           follow: false,
+          // Opening and appending wait out the database's outages until the worker closes.
+          signal: this.closing.signal,
         }) as Promise<Blackboard<unknown>>,
         used: Date.now(),
         users: 0,
@@ -355,6 +368,7 @@ export class ActivationWorker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     this.stopHints?.();
     clearInterval(this.sweeper);
     for (const r of this.running.values()) r.controller.abort(new Error('the worker is closing'));

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,8 +50,12 @@ const freePort = (): Promise<number> =>
 export interface Cluster {
   readonly connectionString: string;
   readonly port: number;
-  /** Stops the server at once (`-m immediate`: no shutdown checkpoint, like a crash) and starts it again. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server and starts it again: by default at once (`-m immediate`: no shutdown checkpoint, like a
+   * crash); with `mode: 'fast'` as `pg_ctl restart -m fast` does (sessions are terminated, a checkpoint is
+   * written), staying down `downMs` in between. A fast restart runs the tools without blocking this process.
+   */
+  restart(options?: { readonly mode?: 'immediate' | 'fast'; readonly downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,6 +72,12 @@ export async function startCluster(): Promise<Cluster> {
     const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
     execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   };
+  const runAsync = (tool: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => {
+      const cmd = join(bin, tool);
+      const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+      execFile(file, argv, (error) => (error ? reject(error) : resolve()));
+    });
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
@@ -76,15 +86,43 @@ export async function startCluster(): Promise<Cluster> {
   const data = join(dir, 'data');
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
   const start = () =>
-    run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+    run('pg_ctl', [
+      '-D',
+      data,
+      '-o',
+      serverOptions,
+      '-l',
+      join(dir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
   start();
   return {
     port,
-    async restart() {
-      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      start();
+    async restart(options = {}) {
+      if (options.mode !== 'fast') {
+        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        start();
+        return;
+      }
+      await runAsync('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      await new Promise((r) => setTimeout(r, options.downMs ?? 0));
+      await runAsync('pg_ctl', [
+        '-D',
+        data,
+        '-o',
+        serverOptions,
+        '-l',
+        join(dir, 'server.log'),
+        '-w',
+        '-t',
+        '60',
+        'start',
+      ]);
     },
     connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async stop() {
