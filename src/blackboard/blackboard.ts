@@ -15,6 +15,7 @@ import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
 import { type BoardLimits, boardLimits, DEFAULT_BOARD_LIMITS, nestsDeeperThan } from './limits.js';
 import { coverPaths, formatPath, type Path } from './path.js';
 import { replayCommit } from './replay.js';
+import { checkRunId } from './run-id.js';
 import { type AnySchema, applyRevived, revive, validateAll, validatePatch } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
 import type { Store } from './store.js';
@@ -509,6 +510,8 @@ export async function createBlackboard<TSchema extends AnySchema>(
     );
   const store = options.store ?? new MemoryStore();
   const runId = options.runId ?? 'default';
+  // Before the store sees it: a bad id is refused alike by every store, and leaves nothing behind.
+  checkRunId(runId);
   const opened = await store.openRun(runId, initial);
   const start = opened.created ? initial : deepFreeze(revive(schema, opened.snapshot.state));
   // A reopened run: the newest snapshot, plus the log after it.

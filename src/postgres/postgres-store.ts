@@ -4,6 +4,7 @@ import {
   type CommitDraft,
   type CommitEvent,
   type Conflict,
+  checkRunId,
   type EndedRun,
   type Fence,
   type Fenced,
@@ -27,6 +28,7 @@ import type {
   StepResult,
 } from '../workers/types.js';
 import { activationKeyOf } from '../workers/types.js';
+import { storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { isPostgresOutage } from './outage.js';
 
@@ -45,9 +47,41 @@ export interface PostgresStoreOptions {
    * notifications, a dropped LISTEN connection and poolers that do not pass LISTEN through.
    */
   readonly pollMs?: number;
+  /**
+   * The `application_name` of the connections of the pool the store makes (with `connectionString`), so
+   * operators can tell who holds what in `pg_stat_activity`: name the worker or process (a worker's id, say).
+   * Default `hearsay-<pid>`. Printable ASCII, at most 63 characters (what PostgreSQL keeps). With `pool`,
+   * set `application_name` on your pool instead.
+   */
+  readonly applicationName?: string;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const APPLICATION_NAME = /^[\x20-\x7e]{1,63}$/;
+/** NOTIFY's payload limit is 8,000 bytes. */
+const NOTIFY_MAX_BYTES = 8000;
+
+/**
+ * The most UTF-8 bytes of a run id the store takes: it sits in index rows (at most about 2,700 bytes, with an
+ * activation's id beside it) and in notifications (at most 8,000 bytes).
+ */
+export const POSTGRES_MAX_RUN_ID_BYTES = 1000;
+
+const rethrowStoreError = (error: unknown): never => {
+  throw storeError(error);
+};
+
+/** Refuses (`invalid_id`) a run id PostgreSQL could not hold, before it reaches SQL. */
+function checkPostgresRunId(runId: string): void {
+  checkRunId(runId);
+  const bytes = Buffer.byteLength(runId, 'utf8');
+  if (bytes > POSTGRES_MAX_RUN_ID_BYTES)
+    throw new BlackboardError(
+      'invalid_id',
+      `The run id ${JSON.stringify(runId.slice(0, 60))}… has ${bytes} bytes in UTF-8, more than the ${POSTGRES_MAX_RUN_ID_BYTES} a PostgresStore takes: use a shorter id.`,
+      { details: { id: 'runId', problem: 'too long for PostgreSQL' } },
+    );
+}
 
 /**
  * A store on PostgreSQL: each run's log in a table, every commit one transaction that locks the run's
@@ -99,7 +133,18 @@ export class PostgresStore implements Store, ActivationQueue {
     if (!SCHEMA_NAME.test(schema))
       throw new TypeError(`Schema "${schema}": use lower-case letters, digits and _.`);
     if (!options.pool && !options.connectionString) throw new TypeError('Give a pool or a connectionString.');
-    const pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString });
+    const applicationName = options.applicationName ?? `hearsay-${process.pid}`;
+    if (options.pool && options.applicationName !== undefined)
+      throw new TypeError(
+        'applicationName names the pool the store makes: set application_name on your pool.',
+      );
+    if (!APPLICATION_NAME.test(applicationName))
+      throw new TypeError(
+        `applicationName ${JSON.stringify(applicationName)}: use 1 to 63 printable ASCII characters.`,
+      );
+    const pool =
+      options.pool ??
+      new pg.Pool({ connectionString: options.connectionString, application_name: applicationName });
     // An idle connection the server drops (a restart, a terminated backend) is an 'error' on the pool;
     // unheard, it would end the process. The pool discards that connection and opens a new one when needed.
     if (!options.pool) pool.on('error', () => undefined);
@@ -150,7 +195,7 @@ export class PostgresStore implements Store, ActivationQueue {
 
   private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
-    return this.track(this.inTransaction(work));
+    return this.track(this.inTransaction(work).catch(rethrowStoreError));
   }
 
   private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -179,10 +224,11 @@ export class PostgresStore implements Store, ActivationQueue {
 
   private query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
-    return this.track(this.pool.query<R>(sql, values));
+    return this.track(this.pool.query<R>(sql, values).catch(rethrowStoreError));
   }
 
   async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
+    checkPostgresRunId(runId);
     return this.transaction(async (c) => {
       const inserted = await c.query(
         `INSERT INTO ${this.t('runs')} (id, seq, version, horizon) VALUES ($1, 0, 0, 0) ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -710,9 +756,12 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   private async announceEnded(key: ActivationKey): Promise<void> {
+    const payload = `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`;
+    // A payload over NOTIFY's 8,000 bytes (a long pooled item key in the activation id) would fail the
+    // completion: the bare notice wakes every waiter instead, each of which reads its own row.
     await this.query('SELECT pg_notify($1, $2)', [
       this.activationChannel,
-      `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`,
+      Buffer.byteLength(payload, 'utf8') < NOTIFY_MAX_BYTES ? payload : 'ended',
     ]);
   }
 
@@ -776,7 +825,12 @@ export class PostgresStore implements Store, ActivationQueue {
       for (const l of this.hintListeners) l({ queued: a ?? '' });
       return;
     }
-    const key = { runId: a ?? '', activationId: b ?? '', attempt: Number(c) };
+    if (a === undefined) {
+      for (const set of this.waiting.values()) for (const w of set) w();
+      for (const l of this.hintListeners) l({ poll: true });
+      return;
+    }
+    const key = { runId: a, activationId: b ?? '', attempt: Number(c) };
     for (const w of this.waiting.get(activationKeyOf(key)) ?? []) w();
     for (const l of this.hintListeners) l({ ended: key });
   }
