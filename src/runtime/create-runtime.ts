@@ -536,6 +536,7 @@ export function createRuntime<TSchema extends AnySchema>(
   /** Runs being started or resumed (between the check and `runs`): two calls never open one run twice. */
   const opening = new Set<string>();
   async function claiming<T>(runId: string, open: () => Promise<T>): Promise<T> {
+    checkRunId(runId);
     if (runs.has(runId) || opening.has(runId))
       throw new TypeError(`The run "${runId}" is already in progress in this runtime.`);
     opening.add(runId);
@@ -573,7 +574,6 @@ export function createRuntime<TSchema extends AnySchema>(
     options: RunOptions,
   ): Promise<RunHandle<TBoard>> {
     // What can be refused is refused before the store sees the run: a refused start leaves nothing behind.
-    checkRunId(runId);
     await checkRunInput(config.board, input);
     const board = await openBoard(runId);
     if (board.seq > 0) {
