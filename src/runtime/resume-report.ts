@@ -23,7 +23,8 @@ export interface ResumeFailure {
 
 /**
  * The handles of the runs `resumeAll` picked up (an array, as before), with the runs it could not resume in
- * `failures` (empty when every run was resumed).
+ * `failures` (empty when every run was resumed; a property that is not enumerable, so the array compares and
+ * serialises as before).
  *
  * @example
  * const resumed = await runtime.resumeAll();
@@ -44,8 +45,15 @@ export function resumeFailure(runId: string, error: unknown): ResumeFailure {
     : { runId, code: 'failed', message: `Resuming run "${runId}" failed: ${said}`, error };
 }
 
-/** @internal Handles and failures, as one {@link ResumedRuns}. */
+/**
+ * @internal Handles and failures, as one {@link ResumedRuns}. `failures` is not enumerable: the array
+ * compares, prints and serialises as the plain array of handles it was before.
+ */
 export const resumedRuns = <TBoard>(
   handles: RunHandle<TBoard>[],
   failures: ResumeFailure[],
-): ResumedRuns<TBoard> => Object.assign(handles, { failures });
+): ResumedRuns<TBoard> =>
+  Object.defineProperty(handles, 'failures', {
+    value: Object.freeze(failures),
+    enumerable: false,
+  }) as ResumedRuns<TBoard>;
