@@ -53,8 +53,18 @@ const nested = (levels: number): unknown => {
   return v;
 };
 
-/** Every way the team's start can be refused for what it was given, on any store. */
-async function refuseStarts(runtime: ReturnType<typeof interruptTeam>, extraIds: string[] = []) {
+const sorted = async (store: Store) => [...((await store.listRuns?.()) ?? [])].sort();
+
+/**
+ * Every way the team's start can be refused for what it was given, on any store: its input (item 3), then
+ * its run id (item 4). The store's runs are checked after each kind.
+ */
+async function refuseStarts(
+  runtime: ReturnType<typeof interruptTeam>,
+  store: Store,
+  extraIds: string[] = [],
+) {
+  const before = await sorted(store);
   // A schema mismatch.
   await expect(runtime.start({ go: 'yes' } as never, { runId: 'refused-schema' })).rejects.toThrow(
     /does not fit the board/,
@@ -63,6 +73,7 @@ async function refuseStarts(runtime: ReturnType<typeof interruptTeam>, extraIds:
   await expect(
     runtime.start({ go: true, note: nested(400) } as never, { runId: 'refused-nesting' }),
   ).rejects.toThrow(/does not fit the board/);
+  expect(await sorted(store)).toEqual(before);
   // Run ids no store may hold.
   for (const runId of ['nul\u0000id', 'line\nbreak', 'x'.repeat(9000), '', '\ud800lone', ...extraIds]) {
     const error = await runtime.start({ go: true }, { runId }).then(
@@ -72,9 +83,8 @@ async function refuseStarts(runtime: ReturnType<typeof interruptTeam>, extraIds:
     expect(error).toBeInstanceOf(BlackboardError);
     expect(error).toMatchObject({ code: 'invalid_id' });
   }
+  expect(await sorted(store)).toEqual(before);
 }
-
-const sorted = async (store: Store) => [...((await store.listRuns?.()) ?? [])].sort();
 
 describe('a refused run start leaves nothing behind (memory store)', () => {
   it('keeps listRuns unchanged and the run id free for a start that fits', async () => {
@@ -82,7 +92,7 @@ describe('a refused run start leaves nothing behind (memory store)', () => {
     const runtime = interruptTeam(store, async () => 3);
     await runtime.run({ go: true }, { runId: 'done-before' });
     const before = await sorted(store);
-    await refuseStarts(runtime);
+    await refuseStarts(runtime, store);
     expect(await sorted(store)).toEqual(before);
     // The refused id was not taken: a start that fits goes through under it.
     expect((await runtime.run({ go: true }, { runId: 'refused-schema' })).outcome).toBe('completed');
@@ -130,7 +140,7 @@ describe('a refused run next to interrupted ones (FileStore)', () => {
     const before = await sorted(store);
     expect(before).toEqual(['interrupted-1', 'interrupted-2', 'interrupted-3']);
     // Over the FileStore's own bound (a file name), under the shared one.
-    await refuseStarts(runtime, ['é'.repeat(100)]);
+    await refuseStarts(runtime, store, ['é'.repeat(100)]);
     expect(await sorted(store)).toEqual(before);
 
     // An empty run left by an older version sits among them: it is reported, the others go on.
@@ -168,7 +178,7 @@ describe.runIf(postgresAvailable('resume next to refused runs on PostgreSQL'))(
       const before = await sorted(store);
       expect(before).toEqual(['interrupted-1', 'interrupted-2', 'interrupted-3']);
       // 400 characters of three UTF-8 bytes each: under the shared bound, over the PostgreSQL store's.
-      await refuseStarts(starter, ['€'.repeat(400)]);
+      await refuseStarts(starter, store, ['€'.repeat(400)]);
       expect(await sorted(store)).toEqual(before);
       await starter.close();
 
