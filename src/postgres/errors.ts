@@ -1,6 +1,9 @@
 import { BlackboardError } from '../blackboard/index.js';
 import { isPostgresOutage } from './outage.js';
 
+/** A SQLSTATE: five digits or upper-case letters. */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
 /** What to do about a refusal, by SQLSTATE, where the database's own words do not say it. */
 const ADVICE: Readonly<Record<string, string>> = {
   '22021':
@@ -16,26 +19,25 @@ const ADVICE: Readonly<Record<string, string>> = {
 };
 
 /**
- * What the store lets reach its caller of an error from PostgreSQL. The store's own errors pass as they are.
- * So does an outage (see {@link isPostgresOutage}): callers and workers classify it with `store.isOutage`
- * and wait it out. Any other error (a refusal: bad input, a permission, a missing table) becomes a
+ * What the store lets reach its caller of an error on its way to PostgreSQL. An outage passes as it is (see
+ * {@link isPostgresOutage}): callers and workers classify it with `store.isOutage` and wait it out. A refusal
+ * by the database (an error with a SQLSTATE: bad input, a permission, a missing table) becomes a
  * `BlackboardError` with code `store_failure`, a message that says what to do, the SQLSTATE in `details`,
- * and the original error as `cause`.
+ * and the original error as `cause`. Anything else (the store's own errors, a bug) passes as it is.
  *
  * @example
  * await pool.query(sql, values).catch((error) => { throw storeError(error); });
  */
 export function storeError(error: unknown): unknown {
-  if (error instanceof BlackboardError || isPostgresOutage(error)) return error;
-  const sqlState = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  const state = typeof sqlState === 'string' ? sqlState : undefined;
-  const said = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error) || error instanceof BlackboardError || isPostgresOutage(error)) return error;
+  const state = (error as { code?: unknown }).code;
+  if (typeof state !== 'string' || !SQLSTATE.test(state)) return error;
   const advice =
-    (state && ADVICE[state]) ??
+    ADVICE[state] ??
     'It is not an outage (waiting will not mend it): check the database (schema, permissions) and what was given to the store.';
   return new BlackboardError(
     'store_failure',
-    `PostgreSQL refused the store's request: ${said}${state ? ` (SQLSTATE ${state})` : ''}. ${advice}`,
+    `PostgreSQL refused the store's request: ${error.message} (SQLSTATE ${state}). ${advice}`,
     { cause: error, details: { sqlState: state } },
   );
 }

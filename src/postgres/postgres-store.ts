@@ -458,7 +458,7 @@ export class PostgresStore implements Store, ActivationQueue {
     touched: readonly Path[],
   ): Promise<Conflict | undefined> {
     const head = await this.requireRun(runId);
-    return this.conflictOf(this.pool, runId, head, baseVersion, touched);
+    return this.conflictOf(this.pool, runId, head, baseVersion, touched).catch(rethrowStoreError);
   }
 
   async saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
