@@ -63,7 +63,11 @@ const NOTIFY_MAX_BYTES = 8000;
 
 /**
  * The most UTF-8 bytes of a run id the store takes: it sits in index rows (at most about 2,700 bytes, with an
- * activation's id beside it) and in notifications (at most 8,000 bytes).
+ * activation's id beside it) and in notifications (at most 8,000 bytes). Over it, `openRun` (and so a run
+ * start) throws a `BlackboardError` `invalid_id` before anything reaches SQL.
+ *
+ * @example
+ * if (Buffer.byteLength(runId) > POSTGRES_MAX_RUN_ID_BYTES) reply(400, 'run id too long');
  */
 export const POSTGRES_MAX_RUN_ID_BYTES = 1000;
 

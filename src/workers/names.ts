@@ -5,6 +5,9 @@ import type { WorkerOptions } from './worker.js';
 /**
  * The most characters a worker's queue name or id may have: both reach the database (rows, notifications),
  * a child team's queue adds `.<team>` to its parent's.
+ *
+ * @example
+ * createRuntime({ ...team, store, role: 'worker', worker: { id: workerId.slice(0, MAX_WORKER_NAME_LENGTH) } });
  */
 export const MAX_WORKER_NAME_LENGTH = 200;
 
