@@ -66,3 +66,121 @@ INSERT INTO "hearsay".migrations (version) VALUES (2);
 ALTER TABLE "hearsay".runs ADD COLUMN ended_at_ms bigint;
 CREATE INDEX runs_ended ON "hearsay".runs (ended_at_ms) WHERE ended_at_ms IS NOT NULL;
 INSERT INTO "hearsay".migrations (version) VALUES (3);
+
+-- migration 4
+-- A commit is one statement: this function, called on its own (its own transaction). On the server, with no
+-- client round trip in between, it locks the run's row, checks the fence against the clock now (under a
+-- share lock a reclaim waits for), finds an earlier commit with the same idempotency key, applies the
+-- path-level conflict rule to the writes committed after the base, appends the event, moves the head and
+-- notifies. A client paused mid-commit therefore holds no lock while paused, and its commit is judged
+-- when it reaches the server: a lease that expired meanwhile refuses it (fenced).
+-- The body is the client's JSON with the head's numbers put in: body_head || seq || body_mid || version ||
+-- body_tail (json keeps it byte for byte).
+-- A path's prefixes, each as a key (its segments as JSON strings, one after another: no key is a prefix of
+-- another's by accident), and whether it is the whole path. Segments are compared as text, as everywhere:
+-- index 1 and key "1" name the same slot.
+CREATE FUNCTION "hearsay".path_prefixes(p json) RETURNS TABLE (k text, whole boolean)
+LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT '', json_array_length(p) = 0
+  UNION ALL
+  SELECT string_agg(to_json(s)::text, '') OVER (ORDER BY n), n = json_array_length(p)
+    FROM json_array_elements_text(p) WITH ORDINALITY AS x(s, n)
+$fn$;
+
+CREATE FUNCTION "hearsay".commit_event(
+  p_run text, p_base bigint, p_touched json, p_writes json, p_key text,
+  p_body_head text, p_body_mid text, p_body_tail text,
+  p_fence_activation text, p_fence_attempt integer, p_fence_token bigint,
+  p_channel text, p_lock_timeout_ms integer
+) RETURNS TABLE (outcome text, at_seq bigint, at_version bigint, prior json)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  head record;
+BEGIN
+  PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
+  SELECT r.seq, r.version, r.horizon INTO head FROM "hearsay".runs r WHERE r.id = p_run FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'no_run'::text, NULL::bigint, NULL::bigint, NULL::json;
+    RETURN;
+  END IF;
+  IF p_fence_activation IS NOT NULL THEN
+    PERFORM 1 FROM "hearsay".activations a
+      WHERE a.run = p_run AND a.activation = p_fence_activation AND a.attempt = p_fence_attempt
+        AND a.fence = p_fence_token AND a.status = 'running' AND a.lease_until > clock_timestamp()
+      FOR SHARE;
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT 'fenced'::text, head.seq, head.version, NULL::json;
+      RETURN;
+    END IF;
+  END IF;
+  -- After the fence: a worker that lost its lease is refused, even for a commit its successor already made.
+  IF p_key IS NOT NULL THEN
+    RETURN QUERY SELECT 'duplicate'::text, e.seq, e.version, e.body FROM "hearsay".events e
+      WHERE e.run = p_run AND e.idempotency_key = p_key;
+    IF FOUND THEN RETURN; END IF;
+  END IF;
+  -- The conflict rule: a touched path overlaps a later write when one is a prefix of the other. Each path
+  -- is keyed by its prefixes (path_prefixes), so the rule is two joins on keys, linear in the paths
+  -- rather than one comparison per pair of them. Nothing later than the base: nothing to compare.
+  IF p_base < head.horizon OR (p_base < head.version AND EXISTS (
+    WITH l AS (
+      SELECT x.k, x.whole FROM "hearsay".events e, json_array_elements(e.writes) w(path),
+             "hearsay".path_prefixes(w.path) x
+       WHERE e.run = p_run AND e.type = 'commit' AND e.version > p_base),
+    t AS (
+      SELECT x.k, x.whole FROM json_array_elements(p_touched) tp(path), "hearsay".path_prefixes(tp.path) x)
+    -- a later write that is a touched path or its ancestor
+    SELECT 1 FROM (SELECT DISTINCT k FROM l WHERE whole) a JOIN (SELECT DISTINCT k FROM t) b USING (k)
+    UNION ALL
+    -- a later write below a touched path
+    SELECT 1 FROM (SELECT DISTINCT k FROM t WHERE whole) a JOIN (SELECT DISTINCT k FROM l) b USING (k))) THEN
+    RETURN QUERY SELECT 'conflict'::text, head.seq, head.version, NULL::json;
+    RETURN;
+  END IF;
+  INSERT INTO "hearsay".events (run, seq, type, version, writes, idempotency_key, body)
+    VALUES (p_run, head.seq + 1, 'commit', head.version + 1, p_writes, p_key,
+            (p_body_head || (head.seq + 1) || p_body_mid || (head.version + 1) || p_body_tail)::json);
+  UPDATE "hearsay".runs SET seq = head.seq + 1, version = head.version + 1 WHERE id = p_run;
+  PERFORM pg_notify(p_channel, p_run || E'\n' || (head.seq + 1));
+  RETURN QUERY SELECT 'committed'::text, head.seq + 1, head.version + 1, NULL::json;
+END
+$fn$;
+
+-- Messages appended in one statement, the same way: lock, fence (when given), insert after the head,
+-- move the head, notify. Each body is body_head || seq || body_mid || version || its tail.
+CREATE FUNCTION "hearsay".append_messages(
+  p_run text, p_body_head text, p_body_mid text, p_body_tails text[],
+  p_fence_activation text, p_fence_attempt integer, p_fence_token bigint,
+  p_channel text, p_lock_timeout_ms integer
+) RETURNS TABLE (outcome text, at_seq bigint, at_version bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  head record;
+  n integer := cardinality(p_body_tails);
+BEGIN
+  PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
+  SELECT r.seq, r.version INTO head FROM "hearsay".runs r WHERE r.id = p_run FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'no_run'::text, NULL::bigint, NULL::bigint;
+    RETURN;
+  END IF;
+  IF p_fence_activation IS NOT NULL THEN
+    PERFORM 1 FROM "hearsay".activations a
+      WHERE a.run = p_run AND a.activation = p_fence_activation AND a.attempt = p_fence_attempt
+        AND a.fence = p_fence_token AND a.status = 'running' AND a.lease_until > clock_timestamp()
+      FOR SHARE;
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT 'fenced'::text, head.seq, head.version;
+      RETURN;
+    END IF;
+  END IF;
+  INSERT INTO "hearsay".events (run, seq, type, version, writes, idempotency_key, body)
+    SELECT p_run, head.seq + m.n, 'message', head.version, NULL, NULL,
+           (p_body_head || (head.seq + m.n) || p_body_mid || head.version || m.tail)::json
+      FROM unnest(p_body_tails) WITH ORDINALITY AS m(tail, n);
+  UPDATE "hearsay".runs SET seq = head.seq + n WHERE id = p_run;
+  PERFORM pg_notify(p_channel, p_run || E'\n' || (head.seq + n));
+  RETURN QUERY SELECT 'appended'::text, head.seq, head.version;
+END
+$fn$;
+INSERT INTO "hearsay".migrations (version) VALUES (4);

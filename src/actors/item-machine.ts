@@ -1,14 +1,21 @@
 import type { Draft } from 'immer';
 import { type AnyStateMachine, fromPromise, setup } from 'xstate';
 import { agentActions } from './actions.js';
-import type { BoardEvent } from './board-event.js';
+import type { ActivationInfo, BoardEvent } from './board-event.js';
 
 /** What {@link itemMachine} runs for one work item. */
 export interface ItemMachineOptions<TBoard, TOutput> {
   /** The slow work for the item (a model call, a tool), from the board the activation saw. */
   readonly work: (args: { readonly event: BoardEvent<TBoard>; readonly key: string }) => Promise<TOutput>;
-  /** Writes the result back to the board (committed as the activation's commit). */
-  readonly done: (draft: Draft<TBoard>, result: { readonly key: string; readonly output: TOutput }) => void;
+  /**
+   * Writes the result back to the board (committed as the activation's commit). `activation` is the
+   * activation that did the work: its `id`, `attempt` and, on a worker, the `fence` of its lease (to record
+   * who did it, or to hand to a service that refuses a stale holder).
+   */
+  readonly done: (
+    draft: Draft<TBoard>,
+    result: { readonly key: string; readonly output: TOutput; readonly activation: ActivationInfo },
+  ) => void;
 }
 
 /**
@@ -32,9 +39,10 @@ export function itemMachine<TBoard, TOutput>(options: ItemMachineOptions<TBoard,
       context: {} as { key: string },
     },
     actors: {
-      work: fromPromise(async ({ input }: { input: { event: BoardEvent<TBoard>; key: string } }) =>
-        options.work(input),
-      ),
+      work: fromPromise(async ({ input }: { input: { event: BoardEvent<TBoard>; key: string } }) => ({
+        output: await options.work(input),
+        activation: input.event.activation,
+      })),
     },
   }).createMachine({
     context: ({ input }) => ({ key: input.key }),
@@ -48,9 +56,15 @@ export function itemMachine<TBoard, TOutput>(options: ItemMachineOptions<TBoard,
           onDone: {
             target: 'done',
             actions: commit(
-              ({ context, event }: { context: { key: string }; event: { output: TOutput } }) =>
+              ({
+                context,
+                event,
+              }: {
+                context: { key: string };
+                event: { output: { output: TOutput; activation: ActivationInfo } };
+              }) =>
                 (d) =>
-                  options.done(d, { key: context.key, output: event.output }),
+                  options.done(d, { key: context.key, ...event.output }),
             ),
           },
         },

@@ -57,7 +57,9 @@ export interface Store {
    * Appends a commit if none of `touched` overlaps a path written after `draft.baseVersion`;
    * returns the original event when `draft.idempotencyKey` was already accepted. With `fence` (a worker's
    * commit, only ever given to a store that leases activations), the commit is refused as `fenced` unless
-   * that lease is still the activation's and unexpired, checked in the same transaction.
+   * that lease is still the activation's and unexpired when the write applies (checked in the same
+   * server-side statement, before the idempotency key: a worker that lost its lease is refused even for a
+   * commit its successor already made).
    */
   commit(
     runId: string,

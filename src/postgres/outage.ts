@@ -1,9 +1,11 @@
 /**
  * SQLSTATE classes and codes that go away by waiting: connection exceptions (08), operator intervention
- * such as a shutdown or a server still starting (57P01–57P03), too many connections (53300), and the
- * transaction conflicts a retry resolves (40001 serialization failure, 40P01 deadlock).
+ * such as a shutdown or a server still starting (57P01–57P03), too many connections (53300), the
+ * transaction conflicts a retry resolves (40001 serialization failure, 40P01 deadlock), a lock not granted
+ * in time (55P03: its holder is ended once idle past the store's `lockTimeoutMs`), and a session the server
+ * ended for sitting idle in a transaction (25P03).
  */
-const TRANSIENT_STATES = /^(08...|57P0[123]|53300|40001|40P01)$/;
+const TRANSIENT_STATES = /^(08...|57P0[123]|53300|40001|40P01|55P03|25P03)$/;
 
 /** What node-postgres says, without a code, when the connection went away under a query. */
 const LOST_CONNECTION =

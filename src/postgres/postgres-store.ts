@@ -54,6 +54,19 @@ export interface PostgresStoreOptions {
    * set `application_name` on your pool instead.
    */
   readonly applicationName?: string;
+  /**
+   * The longest a client of the store can hold a lock the run needs (default 5000 ms; 100–600,000). Commits
+   * and appends are one statement each and hold nothing between round trips; the store's few transactions
+   * (opening, compacting and migrating) are ended by the server once idle this long (a process paused or cut
+   * off mid-transaction), which releases their locks. A statement waits at most twice this for a lock,
+   * then fails with `lock_not_available` (55P03), which counts as an outage: waited out and tried again.
+   */
+  readonly lockTimeoutMs?: number;
+  /**
+   * The longest one statement of the store may run (default 30,000 ms; 1,000–3,600,000), on the pool the
+   * store owns. On a pool you give, set `statement_timeout` on the pool yourself.
+   */
+  readonly statementTimeoutMs?: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -116,6 +129,7 @@ export class PostgresStore implements Store, ActivationQueue {
     private readonly schema: string,
     private readonly ownsPool: boolean,
     private readonly pollMs: number,
+    private readonly lockTimeoutMs: number,
   ) {}
 
   /** The `application_name` of this store's LISTEN connection (one per store: operators can find it). */
@@ -146,13 +160,27 @@ export class PostgresStore implements Store, ActivationQueue {
       throw new TypeError(
         `applicationName ${JSON.stringify(applicationName)}: use 1 to 63 printable ASCII characters.`,
       );
+    const lockTimeoutMs = boundedMs('lockTimeoutMs', options.lockTimeoutMs, 5_000, 100, 600_000);
+    const statementTimeoutMs = boundedMs(
+      'statementTimeoutMs',
+      options.statementTimeoutMs,
+      30_000,
+      1_000,
+      3_600_000,
+    );
     const pool =
       options.pool ??
-      new pg.Pool({ connectionString: options.connectionString, application_name: applicationName });
+      new pg.Pool({
+        connectionString: options.connectionString,
+        application_name: applicationName,
+        statement_timeout: statementTimeoutMs,
+        lock_timeout: 2 * lockTimeoutMs,
+        idle_in_transaction_session_timeout: lockTimeoutMs,
+      });
     // An idle connection the server drops (a restart, a terminated backend) is an 'error' on the pool;
     // unheard, it would end the process. The pool discards that connection and opens a new one when needed.
     if (!options.pool) pool.on('error', () => undefined);
-    const store = new PostgresStore(pool, schema, !options.pool, options.pollMs ?? 1000);
+    const store = new PostgresStore(pool, schema, !options.pool, options.pollMs ?? 1000, lockTimeoutMs);
     try {
       await store.migrate();
     } catch (error) {
@@ -212,7 +240,10 @@ export class PostgresStore implements Store, ActivationQueue {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
+      // Bounded on any pool, ours or the caller's: a lock waited for, and a pause between statements.
+      await client.query(
+        `BEGIN; SET LOCAL lock_timeout = ${2 * this.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${this.lockTimeoutMs}`,
+      );
       const result = await work(client);
       await client.query('COMMIT');
       return result;
@@ -296,62 +327,80 @@ export class PostgresStore implements Store, ActivationQueue {
     return index.check(touched, baseVersion, head.version);
   }
 
+  /**
+   * One statement, `commit_event` (migration 4), decides and writes on the server: the run's lock, the
+   * idempotency key, the fence (against the clock when the write applies), the conflict rule, the insert,
+   * the head and the notification. A conflict is then explained here, from the writes after the base.
+   */
   async commit(
     runId: string,
     draft: CommitDraft,
     touched: readonly Path[],
     fence?: Fence,
   ): Promise<StoreCommitResult> {
-    return this.transaction(async (c) => {
-      const head = await this.lockRun(c, runId);
-      if (draft.idempotencyKey !== undefined) {
-        const prior = await c.query<{ body: CommitEvent }>(
-          `SELECT body FROM ${this.t('events')} WHERE run = $1 AND idempotency_key = $2`,
-          [runId, draft.idempotencyKey],
-        );
-        if (prior.rows[0]) return { ok: true, event: prior.rows[0].body, duplicate: true };
-      }
-      if (fence) {
-        const fenced = await this.fenceLost(c, runId, fence);
-        if (fenced) return { ok: false, fenced };
-      }
-      const conflict = await this.conflictOf(c, runId, head, draft.baseVersion, touched);
-      if (conflict) return { ok: false, conflict };
-      const event: CommitEvent = {
-        type: 'commit',
+    const body = bodyParts('commit', runId, draft);
+    const r = await this.query<{ outcome: string; at_seq: string; at_version: string; prior: CommitEvent }>(
+      `SELECT outcome, at_seq, at_version, prior FROM ${this.t('commit_event')}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
         runId,
-        seq: head.seq + 1,
-        version: head.version + 1,
-        ...draft,
-      };
-      await this.insert(c, event, draft.writes, draft.idempotencyKey);
-      await c.query(`UPDATE ${this.t('runs')} SET seq = $2, version = $3 WHERE id = $1`, [
-        runId,
-        event.seq,
-        event.version,
-      ]);
-      await c.query('SELECT pg_notify($1, $2)', [this.channel, `${runId}\n${event.seq}`]);
-      return { ok: true, event, duplicate: false };
-    });
+        draft.baseVersion,
+        JSON.stringify(touched),
+        JSON.stringify(draft.writes),
+        draft.idempotencyKey ?? null,
+        body.head,
+        body.mid,
+        body.tail,
+        fence?.activationId ?? null,
+        fence?.attempt ?? null,
+        fence?.token ?? null,
+        this.channel,
+        2 * this.lockTimeoutMs,
+      ],
+    );
+    const row = r.rows[0]!;
+    switch (row.outcome) {
+      case 'committed': {
+        const event: CommitEvent = {
+          type: 'commit',
+          runId,
+          seq: Number(row.at_seq),
+          version: Number(row.at_version),
+          ...draft,
+        };
+        return { ok: true, event, duplicate: false };
+      }
+      case 'duplicate':
+        return { ok: true, event: row.prior, duplicate: true };
+      case 'fenced':
+        return { ok: false, fenced: fencedBy(fence!) };
+      case 'conflict':
+        return { ok: false, conflict: await this.explainConflict(runId, draft.baseVersion, touched, row) };
+      default:
+        throw noRun(runId);
+    }
   }
 
-  private async insert(
-    c: pg.PoolClient,
-    e: LogEvent,
-    writes: readonly Path[] | null,
-    key?: string,
-  ): Promise<void> {
-    await c.query(
-      `INSERT INTO ${this.t('events')} (run, seq, type, version, writes, idempotency_key, body) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        e.runId,
-        e.seq,
-        e.type,
-        e.version,
-        writes === null ? null : JSON.stringify(writes),
-        key ?? null,
-        JSON.stringify(e),
-      ],
+  /**
+   * The conflict `commit_event` found, named as every store names it (the {@link PathIndex} over the writes
+   * after the base). The log after the base only grows, so what the server saw is found here too.
+   */
+  private async explainConflict(
+    runId: string,
+    baseVersion: number,
+    touched: readonly Path[],
+    at: { at_version: string },
+  ): Promise<Conflict> {
+    const head = await this.requireRun(runId);
+    const found = await this.conflictOf(this.pool, runId, head, baseVersion, touched);
+    return (
+      found ?? {
+        code: 'conflict',
+        reason: 'overlap',
+        baseVersion,
+        headVersion: Number(at.at_version),
+        conflicts: [],
+        message: `The board changed after version ${baseVersion}. Re-read and retry.`,
+      }
     );
   }
 
@@ -359,10 +408,12 @@ export class PostgresStore implements Store, ActivationQueue {
     return (await this.appendMany(runId, [draft]))[0]!;
   }
 
-  /** Appends messages in one transaction (one lock of the run, one insert, one notification). */
+  /** Appends messages in one statement (one lock of the run, one insert, one notification). */
   async appendMany(runId: string, drafts: readonly MessageDraft[]): Promise<MessageEvent[]> {
     if (drafts.length === 0) return [];
-    return this.transaction(async (c) => this.insertMessages(c, runId, await this.lockRun(c, runId), drafts));
+    const r = await this.appendMessages(runId, drafts);
+    if (!r.ok) throw new Error('unreachable: no fence was given');
+    return r.events;
   }
 
   async appendFenced(
@@ -370,67 +421,39 @@ export class PostgresStore implements Store, ActivationQueue {
     draft: MessageDraft,
     fence: Fence,
   ): Promise<{ ok: true; event: MessageEvent } | { ok: false; fenced: Fenced }> {
-    return this.transaction(async (c) => {
-      const head = await this.lockRun(c, runId);
-      const fenced = await this.fenceLost(c, runId, fence);
-      if (fenced) return { ok: false, fenced };
-      const [event] = await this.insertMessages(c, runId, head, [draft]);
-      return { ok: true, event: event! };
-    });
+    const r = await this.appendMessages(runId, [draft], fence);
+    return r.ok ? { ok: true, event: r.events[0]! } : r;
   }
 
-  /** Inserts messages after the locked run's head, moves the head and notifies, in the caller's transaction. */
-  private async insertMessages(
-    c: pg.PoolClient,
+  /** `append_messages` (migration 4): lock, fence when given, insert after the head, notify; one statement. */
+  private async appendMessages(
     runId: string,
-    head: { seq: number; version: number },
     drafts: readonly MessageDraft[],
-  ): Promise<MessageEvent[]> {
-    const events = drafts.map(
-      (draft, i): MessageEvent => ({
-        type: 'message',
+    fence?: Fence,
+  ): Promise<{ ok: true; events: MessageEvent[] } | { ok: false; fenced: Fenced }> {
+    const parts = drafts.map((d) => bodyParts('message', runId, d));
+    const r = await this.query<{ outcome: string; at_seq: string; at_version: string }>(
+      `SELECT outcome, at_seq, at_version FROM ${this.t('append_messages')}($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
         runId,
-        seq: head.seq + 1 + i,
-        version: head.version,
-        ...draft,
-      }),
+        parts[0]!.head,
+        parts[0]!.mid,
+        parts.map((p) => p.tail),
+        fence?.activationId ?? null,
+        fence?.attempt ?? null,
+        fence?.token ?? null,
+        this.channel,
+        2 * this.lockTimeoutMs,
+      ],
     );
-    // Rows go in chunks (a statement takes at most 65,535 parameters).
-    for (let i = 0; i < events.length; i += 1000) {
-      const chunk = events.slice(i, i + 1000);
-      const values: unknown[] = [];
-      const rows = chunk.map((e, j) => {
-        values.push(e.runId, e.seq, e.version, JSON.stringify(e));
-        const p = j * 4;
-        return `($${p + 1}, $${p + 2}, 'message', $${p + 3}, NULL, NULL, $${p + 4})`;
-      });
-      await c.query(
-        `INSERT INTO ${this.t('events')} (run, seq, type, version, writes, idempotency_key, body) VALUES ${rows.join(', ')}`,
-        values,
-      );
-    }
-    const last = events.at(-1)!;
-    await c.query(`UPDATE ${this.t('runs')} SET seq = $2 WHERE id = $1`, [runId, last.seq]);
-    await c.query('SELECT pg_notify($1, $2)', [this.channel, `${runId}\n${last.seq}`]);
-    return events;
-  }
-
-  /**
-   * Whether `fence` no longer holds its activation's lease, in the caller's transaction (which has locked
-   * the run). Checked under a share lock: a reclaim waits for this transaction, or this one sees it; and
-   * against the clock now, not the transaction's start (now()): locking the run may have waited.
-   */
-  private async fenceLost(c: pg.PoolClient, runId: string, fence: Fence): Promise<Fenced | undefined> {
-    const held = await c.query(
-      `SELECT 1 FROM ${this.t('activations')} WHERE run = $1 AND activation = $2 AND attempt = $3
-         AND fence = $4 AND status = 'running' AND lease_until > clock_timestamp() FOR SHARE`,
-      [runId, fence.activationId, fence.attempt, fence.token],
-    );
-    if (held.rowCount !== 0) return undefined;
+    const row = r.rows[0]!;
+    if (row.outcome === 'fenced') return { ok: false, fenced: fencedBy(fence!) };
+    if (row.outcome !== 'appended') throw noRun(runId);
+    const seq = Number(row.at_seq);
+    const version = Number(row.at_version);
     return {
-      code: 'fenced',
-      message: `Activation ${fence.activationId} (attempt ${fence.attempt}) is no longer leased under fence ${fence.token}: its lease expired or another worker took it over.`,
-      fence,
+      ok: true,
+      events: drafts.map((draft, i) => ({ type: 'message', runId, seq: seq + 1 + i, version, ...draft })),
     };
   }
 
@@ -885,4 +908,50 @@ export class PostgresStore implements Store, ActivationQueue {
     if (!row) throw new BlackboardError('run_mismatch', `No run "${runId}" in this store; open it first.`);
     return { version: Number(row.version), horizon: Number(row.horizon) };
   }
+}
+
+/**
+ * An event's JSON split around its head numbers: `head + seq + mid + version + tail` is exactly
+ * `JSON.stringify({ type, runId, seq, version, ...draft })`, so the server puts in the numbers it decides
+ * and the body still reads back byte for byte as the event the caller gets.
+ */
+function bodyParts(
+  type: 'commit' | 'message',
+  runId: string,
+  draft: CommitDraft | MessageDraft,
+): { head: string; mid: string; tail: string } {
+  const rest = JSON.stringify(draft);
+  return {
+    head: `{"type":"${type}","runId":${JSON.stringify(runId)},"seq":`,
+    mid: ',"version":',
+    tail: rest === '{}' ? '}' : `,${rest.slice(1)}`,
+  };
+}
+
+function fencedBy(fence: Fence): Fenced {
+  return {
+    code: 'fenced',
+    message: `Activation ${fence.activationId} (attempt ${fence.attempt}) is no longer leased under fence ${fence.token}: its lease expired or another worker took it over.`,
+    fence,
+  };
+}
+
+function noRun(runId: string): BlackboardError {
+  return new BlackboardError('run_mismatch', `No run "${runId}" in this store; open it first.`);
+}
+
+/** A duration option within its documented bounds (an integer of ms), or its default. */
+function boundedMs(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new TypeError(
+      `PostgresStore option ${name} must be a whole number of ms from ${min} to ${max}; got ${value}.`,
+    );
+  return value;
 }

@@ -67,10 +67,15 @@ describe.runIf(available)('the PostgreSQL change feed', () => {
       expect(r.ok).toBe(true);
       if (i === 60 || i === 140) {
         // The server ends the reader's LISTEN connection: it reconnects and catches up.
-        for (const pid of await listener()) {
+        const before = await listener();
+        for (const pid of before) {
           await admin.query('SELECT pg_terminate_backend($1)', [pid]);
           killed += 1;
         }
+        // Commits go on while it reconnects; the next termination waits for the new connection.
+        await expect
+          .poll(async () => (await listener()).filter((pid) => !before.includes(pid)), { timeout: 15_000 })
+          .toHaveLength(1);
       }
     }
     expect(killed).toBe(2);

@@ -15,6 +15,12 @@ describe('which PostgreSQL errors are outages (waited out) and which are refusal
     ['a connection exception', pgError('connection failure', '08006'), true],
     ['too many connections', pgError('sorry, too many clients already', '53300'), true],
     ['a deadlock', pgError('deadlock detected', '40P01'), true],
+    ['a lock not granted in time', pgError('canceling statement due to lock timeout', '55P03'), true],
+    [
+      'a session ended for idling in a transaction',
+      pgError('terminating connection due to idle-in-transaction timeout', '25P03'),
+      true,
+    ],
     ['a syntax error', pgError('syntax error at or near "SELEC"', '42601'), false],
     ['a missing table', pgError('relation "x" does not exist', '42P01'), false],
     ['a permission', pgError('permission denied for table events', '42501'), false],

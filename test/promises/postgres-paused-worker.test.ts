@@ -1,0 +1,161 @@
+/**
+ * A worker paused inside its commit (SIGSTOP at each point of it, in turn) past its lease: its step is
+ * taken over by another worker, the run goes on and completes while it is still stopped (it holds no lock
+ * the run needs), and once continued its late commit is refused as fenced (or, paused after the commit had
+ * landed, its completion is). Every item is committed once. Counts and invariants only.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { PostgresStore } from 'hearsay/postgres';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pausedTeam } from '../fixtures/pausing-worker.js';
+import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+
+const available = postgresAvailable('a paused PostgreSQL worker');
+const root = new URL('../..', import.meta.url).pathname;
+const LEASE_MS = 1_000;
+
+interface Worker {
+  readonly proc: ChildProcess;
+  out(): string;
+  until(pattern: RegExp): Promise<RegExpMatchArray>;
+  stop(): Promise<{ completed: number; fenced: number; leaseLost: number; reclaimed: number }>;
+}
+
+function startWorker(cluster: Cluster, schema: string, id: string, env: Record<string, string>): Worker {
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'test/fixtures/pausing-worker.ts',
+      cluster.connectionString,
+      schema,
+      id,
+      String(LEASE_MS),
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+  );
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const until = async (pattern: RegExp) => {
+    for (let i = 0; i < 600; i++) {
+      const m = stdout.match(pattern);
+      if (m) return m;
+      if (proc.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`worker ${id} never printed ${pattern}: ${stdout}\n${stderr}`);
+  };
+  return {
+    proc,
+    out: () => stdout,
+    until,
+    async stop() {
+      proc.kill('SIGCONT');
+      proc.kill('SIGTERM');
+      const m = await until(/^(\{.*\})$/m);
+      await new Promise((r) => (proc.exitCode === null ? proc.once('exit', r) : r(null)));
+      return JSON.parse(m[1]!);
+    },
+  };
+}
+
+/** The process's state letter in /proc: `T` while stopped. */
+const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0];
+
+describe.runIf(available)('a worker paused mid-commit past its lease', () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await startCluster();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  /** One trial: worker A stops before the k-th query of its first commit; B does the rest. */
+  async function trial(k: number): Promise<{ queries: number }> {
+    const schema = `paused_${k}`;
+    const dispatcherStore = await PostgresStore.open({
+      connectionString: cluster.connectionString,
+      schema,
+      pollMs: 100,
+    });
+    const dispatcher = pausedTeam(dispatcherStore, { role: 'dispatcher' });
+    const a = startWorker(cluster, schema, 'a', { PAUSE_AT: String(k), WORKER_CONCURRENCY: '1' });
+    await a.until(/^ready$/m);
+    const handle = await dispatcher.start({ n: 6 });
+    await a.until(/^paused /m);
+    // A is stopped inside its commit; B starts only now, so A had the step and B must take it over.
+    const b = startWorker(cluster, schema, 'b', {});
+    try {
+      const result = await Promise.race([
+        handle.result,
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`k=${k}: the run stalled while worker a was paused (${a.out()})`)),
+            60_000,
+          ),
+        ),
+      ]);
+      // The run completed while A was still stopped: it held nothing the run needed.
+      expect(stateOf(a.proc.pid!)).toBe('T');
+      expect(result.outcome).toBe('completed');
+      expect(result.board.total).toBe(6);
+      expect([...result.board.items.values()].every((t) => t.count === 1)).toBe(true);
+
+      a.proc.kill('SIGCONT');
+      const [, queries, outcome] = await a.until(/^commit (\d+) (\w+)$/m);
+      const statsA = await a.stop();
+      const statsB = await b.stop();
+      const pausedBefore = !a.out().includes('paused after the commit');
+      // Paused before its statement reached the server: refused when it did, the lease having expired.
+      if (pausedBefore) expect(outcome).toBe('fenced');
+      else expect(outcome).toBe('ok');
+      // Either way nothing of A's late work was recorded: the store refused it (fenced), or A found its
+      // lease lost first and stopped.
+      expect(statsA.completed).toBe(0);
+      expect(statsA.fenced + statsA.leaseLost).toBeGreaterThanOrEqual(1);
+      expect(statsB.reclaimed).toBeGreaterThanOrEqual(1);
+      // Each step: done once; the one A held was claimed twice (A, then B).
+      const c = new pg.Client({ connectionString: cluster.connectionString });
+      await c.connect();
+      const rows = (
+        await c.query<{ activation: string; agent: string; fence: string; claims: number; status: string }>(
+          `SELECT activation, agent, fence, claims, status FROM "${schema}".activations WHERE status <> 'cancelled'`,
+        )
+      ).rows;
+      await c.end();
+      expect(rows.every((r) => r.status === 'done')).toBe(true);
+      expect(rows.filter((r) => r.claims === 2)).toHaveLength(1);
+      // Each item records, from `done`, the activation that did it and the fence of the lease it held.
+      const byActivation = new Map(rows.map((r) => [r.activation, Number(r.fence)]));
+      for (const item of result.board.items.values()) {
+        expect(item.by).toBeDefined();
+        expect(item.fence).toBe(byActivation.get(item.by!));
+      }
+      return { queries: Number(queries) };
+    } finally {
+      a.proc.kill('SIGCONT');
+      a.proc.kill('SIGKILL');
+      b.proc.kill('SIGKILL');
+      await dispatcher.close();
+      await dispatcherStore.close();
+    }
+  }
+
+  it('is taken over, never stalls the run, and its late commit is refused — at every point of the commit', async () => {
+    // First paused before anything reached the database; that trial also counts the commit's queries.
+    const { queries } = await trial(0);
+    expect(queries).toBeGreaterThanOrEqual(1);
+    // Then before each later query, and after the last one returned.
+    for (let k = 1; k <= queries; k++) await trial(k);
+  }, 300_000);
+});
