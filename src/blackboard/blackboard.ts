@@ -482,6 +482,8 @@ export async function createBlackboard<TSchema extends AnySchema>(
   options: BlackboardOptions<TSchema>,
 ): Promise<Blackboard<BoardOf<TSchema>>> {
   const { schema } = options;
+  // Before anything, and before the store sees it: a bad id is refused alike by every store.
+  checkRunId(options.runId ?? 'default');
   const limits = boardLimits(options.limits);
   // Before anything walks it recursively (reviving, the schema): a board deeper than its limit is refused.
   if (nestsDeeperThan(options.initial, limits.maxDepth))
@@ -510,8 +512,6 @@ export async function createBlackboard<TSchema extends AnySchema>(
     );
   const store = options.store ?? new MemoryStore();
   const runId = options.runId ?? 'default';
-  // Before the store sees it: a bad id is refused alike by every store, and leaves nothing behind.
-  checkRunId(runId);
   const opened = await store.openRun(runId, initial);
   const start = opened.created ? initial : deepFreeze(revive(schema, opened.snapshot.state));
   // A reopened run: the newest snapshot, plus the log after it.
