@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlackboardError, FileStore, MemoryStore, type Store } from 'hearsay';
+import { BlackboardError, FileStore, MemoryStore, type RunHandle, type Store } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interruptTeam } from '../fixtures/interrupted-runs.js';
+import { type B, interruptTeam } from '../fixtures/interrupted-runs.js';
 import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -119,6 +119,9 @@ describe('a refused run start leaves nothing behind (memory store)', () => {
     await store.openRun('leftover', { go: false, n: 0 });
     const runtime = interruptTeam(store, async () => 3);
     const resumed = await runtime.resumeAll();
+    // Callers that took the result for an array of handles still compile and see the same array.
+    const handles: RunHandle<B>[] = resumed;
+    expect(handles).toEqual([]);
     expect(resumed).toHaveLength(0);
     expect(resumed.failures).toEqual([
       expect.objectContaining({
