@@ -97,6 +97,7 @@ export {
   applyPatches,
   Blackboard,
   BlackboardError,
+  checkRunId,
   coverPaths,
   createBlackboard,
   DEFAULT_BOARD_LIMITS,
@@ -106,12 +107,14 @@ export {
   isPrefix,
   Keyed,
   keyed,
+  MAX_RUN_ID_LENGTH,
   MemoryStore,
   PathIndex,
   pathsOverlap,
   prepareCommit,
   RESERVED_AGENT_IDS,
   ReservedAgentIdError,
+  runIdProblem,
   systemClock,
   transact,
 } from './blackboard/index.js';
@@ -233,6 +236,8 @@ export type {
   DeleteRunResult,
   Listening,
   ListenOptions,
+  ResumedRuns,
+  ResumeFailure,
   RetentionPolicy,
   RunHandle,
   RunOptions,
@@ -270,4 +275,4 @@ export type {
   WorkerOptions,
   WorkerStats,
 } from './workers/index.js';
-export { isActivationQueue } from './workers/index.js';
+export { isActivationQueue, MAX_WORKER_NAME_LENGTH } from './workers/index.js';

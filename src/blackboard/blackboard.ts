@@ -15,6 +15,7 @@ import { Feed, type SubscribeFilter, type Unsubscribe } from './feed.js';
 import { type BoardLimits, boardLimits, DEFAULT_BOARD_LIMITS, nestsDeeperThan } from './limits.js';
 import { coverPaths, formatPath, type Path } from './path.js';
 import { replayCommit } from './replay.js';
+import { checkRunId } from './run-id.js';
 import { type AnySchema, applyRevived, revive, validateAll, validatePatch } from './schema.js';
 import { SerialQueue } from './serial-queue.js';
 import type { Store } from './store.js';
@@ -576,6 +577,8 @@ export async function createBlackboard<TSchema extends AnySchema>(
   options: BlackboardOptions<TSchema>,
 ): Promise<Blackboard<BoardOf<TSchema>>> {
   const { schema } = options;
+  // Before anything, and before the store sees it: a bad id is refused alike by every store.
+  checkRunId(options.runId ?? 'default');
   const limits = boardLimits(options.limits);
   // Before anything walks it recursively (reviving, the schema): a board deeper than its limit is refused.
   if (nestsDeeperThan(options.initial, limits.maxDepth))

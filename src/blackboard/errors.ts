@@ -97,6 +97,8 @@ export type BlackboardErrorCode =
   | 'run_mismatch'
   | 'closed'
   | 'store_failure'
+  /** An id or name (a run id, a worker's queue or id) outside its documented bounds. */
+  | 'invalid_id'
   | 'corrupt_log'
   | 'unsupported';
 

@@ -32,6 +32,7 @@ export {
   RESERVED_AGENT_IDS,
   ReservedAgentIdError,
 } from './reserved-authors.js';
+export { checkRunId, MAX_RUN_ID_LENGTH, runIdProblem } from './run-id.js';
 export type { AnySchema } from './schema.js';
 export { getIn, keyed, revive } from './schema.js';
 export type { EndedRun, LogHead, OpenedRun, Store, StoreCommitResult, StoredSnapshot } from './store.js';

@@ -4,6 +4,7 @@ import {
   type CommitDraft,
   type CommitEvent,
   type Conflict,
+  checkRunId,
   type EndedRun,
   type Fence,
   type Fenced,
@@ -27,6 +28,7 @@ import type {
   StepResult,
 } from '../workers/types.js';
 import { activationKeyOf } from '../workers/types.js';
+import { storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { isPostgresOutage } from './outage.js';
 
@@ -46,6 +48,13 @@ export interface PostgresStoreOptions {
    */
   readonly pollMs?: number;
   /**
+   * The `application_name` of the connections of the pool the store makes (with `connectionString`), so
+   * operators can tell who holds what in `pg_stat_activity`: name the worker or process (a worker's id, say).
+   * Default `hearsay-<pid>`. Printable ASCII, at most 63 characters (what PostgreSQL keeps). With `pool`,
+   * set `application_name` on your pool instead.
+   */
+  readonly applicationName?: string;
+  /**
    * The longest a client of the store can hold a lock the run needs (default 5000 ms; 100–600,000). Commits
    * and appends are one statement each and hold nothing between round trips; the store's few transactions
    * (opening, compacting and migrating) are ended by the server once idle this long (a process paused or cut
@@ -61,6 +70,35 @@ export interface PostgresStoreOptions {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const APPLICATION_NAME = /^[\x20-\x7e]{1,63}$/;
+/** NOTIFY's payload limit is 8,000 bytes. */
+const NOTIFY_MAX_BYTES = 8000;
+
+/**
+ * The most UTF-8 bytes of a run id the store takes: it sits in index rows (at most about 2,700 bytes, with an
+ * activation's id beside it) and in notifications (at most 8,000 bytes). Over it, `openRun` (and so a run
+ * start) throws a `BlackboardError` `invalid_id` before anything reaches SQL.
+ *
+ * @example
+ * if (Buffer.byteLength(runId) > POSTGRES_MAX_RUN_ID_BYTES) reply(400, 'run id too long');
+ */
+export const POSTGRES_MAX_RUN_ID_BYTES = 1000;
+
+const rethrowStoreError = (error: unknown): never => {
+  throw storeError(error);
+};
+
+/** Refuses (`invalid_id`) a run id PostgreSQL could not hold, before it reaches SQL. */
+function checkPostgresRunId(runId: string): void {
+  checkRunId(runId);
+  const bytes = Buffer.byteLength(runId, 'utf8');
+  if (bytes > POSTGRES_MAX_RUN_ID_BYTES)
+    throw new BlackboardError(
+      'invalid_id',
+      `The run id ${JSON.stringify(runId.slice(0, 60))}… has ${bytes} bytes in UTF-8, more than the ${POSTGRES_MAX_RUN_ID_BYTES} a PostgresStore takes: use a shorter id.`,
+      { details: { id: 'runId', problem: 'too long for PostgreSQL' } },
+    );
+}
 
 /**
  * A store on PostgreSQL: each run's log in a table, every commit one transaction that locks the run's
@@ -113,6 +151,15 @@ export class PostgresStore implements Store, ActivationQueue {
     if (!SCHEMA_NAME.test(schema))
       throw new TypeError(`Schema "${schema}": use lower-case letters, digits and _.`);
     if (!options.pool && !options.connectionString) throw new TypeError('Give a pool or a connectionString.');
+    const applicationName = options.applicationName ?? `hearsay-${process.pid}`;
+    if (options.pool && options.applicationName !== undefined)
+      throw new TypeError(
+        'applicationName names the pool the store makes: set application_name on your pool.',
+      );
+    if (!APPLICATION_NAME.test(applicationName))
+      throw new TypeError(
+        `applicationName ${JSON.stringify(applicationName)}: use 1 to 63 printable ASCII characters.`,
+      );
     const lockTimeoutMs = boundedMs('lockTimeoutMs', options.lockTimeoutMs, 5_000, 100, 600_000);
     const statementTimeoutMs = boundedMs(
       'statementTimeoutMs',
@@ -125,6 +172,7 @@ export class PostgresStore implements Store, ActivationQueue {
       options.pool ??
       new pg.Pool({
         connectionString: options.connectionString,
+        application_name: applicationName,
         statement_timeout: statementTimeoutMs,
         lock_timeout: 2 * lockTimeoutMs,
         idle_in_transaction_session_timeout: lockTimeoutMs,
@@ -179,7 +227,7 @@ export class PostgresStore implements Store, ActivationQueue {
 
   private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
-    return this.track(this.inTransaction(work));
+    return this.track(this.inTransaction(work).catch(rethrowStoreError));
   }
 
   private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -211,10 +259,11 @@ export class PostgresStore implements Store, ActivationQueue {
 
   private query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
-    return this.track(this.pool.query<R>(sql, values));
+    return this.track(this.pool.query<R>(sql, values).catch(rethrowStoreError));
   }
 
   async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
+    checkPostgresRunId(runId);
     return this.transaction(async (c) => {
       const inserted = await c.query(
         `INSERT INTO ${this.t('runs')} (id, seq, version, horizon) VALUES ($1, 0, 0, 0) ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -436,7 +485,7 @@ export class PostgresStore implements Store, ActivationQueue {
     touched: readonly Path[],
   ): Promise<Conflict | undefined> {
     const head = await this.requireRun(runId);
-    return this.conflictOf(this.pool, runId, head, baseVersion, touched);
+    return this.conflictOf(this.pool, runId, head, baseVersion, touched).catch(rethrowStoreError);
   }
 
   async saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
@@ -734,9 +783,12 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   private async announceEnded(key: ActivationKey): Promise<void> {
+    const payload = `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`;
+    // A payload over NOTIFY's 8,000 bytes (a long pooled item key in the activation id) would fail the
+    // completion: the bare notice wakes every waiter instead, each of which reads its own row.
     await this.query('SELECT pg_notify($1, $2)', [
       this.activationChannel,
-      `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`,
+      Buffer.byteLength(payload, 'utf8') < NOTIFY_MAX_BYTES ? payload : 'ended',
     ]);
   }
 
@@ -800,7 +852,12 @@ export class PostgresStore implements Store, ActivationQueue {
       for (const l of this.hintListeners) l({ queued: a ?? '' });
       return;
     }
-    const key = { runId: a ?? '', activationId: b ?? '', attempt: Number(c) };
+    if (a === undefined) {
+      for (const set of this.waiting.values()) for (const w of set) w();
+      for (const l of this.hintListeners) l({ poll: true });
+      return;
+    }
+    const key = { runId: a, activationId: b ?? '', attempt: Number(c) };
     for (const w of this.waiting.get(activationKeyOf(key)) ?? []) w();
     for (const l of this.hintListeners) l({ ended: key });
   }

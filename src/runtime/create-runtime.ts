@@ -9,6 +9,7 @@ import {
   type BoardLimits,
   type BoardOf,
   type CommitEvent,
+  checkRunId,
   createBlackboard,
   FileStore,
   type LogEvent,
@@ -51,6 +52,7 @@ import {
 import {
   type ActivationQueue,
   ActivationWorker,
+  checkWorkerNames,
   isActivationQueue,
   QueueSender,
   type WorkerOptions,
@@ -59,7 +61,15 @@ import {
 import { combineHubSources, runtimeHubSource } from './hub-source.js';
 import { callModel, runTools } from './model-call.js';
 import { RemoteAgentHost, RemoteAgents } from './remote-agents.js';
+import {
+  NothingToResume,
+  type ResumedRuns,
+  type ResumeFailure,
+  resumedRuns,
+  resumeFailure,
+} from './resume-report.js';
 import { checkRetention, DEFAULT_MEMORY_RETENTION, type RetentionPolicy, runsToDrop } from './retention.js';
+import { checkRunInput, discardStart, inputCommit, inputRefused } from './start-input.js';
 import { isLoopbackHost, VERSION } from './version.js';
 
 /** Configuration of {@link createRuntime}. */
@@ -273,9 +283,14 @@ export interface Runtime<TBoard> {
   approve(requestId: string, answer: { by: string; comment?: string }): Promise<ApprovalResult>;
   /**
    * Resumes every run the store holds that has not ended (interrupted by a crash, or paused awaiting
-   * approval): call it at start to pick up where the process left off. Returns their handles.
+   * approval): call it at start to pick up where the process left off. Returns their handles; a run it
+   * cannot resume is skipped, logged and reported in the result's `failures` (see {@link ResumeFailure}).
+   *
+   * @example
+   * const resumed = await runtime.resumeAll();
+   * for (const f of resumed.failures) console.error(f.runId, f.code, f.message);
    */
-  resumeAll(): Promise<RunHandle<TBoard>[]>;
+  resumeAll(): Promise<ResumedRuns<TBoard>>;
   /** Rejects a pending request; the agent's `requestApproval` resolves with `approved: false`. */
   reject(requestId: string, answer: { by: string; reason: string }): Promise<ApprovalResult>;
   /**
@@ -287,8 +302,11 @@ export interface Runtime<TBoard> {
    * for (const p of await runtime.pendingApprovals()) console.log(p.requestId, p.action, p.args);
    */
   pendingApprovals(runId?: string): Promise<PendingApproval[]>;
-  /** With `resumeOnStart`: the handles of the runs picked up at creation (empty otherwise). */
-  readonly ready: Promise<RunHandle<TBoard>[]>;
+  /**
+   * With `resumeOnStart`: the handles of the runs picked up at creation, and in `failures` those that could
+   * not be (as `resumeAll` returns them); empty otherwise. Rejects only if the store cannot list its runs.
+   */
+  readonly ready: Promise<ResumedRuns<TBoard>>;
   /** Runs in progress, by id. */
   readonly runs: ReadonlyMap<string, RunHandle<TBoard>>;
   /** Warnings found at registration (paths several agents may write). */
@@ -357,6 +375,7 @@ export function createRuntime<TSchema extends AnySchema>(
   const limits: RunLimits = { ...DEFAULT_LIMITS, ...config.limits };
   const store = config.store ?? new MemoryStore();
   const queueName = config.worker?.queue ?? 'default';
+  checkWorkerNames(config.worker);
   let sender: QueueSender | undefined;
   if (role !== 'local') {
     if (!isActivationQueue(store))
@@ -520,6 +539,7 @@ export function createRuntime<TSchema extends AnySchema>(
   /** Runs being started or resumed (between the check and `runs`): two calls never open one run twice. */
   const opening = new Set<string>();
   async function claiming<T>(runId: string, open: () => Promise<T>): Promise<T> {
+    checkRunId(runId);
     if (runs.has(runId) || opening.has(runId))
       throw new TypeError(`The run "${runId}" is already in progress in this runtime.`);
     opening.add(runId);
@@ -556,21 +576,25 @@ export function createRuntime<TSchema extends AnySchema>(
     input: Partial<TBoard> | undefined,
     options: RunOptions,
   ): Promise<RunHandle<TBoard>> {
+    // What can be refused is refused before the store sees the run: a refused start leaves nothing behind.
+    await checkRunInput(config.board, input);
     const board = await openBoard(runId);
-    if (board.seq > 0)
+    if (board.seq > 0) {
+      await board.close();
       throw new TypeError(
         `The store already holds a run "${runId}": resume it with runtime.resume("${runId}").`,
       );
-    if (input && Object.keys(input).length > 0) {
-      const r = await board.commit({
-        baseVersion: board.version,
-        reads: [],
-        patches: Object.entries(input).map(([key, value]) => ({ op: 'add' as const, path: [key], value })),
-        author: 'input',
-      });
-      if (!r.ok) throw new TypeError(`The run's input does not fit the board: ${r.error.message}`);
     }
-    return launch(runId, board, options, undefined);
+    try {
+      if (input && Object.keys(input).length > 0) {
+        const r = await board.commit(inputCommit(board.version, input));
+        if (!r.ok) throw inputRefused(r.error.message);
+      }
+      return launch(runId, board, options, undefined);
+    } catch (error) {
+      await discardStart(store, board);
+      throw error;
+    }
   }
 
   async function resumeRun(
@@ -582,7 +606,12 @@ export function createRuntime<TSchema extends AnySchema>(
     if (!listed && store.listRuns && !(await store.listRuns()).includes(runId))
       throw new TypeError(`The store holds no run "${runId}" to resume.`);
     const board = await openBoard(runId);
-    if (board.seq === 0) throw new TypeError(`The store holds no run "${runId}" to resume.`);
+    if (board.seq === 0) {
+      await board.close();
+      throw new NothingToResume(
+        `The store holds no run "${runId}" to resume: it has nothing on its log (a start that failed before its first event). Start it again under its id, or delete it with runtime.deleteRun("${runId}").`,
+      );
+    }
     const history = await store.read(runId, 1, board.seq);
     const read = resumeStateFrom(history);
     const earlier = history.findLast((e) => e.type === 'message' && e.topic === TOPICS.trace);
@@ -766,18 +795,26 @@ export function createRuntime<TSchema extends AnySchema>(
     return 'answered';
   }
 
-  async function resumeAll(): Promise<RunHandle<TBoard>[]> {
+  async function resumeAll(): Promise<ResumedRuns<TBoard>> {
     if (!store.listRuns) throw new TypeError('This store cannot list its runs.');
     const handles: RunHandle<TBoard>[] = [];
+    const failures: ResumeFailure[] = [];
     for (const runId of await store.listRuns()) {
       // A child team's run resumes when its parent's activation runs again, under that team's runtime.
       if (runs.has(runId) || opening.has(runId) || teamOf(runId) !== undefined) continue;
       // One read of the log decides: a run that had ended resolves with its recorded outcome and is not
       // running, so only the runs actually picked up are returned.
-      const handle = await resume(runId, {}, true);
-      if (runs.get(runId) === handle) handles.push(handle);
+      try {
+        const handle = await resume(runId, {}, true);
+        if (runs.get(runId) === handle) handles.push(handle);
+      } catch (error) {
+        // One run that cannot be resumed does not keep the others from it: it is reported, and logged.
+        const failure = resumeFailure(runId, error);
+        failures.push(failure);
+        console.warn(`hearsay: ${failure.message}`);
+      }
     }
-    return handles;
+    return resumedRuns(handles, failures);
   }
 
   /** Retirements and prunes, one at a time (two runs ending at once must not both delete the oldest). */
@@ -850,7 +887,9 @@ export function createRuntime<TSchema extends AnySchema>(
     }
   }
 
-  const ready: Promise<RunHandle<TBoard>[]> = config.resumeOnStart ? resumeAll() : Promise.resolve([]);
+  const ready: Promise<ResumedRuns<TBoard>> = config.resumeOnStart
+    ? resumeAll()
+    : Promise.resolve(resumedRuns([], []));
   // Whoever never awaits `ready` must not get an unhandled rejection; whoever does still sees the error.
   ready.catch(() => undefined);
 

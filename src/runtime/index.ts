@@ -13,5 +13,6 @@ export type {
 export { createRuntime } from './create-runtime.js';
 export type { HubSourceDeps } from './hub-source.js';
 export { RemoteAgentHost, RemoteAgents } from './remote-agents.js';
+export type { ResumedRuns, ResumeFailure } from './resume-report.js';
 export type { RetentionPolicy } from './retention.js';
 export { DEFAULT_MEMORY_RETENTION, runsToDrop } from './retention.js';

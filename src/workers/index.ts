@@ -1,3 +1,4 @@
+export { checkWorkerNames, MAX_WORKER_NAME_LENGTH } from './names.js';
 export { QueueSender } from './sender.js';
 export type {
   ActivationKey,

@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import { BlackboardError, type Conflict } from '../errors.js';
 import type { CommitDraft, LogEvent, MessageDraft, MessageEvent } from '../events.js';
 import type { Path } from '../path.js';
+import { checkRunId } from '../run-id.js';
 import { SerialQueue } from '../serial-queue.js';
 import type { EndedRun, OpenedRun, StoreCommitResult, StoredSnapshot } from '../store.js';
 import { MemoryStore } from './memory-store.js';
@@ -104,6 +105,24 @@ export function readLog(buf: Buffer): { events: LogEvent[]; validBytes: number }
 
 const safeName = (runId: string): string => encodeURIComponent(runId).replaceAll('.', '%2E');
 
+/**
+ * The longest a run's file name stem (its id, URI-encoded, `.` encoded too) may be: file systems hold names
+ * of at most 255 bytes, and the longest suffix is `.snap-<12 digits>.json`.
+ */
+const MAX_NAME_STEM = 200;
+
+/** Refuses (`invalid_id`) a run id this store cannot name a file after. */
+function checkFileRunId(runId: string): void {
+  checkRunId(runId);
+  const stem = safeName(runId).length;
+  if (stem > MAX_NAME_STEM)
+    throw new BlackboardError(
+      'invalid_id',
+      `The run id ${JSON.stringify(runId.slice(0, 60))}${runId.length > 60 ? '…' : ''} is too long for a FileStore file name (${stem} characters once URI-encoded, at most ${MAX_NAME_STEM}): use a shorter id (up to 200 ASCII letters and digits, fewer of other characters).`,
+      { details: { id: 'runId', problem: 'too long for a file name' } },
+    );
+}
+
 /** The log file of a run in a file store's folder. */
 export const logFileOf = (dir: string, runId: string): string => join(dir, `${safeName(runId)}.log`);
 
@@ -135,7 +154,9 @@ export async function readSnapshots(dir: string, runId: string): Promise<StoredS
  * A durable store on the local file system: one append-only log per run (each record with its length
  * and checksums), plus snapshots written atomically. The conflict rule, idempotency and ordering are
  * the memory store's (one implementation); each accepted record is appended, and by default fsynced,
- * before it is acknowledged. Opening a run replays its newest snapshot's log and cuts a torn tail.
+ * before it is acknowledged. Opening a run replays its newest snapshot's log and cuts a torn tail. A run's
+ * files are named after its id, URI-encoded: an id longer than 200 characters once encoded is refused
+ * (`invalid_id`), as is any id `checkRunId` refuses.
  *
  * @example
  * const store = new FileStore({ dir: './runs' });
@@ -165,6 +186,7 @@ export class FileStore extends MemoryStore {
 
   override async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
     if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    checkFileRunId(runId);
     const created = !this.runs.has(runId) && (await this.load(runId, initial));
     const opened = await super.openRun(runId, initial);
     return created ? { ...opened, created: true } : opened;
