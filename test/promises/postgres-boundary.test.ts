@@ -230,19 +230,22 @@ describe.runIf(postgresAvailable('PostgreSQL outages at the boundary'))(
       });
       await runtime.run({ go: true }, { runId: 'before' });
       await cluster.stop();
-      for (const attempt of [
-        () => store.listRuns(),
-        () => runtime.start({ go: true }, { runId: 'during' }),
-        () => store.read('before', 1),
-      ]) {
-        const error = await caught(attempt());
+      // A run start waits the outage out (until the runtime closes: then it fails with the outage's error).
+      let settled = false;
+      const starting = caught(runtime.start({ go: true }, { runId: 'during' })).finally(() => {
+        settled = true;
+      });
+      const outages = [await caught(store.listRuns()), await caught(store.read('before', 1))];
+      expect(settled).toBe(false);
+      await runtime.close().catch(() => undefined);
+      outages.push(await starting);
+      for (const error of outages) {
         expect(error).toBeInstanceOf(Error);
         expect(store.isOutage(error)).toBe(true);
         expect(isPostgresOutage(error)).toBe(true);
         // Not one of the store's own errors, which a worker never waits out.
         expect(error).not.toBeInstanceOf(BlackboardError);
       }
-      await runtime.close().catch(() => undefined);
       await store.close();
     }, 120_000);
   },
