@@ -76,15 +76,28 @@ INSERT INTO "hearsay".migrations (version) VALUES (3);
 -- when it reaches the server: a lease that expired meanwhile refuses it (fenced).
 -- The body is the client's JSON with the head's numbers put in: body_head || seq || body_mid || version ||
 -- body_tail (json keeps it byte for byte).
--- A path's prefixes, each as a key (its segments as JSON strings, one after another: no key is a prefix of
--- another's by accident), and whether it is the whole path. Segments are compared as text, as everywhere:
--- index 1 and key "1" name the same slot.
+-- A path's prefixes, each as a fixed-size key, and whether it is the whole path. The key of a prefix hashes
+-- the key of the one above it with the segment's JSON text (never decoded: any key the board accepts, NUL
+-- and lone surrogates included, is compared as written), a number written as the string it reads as
+-- (index 1 and key "1" name the same slot, as everywhere). A path costs its length, not its length squared.
 CREATE FUNCTION "hearsay".path_prefixes(p json) RETURNS TABLE (k text, whole boolean)
-LANGUAGE sql IMMUTABLE AS $fn$
-  SELECT '', json_array_length(p) = 0
-  UNION ALL
-  SELECT string_agg(to_json(s)::text, '') OVER (ORDER BY n), n = json_array_length(p)
-    FROM json_array_elements_text(p) WITH ORDINALITY AS x(s, n)
+LANGUAGE plpgsql IMMUTABLE AS $fn$
+DECLARE
+  n integer := json_array_length(p);
+  i integer := 0;
+  seg json;
+BEGIN
+  k := '';
+  whole := n = 0;
+  RETURN NEXT;
+  FOR seg IN SELECT json_array_elements(p) LOOP
+    i := i + 1;
+    k := encode(sha256(convert_to(k || CASE json_typeof(seg) WHEN 'number' THEN to_json(seg::text)::text
+                                            ELSE seg::text END, 'UTF8')), 'hex');
+    whole := i = n;
+    RETURN NEXT;
+  END LOOP;
+END
 $fn$;
 
 CREATE FUNCTION "hearsay".commit_event(
@@ -147,16 +160,17 @@ END
 $fn$;
 
 -- Messages appended in one statement, the same way: lock, fence (when given), insert after the head,
--- move the head, notify. Each body is body_head || seq || body_mid || version || its tail.
+-- move the head, notify. Each body is body_head || seq || body_mid || version || its tail (the tails come
+-- as one JSON array of strings: JSON text, so never a raw NUL or lone surrogate to decode).
 CREATE FUNCTION "hearsay".append_messages(
-  p_run text, p_body_head text, p_body_mid text, p_body_tails text[],
+  p_run text, p_body_head text, p_body_mid text, p_body_tails json,
   p_fence_activation text, p_fence_attempt integer, p_fence_token bigint,
   p_channel text, p_lock_timeout_ms integer
 ) RETURNS TABLE (outcome text, at_seq bigint, at_version bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
   head record;
-  n integer := cardinality(p_body_tails);
+  n integer := json_array_length(p_body_tails);
 BEGIN
   PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
   SELECT r.seq, r.version INTO head FROM "hearsay".runs r WHERE r.id = p_run FOR UPDATE;
@@ -177,7 +191,7 @@ BEGIN
   INSERT INTO "hearsay".events (run, seq, type, version, writes, idempotency_key, body)
     SELECT p_run, head.seq + m.n, 'message', head.version, NULL, NULL,
            (p_body_head || (head.seq + m.n) || p_body_mid || head.version || m.tail)::json
-      FROM unnest(p_body_tails) WITH ORDINALITY AS m(tail, n);
+      FROM json_array_elements_text(p_body_tails) WITH ORDINALITY AS m(tail, n);
   UPDATE "hearsay".runs SET seq = head.seq + n WHERE id = p_run;
   PERFORM pg_notify(p_channel, p_run || E'\n' || (head.seq + n));
   RETURN QUERY SELECT 'appended'::text, head.seq, head.version;

@@ -264,6 +264,8 @@ export class PostgresStore implements Store, ActivationQueue {
 
   async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
     checkPostgresRunId(runId);
+    // Serialized before the transaction begins: a large state must not keep it idle (and past lockTimeoutMs).
+    const state = JSON.stringify(initial ?? null);
     return this.transaction(async (c) => {
       const inserted = await c.query(
         `INSERT INTO ${this.t('runs')} (id, seq, version, horizon) VALUES ($1, 0, 0, 0) ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -273,7 +275,7 @@ export class PostgresStore implements Store, ActivationQueue {
         const snapshot: StoredSnapshot = { version: 0, seq: 0, state: initial };
         await c.query(`INSERT INTO ${this.t('snapshots')} (run, version, seq, state) VALUES ($1, 0, 0, $2)`, [
           runId,
-          JSON.stringify(initial ?? null),
+          state,
         ]);
         return { created: true, head: { seq: 0, version: 0 }, snapshot };
       }
@@ -438,7 +440,8 @@ export class PostgresStore implements Store, ActivationQueue {
         runId,
         parts[0]!.head,
         parts[0]!.mid,
-        parts.map((p) => p.tail),
+        // One JSON text, not a text[]: pg's array escaping is slow and memory-hungry for quote-heavy text.
+        JSON.stringify(parts.map((p) => p.tail)),
         fence?.activationId ?? null,
         fence?.attempt ?? null,
         fence?.token ?? null,

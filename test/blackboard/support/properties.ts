@@ -215,8 +215,8 @@ export function serializabilityProperty(makeStore: StoreFactory) {
   });
 }
 
-// Index 1 and key "1" name the same slot; keys with quotes, backslashes, accents and the empty key must
-// compare as the same text in every store (the PostgreSQL store applies the rule in SQL).
+// Index 1 and key "1" name the same slot; keys with quotes, backslashes, accents, NUL, a lone surrogate and
+// the empty key must compare as the same text in every store (the PostgreSQL store applies the rule in SQL).
 const universe: Path[] = [
   [],
   ['a'],
@@ -232,6 +232,11 @@ const universe: Path[] = [
   ['a', 'x"\\', ''],
   ['é', ''],
   ['é', 'ü'],
+  // Keys the board accepts that PostgreSQL cannot decode to text: compared as written, never decoded.
+  ['a', '\u0000'],
+  ['a', '\u0000', 'z'],
+  ['a', '\ud800'],
+  ['a', '\ud800\u0000', 1],
 ];
 const pathArb = fc.constantFrom(...universe);
 
