@@ -257,6 +257,20 @@ export class PostgresStore implements Store, ActivationQueue {
     }
   }
 
+  /**
+   * Calls one of the store's functions as a single simple-protocol message, its arguments written as
+   * literals: the server runs it only once the whole message has arrived, and it commits before answering.
+   * A client stopped or cut off anywhere in sending it has run nothing and holds nothing. (A parameterized
+   * query is several messages, and the server holds the function's locks from Execute until Sync arrives.)
+   */
+  private call<R extends pg.QueryResultRow>(
+    fn: string,
+    columns: string,
+    args: readonly (string | number | null)[],
+  ): Promise<pg.QueryResult<R>> {
+    return this.query<R>(`SELECT ${columns} FROM ${this.t(fn)}(${args.map(literal).join(', ')})`, []);
+  }
+
   private query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
     return this.track(this.pool.query<R>(sql, values).catch(rethrowStoreError));
@@ -341,11 +355,12 @@ export class PostgresStore implements Store, ActivationQueue {
     fence?: Fence,
   ): Promise<StoreCommitResult> {
     const body = bodyParts('commit', runId, draft);
-    const r = await this.query<{ outcome: string; at_seq: string; at_version: string; prior: CommitEvent }>(
-      `SELECT outcome, at_seq, at_version, prior FROM ${this.t('commit_event')}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    const r = await this.call<{ outcome: string; at_seq: string; at_version: string; prior: CommitEvent }>(
+      'commit_event',
+      'outcome, at_seq, at_version, prior',
       [
         runId,
-        draft.baseVersion,
+        wholeNumber(draft.baseVersion, 'baseVersion'),
         JSON.stringify(touched),
         JSON.stringify(draft.writes),
         draft.idempotencyKey ?? null,
@@ -353,8 +368,8 @@ export class PostgresStore implements Store, ActivationQueue {
         body.mid,
         body.tail,
         fence?.activationId ?? null,
-        fence?.attempt ?? null,
-        fence?.token ?? null,
+        fence === undefined ? null : wholeNumber(fence.attempt, 'fence.attempt'),
+        fence === undefined ? null : wholeNumber(fence.token, 'fence.token'),
         this.channel,
         2 * this.lockTimeoutMs,
       ],
@@ -434,17 +449,17 @@ export class PostgresStore implements Store, ActivationQueue {
     fence?: Fence,
   ): Promise<{ ok: true; events: MessageEvent[] } | { ok: false; fenced: Fenced }> {
     const parts = drafts.map((d) => bodyParts('message', runId, d));
-    const r = await this.query<{ outcome: string; at_seq: string; at_version: string }>(
-      `SELECT outcome, at_seq, at_version FROM ${this.t('append_messages')}($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    const r = await this.call<{ outcome: string; at_seq: string; at_version: string }>(
+      'append_messages',
+      'outcome, at_seq, at_version',
       [
         runId,
         parts[0]!.head,
         parts[0]!.mid,
-        // One JSON text, not a text[]: pg's array escaping is slow and memory-hungry for quote-heavy text.
         JSON.stringify(parts.map((p) => p.tail)),
         fence?.activationId ?? null,
-        fence?.attempt ?? null,
-        fence?.token ?? null,
+        fence === undefined ? null : wholeNumber(fence.attempt, 'fence.attempt'),
+        fence === undefined ? null : wholeNumber(fence.token, 'fence.token'),
         this.channel,
         2 * this.lockTimeoutMs,
       ],
@@ -956,5 +971,31 @@ function boundedMs(
     throw new TypeError(
       `PostgresStore option ${name} must be a whole number of ms from ${min} to ${max}; got ${value}.`,
     );
+  return value;
+}
+
+/**
+ * A value as an SQL literal: a number as written, null, or text dollar-quoted under a tag it does not
+ * contain (nothing inside is escaped or interpreted, whatever the server's string settings). Text holding NUL
+ * cannot travel in a query (PostgreSQL refuses it in text anyway): refused as the database would.
+ */
+function literal(value: string | number | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') return String(value);
+  if (value.includes('\0'))
+    throw new BlackboardError(
+      'store_failure',
+      'PostgreSQL cannot store the NUL character (U+0000) in text: an id or key given to the store holds one (idempotency keys and the board keys that name pooled items are not checked before). Remove the NUL.',
+    );
+  // The literal ends at the first tag after the opening one: that must be the closing tag (a value ending
+  // in "$h" would otherwise end it early).
+  let tag = '$h$';
+  for (let i = 0; `${value}${tag}`.indexOf(tag) !== value.length; i++) tag = `$h${i}$`;
+  return `${tag}${value}${tag}`;
+}
+
+/** A number the store writes into SQL: a whole, safe integer, or the caller's bug. */
+function wholeNumber(value: number, name: string): number {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be a whole number; got ${value}.`);
   return value;
 }
