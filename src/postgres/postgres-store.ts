@@ -225,12 +225,12 @@ export class PostgresStore implements Store, ActivationQueue {
     return op;
   }
 
-  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private transaction<T>(work: (client: Sql) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
     return this.track(this.inTransaction(work).catch(rethrowStoreError));
   }
 
-  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(work: (client: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     // A connection that drops between two statements of the transaction emits 'error' on the client (the
     // pool listens only to idle ones): heard here, the next statement fails and the transaction with it.
@@ -244,7 +244,10 @@ export class PostgresStore implements Store, ActivationQueue {
       await client.query(
         `BEGIN; SET LOCAL lock_timeout = ${2 * this.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${this.lockTimeoutMs}`,
       );
-      const result = await work(client);
+      const result = await work({
+        query: <R extends pg.QueryResultRow>(sql: string, values: readonly unknown[] = []) =>
+          client.query<R>(oneMessage(sql, values)),
+      });
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -257,23 +260,31 @@ export class PostgresStore implements Store, ActivationQueue {
     }
   }
 
-  /**
-   * Calls one of the store's functions as a single simple-protocol message, its arguments written as
-   * literals: the server runs it only once the whole message has arrived, and it commits before answering.
-   * A client stopped or cut off anywhere in sending it has run nothing and holds nothing. (A parameterized
-   * query is several messages, and the server holds the function's locks from Execute until Sync arrives.)
-   */
+  /** One of the store's functions, called in one message (see {@link oneMessage}). */
   private call<R extends pg.QueryResultRow>(
     fn: string,
     columns: string,
     args: readonly (string | number | null)[],
   ): Promise<pg.QueryResult<R>> {
-    return this.query<R>(`SELECT ${columns} FROM ${this.t(fn)}(${args.map(literal).join(', ')})`, []);
+    return this.query<R>(
+      `SELECT ${columns} FROM ${this.t(fn)}(${args.map((_, i) => `$${i + 1}`).join(', ')})`,
+      args,
+    );
   }
 
-  private query<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  /** Statements outside a transaction, each in one message (see {@link oneMessage}). */
+  private readonly sql: Sql = { query: (sql, values = []) => this.query(sql, values) };
+
+  private query<R extends pg.QueryResultRow>(
+    sql: string,
+    values: readonly unknown[],
+  ): Promise<pg.QueryResult<R>> {
     if (this.closed) return Promise.reject(new BlackboardError('closed', 'The store is closed.'));
-    return this.track(this.pool.query<R>(sql, values).catch(rethrowStoreError));
+    return this.track(
+      Promise.resolve()
+        .then(() => this.pool.query<R>(oneMessage(sql, values)))
+        .catch(rethrowStoreError),
+    );
   }
 
   async openRun(runId: string, initial: unknown): Promise<OpenedRun> {
@@ -311,10 +322,7 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   /** The run's row, locked for this transaction. */
-  private async lockRun(
-    c: pg.PoolClient,
-    runId: string,
-  ): Promise<{ seq: number; version: number; horizon: number }> {
+  private async lockRun(c: Sql, runId: string): Promise<{ seq: number; version: number; horizon: number }> {
     const r = await c.query<{ seq: string; version: string; horizon: string }>(
       `SELECT seq, version, horizon FROM ${this.t('runs')} WHERE id = $1 FOR UPDATE`,
       [runId],
@@ -326,7 +334,7 @@ export class PostgresStore implements Store, ActivationQueue {
 
   /** The shared conflict rule, over the writes committed after `baseVersion`. */
   private async conflictOf(
-    c: pg.PoolClient | pg.Pool,
+    c: Sql,
     runId: string,
     head: { version: number; horizon: number },
     baseVersion: number,
@@ -408,7 +416,7 @@ export class PostgresStore implements Store, ActivationQueue {
     at: { at_version: string },
   ): Promise<Conflict> {
     const head = await this.requireRun(runId);
-    const found = await this.conflictOf(this.pool, runId, head, baseVersion, touched);
+    const found = await this.conflictOf(this.sql, runId, head, baseVersion, touched);
     return (
       found ?? {
         code: 'conflict',
@@ -503,7 +511,7 @@ export class PostgresStore implements Store, ActivationQueue {
     touched: readonly Path[],
   ): Promise<Conflict | undefined> {
     const head = await this.requireRun(runId);
-    return this.conflictOf(this.pool, runId, head, baseVersion, touched).catch(rethrowStoreError);
+    return this.conflictOf(this.sql, runId, head, baseVersion, touched).catch(rethrowStoreError);
   }
 
   async saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
@@ -974,19 +982,39 @@ function boundedMs(
   return value;
 }
 
+/** What the store runs SQL through: a pool, or one transaction's connection. */
+interface Sql {
+  query<R extends pg.QueryResultRow>(sql: string, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+}
+
 /**
- * A value as an SQL literal: a number as written, null, or text dollar-quoted under a tag it does not
- * contain (nothing inside is escaped or interpreted, whatever the server's string settings). Text holding NUL
- * cannot travel in a query (PostgreSQL refuses it in text anyway): refused as the database would.
+ * A statement with its `$n` parameters written in as literals, to be sent as one simple-protocol message.
+ * The server runs it only once the whole message has arrived, and (outside a transaction) commits before
+ * answering: a client stopped or cut off anywhere in sending it has run nothing and holds nothing. A
+ * parameterized query is several messages (Parse, Bind, Execute, Sync), and the server holds what Execute
+ * locked until Sync arrives, with no timeout that ends it.
  */
-function literal(value: string | number | null): string {
-  if (value === null) return 'NULL';
-  if (typeof value === 'number') return String(value);
+function oneMessage(sql: string, values: readonly unknown[]): string {
+  if (values.length === 0) return sql;
+  return sql.replace(/\$(\d+)/g, (_, n: string) => literal(values[Number(n) - 1]));
+}
+
+/**
+ * A value as an SQL literal: null, a finite number as written, an array of them, or text dollar-quoted
+ * under a tag the text cannot end early (nothing inside is escaped or interpreted, whatever the server's
+ * string settings). Text holding NUL cannot travel in a query: refused with the database's own SQLSTATE.
+ */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`The store cannot write the number ${value} into SQL.`);
+    return String(value);
+  }
+  if (Array.isArray(value)) return value.length === 0 ? `'{}'` : `ARRAY[${value.map(literal).join(', ')}]`;
+  if (typeof value !== 'string') throw new TypeError(`The store cannot write a ${typeof value} into SQL.`);
+  // Refused as PostgreSQL refuses it in a parameter (and wrapped the same way, see storeError).
   if (value.includes('\0'))
-    throw new BlackboardError(
-      'store_failure',
-      'PostgreSQL cannot store the NUL character (U+0000) in text: an id or key given to the store holds one (idempotency keys and the board keys that name pooled items are not checked before). Remove the NUL.',
-    );
+    throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
   // The literal ends at the first tag after the opening one: that must be the closing tag (a value ending
   // in "$h" would otherwise end it early).
   let tag = '$h$';

@@ -80,6 +80,16 @@ describe.runIf(available)('a PostgreSQL commit is one message', () => {
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.event.version).toBe(3);
     expect((await other.read('r', 1)).map((e) => e.seq)).toEqual([1, 2, 3]);
+
+    // The same for messages.
+    held = undefined;
+    armed = true;
+    const message = stopped.appendMany('r', [{ topic: 't', payload: 1, author: 'stopped', time: 0 }]);
+    await expect.poll(() => held !== undefined).toBe(true);
+    expect((await other.commit('r', draft(3, [['b']], 'other'), [['b']])).ok).toBe(true);
+    release();
+    expect((await message)[0]!.seq).toBe(5);
+    expect((await other.read('r', 1)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     await Promise.all([stopped.close(), other.close()]);
     await stoppedPool.end();
   }, 60_000);
