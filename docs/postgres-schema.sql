@@ -100,6 +100,21 @@ BEGIN
 END
 $fn$;
 
+-- Whether a writer's fence still holds its activation's lease, by the clock now (no fence: a writer that
+-- holds no lease, always true). The row is share-locked until the statement's transaction ends: a reclaim
+-- waits for the write, or the write sees the reclaim.
+CREATE FUNCTION "hearsay".fence_holds(p_run text, p_activation text, p_attempt integer, p_token bigint)
+RETURNS boolean LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF p_activation IS NULL THEN RETURN true; END IF;
+  PERFORM 1 FROM "hearsay".activations a
+    WHERE a.run = p_run AND a.activation = p_activation AND a.attempt = p_attempt
+      AND a.fence = p_token AND a.status = 'running' AND a.lease_until > clock_timestamp()
+    FOR SHARE;
+  RETURN FOUND;
+END
+$fn$;
+
 CREATE FUNCTION "hearsay".commit_event(
   p_run text, p_base bigint, p_touched json, p_writes json, p_key text,
   p_body_head text, p_body_mid text, p_body_tail text,
@@ -116,15 +131,9 @@ BEGIN
     RETURN QUERY SELECT 'no_run'::text, NULL::bigint, NULL::bigint, NULL::json;
     RETURN;
   END IF;
-  IF p_fence_activation IS NOT NULL THEN
-    PERFORM 1 FROM "hearsay".activations a
-      WHERE a.run = p_run AND a.activation = p_fence_activation AND a.attempt = p_fence_attempt
-        AND a.fence = p_fence_token AND a.status = 'running' AND a.lease_until > clock_timestamp()
-      FOR SHARE;
-    IF NOT FOUND THEN
-      RETURN QUERY SELECT 'fenced'::text, head.seq, head.version, NULL::json;
-      RETURN;
-    END IF;
+  IF NOT "hearsay".fence_holds(p_run, p_fence_activation, p_fence_attempt, p_fence_token) THEN
+    RETURN QUERY SELECT 'fenced'::text, head.seq, head.version, NULL::json;
+    RETURN;
   END IF;
   -- After the fence: a worker that lost its lease is refused, even for a commit its successor already made.
   IF p_key IS NOT NULL THEN
@@ -178,15 +187,9 @@ BEGIN
     RETURN QUERY SELECT 'no_run'::text, NULL::bigint, NULL::bigint;
     RETURN;
   END IF;
-  IF p_fence_activation IS NOT NULL THEN
-    PERFORM 1 FROM "hearsay".activations a
-      WHERE a.run = p_run AND a.activation = p_fence_activation AND a.attempt = p_fence_attempt
-        AND a.fence = p_fence_token AND a.status = 'running' AND a.lease_until > clock_timestamp()
-      FOR SHARE;
-    IF NOT FOUND THEN
-      RETURN QUERY SELECT 'fenced'::text, head.seq, head.version;
-      RETURN;
-    END IF;
+  IF NOT "hearsay".fence_holds(p_run, p_fence_activation, p_fence_attempt, p_fence_token) THEN
+    RETURN QUERY SELECT 'fenced'::text, head.seq, head.version;
+    RETURN;
   END IF;
   INSERT INTO "hearsay".events (run, seq, type, version, writes, idempotency_key, body)
     SELECT p_run, head.seq + m.n, 'message', head.version, NULL, NULL,

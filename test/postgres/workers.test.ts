@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/blackboard/index.js';
 import { connect } from '../../src/client/index.js';
 import { PostgresStore } from '../../src/postgres/index.js';
 import { workerTeam } from '../fixtures/worker-team.js';
 import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+import { startWorkerProcess, until, type WorkerProcess } from '../support/worker-process.js';
 
 const available = postgresAvailable('workers on PostgreSQL');
 const root = new URL('../..', import.meta.url).pathname;
@@ -308,19 +309,7 @@ describe.runIf(available)('runs shared by worker processes', () => {
   }, 120_000);
 });
 
-interface WorkerProcess {
-  readonly proc: ChildProcess;
-  readonly ready: Promise<void>;
-  /** SIGTERM, then the worker's stats. */
-  stop(): Promise<{
-    claimed: number;
-    completed: number;
-    fenced: number;
-    leaseLost: number;
-    reclaimed: number;
-  }>;
-}
-
+/** A worker process of the worker team, each step taking `workMs`. */
 function startWorker(
   connectionString: string,
   schema: string,
@@ -328,45 +317,9 @@ function startWorker(
   leaseMs: number,
   workMs: number,
 ): WorkerProcess {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/fixtures/worker-team.ts', connectionString, schema, id, String(leaseMs)],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WORK_MS: String(workMs) } },
-  );
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (d) => {
-    stdout += d;
+  return startWorkerProcess('test/fixtures/worker-team.ts', [connectionString, schema, id, String(leaseMs)], {
+    WORK_MS: String(workMs),
   });
-  proc.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const ready = until(() => stdout.includes('ready'), 60_000).catch(() => {
-    throw new Error(`worker ${id} did not start: ${stderr}`);
-  });
-  return {
-    proc,
-    ready,
-    async stop() {
-      proc.kill('SIGTERM');
-      await exited;
-      const last = stdout.trim().split('\n').at(-1) ?? '';
-      try {
-        return JSON.parse(last);
-      } catch {
-        throw new Error(`worker ${id} ended without its stats: ${stdout} ${stderr}`);
-      }
-    },
-  };
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function sql<R>(connectionString: string, text: string, values: unknown[]): Promise<R[]> {

@@ -13,7 +13,7 @@ import {
 } from 'hearsay';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { outageTeam } from '../fixtures/outage-team.js';
+import { pooledTeam } from '../fixtures/pooled-team.js';
 
 // Issue 22, item 2: writes tried again through an outage stay exactly-once. A store whose calls fail the
 // way a database restart makes them fail — before anything happened, or after the write landed with its
@@ -110,7 +110,7 @@ describe('writes tried again through an outage', () => {
         }),
         async (plan) => {
           const store = new LosingStore([...plan]);
-          const runtime = outageTeam(store);
+          const runtime = pooledTeam(store);
           const handle = await runtime.start({ n });
           // Armed once the run has started (its input commit carries no key: it is the caller's to retry).
           store.armed = true;

@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { type LogEvent, TOPICS } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outageTeam } from '../fixtures/outage-team.js';
-import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { pooledTeam } from '../fixtures/pooled-team.js';
+import { useCluster } from '../support/cluster-suite.js';
+import { postgresAvailable } from '../support/postgres.js';
+import { startWorkerProcess, until } from '../support/worker-process.js';
 
 // Issue 22, item 2: a database restart (`pg_ctl restart -m fast`) mid-run is waited out by every part that
 // talks to the database (worker commits and completions, the dispatcher's claims, records and dispatches,
@@ -11,30 +12,26 @@ import { type Cluster, postgresAvailable, startCluster } from '../support/postgr
 // item uncommitted and the run failed.
 
 const available = postgresAvailable('outage-restart on PostgreSQL');
-const root = new URL('../..', import.meta.url).pathname;
 
 describe.runIf(available)('a database restarted mid-run', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const clusterOf = useCluster();
 
   it('is waited out: the run completes with every item committed exactly once, with no agent retries', async () => {
+    const cluster = clusterOf();
     const schema = 'restart_fast';
     const n = 200;
     // Leases longer than the restart: a lost lease is not what this test is about (a reclaim is, though,
     // allowed: the fence keeps it exactly-once).
-    const workers = ['o1', 'o2', 'o3'].map((id) => startWorker(cluster.connectionString, schema, id, 5_000));
+    const workers = ['o1', 'o2', 'o3'].map((id) =>
+      startWorkerProcess('test/fixtures/pooled-team.ts', [cluster.connectionString, schema, id, '5000']),
+    );
     await Promise.all(workers.map((w) => w.ready));
     const store = await PostgresStore.open({
       connectionString: cluster.connectionString,
       schema,
       pollMs: 200,
     });
-    const dispatcher = outageTeam(store, { role: 'dispatcher' });
+    const dispatcher = pooledTeam(store, { role: 'dispatcher' });
     const handle = await dispatcher.start({ n });
     let ended = false;
     const settled = handle.result.finally(() => {
@@ -119,53 +116,4 @@ function records(log: readonly LogEvent[], topic: string): Record<string, unknow
   return log.flatMap((e) =>
     e.type === 'message' && e.topic === topic ? [e.payload as Record<string, unknown>] : [],
   );
-}
-
-interface WorkerProcess {
-  readonly proc: ChildProcess;
-  readonly ready: Promise<void>;
-  /** SIGTERM, then the worker's stats. */
-  stop(): Promise<{ claimed: number; completed: number; fenced: number; leaseLost: number }>;
-}
-
-function startWorker(connectionString: string, schema: string, id: string, leaseMs: number): WorkerProcess {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/fixtures/outage-team.ts', connectionString, schema, id, String(leaseMs)],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  proc.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const ready = until(() => stdout.includes('ready'), 60_000).catch(() => {
-    throw new Error(`worker ${id} did not start: ${stderr}`);
-  });
-  return {
-    proc,
-    ready,
-    async stop() {
-      proc.kill('SIGTERM');
-      await exited;
-      const last = stdout.trim().split('\n').at(-1) ?? '';
-      try {
-        return JSON.parse(last);
-      } catch {
-        throw new Error(`worker ${id} ended without its stats: ${stdout} ${stderr}`);
-      }
-    },
-  };
-}
-
-async function until(check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

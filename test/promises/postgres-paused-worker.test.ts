@@ -4,103 +4,46 @@
  * the run needs), and once continued its late commit is refused as fenced (or, paused after the commit had
  * landed, its completion is). Every item is committed once. Counts and invariants only.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PostgresStore } from 'hearsay/postgres';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pausedTeam } from '../fixtures/pausing-worker.js';
-import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { pooledTeam } from '../fixtures/pooled-team.js';
+import { useCluster } from '../support/cluster-suite.js';
+import { postgresAvailable } from '../support/postgres.js';
+import { startWorkerProcess } from '../support/worker-process.js';
 
 const available = postgresAvailable('a paused PostgreSQL worker');
-const root = new URL('../..', import.meta.url).pathname;
-const LEASE_MS = 1_000;
-
-interface Worker {
-  readonly proc: ChildProcess;
-  out(): string;
-  until(pattern: RegExp): Promise<RegExpMatchArray>;
-  stop(): Promise<{
-    claimed: number;
-    completed: number;
-    fenced: number;
-    leaseLost: number;
-    reclaimed: number;
-  }>;
-}
-
-function startWorker(cluster: Cluster, schema: string, id: string, env: Record<string, string>): Worker {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'test/fixtures/pausing-worker.ts',
-      cluster.connectionString,
-      schema,
-      id,
-      String(LEASE_MS),
-    ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
-  );
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  proc.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const until = async (pattern: RegExp) => {
-    for (let i = 0; i < 600; i++) {
-      const m = stdout.match(pattern);
-      if (m) return m;
-      if (proc.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`worker ${id} never printed ${pattern}: ${stdout}\n${stderr}`);
-  };
-  return {
-    proc,
-    out: () => stdout,
-    until,
-    async stop() {
-      proc.kill('SIGCONT');
-      proc.kill('SIGTERM');
-      const m = await until(/^(\{.*\})$/m);
-      await new Promise((r) => (proc.exitCode === null ? proc.once('exit', r) : r(null)));
-      return JSON.parse(m[1]!);
-    },
-  };
-}
+const LEASE_MS = '1000';
 
 /** The process's state letter in /proc: `T` while stopped. */
 const stateOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0];
 
 describe.runIf(available)('a worker paused mid-commit past its lease', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const clusterOf = useCluster();
 
   /** One trial: worker A stops before the k-th query of its first commit; B does the rest. */
   async function trial(k: number): Promise<{ queries: number }> {
+    const cluster = clusterOf();
     const schema = `paused_${k}`;
     const dispatcherStore = await PostgresStore.open({
       connectionString: cluster.connectionString,
       schema,
       pollMs: 100,
     });
-    const dispatcher = pausedTeam(dispatcherStore, { role: 'dispatcher' });
-    const a = startWorker(cluster, schema, 'a', { PAUSE_AT: String(k), WORKER_CONCURRENCY: '1' });
-    await a.until(/^ready$/m);
+    const dispatcher = pooledTeam(dispatcherStore, { role: 'dispatcher' });
+    const worker = (id: string, env: Record<string, string> = {}) =>
+      startWorkerProcess(
+        'test/fixtures/pooled-team.ts',
+        [cluster.connectionString, schema, id, LEASE_MS],
+        env,
+      );
+    const a = worker('a', { PAUSE_AT: String(k), WORKER_CONCURRENCY: '1' });
+    await a.ready;
     const handle = await dispatcher.start({ n: 6 });
     await a.until(/^paused /m);
     // A is stopped inside its commit; B starts only now, so A had the step and B must take it over.
-    const b = startWorker(cluster, schema, 'b', {});
+    const b = worker('b');
     try {
       const result = await Promise.race([
         handle.result,
