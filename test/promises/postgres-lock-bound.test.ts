@@ -7,19 +7,14 @@
 import type { Path } from 'hearsay';
 import { isPostgresOutage, PostgresStore } from 'hearsay/postgres';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { useCluster } from '../support/cluster-suite.js';
+import { postgresAvailable } from '../support/postgres.js';
 
 const available = postgresAvailable('the PostgreSQL lock bound');
 
 describe.runIf(available)("a client paused inside one of the store's transactions", () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const clusterOf = useCluster();
 
   const draft = (baseVersion: number, writes: Path[], author: string) => ({
     baseVersion,
@@ -33,11 +28,11 @@ describe.runIf(available)("a client paused inside one of the store's transaction
   it('holds the run only until lockTimeoutMs: then the server ends it and other commits go on', async () => {
     const schema = 'lockbound';
     // The paused process's store, on a pool whose clients this test can hold between two statements.
-    const pausedPool = new pg.Pool({ connectionString: cluster.connectionString });
+    const pausedPool = new pg.Pool({ connectionString: clusterOf().connectionString });
     pausedPool.on('error', () => undefined);
     const paused = await PostgresStore.open({ pool: pausedPool, schema, lockTimeoutMs: 300 });
     const other = await PostgresStore.open({
-      connectionString: cluster.connectionString,
+      connectionString: clusterOf().connectionString,
       schema,
       lockTimeoutMs: 300,
     });

@@ -8,8 +8,9 @@ import fc from 'fast-check';
 import type { Path } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { useCluster } from '../support/cluster-suite.js';
+import { postgresAvailable } from '../support/postgres.js';
 
 const available = postgresAvailable('one-message PostgreSQL commits');
 
@@ -24,22 +25,16 @@ const draft = (baseVersion: number, writes: Path[], author: string, idempotencyK
 });
 
 describe.runIf(available)('a PostgreSQL commit is one message', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster();
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const clusterOf = useCluster();
 
   it('holds nothing when its sender stops one byte short of the end', async () => {
     const schema = 'onemessage';
     // The stopped sender's store, on a pool of one connection whose writes this test can cut short.
-    const stoppedPool = new pg.Pool({ connectionString: cluster.connectionString, max: 1 });
+    const stoppedPool = new pg.Pool({ connectionString: clusterOf().connectionString, max: 1 });
     stoppedPool.on('error', () => undefined);
     const stopped = await PostgresStore.open({ pool: stoppedPool, schema, lockTimeoutMs: 200 });
     const other = await PostgresStore.open({
-      connectionString: cluster.connectionString,
+      connectionString: clusterOf().connectionString,
       schema,
       lockTimeoutMs: 200,
     });
@@ -96,7 +91,7 @@ describe.runIf(available)('a PostgreSQL commit is one message', () => {
 
   it('takes any text as written: keys, authors and payloads that look like its own quoting', async () => {
     const store = await PostgresStore.open({
-      connectionString: cluster.connectionString,
+      connectionString: clusterOf().connectionString,
       schema: 'literals',
     });
     // Text built from the pieces of dollar quoting and of other quoting, without NUL (PostgreSQL refuses it).

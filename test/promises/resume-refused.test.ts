@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlackboardError, FileStore, MemoryStore, type RunHandle, type Store } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type B, interruptTeam } from '../fixtures/interrupted-runs.js';
-import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+import { useCluster } from '../support/cluster-suite.js';
+import { postgresAvailable } from '../support/postgres.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dirs: string[] = [];
@@ -163,18 +164,12 @@ describe('a refused run next to interrupted ones (FileStore)', () => {
 describe.runIf(postgresAvailable('resume next to refused runs on PostgreSQL'))(
   'a refused run next to interrupted ones (PostgreSQL)',
   () => {
-    let cluster: Cluster;
-    beforeAll(async () => {
-      cluster = await startCluster();
-    }, 120_000);
-    afterAll(async () => {
-      await cluster?.stop();
-    });
+    const clusterOf = useCluster();
 
     it('leaves listRuns unchanged, and resumeOnStart resumes every interrupted run, reporting the one it cannot', async () => {
-      await interruptRuns(['pg', cluster.connectionString, 'refused', '3'], 3);
+      await interruptRuns(['pg', clusterOf().connectionString, 'refused', '3'], 3);
       const store = await PostgresStore.open({
-        connectionString: cluster.connectionString,
+        connectionString: clusterOf().connectionString,
         schema: 'refused',
       });
       const starter = interruptTeam(store, async () => 7);

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { BlackboardError, createBlackboard, FileStore, MemoryStore, type Store } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type Cluster, postgresAvailable, startCluster } from '../support/postgres.js';
+import { useCluster } from '../support/cluster-suite.js';
+import { postgresAvailable } from '../support/postgres.js';
 
 const Counter = z.object({ n: z.number() });
 
@@ -115,16 +116,13 @@ describe('any string as a run id: held exactly, or refused as invalid_id', () =>
 describe.runIf(postgresAvailable('run ids on PostgreSQL (property)'))(
   'any string as a run id (PostgreSQL)',
   () => {
-    let cluster: Cluster;
-    beforeAll(async () => {
-      cluster = await startCluster();
-    }, 120_000);
-    afterAll(async () => {
-      await cluster?.stop();
-    });
+    const clusterOf = useCluster();
 
     it('PostgresStore', async () => {
-      const store = await PostgresStore.open({ connectionString: cluster.connectionString, schema: 'anyid' });
+      const store = await PostgresStore.open({
+        connectionString: clusterOf().connectionString,
+        schema: 'anyid',
+      });
       await fc.assert(
         fc.asyncProperty(anyRunId, (id) => holdsOrRefuses(store, id)),
         { numRuns: 150 },
