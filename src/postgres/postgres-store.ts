@@ -375,9 +375,7 @@ export class PostgresStore implements Store, ActivationQueue {
         body.head,
         body.mid,
         body.tail,
-        fence?.activationId ?? null,
-        fence === undefined ? null : wholeNumber(fence.attempt, 'fence.attempt'),
-        fence === undefined ? null : wholeNumber(fence.token, 'fence.token'),
+        ...fenceArgs(fence),
         this.channel,
         2 * this.lockTimeoutMs,
       ],
@@ -465,9 +463,7 @@ export class PostgresStore implements Store, ActivationQueue {
         parts[0]!.head,
         parts[0]!.mid,
         JSON.stringify(parts.map((p) => p.tail)),
-        fence?.activationId ?? null,
-        fence === undefined ? null : wholeNumber(fence.attempt, 'fence.attempt'),
-        fence === undefined ? null : wholeNumber(fence.token, 'fence.token'),
+        ...fenceArgs(fence),
         this.channel,
         2 * this.lockTimeoutMs,
       ],
@@ -1020,6 +1016,16 @@ function literal(value: unknown): string {
   let tag = '$h$';
   for (let i = 0; `${value}${tag}`.indexOf(tag) !== value.length; i++) tag = `$h${i}$`;
   return `${tag}${value}${tag}`;
+}
+
+/** A fence as the functions take it: activation, attempt, token (all null for a writer with no lease). */
+function fenceArgs(fence: Fence | undefined): [string | null, number | null, number | null] {
+  if (fence === undefined) return [null, null, null];
+  return [
+    fence.activationId,
+    wholeNumber(fence.attempt, 'fence.attempt'),
+    wholeNumber(fence.token, 'fence.token'),
+  ];
 }
 
 /** A number the store writes into SQL: a whole, safe integer, or the caller's bug. */

@@ -87,19 +87,19 @@ export async function startCluster(): Promise<Cluster> {
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
-  const start = () =>
-    run('pg_ctl', [
-      '-D',
-      data,
-      '-o',
-      serverOptions,
-      '-l',
-      join(dir, 'server.log'),
-      '-w',
-      '-t',
-      '60',
-      'start',
-    ]);
+  const startArgs = [
+    '-D',
+    data,
+    '-o',
+    serverOptions,
+    '-l',
+    join(dir, 'server.log'),
+    '-w',
+    '-t',
+    '60',
+    'start',
+  ];
+  const start = () => run('pg_ctl', startArgs);
   start();
   return {
     port,
@@ -111,18 +111,7 @@ export async function startCluster(): Promise<Cluster> {
       }
       await runAsync('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
       await new Promise((r) => setTimeout(r, options.downMs ?? 0));
-      await runAsync('pg_ctl', [
-        '-D',
-        data,
-        '-o',
-        serverOptions,
-        '-l',
-        join(dir, 'server.log'),
-        '-w',
-        '-t',
-        '60',
-        'start',
-      ]);
+      await runAsync('pg_ctl', startArgs);
     },
     connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async stop() {
