@@ -10,6 +10,7 @@ import {
   type BoardOf,
   type CommitEvent,
   checkRunId,
+  commitWaitingOut,
   createBlackboard,
   FileStore,
   type LogEvent,
@@ -587,7 +588,8 @@ export function createRuntime<TSchema extends AnySchema>(
     }
     try {
       if (input && Object.keys(input).length > 0) {
-        const r = await board.commit(inputCommit(board.version, input));
+        // Waited out through an outage, as the board's opening was (the key makes a retry land once).
+        const r = await commitWaitingOut(board, inputCommit(board.version, input), closing.signal);
         if (!r.ok) throw inputRefused(r.error.message);
       }
       return launch(runId, board, options, undefined);

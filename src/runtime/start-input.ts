@@ -12,7 +12,12 @@ export const inputCommit = (baseVersion: number, input: object): Commit => ({
   reads: [],
   patches: Object.entries(input).map(([key, value]) => ({ op: 'add' as const, path: [key], value })),
   author: 'input',
+  // One input per run: a start whose answer was lost in an outage finds it when tried again.
+  idempotencyKey: INPUT_COMMIT_KEY,
 });
+
+/** The idempotency key of a run's input commit (unlike any step's `<activation>:<n>`). */
+export const INPUT_COMMIT_KEY = 'hearsay.input';
 
 /** The error a run start refused for its input throws. */
 export const inputRefused = (why: string): TypeError =>

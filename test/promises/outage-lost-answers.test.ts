@@ -111,9 +111,9 @@ describe('writes tried again through an outage', () => {
         async (plan) => {
           const store = new LosingStore([...plan]);
           const runtime = pooledTeam(store);
-          const handle = await runtime.start({ n });
-          // Armed once the run has started (its input commit carries no key: it is the caller's to retry).
+          // Armed from the start: the input commit (keyed) is waited out too.
           store.armed = true;
+          const handle = await runtime.start({ n });
           const result = await handle.result;
           store.armed = false;
           injected.before += store.faults.before;
