@@ -103,6 +103,17 @@ $fn$;
 -- Whether a writer's fence still holds its activation's lease, by the clock now (no fence: a writer that
 -- holds no lease, always true). The row is share-locked until the statement's transaction ends: a reclaim
 -- waits for the write, or the write sees the reclaim.
+-- Each commit's written paths, keyed once when it is written (path_prefixes): the keys of the whole paths,
+-- and of every prefix of them. Every later commit's conflict check reads them instead of keying again.
+ALTER TABLE "hearsay".events ADD COLUMN write_wholes text[], ADD COLUMN write_prefixes text[];
+UPDATE "hearsay".events e
+   SET write_wholes = coalesce(k.wholes, '{}'), write_prefixes = coalesce(k.prefixes, '{}')
+  FROM (SELECT e2.run, e2.seq, array_agg(DISTINCT x.k) FILTER (WHERE x.whole) AS wholes,
+               array_agg(DISTINCT x.k) AS prefixes
+          FROM "hearsay".events e2, json_array_elements(e2.writes) w(path), "hearsay".path_prefixes(w.path) x
+         WHERE e2.type = 'commit' GROUP BY e2.run, e2.seq) k
+ WHERE e.run = k.run AND e.seq = k.seq;
+
 CREATE FUNCTION "hearsay".fence_holds(p_run text, p_activation text, p_attempt integer, p_token bigint)
 RETURNS boolean LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -124,7 +135,18 @@ CREATE FUNCTION "hearsay".commit_event(
 LANGUAGE plpgsql AS $fn$
 DECLARE
   head record;
+  w_wholes text[];
+  w_prefixes text[];
+  t_wholes text[];
+  t_prefixes text[];
 BEGIN
+  -- Keyed before the run is locked: the lock is held only for deciding and writing.
+  SELECT coalesce(array_agg(DISTINCT x.k) FILTER (WHERE x.whole), '{}'), coalesce(array_agg(DISTINCT x.k), '{}')
+    INTO w_wholes, w_prefixes
+    FROM json_array_elements(p_writes) w(path), "hearsay".path_prefixes(w.path) x;
+  SELECT coalesce(array_agg(DISTINCT x.k) FILTER (WHERE x.whole), '{}'), coalesce(array_agg(DISTINCT x.k), '{}')
+    INTO t_wholes, t_prefixes
+    FROM json_array_elements(p_touched) tp(path), "hearsay".path_prefixes(tp.path) x;
   PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
   SELECT r.seq, r.version, r.horizon INTO head FROM "hearsay".runs r WHERE r.id = p_run FOR UPDATE;
   IF NOT FOUND THEN
@@ -141,27 +163,27 @@ BEGIN
       WHERE e.run = p_run AND e.idempotency_key = p_key;
     IF FOUND THEN RETURN; END IF;
   END IF;
-  -- The conflict rule: a touched path overlaps a later write when one is a prefix of the other. Each path
-  -- is keyed by its prefixes (path_prefixes), so the rule is two joins on keys, linear in the paths
-  -- rather than one comparison per pair of them. Nothing later than the base: nothing to compare.
+  -- The conflict rule: a touched path overlaps a later write when one is a prefix of the other. With every
+  -- path keyed by its prefixes, the rule is two joins on keys, linear in the paths rather than one
+  -- comparison per pair of them. Nothing later than the base: nothing to compare.
   IF p_base < head.horizon OR (p_base < head.version AND EXISTS (
-    WITH l AS (
-      SELECT x.k, x.whole FROM "hearsay".events e, json_array_elements(e.writes) w(path),
-             "hearsay".path_prefixes(w.path) x
-       WHERE e.run = p_run AND e.type = 'commit' AND e.version > p_base),
-    t AS (
-      SELECT x.k, x.whole FROM json_array_elements(p_touched) tp(path), "hearsay".path_prefixes(tp.path) x)
+    WITH later AS (
+      SELECT e.write_wholes, e.write_prefixes FROM "hearsay".events e
+       WHERE e.run = p_run AND e.type = 'commit' AND e.version > p_base)
     -- a later write that is a touched path or its ancestor
-    SELECT 1 FROM (SELECT DISTINCT k FROM l WHERE whole) a JOIN (SELECT DISTINCT k FROM t) b USING (k)
+    SELECT 1 FROM (SELECT DISTINCT unnest(write_wholes) AS k FROM later) a
+                  JOIN (SELECT DISTINCT unnest(t_prefixes) AS k) b USING (k)
     UNION ALL
     -- a later write below a touched path
-    SELECT 1 FROM (SELECT DISTINCT k FROM t WHERE whole) a JOIN (SELECT DISTINCT k FROM l) b USING (k))) THEN
+    SELECT 1 FROM (SELECT DISTINCT unnest(t_wholes) AS k) a
+                  JOIN (SELECT DISTINCT unnest(write_prefixes) AS k FROM later) b USING (k))) THEN
     RETURN QUERY SELECT 'conflict'::text, head.seq, head.version, NULL::json;
     RETURN;
   END IF;
-  INSERT INTO "hearsay".events (run, seq, type, version, writes, idempotency_key, body)
+  INSERT INTO "hearsay".events (run, seq, type, version, writes, idempotency_key, body, write_wholes, write_prefixes)
     VALUES (p_run, head.seq + 1, 'commit', head.version + 1, p_writes, p_key,
-            (p_body_head || (head.seq + 1) || p_body_mid || (head.version + 1) || p_body_tail)::json);
+            (p_body_head || (head.seq + 1) || p_body_mid || (head.version + 1) || p_body_tail)::json,
+            w_wholes, w_prefixes);
   UPDATE "hearsay".runs SET seq = head.seq + 1, version = head.version + 1 WHERE id = p_run;
   PERFORM pg_notify(p_channel, p_run || E'\n' || (head.seq + 1));
   RETURN QUERY SELECT 'committed'::text, head.seq + 1, head.version + 1, NULL::json;
