@@ -104,7 +104,12 @@ export class Blackboard<TState> {
     this.current = init.snapshot;
     const { signal } = init;
     if (signal?.aborted) this.stopWaiting.abort();
-    else signal?.addEventListener('abort', () => this.stopWaiting.abort(), { once: true });
+    else if (signal) {
+      // Removed when the board closes: a long-lived signal (a runtime's) must not hold every board it saw.
+      const stop = () => this.stopWaiting.abort();
+      signal.addEventListener('abort', stop, { once: true });
+      this.stopListening = () => signal.removeEventListener('abort', stop);
+    }
     // Other processes writing this run (a shared store): catch up whenever the store hints at it.
     const follow = init.follow ?? true;
     this.unwatch = !follow
@@ -121,6 +126,8 @@ export class Blackboard<TState> {
   }
 
   private unwatch: (() => void) | undefined;
+  /** Stops listening to the creator's signal. */
+  private stopListening: (() => void) | undefined;
   /** Ends the waiting out of the store's outages: aborted on close, or by the creator's signal. */
   private readonly stopWaiting = new AbortController();
 
@@ -431,6 +438,8 @@ export class Blackboard<TState> {
     this.unfollow();
     // What waits out an outage gives up with its error: a closed board has no one to append for.
     this.stopWaiting.abort();
+    this.stopListening?.();
+    this.stopListening = undefined;
     await this.serially(() => {
       this.closed = true;
     });
@@ -440,7 +449,9 @@ export class Blackboard<TState> {
     this.assertOpen();
     const malformed = checkCommit(commit, this.current.version, this.limits);
     if (malformed) return { ok: false, error: malformed };
-    if (commit.idempotencyKey !== undefined) {
+    // A fenced commit's key is looked up by the store, after the fence: a writer that lost its lease is
+    // refused, even for a commit its successor made, not told it is a duplicate.
+    if (commit.idempotencyKey !== undefined && commit.fence === undefined) {
       const prior = await this.store.findCommit(this.runId, commit.idempotencyKey);
       if (prior) {
         // A commit tried again after its answer was lost: the board shows it, as if the answer had come.

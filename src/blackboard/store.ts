@@ -106,9 +106,11 @@ export interface Store {
   /**
    * Forgets a run: its log, snapshots, ended mark and anything the store keeps for it (in memory and, for a
    * durable store, on disk or in the database). Resolves true when the store held it. The store does not
-   * know whether a run is in progress: the runtime's `deleteRun` refuses to delete a running one.
+   * know whether a run is in progress: the runtime's `deleteRun` refuses to delete a running one. With
+   * `ifEmpty`, the run is deleted only while nothing is on its log (decided by the store, atomically with the
+   * delete: a start that failed removes the run it created, never one another process has begun writing).
    */
-  deleteRun(runId: string): Promise<boolean>;
+  deleteRun(runId: string, options?: { readonly ifEmpty?: boolean }): Promise<boolean>;
   /**
    * Records that a run finished (a retention hook: the runtime calls it when a run ends with a final
    * outcome). A durable store may also stop keeping the run in memory; it stays readable (opened again

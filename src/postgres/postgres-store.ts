@@ -885,8 +885,12 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   /** Deletes the run's row, and with it (ON DELETE CASCADE) its events, snapshots and activations. */
-  async deleteRun(runId: string): Promise<boolean> {
-    const r = await this.query(`DELETE FROM ${this.t('runs')} WHERE id = $1`, [runId]);
+  async deleteRun(runId: string, options: { readonly ifEmpty?: boolean } = {}): Promise<boolean> {
+    // With ifEmpty, decided in the same statement: a run another process has begun writing is kept.
+    const r = await this.query(
+      `DELETE FROM ${this.t('runs')} WHERE id = $1 AND ($2::boolean IS NOT TRUE OR seq = 0)`,
+      [runId, options.ifEmpty === true],
+    );
     this.watchers.delete(runId);
     return r.rowCount === 1;
   }
@@ -996,12 +1000,13 @@ function oneMessage(sql: string, values: readonly unknown[]): string {
 }
 
 /**
- * A value as an SQL literal: null, a finite number as written, an array of them, or text dollar-quoted
+ * A value as an SQL literal: null, a boolean, a finite number as written, an array of them, or text dollar-quoted
  * under a tag the text cannot end early (nothing inside is escaped or interpreted, whatever the server's
  * string settings). Text holding NUL cannot travel in a query: refused with the database's own SQLSTATE.
  */
 function literal(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new TypeError(`The store cannot write the number ${value} into SQL.`);
     return String(value);

@@ -589,7 +589,12 @@ export function createRuntime<TSchema extends AnySchema>(
     try {
       if (input && Object.keys(input).length > 0) {
         // Waited out through an outage, as the board's opening was (the key makes a retry land once).
-        const r = await commitWaitingOut(board, inputCommit(board.version, input), closing.signal);
+        const nonce = deterministic ? `${deterministic.seed}/${runId}` : undefined;
+        const r = await commitWaitingOut(board, inputCommit(board.version, input, nonce), closing.signal);
+        if (!r.ok && r.error.code === 'conflict')
+          throw new TypeError(
+            `The run "${runId}" was started by another process at the same time: resume it with runtime.resume("${runId}").`,
+          );
         if (!r.ok) throw inputRefused(r.error.message);
       }
       return launch(runId, board, options, undefined);

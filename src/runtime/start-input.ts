@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type AnySchema,
   type BoardLimits,
@@ -7,17 +8,16 @@ import {
 } from '../blackboard/index.js';
 
 /** The commit that puts a run's input on its board: each top-level key replaced. */
-export const inputCommit = (baseVersion: number, input: object): Commit => ({
+export const inputCommit = (baseVersion: number, input: object, nonce: string = randomUUID()): Commit => ({
   baseVersion,
-  reads: [],
+  // It reads the whole board: a second start of the same run, racing this one, conflicts with it.
+  reads: [[]],
   patches: Object.entries(input).map(([key, value]) => ({ op: 'add' as const, path: [key], value })),
   author: 'input',
-  // One input per run: a start whose answer was lost in an outage finds it when tried again.
-  idempotencyKey: INPUT_COMMIT_KEY,
+  // This start's own key: tried again after an answer lost in an outage, it finds its own commit (and
+  // never another start's). A deterministic runtime gives a nonce of its seed, so that its log replays.
+  idempotencyKey: `hearsay.input:${nonce}`,
 });
-
-/** The idempotency key of a run's input commit (unlike any step's `<activation>:<n>`). */
-export const INPUT_COMMIT_KEY = 'hearsay.input';
 
 /** The error a run start refused for its input throws. */
 export const inputRefused = (why: string): TypeError =>
@@ -55,5 +55,6 @@ export async function discardStart(
   board: { readonly runId: string; readonly seq: number; close(): Promise<void> },
 ): Promise<void> {
   await board.close().catch(() => undefined);
-  if (board.seq === 0) await store.deleteRun(board.runId).catch(() => undefined);
+  // Only while the run is empty in the store itself: another process may have begun it meanwhile.
+  if (board.seq === 0) await store.deleteRun(board.runId, { ifEmpty: true }).catch(() => undefined);
 }

@@ -1420,6 +1420,8 @@ export class RunScheduler<TBoard> {
         { outcome, reason, usage: { ...this.spent }, ...(declined.length > 0 ? { declined } : {}) },
         { author: 'scheduler' },
       )
+      // An outcome record that could not be written (the runtime closed during an outage) still ends the run.
+      .catch(() => undefined)
       .finally(() => this.resolveResult(result));
   }
 

@@ -454,9 +454,15 @@ export class FileStore extends MemoryStore {
   }
 
   /** Deletes the run's log, snapshots and ended mark from the folder, and the run from memory. */
-  override async deleteRun(runId: string): Promise<boolean> {
+  override async deleteRun(runId: string, options: { readonly ifEmpty?: boolean } = {}): Promise<boolean> {
     if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
     const held = this.runs.has(runId) || (await this.listRuns()).includes(runId);
+    // A run with anything on its log is kept (this process is the file store's only writer: once loaded,
+    // what it holds in memory is the log).
+    if (options.ifEmpty && held) {
+      if (!this.runs.has(runId)) await this.openRun(runId, null);
+      if (this.holdsEvents(runId)) return false;
+    }
     await this.queue(runId).run(async () => {
       await rm(this.logFile(runId), { force: true });
       await rm(this.endedFile(runId), { force: true });

@@ -128,8 +128,9 @@ export class MemoryStore implements Store {
     return [...this.runs.keys()];
   }
 
-  async deleteRun(runId: string): Promise<boolean> {
+  async deleteRun(runId: string, options: { readonly ifEmpty?: boolean } = {}): Promise<boolean> {
     if (this.closed) throw new BlackboardError('closed', 'The store is closed.');
+    if (options.ifEmpty && this.holdsEvents(runId)) return false;
     this.ended.delete(runId);
     return this.runs.delete(runId);
   }
@@ -186,6 +187,12 @@ export class MemoryStore implements Store {
       snapshots,
       offset: events[0] ? events[0].seq - 1 : (snapshots.at(-1)?.seq ?? 0),
     });
+  }
+
+  /** Whether the run, as held in memory, has anything on its log (compacted events count). */
+  protected holdsEvents(runId: string): boolean {
+    const log = this.runs.get(runId);
+    return log !== undefined && log.offset + log.events.length > 0;
   }
 
   private head(run: RunLog): LogHead {

@@ -37,8 +37,8 @@ export class InterleavedStore implements Store {
     if (this.scheduler) await this.scheduler.schedule(Promise.resolve(), label);
   }
 
-  deleteRun(runId: string): Promise<boolean> {
-    return this.inner.deleteRun(runId);
+  deleteRun(runId: string, options?: { readonly ifEmpty?: boolean }): Promise<boolean> {
+    return this.inner.deleteRun(runId, options);
   }
 
   markEnded(runId: string, endedAt: number): Promise<void> {
