@@ -44,9 +44,9 @@ function team(store = new MemoryStore()): Runtime<HB> {
   const runtime = createRuntime({
     store,
     board: { schema: HubBoard, initial: hubInitial },
-    // `local` finishes its work before `remote` (60 ms in the other process): both read n = 0, so the
+    // `local` finishes its work before `remote` (400 ms in the other process): both read n = 0, so the
     // remote commit conflicts and its activation is retried, exactly as a local one would be.
-    agents: [incrementer('local', 5), incrementer('remote', 60), notary],
+    agents: [incrementer('local', 5), incrementer('remote', 400), notary],
     remote: ['remote', 'notary'],
     goal: (b) => b.notes.length > 0,
   });
