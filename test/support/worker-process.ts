@@ -1,15 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { WorkerStats } from 'hearsay';
 
 const root = new URL('../..', import.meta.url).pathname;
 
-/** A worker's counts, as a worker fixture prints them when it stops. */
-export interface WorkerStats {
-  claimed: number;
-  reclaimed: number;
-  completed: number;
-  leaseLost: number;
-  fenced: number;
-}
+export type { WorkerStats };
 
 /** A worker fixture running in a process of its own. */
 export interface WorkerProcess {
