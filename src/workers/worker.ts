@@ -104,7 +104,9 @@ export class ActivationWorker {
     this.id = o.id ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1)
       throw new TypeError('worker.concurrency must be a positive integer.');
-    if (!(this.leaseMs >= 100)) throw new TypeError('worker.leaseMs must be at least 100 ms.');
+    // At most a day: a timer cannot wait much longer (Node fires an overflowing one every millisecond).
+    if (!(this.leaseMs >= 100 && this.leaseMs <= 86_400_000))
+      throw new TypeError('worker.leaseMs must be from 100 ms to one day (86,400,000 ms).');
   }
 
   /** Starts claiming: now, on every hint that a step was queued or ended, and on the store's poll. */
@@ -155,8 +157,11 @@ export class ActivationWorker {
             if (claims.length === 0) break;
           }
         } while (this.again && !this.closed);
-      } catch {
-        // The database is unreachable: the next hint or poll tries again.
+      } catch (error) {
+        // The database is unreachable: the next hint or poll tries again. Anything else (a permission, a
+        // read-only server) is also tried again, but said once per message: it will not mend by waiting.
+        if (!outage(this.init.queue, error))
+          this.warnOnce(`hearsay: worker ${this.id} cannot claim steps: ${describe(error)}`);
       } finally {
         this.claiming = false;
       }
@@ -183,6 +188,15 @@ export class ActivationWorker {
         this.running.delete(activationKeyOf(claim));
         this.kick();
       });
+  }
+
+  /** What this worker has warned about, once each. */
+  private readonly warned = new Set<string>();
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message) || this.warned.size >= 100) return;
+    this.warned.add(message);
+    console.warn(message);
   }
 
   /** Renews the lease of a step that has not ended; a lost one stops the step. */

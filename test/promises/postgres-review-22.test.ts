@@ -122,6 +122,55 @@ describe.runIf(postgresAvailable('issue 22 review on PostgreSQL'))('issue 22 rev
     await store.close();
   });
 
+  it('bounds worker.leaseMs, and says once (not never) why a worker cannot claim', async () => {
+    const store = await PostgresStore.open({
+      connectionString: clusterOf().connectionString,
+      schema: 'claims',
+      pollMs: 100,
+    });
+    expect(() =>
+      createRuntime({
+        board: { schema: Board, initial: { go: false, who: '', done: 0 } },
+        agents: [],
+        store,
+        role: 'worker',
+        worker: { leaseMs: 1e16 },
+      }),
+    ).toThrow(/one day/);
+    // A store whose claims fail with what waiting will not mend (a permission, a read-only server).
+    let tries = 0;
+    const refusing = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'claim')
+          return () => {
+            tries += 1;
+            return Promise.reject(new Error('permission denied for table activations'));
+          };
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
+    try {
+      const worker = createRuntime({
+        board: { schema: Board, initial: { go: false, who: '', done: 0 } },
+        agents: [],
+        store: refusing,
+        role: 'worker',
+        worker: { id: 'w-refused' },
+      });
+      // Tried again and again (every poll), said once.
+      await expect.poll(() => tries, { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
+      await worker.close();
+    } finally {
+      console.warn = warn;
+    }
+    expect(warnings.filter((w) => w.includes('permission denied'))).toHaveLength(1);
+    await store.close();
+  });
+
   it('deletes, for a failed start, only a run that is still empty in the store', async () => {
     const store = await open('ifempty');
     await store.openRun('busy', {});
