@@ -507,7 +507,7 @@ export class PostgresStore implements Store, ActivationQueue {
     touched: readonly Path[],
   ): Promise<Conflict | undefined> {
     const head = await this.requireRun(runId);
-    return this.conflictOf(this.sql, runId, head, baseVersion, touched).catch(rethrowStoreError);
+    return this.conflictOf(this.sql, runId, head, baseVersion, touched);
   }
 
   async saveSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
