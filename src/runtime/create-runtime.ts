@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AgentDefinition, describeSharedWrite, findSharedWrites } from '../actors/index.js';
@@ -526,6 +526,8 @@ export function createRuntime<TSchema extends AnySchema>(
 
   /** Aborted as the runtime closes: boards stop waiting out the store's outages (their appends fail). */
   const closing = new AbortController();
+  // Every open board listens to it (and lets go when it closes): as many listeners as live runs is expected.
+  setMaxListeners(0, closing.signal);
   const openBoard = (runId: string) =>
     createBlackboard({
       schema: config.board.schema,

@@ -19,9 +19,15 @@ export function rankCandidates<T extends RankInput>(candidates: readonly T[]): T
       b.priority - a.priority ||
       a.lastActivated - b.lastActivated ||
       a.order - b.order ||
-      (a.key ?? '').localeCompare(b.key ?? ''),
+      compareKeys(a.key ?? '', b.key ?? ''),
   );
 }
+
+/**
+ * Item keys in code-unit order: the same on every machine (`localeCompare` follows the host's locale, so a
+ * seeded replay could order items differently elsewhere) and without ICU's cost per comparison.
+ */
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same sequence everywhere. */
 export function seededRandom(seed: number): () => number {

@@ -43,7 +43,7 @@ import type {
 import { AGENDA_DEFERRED_SHOWN, recordedEnabler, stepCommitKey, TOPICS } from './events.js';
 import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
-import { rankCandidates } from './rank.js';
+import { type RankInput, rankCandidates } from './rank.js';
 import type { ResumeState } from './resume.js';
 import { carriesTaintedKeys, type TaintSource, TaintTracker } from './taint.js';
 import { TaskGraph } from './task-graph.js';
@@ -56,6 +56,7 @@ import type {
   Spent,
 } from './types.js';
 import { WatchIndex } from './watch-index.js';
+import { WriteClaims } from './write-claims.js';
 
 const ROOT: Path[] = [[]];
 /** Why an ended activation's signal aborts (one shared reason: no stack captured per activation). */
@@ -105,6 +106,12 @@ const message = (error: unknown): string => {
   }
 };
 
+/** An agent (and for a pooled one, an item) the cycle may activate, with what ranks it. */
+interface Candidate<TBoard> extends RankInput {
+  readonly st: AgentState<TBoard>;
+  readonly enabler: Enabler;
+}
+
 /**
  * The control component of one run: after each commit it finds the agents whose watched paths changed,
  * asks each machine whether it can advance, ranks the candidates and activates them within the limits
@@ -121,6 +128,10 @@ export class RunScheduler<TBoard> {
   private readonly pending: Enabler[] = [];
   /** Agents with an enabling change that arrived while busy (or was deferred by a limit): checked again later. */
   private readonly dirty = new Map<string, Enabler>();
+  /** The declared writes of what is in flight: a candidate that would certainly conflict waits (see `cycle`). */
+  private readonly claims = new WriteClaims();
+  /** Agents held back by an activation in flight, by its id: checked again when it ends. */
+  private readonly waiting = new Map<string, Map<string, Enabler>>();
   private readonly spent = emptySpent();
   /** What model calls and child runs in flight hold, run-wide (each agent's share is in its `held`). */
   private readonly held = emptySpent();
@@ -320,56 +331,63 @@ export class RunScheduler<TBoard> {
       this.dirty.delete(id);
       concerned.set(id, shallower(concerned.get(id), enabler));
     }
-    type Candidate = { st: AgentState<TBoard>; key?: string; enabler: Enabler };
-    const candidates: Candidate[] = [];
+    const candidates: Candidate<TBoard>[] = [];
+    const candidate = (st: AgentState<TBoard>, enabler: Enabler, key?: string): Candidate<TBoard> => ({
+      st,
+      enabler,
+      agentId: st.def.id,
+      ...(key === undefined ? {} : { key }),
+      priority: st.def.priority + (this.isMarked(this.promotions, st.def.id, key) ? 1e9 : 0),
+      lastActivated: st.lastActivated,
+      order: st.order,
+    });
     for (const [id, enabler] of concerned) {
       const st = this.agents.get(id)!;
+      if (st.def.kind === 'singleton' && st.running > 0) {
+        this.dirty.set(id, shallower(this.dirty.get(id), enabler));
+        continue;
+      }
+      // One whose commit would certainly conflict with an activation in flight waits for it to end, and is
+      // not even asked `can` meanwhile: fifty agents incrementing one counter run one after the other,
+      // each on the version before it, instead of all at once with one winner.
+      if (this.waitsForClaim(st, enabler, snap)) continue;
       if (st.def.kind === 'singleton') {
-        if (st.running > 0) {
-          this.dirty.set(id, shallower(this.dirty.get(id), enabler));
-          continue;
-        }
-        if (this.canAdvance(st, snap, enabler)) candidates.push({ st, enabler });
-      } else {
-        let keys: string[];
-        try {
-          keys = [...st.def.pool!.items(snap.state)];
-        } catch (error) {
-          this.failures.push({ agentId: id, error: `pool.items threw: ${message(error)}` });
-          continue;
-        }
-        for (const key of keys) {
-          if (st.taken.has(key)) continue;
-          // An item's causal depth comes from the change that first offered it, not from later re-checks.
-          if (!st.offeredBy.has(key)) st.offeredBy.set(key, enabler);
-          candidates.push({ st, key, enabler: st.offeredBy.get(key)! });
-        }
+        candidates.push(candidate(st, enabler));
+        continue;
+      }
+      let keys: string[];
+      try {
+        keys = [...st.def.pool!.items(snap.state)];
+      } catch (error) {
+        this.failures.push({ agentId: id, error: `pool.items threw: ${message(error)}` });
+        continue;
+      }
+      for (const key of keys) {
+        if (st.taken.has(key)) continue;
+        // An item's causal depth comes from the change that first offered it, not from later re-checks.
+        if (!st.offeredBy.has(key)) st.offeredBy.set(key, enabler);
+        candidates.push(candidate(st, st.offeredBy.get(key)!, key));
       }
     }
     if (candidates.length === 0) {
       this.checkQuiescence();
       return;
     }
-    const ranked = rankCandidates(
-      candidates.map((c) => ({
-        ...c,
-        agentId: c.st.def.id,
-        ...(c.key === undefined ? {} : { key: c.key }),
-        priority: c.st.def.priority + (this.isMarked(this.promotions, c.st.def.id, c.key) ? 1e9 : 0),
-        lastActivated: c.st.lastActivated,
-        order: c.st.order,
-      })),
-    );
-    const cycle = ++this.cycles;
+    // Ranked first, then asked `can` in that order: the order is the same as asking first, and a
+    // candidate held back by one admitted before it in this cycle is never asked.
+    const ranked = rankCandidates(candidates);
     const items: AgendaItem[] = [];
     let moreDeferred = 0;
     let deferredListed = 0;
+    let rank = 0;
     // Records made while deciding are held so the agenda comes first in the log, then its consequences.
     const held: [string, unknown][] = [];
     const admitted: Activation<TBoard>[] = [];
     this.holding = held;
     try {
-      for (const [rank, c] of ranked.entries()) {
+      for (const c of ranked) {
+        if (this.waitsForClaim(c.st, c.enabler, snap)) continue;
+        if (c.key === undefined && !this.canAdvance(c.st, snap, c.enabler)) continue;
         const refusal = this.admit(c.st, c.key, c.enabler);
         const deferred = refusal?.reason === 'concurrency';
         if (deferred && deferredListed >= AGENDA_DEFERRED_SHOWN) moreDeferred += 1;
@@ -391,14 +409,19 @@ export class RunScheduler<TBoard> {
             decision: refusal?.reason ?? 'activate',
           });
         }
+        rank += 1;
         if (refusal) this.refuse(c.st, c.key, c.enabler, refusal.reason, refusal.detail);
         else admitted.push(this.reserve(c.st, c.key, c.enabler, c.enabler.depth + 1, snap, undefined));
       }
     } finally {
       this.holding = undefined;
     }
+    if (rank === 0) {
+      this.checkQuiescence();
+      return;
+    }
     this.record(TOPICS.agenda, {
-      cycle,
+      cycle: ++this.cycles,
       version: snap.version,
       items,
       ...(moreDeferred > 0 ? { moreDeferred } : {}),
@@ -406,6 +429,23 @@ export class RunScheduler<TBoard> {
     for (const [topic, payload] of held) this.record(topic, payload);
     for (const act of admitted) this.launch(act);
     this.checkQuiescence();
+  }
+
+  /**
+   * Whether `st` must wait for an activation in flight whose declared writes certainly collide with its
+   * own (see {@link WriteClaims.blocker}); if so it is parked on that activation and checked again when
+   * it ends.
+   */
+  private waitsForClaim(st: AgentState<TBoard>, enabler: Enabler, snap: BoardSnapshot<TBoard>): boolean {
+    const blocker = this.claims.blocker(st.def.writes, snap.state);
+    if (blocker === undefined) return false;
+    let parked = this.waiting.get(blocker);
+    if (!parked) {
+      parked = new Map();
+      this.waiting.set(blocker, parked);
+    }
+    parked.set(st.def.id, shallower(parked.get(st.def.id), enabler));
+    return true;
   }
 
   /** Whether a singleton would advance; a throwing guard counts as yes, so its failure is handled as an activation's. */
@@ -503,6 +543,7 @@ export class RunScheduler<TBoard> {
       rejected: undefined,
     };
     this.inflight.set(id, act);
+    this.claims.hold(id, st.def.writes);
     this.depthOf.set(id, depth);
     st.running += 1;
     st.lastActivated = ++this.tick;
@@ -822,6 +863,12 @@ export class RunScheduler<TBoard> {
     // and lets go of the listeners it put on the signal.
     act.controller.abort(ACTIVATION_ENDED);
     act.agent.running -= 1;
+    this.claims.release(act.id);
+    const parked = this.waiting.get(act.id);
+    if (parked) {
+      this.waiting.delete(act.id);
+      for (const [id, enabler] of parked) this.dirty.set(id, shallower(this.dirty.get(id), enabler));
+    }
     if (act.agent.current === act) act.agent.current = undefined;
     if (act.delegation !== undefined) this.taskGraph.remove(act.delegation.from, act.agent.def.id);
     if (act.agent.def.kind === 'pooled') {

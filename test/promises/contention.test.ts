@@ -1,0 +1,185 @@
+/**
+ * Agents that would certainly conflict do not run at once (issue 24): an activation whose declared writes
+ * collide, on a value written whole (a number, a list), with one in flight waits for it to end instead of
+ * running on a version about to change and losing. Counted, not timed: conflicts, `can` calls (guard
+ * evaluations), workers in flight at once.
+ */
+import {
+  agentActions,
+  type BoardEvent,
+  createRuntime,
+  defineAgent,
+  itemMachine,
+  keyed,
+  type LogEvent,
+  type MessageEvent,
+  type Runtime,
+  statusPool,
+} from 'hearsay';
+import { describe, expect, it } from 'vitest';
+import { setup } from 'xstate';
+import { z } from 'zod';
+
+const Counter = z.object({ counter: z.number(), rounds: keyed(z.number()) });
+type Counter = z.infer<typeof Counter>;
+const { commit } = agentActions<Counter>();
+
+/** C branches; each round reads the counter and commits counter + 1 (a versioned read-modify-write). */
+function branches(c: number, r: number, guardCalls: { n: number }, failFirst?: string) {
+  return Array.from({ length: c }, (_, i) => {
+    const id = `b${i}`;
+    let failed = false;
+    const machine = setup({ types: { events: {} as BoardEvent<Counter> } }).createMachine({
+      initial: 'idle',
+      states: {
+        idle: {
+          on: {
+            board: {
+              guard: ({ event }) => {
+                guardCalls.n += 1;
+                return (event.board.rounds.get(id) ?? 0) < r;
+              },
+              actions: commit(() => (d) => {
+                if (id === failFirst && !failed) {
+                  failed = true;
+                  throw new Error('first attempt fails');
+                }
+                d.counter += 1;
+                d.rounds.set(id, (d.rounds.get(id) ?? 0) + 1);
+              }),
+            },
+          },
+        },
+      },
+    });
+    return defineAgent<Counter>({
+      id,
+      machine,
+      watches: [['counter']],
+      writes: [['counter'], ['rounds', id]],
+      retry: { attempts: 3, backoffMs: 0 },
+    });
+  });
+}
+
+async function runLogged<TBoard>(runtime: Runtime<TBoard>) {
+  try {
+    const handle = await runtime.start();
+    const result = await handle.result;
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    await new Promise((resolve) => setImmediate(resolve));
+    const phases = log
+      .filter((e): e is MessageEvent => e.type === 'message' && e.topic === 'hearsay.activation')
+      .map((e) => e.payload as { phase: string; error?: string });
+    return { result, phases };
+  } finally {
+    await runtime.close();
+  }
+}
+
+describe('agents that share a counter', () => {
+  const C = 12;
+  const R = 8;
+
+  it('take turns: every update lands once, with no conflict and a linear number of `can` calls', async () => {
+    const guardCalls = { n: 0 };
+    const runtime = createRuntime({
+      board: { schema: Counter, initial: { counter: 0, rounds: {} } },
+      agents: branches(C, R, guardCalls),
+      limits: { depth: 1_000, concurrency: 1_000 },
+    });
+    const { result, phases } = await runLogged(runtime);
+    expect(result.outcome).toBe('quiescent');
+    expect(result.board.counter).toBe(C * R);
+    expect(phases.filter((p) => p.phase === 'started')).toHaveLength(C * R);
+    expect(phases.filter((p) => p.phase === 'failed')).toHaveLength(0);
+    // Asked `can` about once per activation (plus the machine's own check as it takes the event, and one
+    // last look per branch), not once per branch per commit (which would be C * C * R).
+    expect(guardCalls.n).toBeLessThanOrEqual(3 * C * R + 2 * C);
+  });
+
+  it('still all run when the activation they waited for fails', async () => {
+    const guardCalls = { n: 0 };
+    const runtime = createRuntime({
+      board: { schema: Counter, initial: { counter: 0, rounds: {} } },
+      agents: branches(C, R, guardCalls, 'b0'),
+      limits: { depth: 1_000, concurrency: 1_000 },
+      deterministic: { seed: 3 },
+    });
+    const { result, phases } = await runLogged(runtime);
+    expect(result.board.counter).toBe(C * R);
+    const failed = phases.filter((p) => p.phase === 'failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.error).toMatch(/first attempt fails/);
+  });
+});
+
+describe('pooled workers writing entries of one collection', () => {
+  const Board = z.object({
+    items: keyed(z.object({ status: z.enum(['open', 'claimed', 'done']) })),
+    results: keyed(z.number()),
+  });
+  type Board = z.infer<typeof Board>;
+
+  it('run at once: entries of a Keyed collection are not written whole', async () => {
+    const K = 16;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const worker = defineAgent<Board>({
+      id: 'worker',
+      watches: [['items']],
+      writes: [['items'], ['results']],
+      concurrency: K,
+      pool: statusPool((b) => b.items),
+      machine: itemMachine<Board, number>({
+        work: async ({ event, key }) => {
+          inFlight += 1;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await event.tools.sleep(20);
+          inFlight -= 1;
+          return Number(key.slice(1)) * 2;
+        },
+        done: (d, { key, output }) => {
+          d.items.get(key)!.status = 'done';
+          d.results.set(key, output);
+        },
+      }),
+    });
+    const items = Object.fromEntries(
+      Array.from({ length: K }, (_, i) => [`i${i}`, { status: 'open' as const }]),
+    );
+    const runtime = createRuntime({
+      board: { schema: Board, initial: { items, results: {} } },
+      agents: [worker],
+      limits: { concurrency: 1_000 },
+      deterministic: { seed: 1 },
+    });
+    const { result, phases } = await runLogged(runtime);
+    expect(result.board.results.size).toBe(K);
+    expect(maxInFlight).toBe(K);
+    expect(phases.filter((p) => p.phase === 'failed')).toHaveLength(0);
+  });
+});
+
+describe('many runs of one runtime at once', () => {
+  it('do not warn of an AbortSignal listener leak', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const runtime = createRuntime({
+        board: { schema: Counter, initial: { counter: 0, rounds: {} } },
+        agents: branches(2, 2, { n: 0 }),
+        limits: { depth: 100 },
+      });
+      const results = await Promise.all(Array.from({ length: 20 }, () => runtime.run()));
+      await runtime.close();
+      expect(results.every((r) => r.board.counter === 4)).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+});
