@@ -8,6 +8,7 @@ import {
   type Path,
   type PathOf,
 } from '../blackboard/index.js';
+import { Keyed, type KeySelection, selectKeys } from '../blackboard/keyed.js';
 
 /** How a pooled agent finds and claims its work items. */
 export interface PoolConfig<TBoard> {
@@ -137,15 +138,20 @@ export function forbiddenCommit(
   };
 }
 
-/** A warning for paths several agents may write (the commit rule keeps them safe at run time). */
+/**
+ * A warning for a path several agents may write (the commit rule keeps them safe at run time): the agents
+ * whose `writes` name it or an ancestor of it.
+ */
 export interface SharedWrite {
   readonly path: Path;
-  readonly agents: readonly [string, string];
+  /** Two or more agent ids: those writing an ancestor first, then those writing the path itself. */
+  readonly agents: readonly string[];
 }
 
 /**
- * Pairs of agents whose `writes` overlap (one path equal to, or an ancestor of, the other). A trie of
- * written paths finds them in time proportional to the paths plus the pairs found, not agents squared.
+ * The paths several agents may write (one path equal to, or an ancestor of, the other), one group per
+ * path. A trie of written paths finds them in time proportional to the paths written, not agents squared:
+ * a thousand agents sharing one counter are one group of a thousand, not 499,500 pairs.
  */
 export function findSharedWrites(agents: readonly Pick<AgentDefinition, 'id' | 'writes'>[]): SharedWrite[] {
   type Node = { writers: string[]; children: Map<string, Node>; path: Path };
@@ -165,33 +171,39 @@ export function findSharedWrites(agents: readonly Pick<AgentDefinition, 'id' | '
     }
   }
   const out: SharedWrite[] = [];
-  const seen = new Set<string>();
-  const add = (a: string, b: string, path: Path) => {
-    const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
-    if (a === b || seen.has(key)) return;
-    seen.add(key);
-    out.push({ path, agents: [a, b] });
-  };
-  // Each node's writers overlap with each other and with every writer at or below the node.
-  const walk = (node: Node, above: string[]): void => {
-    for (let i = 0; i < node.writers.length; i++) {
-      for (let j = i + 1; j < node.writers.length; j++) add(node.writers[i]!, node.writers[j]!, node.path);
-      for (const a of above) add(a, node.writers[i]!, node.path);
-    }
-    const next = node.writers.length > 0 ? [...above, ...node.writers] : above;
-    for (const child of node.children.values()) walk(child, next);
-  };
-  walk(root, []);
+  // A node's writers overlap each other and every writer above them. Iterative: paths may be deep.
+  const stack: [Node, readonly string[]][] = [[root, []]];
+  while (stack.length > 0) {
+    const [node, above] = stack.pop()!;
+    const here = node.writers.filter((id) => !above.includes(id));
+    if (here.length > 0 && above.length + here.length >= 2)
+      out.push({ path: node.path, agents: [...above, ...here] });
+    const next = here.length > 0 ? [...above, ...here] : above;
+    for (const child of [...node.children.values()].reverse()) stack.push([child, next]);
+  }
   return out;
 }
 
+/** Agents named in a shared-write warning before the rest are counted. */
+const NAMED_WRITERS = 5;
+
 /** A readable line for a shared write. */
-export const describeSharedWrite = (w: SharedWrite): string =>
-  `${w.agents[0]} and ${w.agents[1]} may both write ${formatPath(w.path)}`;
+export const describeSharedWrite = (w: SharedWrite): string => {
+  const path = formatPath(w.path);
+  if (w.agents.length === 2) return `${w.agents[0]} and ${w.agents[1]} may both write ${path}`;
+  const named = w.agents.slice(0, NAMED_WRITERS).join(', ');
+  const more = w.agents.length - NAMED_WRITERS;
+  return more > 0
+    ? `${named} and ${more} more agents (${w.agents.length} in all) may all write ${path}`
+    : `${named.replace(/, ([^,]*)$/, ' and $1')} may all write ${path}`;
+};
 
 /**
  * The common pool: the items of a keyed collection whose `status` is `open` (optionally filtered), claimed
  * by setting their status to `claimed`. Two claimers of one item: one commit conflicts.
+ * `filter` must be a pure function of the item and its key: on a Keyed collection its answers are
+ * remembered for the parts of the collection a commit did not change, so listing the open items after a
+ * commit costs what the commit changed, not every item.
  *
  * @example
  * pool: statusPool((b) => b.tasks, { filter: (t) => t.kind === 'code' })
@@ -209,12 +221,17 @@ export function statusPool<TBoard, TItem extends { status: string }>(
 ): PoolConfig<TBoard> {
   const open = options.open ?? 'open';
   const claimed = options.claimed ?? 'claimed';
+  const selection: KeySelection = new WeakMap();
   return {
     items: (board) => {
+      const items = collection(board);
+      const pick = (item: TItem, key: string) =>
+        item.status === open && (!options.filter || options.filter(item, key));
+      // A committed Keyed collection shares its unchanged parts between versions: the open items of each
+      // part are remembered, so listing after one commit costs that commit's part, not every item.
+      if (items instanceof Keyed) return selectKeys(items as Keyed<TItem>, pick, selection);
       const keys: string[] = [];
-      for (const [key, item] of collection(board).entries()) {
-        if (item.status === open && (!options.filter || options.filter(item, key))) keys.push(key);
-      }
+      for (const [key, item] of items.entries()) if (pick(item, key)) keys.push(key);
       return keys;
     },
     claim: (draft, key) => {

@@ -123,9 +123,20 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
   get size(): number {
     const cached = sizes.get(this);
     if (cached !== undefined) return cached;
+    const frozen = Object.isFrozen(this);
     let n = 0;
-    for (const mid of this.b) if (mid !== EMPTY_MID) for (const leaf of mid) n += leaf.size;
-    if (Object.isFrozen(this)) sizes.set(this, n);
+    for (const mid of this.b) {
+      if (mid === EMPTY_MID) continue;
+      // A commit copies only the middle arrays it changes: the others' counts are remembered.
+      let m = frozen ? sizes.get(mid) : undefined;
+      if (m === undefined) {
+        m = 0;
+        for (const leaf of mid) m += leaf.size;
+        if (frozen) sizes.set(mid, m);
+      }
+      n += m;
+    }
+    if (frozen) sizes.set(this, n);
     return n;
   }
 
@@ -150,8 +161,8 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
     const top = copyArray(this.b);
     const mid = copyArray(top[i]!);
     mid[j] = new Map(mid[j]!).set(key, value);
-    top[i] = mid;
-    return new Keyed<TValue>(top);
+    top[i] = Object.freeze(mid);
+    return persistent(top);
   }
 
   /** A new collection without `key`; this one is unchanged (and returned as is when `key` is absent). */
@@ -163,8 +174,8 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
     const leaf = new Map(mid[j]!);
     leaf.delete(key);
     mid[j] = leaf.size > 0 ? leaf : EMPTY_LEAF;
-    top[i] = mid;
-    return new Keyed<TValue>(top);
+    top[i] = Object.freeze(mid);
+    return persistent(top);
   }
 
   *keys(): IterableIterator<string> {
@@ -204,12 +215,56 @@ Object.defineProperty(Keyed.prototype, KEYED_BRAND, { value: true });
 
 const sizes = new WeakMap<object, number>();
 
+/**
+ * A collection made by `with`/`without`: frozen like a committed one, since it shares all but one leaf
+ * with the collection it came from (`set` on it would write into that collection's leaves).
+ */
+function persistent<TValue>(top: Mid<TValue>[]): Keyed<TValue> {
+  return Object.freeze(new Keyed<TValue>(Object.freeze(top)));
+}
+
 function assertDraft(k: Keyed<unknown>): void {
   if (Object.isFrozen(k)) {
     throw new TypeError(
       'This Keyed collection is committed and frozen: change it inside a transact recipe, or use with()/without().',
     );
   }
+}
+
+/** @internal What {@link selectKeys} remembers: the chosen keys per part of the trie, by the part's identity. */
+export type KeySelection = WeakMap<object, readonly string[]>;
+
+/**
+ * @internal The keys of `k` whose entries `pick` chooses, in trie order. On a committed collection the
+ * choice is remembered per middle array and per leaf (`memo`, by identity: a commit copies only the parts
+ * it changes), so asking again after one entry changed costs the 64 middle arrays and one leaf, not every
+ * entry. `pick` must be a pure function of the entry. On a draft nothing is remembered.
+ */
+export function selectKeys<TValue>(
+  k: Keyed<TValue>,
+  pick: (value: TValue, key: string) => boolean,
+  memo: KeySelection,
+): string[] {
+  const frozen = Object.isFrozen(k);
+  const fromLeaf = (leaf: Leaf<TValue>): readonly string[] => {
+    const known = frozen ? memo.get(leaf) : undefined;
+    if (known) return known;
+    const keys: string[] = [];
+    for (const [key, value] of leaf) if (pick(value, key)) keys.push(key);
+    if (frozen) memo.set(leaf, keys);
+    return keys;
+  };
+  const fromMid = (mid: Mid<TValue>): readonly string[] => {
+    const known = frozen ? memo.get(mid) : undefined;
+    if (known) return known;
+    const keys: string[] = [];
+    for (const leaf of mid) if (leaf.size > 0) for (const key of fromLeaf(leaf)) keys.push(key);
+    if (frozen) memo.set(mid, keys);
+    return keys;
+  };
+  const out: string[] = [];
+  for (const mid of k.b) if (mid !== EMPTY_MID) for (const key of fromMid(mid)) out.push(key);
+  return out;
 }
 
 /** @internal How many physical segments a Keyed adds between its own path and an entry's key (`b`, i, j). */

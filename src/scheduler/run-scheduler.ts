@@ -11,6 +11,7 @@ import {
   forbiddenCommit,
   handled,
   type RuntimeEvent,
+  type SharedWrite,
   type StepHost,
   type StepOutcome,
   type Usage,
@@ -105,6 +106,27 @@ const message = (error: unknown): string => {
     return Object.prototype.toString.call(error);
   }
 };
+
+/** Groups and agents per group listed in the `shared_writes` warning on the log; the rest are counted. */
+const SHARED_WRITES_LISTED = 20;
+
+/**
+ * The `shared_writes` warning recorded at a run's start: the paths several agents may write, each with its
+ * writers, bounded (a thousand agents sharing a counter is one group, listed by its first 20 ids and a count).
+ */
+function sharedWritesRecord(shared: readonly SharedWrite[]) {
+  return {
+    kind: 'shared_writes' as const,
+    groups: shared.slice(0, SHARED_WRITES_LISTED).map((g) => ({
+      path: g.path,
+      agents: g.agents.slice(0, SHARED_WRITES_LISTED),
+      ...(g.agents.length > SHARED_WRITES_LISTED
+        ? { moreAgents: g.agents.length - SHARED_WRITES_LISTED }
+        : {}),
+    })),
+    ...(shared.length > SHARED_WRITES_LISTED ? { moreGroups: shared.length - SHARED_WRITES_LISTED } : {}),
+  };
+}
 
 /** An agent (and for a pooled one, an item) the cycle may activate, with what ranks it. */
 interface Candidate<TBoard> extends RankInput {
@@ -204,7 +226,7 @@ export class RunScheduler<TBoard> {
   start(): void {
     const shared = this.options.sharedWrites ?? [];
     const resume = this.options.resume;
-    if (shared.length > 0 && !resume) this.record(TOPICS.warning, { kind: 'shared_writes', pairs: shared });
+    if (shared.length > 0 && !resume) this.record(TOPICS.warning, sharedWritesRecord(shared));
     if (resume) this.restore(resume);
     this.unsubscribe = this.board.subscribe({ types: ['commit'] }, (e) => this.onCommit(e as CommitEvent));
     this.pending.push({ seq: this.board.seq, version: this.board.version, paths: ROOT, depth: 0 });
@@ -350,7 +372,7 @@ export class RunScheduler<TBoard> {
       // One whose commit would certainly conflict with an activation in flight waits for it to end, and is
       // not even asked `can` meanwhile: fifty agents incrementing one counter run one after the other,
       // each on the version before it, instead of all at once with one winner.
-      if (this.waitsForClaim(st, enabler, snap)) continue;
+      if (this.waitsForClaim(st, undefined, enabler, snap)) continue;
       if (st.def.kind === 'singleton') {
         candidates.push(candidate(st, enabler));
         continue;
@@ -386,7 +408,7 @@ export class RunScheduler<TBoard> {
     this.holding = held;
     try {
       for (const c of ranked) {
-        if (this.waitsForClaim(c.st, c.enabler, snap)) continue;
+        if (this.waitsForClaim(c.st, c.key, c.enabler, snap)) continue;
         if (c.key === undefined && !this.canAdvance(c.st, snap, c.enabler)) continue;
         const refusal = this.admit(c.st, c.key, c.enabler);
         const deferred = refusal?.reason === 'concurrency';
@@ -434,11 +456,30 @@ export class RunScheduler<TBoard> {
   /**
    * Whether `st` must wait for an activation in flight whose declared writes certainly collide with its
    * own (see {@link WriteClaims.blocker}); if so it is parked on that activation and checked again when
-   * it ends.
+   * it ends. One that would be refused anyway (vetoed, its breaker open, too deep, the activation limit
+   * reached) does not wait: it is asked `can` and refused now, with the refusal on the log.
    */
-  private waitsForClaim(st: AgentState<TBoard>, enabler: Enabler, snap: BoardSnapshot<TBoard>): boolean {
+  private waitsForClaim(
+    st: AgentState<TBoard>,
+    key: string | undefined,
+    enabler: Enabler,
+    snap: BoardSnapshot<TBoard>,
+  ): boolean {
     const blocker = this.claims.blocker(st.def.writes, snap.state);
     if (blocker === undefined) return false;
+    const refusedAnyway = admit({
+      agentId: st.def.id,
+      vetoed: this.isMarked(this.vetoes, st.def.id, key),
+      breakerOpen: st.breakerOpen,
+      depth: enabler.depth + 1,
+      limits: this.options.limits,
+      activations: this.activations,
+      // Slots are not the question here: only the refusals that waiting would not change.
+      inflight: 0,
+      running: 0,
+      concurrency: Number.POSITIVE_INFINITY,
+    });
+    if (refusedAnyway) return false;
     let parked = this.waiting.get(blocker);
     if (!parked) {
       parked = new Map();

@@ -15,6 +15,7 @@ import {
   type MessageEvent,
   type Runtime,
   statusPool,
+  stepMachine,
 } from 'hearsay';
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
@@ -181,5 +182,92 @@ describe('many runs of one runtime at once', () => {
       process.off('warning', onWarning);
     }
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+});
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+describe('a candidate that waits for a conflicting activation', () => {
+  const Board = z.object({ go: z.boolean(), n: z.number(), notes: z.array(z.string()) });
+  type Board = z.infer<typeof Board>;
+  /** `slow` stays in flight until the test opens this (no wall-clock ordering). */
+  let gate = deferred();
+  const slow = defineAgent<Board>({
+    id: 'slow',
+    watches: [['go']],
+    writes: [['notes']],
+    machine: stepMachine<Board, null>({
+      when: (b) => b.go && !b.notes.includes('slow'),
+      work: async () => {
+        await gate.promise;
+        return null;
+      },
+      done: (d) => {
+        d.notes.push('slow');
+      },
+    }),
+  });
+  const quick = defineAgent<Board>({
+    id: 'quick',
+    watches: [['n']],
+    writes: [['notes']],
+    machine: stepMachine<Board, null>({
+      when: (b) => b.n === 42 && !b.notes.includes('quick'),
+      work: async () => null,
+      done: (d) => {
+        d.notes.push('quick');
+      },
+    }),
+  });
+
+  it('runs after it, on its commit, with no conflict; one that is vetoed is refused at once instead', async () => {
+    for (const vetoed of [false, true]) {
+      const runtime = createRuntime({
+        board: { schema: Board, initial: { go: false, n: 0, notes: [] } },
+        agents: [slow, quick],
+      });
+      const handle = await runtime.start({ go: true });
+      if (vetoed) handle.veto('quick');
+      const log: LogEvent[] = [];
+      handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+      gate = deferred();
+      // While `slow` is in flight (it holds `notes`, a list), `quick` becomes able to run.
+      while (
+        !log.some(
+          (e) =>
+            e.type === 'message' &&
+            e.topic === 'hearsay.activation' &&
+            (e.payload as { agentId?: string }).agentId === 'slow',
+        )
+      )
+        await new Promise((resolve) => setImmediate(resolve));
+      await handle.board.commit({
+        baseVersion: handle.board.version,
+        reads: [],
+        patches: [{ op: 'replace', path: ['n'], value: 42 }],
+        author: 'loader',
+      });
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      const phases = () =>
+        log
+          .filter((e): e is MessageEvent => e.type === 'message' && e.topic === 'hearsay.activation')
+          .map((e) => e.payload as { phase: string; agentId: string; reason?: string });
+      if (vetoed)
+        expect(phases()).toContainEqual(
+          expect.objectContaining({ phase: 'refused', agentId: 'quick', reason: 'vetoed' }),
+        );
+      else expect(phases().filter((p) => p.agentId === 'quick')).toEqual([]);
+      gate.resolve();
+      const result = await handle.result;
+      await runtime.close();
+      expect(result.board.notes).toEqual(vetoed ? ['slow'] : ['slow', 'quick']);
+      expect(phases().filter((p) => p.phase === 'failed')).toEqual([]);
+    }
   });
 });

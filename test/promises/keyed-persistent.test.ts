@@ -1,0 +1,30 @@
+/**
+ * A committed board never changes under its readers: a collection made from it with `with`/`without`
+ * shares its leaves, so it is frozen too, and `set` on it throws instead of writing into the board's entries.
+ */
+import { createBlackboard, Keyed, keyed } from 'hearsay';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+describe('Keyed with/without on a committed board', () => {
+  it('gives frozen collections: the board keeps its entries', async () => {
+    const Board = z.object({ tasks: keyed(z.number()) });
+    const board = await createBlackboard({ schema: Board, initial: { tasks: { a: 1, b: 2, c: 3 } } });
+    const added = board.state.tasks.with('zz', 5);
+    const removed = board.state.tasks.without('b');
+    for (const k of [added, removed]) {
+      expect(Object.isFrozen(k)).toBe(true);
+      expect(() => k.set('a', 99)).toThrow(/frozen/);
+      expect(() => k.delete('c')).toThrow(/frozen/);
+    }
+    expect(board.state.tasks.get('a')).toBe(1);
+    expect(board.state.tasks.get('c')).toBe(3);
+    expect(added.get('zz')).toBe(5);
+    expect(removed.has('b')).toBe(false);
+    expect([added.size, removed.size, board.state.tasks.size]).toEqual([4, 2, 3]);
+    // A fresh collection is still built freely.
+    const fresh = Keyed.from<number>({});
+    fresh.set('x', 1);
+    expect(fresh.get('x')).toBe(1);
+  });
+});
