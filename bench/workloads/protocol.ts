@@ -135,8 +135,14 @@ function memSample() {
 
 /** Running peaks of memory figures against a baseline taken (after gc) when it is made. */
 export class MemPeak {
-  readonly base = (gc(), memSample());
-  readonly peak = { ...this.base };
+  readonly base: ReturnType<typeof memSample>;
+  readonly peak: ReturnType<typeof memSample>;
+
+  constructor() {
+    gc();
+    this.base = memSample();
+    this.peak = { ...this.base };
+  }
 
   sample(): void {
     const m = memSample();
