@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRuntime, defineAgent, FileStore, keyed, MemoryStore, type Store, stepMachine } from 'hearsay';
+import { createRuntime, defineAgent, FileStore, keyed, type Store, stepMachine } from 'hearsay';
 import { z } from 'zod';
 import {
   emit,
