@@ -1,6 +1,7 @@
 /**
  * W3 contention on one key — Hearsay. See ../shared/bench-peers/WORKLOADS.md.
  * Usage: node --expose-gc dist/bench/workloads/w3-contention.js [--c=50] [--r=20] [--warmup=2] [--reps=7]
+ *        [--attempts=C*R]
  *
  * C singleton branch agents (`defineAgent` + `stepMachine`), all started at once. One round = one
  * activation: its commit reads `counter` on the board the activation saw and writes `counter + 1`, and
@@ -32,11 +33,11 @@ const Board = z.object({ counter: z.number(), rounds: keyed(z.number()) });
 type Board = z.output<typeof Board>;
 
 /** The team: C branches; retries bounded by the number of updates (see below). */
-export function buildContention(c: number, r: number, store: MemoryStore) {
+export function buildContention(c: number, r: number, store: MemoryStore, retryAttempts?: number) {
   // Each conflict an activation loses means another round was committed; there are C*R in all, so an
   // activation cannot lose more than C*R - 1 times: with C*R attempts exactness never depends on luck.
   // (The default, 2 attempts, loses rounds at once under this contention.)
-  const attempts = c * r;
+  const attempts = retryAttempts ?? c * r;
   const agents = Array.from({ length: c }, (_, b) => {
     const name = `b${b}`;
     return defineAgent<Board>({
@@ -85,12 +86,13 @@ export function countAttempts(log: readonly LogEvent[]) {
 }
 
 await main(async () => {
-  const args = parseArgs({ c: 50, r: 20, warmup: 2, reps: 7 });
+  // --attempts: the branches' retry attempts (default C*R; fewer can lose rounds, and the run then fails).
+  const args = parseArgs({ c: 50, r: 20, warmup: 2, reps: 7, attempts: 0 });
   const C = args.c;
   const R = args.r;
   const EXPECTED = C * R;
   const store = new MemoryStore();
-  const { runtime, attempts: retryAttempts } = buildContention(C, R, store);
+  const { runtime, attempts: retryAttempts } = buildContention(C, R, store, args.attempts || undefined);
 
   const res = await measure({
     warmup: args.warmup,
