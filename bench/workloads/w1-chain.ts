@@ -72,6 +72,11 @@ await main(async () => {
       verifyOutcome(result, 'completed');
       verifyChain(result.board, N);
     },
+    // Each finished run is deleted after it is verified (untimed), so later runs do not carry the earlier
+    // runs' logs in the heap (the default retention keeps the newest 1,000 runs of a MemoryStore).
+    teardown: async (_ctx, result) => {
+      await runtime.deleteRun(result.runId);
+    },
   });
   await runtime.close();
 
