@@ -8,6 +8,7 @@ import { hubCases } from './hub.js';
 import { inspectorCases } from './inspector.js';
 import { postgresCases } from './postgres.js';
 import { schedulerCases } from './scheduler.js';
+import { workloadCases } from './workloads.js';
 
 const all: BenchCase[] = [
   ...blackboardCases,
@@ -15,8 +16,10 @@ const all: BenchCase[] = [
   ...hubCases,
   ...inspectorCases,
   ...postgresCases,
+  ...workloadCases,
 ];
-const wanted = process.argv.slice(2);
+// Flags (`--raw`) are read by the groups that take them; the other arguments name groups.
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const groups = new Set(all.map((c) => c.group));
 for (const g of wanted) {
   if (!groups.has(g)) {
