@@ -154,6 +154,8 @@ export class RunScheduler<TBoard> {
   private readonly claims = new WriteClaims();
   /** Agents held back by an activation in flight, by its id: checked again when it ends. */
   private readonly waiting = new Map<string, Map<string, Enabler>>();
+  /** Singletons waiting (see `waitsForClaim`) whose `can` was asked and said yes. */
+  private readonly askedWhileWaiting = new Set<string>();
   private readonly spent = emptySpent();
   /** What model calls and child runs in flight hold, run-wide (each agent's share is in its `held`). */
   private readonly held = emptySpent();
@@ -409,7 +411,10 @@ export class RunScheduler<TBoard> {
     try {
       for (const c of ranked) {
         if (this.waitsForClaim(c.st, c.key, c.enabler, snap)) continue;
-        if (c.key === undefined && !this.canAdvance(c.st, snap, c.enabler)) continue;
+        if (c.key === undefined && !this.canAdvance(c.st, snap, c.enabler)) {
+          this.askedWhileWaiting.delete(c.agentId);
+          continue;
+        }
         const refusal = this.admit(c.st, c.key, c.enabler);
         const deferred = refusal?.reason === 'concurrency';
         if (deferred && deferredListed >= AGENDA_DEFERRED_SHOWN) moreDeferred += 1;
@@ -454,9 +459,9 @@ export class RunScheduler<TBoard> {
   }
 
   /**
-   * Whether `st` must wait for an activation in flight whose declared writes certainly collide with its
-   * own (see {@link WriteClaims.blocker}); if so it is parked on that activation and checked again when
-   * it ends. One that would be refused anyway (vetoed, its breaker open, too deep, the activation limit
+   * Whether `st` is held back by an activation in flight whose declared writes certainly collide with its
+   * own (see {@link WriteClaims.blocker}): if it can advance, it is parked on that activation and checked
+   * again when it ends; if not, it is dropped. One that would be refused anyway (vetoed, its breaker open, too deep, the activation limit
    * reached) does not wait: it is asked `can` and refused now, with the refusal on the log.
    */
   private waitsForClaim(
@@ -480,6 +485,13 @@ export class RunScheduler<TBoard> {
       concurrency: Number.POSITIVE_INFINITY,
     });
     if (refusedAnyway) return false;
+    // Asked once: one that cannot advance is dropped (a later change that concerns it asks again), so only
+    // agents really waiting are carried from one blocker to the next, and those are not asked again
+    // meanwhile (fifty agents waiting on one counter cost one `can` per update, not fifty).
+    if (st.def.kind === 'singleton' && !this.askedWhileWaiting.has(st.def.id)) {
+      if (!this.canAdvance(st, snap, enabler)) return true;
+      this.askedWhileWaiting.add(st.def.id);
+    }
     let parked = this.waiting.get(blocker);
     if (!parked) {
       parked = new Map();
@@ -585,6 +597,7 @@ export class RunScheduler<TBoard> {
     };
     this.inflight.set(id, act);
     this.claims.hold(id, st.def.writes);
+    this.askedWhileWaiting.delete(st.def.id);
     this.depthOf.set(id, depth);
     st.running += 1;
     st.lastActivated = ++this.tick;

@@ -82,8 +82,8 @@ describe('the Hearsay workload scripts, at tiny sizes', () => {
     });
   }
 
-  it('a script whose run ends in the wrong state exits non-zero (W3 with 1 attempt loses rounds)', async () => {
-    const r = await run('w3-contention', ['--c=6', '--r=3', '--attempts=1', '--warmup=0', '--reps=1']);
+  it('a script whose run ends in the wrong state exits non-zero (W1 with a depth limit below its length)', async () => {
+    const r = await run('w1-chain', ['--n=6', '--depth=3', '--warmup=0', '--reps=1']);
     expect(r.code).not.toBe(0);
     expect(r.ok).toBe(false);
     expect(r.stderr).toMatch(/verification failed: outcome/);
