@@ -150,6 +150,12 @@ export async function readSnapshots(dir: string, runId: string): Promise<StoredS
   return out;
 }
 
+/** Events written to a run's log together, and the write's outcome. */
+interface Batch {
+  readonly events: LogEvent[];
+  done: Promise<void>;
+}
+
 /**
  * A durable store on the local file system: one append-only log per run (each record with its length
  * and checksums), plus snapshots written atomically. The conflict rule, idempotency and ordering are
@@ -168,6 +174,8 @@ export class FileStore extends MemoryStore {
   private readonly onRecover: ((report: RecoveryReport) => void) | undefined;
   private readonly queues = new Map<string, SerialQueue>();
   private readonly failed = new Map<string, unknown>();
+  /** Per run, the events waiting for the next write of its log (see `persist`). */
+  private readonly batches = new Map<string, Batch>();
 
   constructor(options: FileStoreOptions) {
     super();
@@ -300,27 +308,45 @@ export class FileStore extends MemoryStore {
     });
   }
 
-  /** Appends one event to the run's log, in acceptance order; durable before it resolves (fsync `always`). */
+  /**
+   * Appends one event to the run's log, in acceptance order; durable before it resolves (fsync `always`).
+   * Events accepted while a write is under way go out together in the next one (one open, write and
+   * fsync for the batch: a group commit), each still resolving only once it is written.
+   */
   private persist(runId: string, event: LogEvent): Promise<void> {
-    return this.queue(runId).run(async () => {
+    let batch = this.batches.get(runId);
+    if (batch === undefined) {
+      const next: Batch = { events: [], done: undefined as unknown as Promise<void> };
+      next.done = this.queue(runId).run(() => {
+        // From here on, events go to the next batch.
+        if (this.batches.get(runId) === next) this.batches.delete(runId);
+        return this.write(runId, next.events);
+      });
+      this.batches.set(runId, next);
+      batch = next;
+    }
+    batch.events.push(event);
+    return batch.done;
+  }
+
+  private async write(runId: string, events: readonly LogEvent[]): Promise<void> {
+    try {
+      const fh = await open(this.logFile(runId), 'a');
       try {
-        const fh = await open(this.logFile(runId), 'a');
-        try {
-          await fh.write(encode(event));
-          if (this.fsync === 'always') await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-      } catch (error) {
-        // Memory is ahead of the disk now: nothing more may be acknowledged for this run.
-        this.failed.set(runId, error);
-        throw new BlackboardError(
-          'store_failure',
-          `Could not append to the log of run "${runId}": ${(error as Error).message}`,
-          { cause: error },
-        );
+        await fh.write(events.length === 1 ? encode(events[0]!) : Buffer.concat(events.map(encode)));
+        if (this.fsync === 'always') await fh.datasync();
+      } finally {
+        await fh.close();
       }
-    });
+    } catch (error) {
+      // Memory is ahead of the disk now: nothing more may be acknowledged for this run.
+      this.failed.set(runId, error);
+      throw new BlackboardError(
+        'store_failure',
+        `Could not append to the log of run "${runId}": ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
 
   private async writeSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
