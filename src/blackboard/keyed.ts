@@ -1,4 +1,4 @@
-import { immerable } from 'immer';
+import { current, immerable, isDraft, original } from 'immer';
 
 /**
  * A Keyed collection is a fixed two-level trie: 64 × 64 leaves, each leaf a `Map`. A change copies two
@@ -123,6 +123,8 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
   get size(): number {
     const cached = sizes.get(this);
     if (cached !== undefined) return cached;
+    const unchanged = unchangedBase(this);
+    if (unchanged) return unchanged.size;
     const frozen = Object.isFrozen(this);
     let n = 0;
     for (const mid of this.b) {
@@ -144,6 +146,14 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
   set(key: string, value: TValue): this {
     assertDraft(this);
     const [i, j] = slotOf(key);
+    if (!isDraft(this)) {
+      // A collection being built (from `from` or `empty`) shares the frozen empty parts: it gets its own
+      // before writing (a draft's writes are copied on write by immer already).
+      const top = this.b as Mid<TValue>[];
+      if (top[i] === EMPTY_MID) top[i] = new Array<Leaf<TValue>>(FANOUT).fill(EMPTY_LEAF);
+      const mid = top[i] as Leaf<TValue>[];
+      if (mid[j] === EMPTY_LEAF) mid[j] = new Map<string, TValue>();
+    }
     (this.b[i]![j] as Map<string, TValue>).set(key, value);
     return this;
   }
@@ -188,6 +198,13 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
 
   /** Entries in trie order: stable for the same keys in every process, not insertion order. */
   *entries(): IterableIterator<[string, TValue]> {
+    const unchanged = unchangedBase(this);
+    if (unchanged) {
+      // The keys from the committed collection, each value through the draft (so it can be written): only
+      // the parts of the trie that hold entries are drafted, not all 4,096 leaves.
+      for (const [key] of unchanged.entries()) yield [key, this.get(key) as TValue];
+      return;
+    }
     for (const mid of this.b) if (mid !== EMPTY_MID) for (const leaf of mid) yield* leaf.entries();
   }
 
@@ -214,6 +231,18 @@ export class Keyed<TValue> implements Iterable<[string, TValue]> {
 Object.defineProperty(Keyed.prototype, KEYED_BRAND, { value: true });
 
 const sizes = new WeakMap<object, number>();
+
+/**
+ * The committed collection a draft was made from, when nothing under the draft has changed yet in this
+ * recipe (reading it then is reading that collection); undefined for a committed collection or a changed
+ * draft.
+ */
+function unchangedBase<TValue>(k: Keyed<TValue>): Keyed<TValue> | undefined {
+  if (!isDraft(k)) return undefined;
+  const draft = k as unknown as object;
+  const base = original(draft) as Keyed<TValue>;
+  return current(draft) === base ? base : undefined;
+}
 
 /**
  * A collection made by `with`/`without`: frozen like a committed one, since it shares all but one leaf

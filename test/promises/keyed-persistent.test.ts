@@ -26,5 +26,37 @@ describe('Keyed with/without on a committed board', () => {
     const fresh = Keyed.from<number>({});
     fresh.set('x', 1);
     expect(fresh.get('x')).toBe(1);
+    // …without writing into the empty parts every collection shares.
+    expect(Keyed.empty<number>().has('x')).toBe(false);
+    expect(Keyed.from<number>({ y: 2 }).has('x')).toBe(false);
+    expect(board.state.tasks.has('x')).toBe(false);
+  });
+});
+
+describe('Keyed read through a recipe draft', () => {
+  const Board = z.object({ tasks: keyed(z.object({ status: z.string() })), n: z.number() });
+  const initial = { tasks: { a: { status: 'open' }, b: { status: 'done' }, c: { status: 'open' } }, n: 0 };
+
+  it('hands out writable entries while unchanged, and sees the recipe’s own changes after', async () => {
+    const board = await createBlackboard({ schema: Board, initial });
+    const r = await board.transact(
+      (d) => {
+        const before = d.tasks.size;
+        for (const t of d.tasks.values()) if (t.status === 'open') t.status = 'claimed';
+        d.tasks.set('z', { status: 'new' });
+        const keys = [...d.tasks.keys()].sort();
+        d.n = before * 10 + d.tasks.size;
+        return keys;
+      },
+      { author: 'tester' },
+    );
+    expect(r.ok && r.value).toEqual(['a', 'b', 'c', 'z']);
+    expect(board.state.n).toBe(34);
+    expect([...board.state.tasks.entries()].map(([k, t]) => `${k}:${t.status}`).sort()).toEqual([
+      'a:claimed',
+      'b:done',
+      'c:claimed',
+      'z:new',
+    ]);
   });
 });
