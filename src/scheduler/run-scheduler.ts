@@ -472,19 +472,8 @@ export class RunScheduler<TBoard> {
   ): boolean {
     const blocker = this.claims.blocker(st.def.writes, snap.state);
     if (blocker === undefined) return false;
-    const refusedAnyway = admit({
-      agentId: st.def.id,
-      vetoed: this.isMarked(this.vetoes, st.def.id, key),
-      breakerOpen: st.breakerOpen,
-      depth: enabler.depth + 1,
-      limits: this.options.limits,
-      activations: this.activations,
-      // Slots are not the question here: only the refusals that waiting would not change.
-      inflight: 0,
-      running: 0,
-      concurrency: Number.POSITIVE_INFINITY,
-    });
-    if (refusedAnyway) return false;
+    // Slots are not the question here: only the refusals that waiting would not change.
+    if (this.admit(st, key, enabler, false)) return false;
     // Asked once: one that cannot advance is dropped (a later change that concerns it asks again), so only
     // agents really waiting are carried from one blocker to the next, and those are not asked again
     // meanwhile (fifty agents waiting on one counter cost one `can` per update, not fifty).
@@ -525,7 +514,13 @@ export class RunScheduler<TBoard> {
     }
   }
 
-  private admit(st: AgentState<TBoard>, key: string | undefined, enabler: Enabler): Refusal | undefined {
+  /** The admission rule for a candidate; without `slots`, only the refusals that waiting would not change. */
+  private admit(
+    st: AgentState<TBoard>,
+    key: string | undefined,
+    enabler: Enabler,
+    slots = true,
+  ): Refusal | undefined {
     const refusal = admit({
       agentId: st.def.id,
       vetoed: this.isMarked(this.vetoes, st.def.id, key),
@@ -533,9 +528,9 @@ export class RunScheduler<TBoard> {
       depth: enabler.depth + 1,
       limits: this.options.limits,
       activations: this.activations,
-      inflight: this.inflight.size,
-      running: st.running,
-      concurrency: st.def.concurrency,
+      inflight: slots ? this.inflight.size : 0,
+      running: slots ? st.running : 0,
+      concurrency: slots ? st.def.concurrency : Number.POSITIVE_INFINITY,
     });
     // A candidate deferred for concurrency is checked again when a slot frees.
     if (refusal?.reason === 'concurrency')
