@@ -367,7 +367,10 @@ export class RunScheduler<TBoard> {
     });
     for (const [id, enabler] of concerned) {
       const st = this.agents.get(id)!;
-      if (st.def.kind === 'singleton' && st.running > 0) {
+      // Busy to its limit (a singleton running, a pool with every instance out): checked again when one ends,
+      // without asking its guard or listing its items meanwhile (a pool of 1,000 instances would list the
+      // items not yet claimed at each of their 1,000 claims).
+      if (st.running >= (st.def.kind === 'singleton' ? 1 : st.def.concurrency)) {
         this.dirty.set(id, shallower(this.dirty.get(id), enabler));
         continue;
       }
