@@ -71,6 +71,8 @@ export interface PostgresStoreOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const APPLICATION_NAME = /^[\x20-\x7e]{1,63}$/;
+/** How many waited steps the poll reads in one statement. */
+const WAIT_CHECK_BATCH = 500;
 /** NOTIFY's payload limit is 8,000 bytes. */
 const NOTIFY_MAX_BYTES = 8000;
 
@@ -116,6 +118,10 @@ export class PostgresStore implements Store, ActivationQueue {
   private readonly hintListeners = new Set<(hint: QueueHint) => void>();
   /** Schedulers of this process waiting for dispatched steps to end, by key. */
   private readonly waiting = new Map<string, Set<() => void>>();
+  /** The key of each entry of {@link waiting}: the poll reads all of them in one statement. */
+  private readonly waitingKeys = new Map<string, ActivationKey>();
+  /** The poll's read of the waited steps, while it runs (one at a time). */
+  private checkingWaiting: Promise<void> | undefined;
   /** Who watches which run (boards of this process following writes by others). */
   private readonly watchers = new Map<string, Set<() => void>>();
   /** The dedicated LISTEN connection, while anything is watched. */
@@ -493,12 +499,15 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   async findCommit(runId: string, idempotencyKey: string): Promise<CommitEvent | undefined> {
-    await this.requireRun(runId);
-    const r = await this.query<{ body: CommitEvent }>(
-      `SELECT body FROM ${this.t('events')} WHERE run = $1 AND idempotency_key = $2`,
+    // One statement (a keyed commit looks first): no row at all means no such run.
+    const r = await this.query<{ body: CommitEvent | null }>(
+      `SELECT e.body FROM ${this.t('runs')} r LEFT JOIN ${this.t('events')} e
+         ON e.run = r.id AND e.idempotency_key = $2
+       WHERE r.id = $1`,
       [runId, idempotencyKey],
     );
-    return r.rows[0]?.body;
+    if (r.rows.length === 0) throw noRun(runId);
+    return r.rows[0]!.body ?? undefined;
   }
 
   async checkConflicts(
@@ -596,8 +605,44 @@ export class PostgresStore implements Store, ActivationQueue {
 
   private notifyAll(): void {
     for (const set of this.watchers.values()) for (const w of set) w();
-    for (const set of this.waiting.values()) for (const w of set) w();
+    this.checkWaiting();
     for (const l of this.hintListeners) l({ poll: true });
+  }
+
+  /**
+   * The poll of dispatched steps waited for: one statement reads which of them have ended (or are gone),
+   * and only their waiters wake and read their own row. Waking every waiter on every poll cost one read per
+   * waiting step per poll (most of a dispatcher's statements with a pool of steps out). Should the read
+   * fail, every waiter wakes and reads its own row, waiting out an outage as it does.
+   */
+  private checkWaiting(): void {
+    if (this.checkingWaiting || this.waitingKeys.size === 0) return;
+    const wake = (id: string) => {
+      for (const w of this.waiting.get(id) ?? []) w();
+    };
+    const ids = [...this.waitingKeys.keys()];
+    this.checkingWaiting = (async () => {
+      for (let at = 0; at < ids.length; at += WAIT_CHECK_BATCH) {
+        // Those whose waiting ended while an earlier batch was read are left out.
+        const live = ids.slice(at, at + WAIT_CHECK_BATCH).filter((id) => this.waitingKeys.has(id));
+        const known = live.map((id) => this.waitingKeys.get(id)!);
+        if (known.length === 0) continue;
+        try {
+          const r = await this.query<{ i: string }>(
+            `SELECT k.i FROM unnest($1::text[], $2::text[], $3::integer[]) WITH ORDINALITY AS k(run, activation, attempt, i)
+               LEFT JOIN ${this.t('activations')} a
+                 ON a.run = k.run AND a.activation = k.activation AND a.attempt = k.attempt
+              WHERE a.status IS NULL OR a.status NOT IN ('queued', 'running')`,
+            [known.map((k) => k.runId), known.map((k) => k.activationId), known.map((k) => k.attempt)],
+          );
+          for (const row of r.rows) wake(live[Number(row.i) - 1]!);
+        } catch {
+          for (const id of live) wake(id);
+        }
+      }
+    })().finally(() => {
+      this.checkingWaiting = undefined;
+    });
   }
 
   /** Opens the LISTEN connection if none is open; a dropped one is opened again with a backoff. */
@@ -723,17 +768,18 @@ export class PostgresStore implements Store, ActivationQueue {
   private readonly reaped = new Map<string, number>();
 
   private async reap(queue: string, maxClaims: number): Promise<void> {
-    const r = await this.query<{ run: string; activation: string; attempt: number }>(
-      `UPDATE ${this.t('activations')}
-          SET status = 'failed', ended_at = now(), lease_owner = NULL,
-              result = json_build_object('status', 'failed', 'error',
-                'its lease expired ' || claims || ' times: each worker that claimed it died or stalled')
-        WHERE queue = $1 AND status = 'running' AND lease_until < now() AND claims >= $2
-        RETURNING run, activation, attempt`,
-      [queue, maxClaims],
+    // Each failed step announced in the same statement.
+    await this.query(
+      `WITH f AS (
+         UPDATE ${this.t('activations')}
+            SET status = 'failed', ended_at = now(), lease_owner = NULL,
+                result = json_build_object('status', 'failed', 'error',
+                  'its lease expired ' || claims || ' times: each worker that claimed it died or stalled')
+          WHERE queue = $1 AND status = 'running' AND lease_until < now() AND claims >= $2
+          RETURNING run, activation, attempt)
+       SELECT pg_notify($3, ${endedPayloadSql('f')}) FROM f`,
+      [queue, maxClaims, this.activationChannel],
     );
-    for (const row of r.rows)
-      await this.announceEnded({ runId: row.run, activationId: row.activation, attempt: row.attempt });
   }
 
   async heartbeat(claim: Claim, leaseMs: number): Promise<boolean> {
@@ -750,16 +796,20 @@ export class PostgresStore implements Store, ActivationQueue {
     // `recorded`: this very result was recorded under this fence before (an earlier call whose answer was
     // lost); the outer select sees the row as it was before the update. Compared as text: a json column
     // keeps it byte for byte, and jsonb would refuse a result holding \u0000.
+    // The end is announced in the same statement (one round trip): when recorded now, or before.
     const r = await this.query<{ updated: boolean; recorded: boolean }>(
       `WITH u AS (
          UPDATE ${this.t('activations')} SET status = $5, result = $6, ended_at = now(), lease_owner = NULL
           WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
             AND status = 'running' AND lease_until > now()
-         RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM u) AS updated,
-              EXISTS (SELECT 1 FROM ${this.t('activations')}
-                       WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
-                         AND status = $5 AND result::text = $6::text) AS recorded`,
+         RETURNING 1),
+       s AS (
+         SELECT EXISTS (SELECT 1 FROM u) AS updated,
+                EXISTS (SELECT 1 FROM ${this.t('activations')}
+                         WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
+                           AND status = $5 AND result::text = $6::text) AS recorded),
+       n AS (SELECT pg_notify($7, $8) FROM s WHERE s.updated OR s.recorded)
+       SELECT s.updated, s.recorded, (SELECT count(*) FROM n) AS announced FROM s`,
       [
         claim.runId,
         claim.activationId,
@@ -767,11 +817,12 @@ export class PostgresStore implements Store, ActivationQueue {
         claim.token,
         result.status === 'failed' ? 'failed' : 'done',
         JSON.stringify(result),
+        this.activationChannel,
+        endedPayload(claim),
       ],
     );
     const row = r.rows[0];
     if (!row?.updated && !row?.recorded) return 'fenced';
-    await this.announceEnded(claim);
     return 'completed';
   }
 
@@ -781,37 +832,30 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   async release(claim: Claim): Promise<void> {
-    const r = await this.query<{ queue: string }>(
-      `UPDATE ${this.t('activations')}
-          SET status = 'queued', lease_owner = NULL, lease_until = NULL, claims = claims - 1
-        WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4 AND status = 'running'
-        RETURNING queue`,
-      [claim.runId, claim.activationId, claim.attempt, claim.token],
+    // Queued again and announced in one statement.
+    await this.query(
+      `WITH q AS (
+         UPDATE ${this.t('activations')}
+            SET status = 'queued', lease_owner = NULL, lease_until = NULL, claims = claims - 1
+          WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4 AND status = 'running'
+          RETURNING queue)
+       SELECT pg_notify($5, 'queued' || E'\\n' || q.queue) FROM q`,
+      [claim.runId, claim.activationId, claim.attempt, claim.token, this.activationChannel],
     );
-    const queue = r.rows[0]?.queue;
-    if (queue !== undefined)
-      await this.query('SELECT pg_notify($1, $2)', [this.activationChannel, `queued\n${queue}`]);
   }
 
   async cancel(key: ActivationKey, reason: string): Promise<void> {
-    const r = await this.query(
-      `UPDATE ${this.t('activations')}
-          SET status = 'cancelled', ended_at = now(), lease_owner = NULL,
-              result = json_build_object('status', 'failed', 'error', $4::text)
-        WHERE run = $1 AND activation = $2 AND attempt = $3 AND status IN ('queued', 'running')`,
-      [key.runId, key.activationId, key.attempt, reason],
+    // Cancelled and announced in one statement.
+    await this.query(
+      `WITH c AS (
+         UPDATE ${this.t('activations')}
+            SET status = 'cancelled', ended_at = now(), lease_owner = NULL,
+                result = json_build_object('status', 'failed', 'error', $4::text)
+          WHERE run = $1 AND activation = $2 AND attempt = $3 AND status IN ('queued', 'running')
+          RETURNING 1)
+       SELECT pg_notify($5, $6) FROM c`,
+      [key.runId, key.activationId, key.attempt, reason, this.activationChannel, endedPayload(key)],
     );
-    if (r.rowCount === 1) await this.announceEnded(key);
-  }
-
-  private async announceEnded(key: ActivationKey): Promise<void> {
-    const payload = `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`;
-    // A payload over NOTIFY's 8,000 bytes (a long pooled item key in the activation id) would fail the
-    // completion: the bare notice wakes every waiter instead, each of which reads its own row.
-    await this.query('SELECT pg_notify($1, $2)', [
-      this.activationChannel,
-      Buffer.byteLength(payload, 'utf8') < NOTIFY_MAX_BYTES ? payload : 'ended',
-    ]);
   }
 
   async awaitResult(key: ActivationKey, signal: AbortSignal): Promise<StepResult | undefined> {
@@ -821,6 +865,7 @@ export class PostgresStore implements Store, ActivationQueue {
     if (!set) {
       set = new Set();
       this.waiting.set(id, set);
+      this.waitingKeys.set(id, { runId: key.runId, activationId: key.activationId, attempt: key.attempt });
     }
     const waiters = set;
     try {
@@ -853,7 +898,10 @@ export class PostgresStore implements Store, ActivationQueue {
       }
     } finally {
       waiters.delete(wake);
-      if (waiters.size === 0) this.waiting.delete(id);
+      if (waiters.size === 0 && this.waiting.get(id) === waiters) {
+        this.waiting.delete(id);
+        this.waitingKeys.delete(id);
+      }
       if (!this.wanted()) this.stopWatching();
     }
   }
@@ -1037,4 +1085,20 @@ function fenceArgs(fence: Fence | undefined): [string | null, number | null, num
 function wholeNumber(value: number, name: string): number {
   if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be a whole number; got ${value}.`);
   return value;
+}
+
+/**
+ * The notice of a step's end: `ended`, run, activation, attempt on lines. One over NOTIFY's 8,000 bytes (a
+ * long pooled item key in the activation id) would fail the completion: the bare `ended` wakes every waiter
+ * instead, each of which reads its own row.
+ */
+function endedPayload(key: ActivationKey): string {
+  const payload = `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`;
+  return Buffer.byteLength(payload, 'utf8') < NOTIFY_MAX_BYTES ? payload : 'ended';
+}
+
+/** {@link endedPayload} in SQL, over a row `r` with run, activation and attempt. */
+function endedPayloadSql(r: string): string {
+  const full = `'ended' || E'\\n' || ${r}.run || E'\\n' || ${r}.activation || E'\\n' || ${r}.attempt`;
+  return `CASE WHEN octet_length(${full}) < ${NOTIFY_MAX_BYTES} THEN ${full} ELSE 'ended' END`;
 }

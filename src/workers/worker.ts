@@ -26,7 +26,10 @@ import {
 export interface WorkerOptions {
   /** The queue this team's steps go through (default `default`); runtimes of one team share it. */
   readonly queue?: string;
-  /** Steps this process runs at once (default 16). */
+  /**
+   * Steps this process runs at once (default 16). A step whose result is being recorded no longer counts:
+   * the next one is claimed meanwhile.
+   */
   readonly concurrency?: number;
   /** How long a claim holds without a heartbeat, by the database clock (default 10,000 ms). */
   readonly leaseMs?: number;
@@ -77,6 +80,8 @@ export class ActivationWorker {
   readonly stats: WorkerStats = { claimed: 0, reclaimed: 0, completed: 0, leaseLost: 0, fenced: 0 };
   private readonly agents: Map<string, AgentDefinition<unknown>>;
   private readonly running = new Map<string, Running>();
+  /** Steps of {@link running} not yet ended (those recording their result take no slot). */
+  private stepping = 0;
   private readonly boards = new Map<string, BoardEntry>();
   /** Claims being given back as the worker closes. */
   private readonly releasing = new Set<Promise<void>>();
@@ -139,12 +144,12 @@ export class ActivationWorker {
       try {
         do {
           this.again = false;
-          while (!this.closed && this.running.size < this.concurrency) {
+          while (!this.closed && this.stepping < this.concurrency) {
             const claims = await this.init.queue.claim({
               queue: this.queueName,
               owner: this.id,
               agents: [...this.agents.keys()],
-              limit: this.concurrency - this.running.size,
+              limit: this.concurrency - this.stepping,
               leaseMs: this.leaseMs,
               maxClaims: this.maxClaims,
             });
@@ -178,6 +183,7 @@ export class ActivationWorker {
       ending: false,
     };
     this.running.set(activationKeyOf(claim), entry);
+    this.stepping += 1;
     const every = this.leaseMs / (this.init.options.heartbeats ?? 3);
     // Once the step has ended its lease is no longer renewed (its completion may already have landed).
     const heartbeat = setInterval(() => void this.beat(entry), every);
@@ -185,9 +191,21 @@ export class ActivationWorker {
       .catch(() => undefined)
       .finally(() => {
         clearInterval(heartbeat);
+        this.ended(entry);
         this.running.delete(activationKeyOf(claim));
         this.kick();
       });
+  }
+
+  /**
+   * The step has ended (its lease is no longer renewed): its slot is free, and the next step is claimed
+   * while its result is recorded, not one round trip after.
+   */
+  private ended(entry: Running): void {
+    if (entry.ending) return;
+    entry.ending = true;
+    this.stepping -= 1;
+    this.kick();
   }
 
   /** What this worker has warned about, once each. */
@@ -325,7 +343,7 @@ export class ActivationWorker {
         held.users -= 1;
       }
     }
-    entry.ending = true;
+    this.ended(entry);
     if (result.status === 'aborted') {
       // Stopped by the worker's closing (not by a lost lease): another worker may take it at once.
       if (this.closed) this.giveBack(claim);
