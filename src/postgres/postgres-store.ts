@@ -105,8 +105,9 @@ function checkPostgresRunId(runId: string): void {
 /**
  * A store on PostgreSQL: each run's log in a table, every commit one transaction that locks the run's
  * row, checks the idempotency key, applies the same path-level conflict rule as every store (the
- * {@link PathIndex} over the writes committed after the base version), appends the event, bumps the
- * version and notifies `hearsay_events_<schema>`. All of it happens, or none of it.
+ * {@link PathIndex} over the writes committed after the base version), appends the event and bumps the
+ * version: all of it happens, or none of it. Once committed, it is announced on `hearsay_events_<schema>`
+ * (a statement of its own, shared by the commits of the moment; watchers also poll).
  *
  * @example
  * const store = await PostgresStore.open({ connectionString: process.env.DATABASE_URL });
@@ -358,9 +359,9 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   /**
-   * One statement, `commit_event` (migration 4), decides and writes on the server: the run's lock, the
-   * idempotency key, the fence (against the clock when the write applies), the conflict rule, the insert,
-   * the head and the notification. A conflict is then explained here, from the writes after the base.
+   * One statement, `commit_event` (migrations 4 and 5), decides and writes on the server: the run's lock,
+   * the idempotency key, the fence (against the clock when the write applies), the conflict rule, the
+   * insert and the head; the notification follows it (see announce). A conflict is then explained here, from the writes after the base.
    */
   async commit(
     runId: string,
@@ -382,13 +383,15 @@ export class PostgresStore implements Store, ActivationQueue {
         body.mid,
         body.tail,
         ...fenceArgs(fence),
-        this.channel,
+        // No channel: announced after the commit, not inside it (see announce).
+        null,
         2 * this.lockTimeoutMs,
       ],
     );
     const row = r.rows[0]!;
     switch (row.outcome) {
       case 'committed': {
+        this.announce(runId, Number(row.at_seq));
         const event: CommitEvent = {
           type: 'commit',
           runId,
@@ -454,7 +457,7 @@ export class PostgresStore implements Store, ActivationQueue {
     return r.ok ? { ok: true, event: r.events[0]! } : r;
   }
 
-  /** `append_messages` (migration 4): lock, fence when given, insert after the head, notify; one statement. */
+  /** `append_messages` (migrations 4 and 5): lock, fence when given, insert after the head; one statement. */
   private async appendMessages(
     runId: string,
     drafts: readonly MessageDraft[],
@@ -470,7 +473,7 @@ export class PostgresStore implements Store, ActivationQueue {
         parts[0]!.mid,
         JSON.stringify(parts.map((p) => p.tail)),
         ...fenceArgs(fence),
-        this.channel,
+        null,
         2 * this.lockTimeoutMs,
       ],
     );
@@ -479,10 +482,44 @@ export class PostgresStore implements Store, ActivationQueue {
     if (row.outcome !== 'appended') throw noRun(runId);
     const seq = Number(row.at_seq);
     const version = Number(row.at_version);
+    this.announce(runId, seq + drafts.length);
     return {
       ok: true,
       events: drafts.map((draft, i) => ({ type: 'message', runId, seq: seq + 1 + i, version, ...draft })),
     };
+  }
+
+  /** The newest seq of each run this store wrote and has not announced yet. */
+  private readonly unannounced = new Map<string, number>();
+  private announcing = false;
+
+  /**
+   * Announces a commit or append on {@link channel}, after it committed, in a statement of its own. Inside
+   * the commit, `NOTIFY` held the database's one notification lock through the commit's end (its WAL flush
+   * included), so every commit of every run waited for the others. Announcements made while one is sent go
+   * out together in the next (one statement, one notice per run); a lost one (the process ends first, the
+   * database is unreachable) is made good by the watchers' poll, which reads whatever they have not seen.
+   */
+  private announce(runId: string, seq: number): void {
+    this.unannounced.set(runId, Math.max(seq, this.unannounced.get(runId) ?? 0));
+    if (this.announcing) return;
+    this.announcing = true;
+    void this.track(this.announceAll());
+  }
+
+  private async announceAll(): Promise<void> {
+    try {
+      while (this.unannounced.size > 0) {
+        const payloads = [...this.unannounced].map(([run, seq]) => `${run}\n${seq}`);
+        this.unannounced.clear();
+        // Straight on the pool: what was committed before the store closed is still announced (close waits).
+        await this.pool
+          .query(oneMessage('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, payloads]))
+          .catch(() => undefined);
+      }
+    } finally {
+      this.announcing = false;
+    }
   }
 
   async read(runId: string, from: number, to?: number): Promise<LogEvent[]> {
@@ -969,7 +1006,8 @@ export class PostgresStore implements Store, ActivationQueue {
     // Waiting schedulers read once more and find the store closed.
     for (const set of this.waiting.values()) for (const w of set) w();
     // What was already asked finishes (or fails) before the store reports itself closed.
-    await Promise.allSettled([...this.inFlight]);
+    // Announcements of commits that land meanwhile are made before the pool ends.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (this.ownsPool) await this.pool.end();
   }
 
