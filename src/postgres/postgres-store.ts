@@ -71,6 +71,8 @@ export interface PostgresStoreOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const APPLICATION_NAME = /^[\x20-\x7e]{1,63}$/;
+/** How long after a commit its announcement waits for others (and for a completion to carry it). */
+const ANNOUNCE_AFTER_MS = 5;
 /** How many waited steps the poll reads in one statement. */
 const WAIT_CHECK_BATCH = 500;
 /** NOTIFY's payload limit is 8,000 bytes. */
@@ -499,19 +501,31 @@ export class PostgresStore implements Store, ActivationQueue {
    * included), so every commit of every run waited for the others. Announcements made while one is sent go
    * out together in the next (one statement, one notice per run); a lost one (the process ends first, the
    * database is unreachable) is made good by the watchers' poll, which reads whatever they have not seen.
+   * Sent {@link ANNOUNCE_AFTER_MS} after the first of them: a step's completion made before then carries
+   * them instead (a worker's step commits, then records its end: one statement, not two), and commits of
+   * that moment share one statement.
    */
   private announce(runId: string, seq: number): void {
     this.unannounced.set(runId, Math.max(seq, this.unannounced.get(runId) ?? 0));
     if (this.announcing) return;
     this.announcing = true;
-    void this.track(this.announceAll());
+    const sent = new Promise<void>((resolve) => setTimeout(resolve, ANNOUNCE_AFTER_MS)).then(() =>
+      this.announceAll(),
+    );
+    void this.track(sent);
+  }
+
+  /** The announcements not yet sent (run and seq), taken to be sent now. */
+  private takeUnannounced(): [string, number][] {
+    const taken = [...this.unannounced];
+    this.unannounced.clear();
+    return taken;
   }
 
   private async announceAll(): Promise<void> {
     try {
       while (this.unannounced.size > 0) {
-        const payloads = [...this.unannounced].map(([run, seq]) => `${run}\n${seq}`);
-        this.unannounced.clear();
+        const payloads = this.takeUnannounced().map(([run, seq]) => `${run}\n${seq}`);
         // Straight on the pool: what was committed before the store closed is still announced (close waits).
         await this.pool
           .query(oneMessage('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, payloads]))
@@ -834,6 +848,7 @@ export class PostgresStore implements Store, ActivationQueue {
     // lost); the outer select sees the row as it was before the update. Compared as text: a json column
     // keeps it byte for byte, and jsonb would refuse a result holding \u0000.
     // The end is announced in the same statement (one round trip): when recorded now, or before.
+    const carried = this.takeUnannounced();
     const r = await this.query<{ updated: boolean; recorded: boolean }>(
       `WITH u AS (
          UPDATE ${this.t('activations')} SET status = $5, result = $6, ended_at = now(), lease_owner = NULL
@@ -845,8 +860,10 @@ export class PostgresStore implements Store, ActivationQueue {
                 EXISTS (SELECT 1 FROM ${this.t('activations')}
                          WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
                            AND status = $5 AND result::text = $6::text) AS recorded),
-       n AS (SELECT pg_notify($7, $8) FROM s WHERE s.updated OR s.recorded)
-       SELECT s.updated, s.recorded, (SELECT count(*) FROM n) AS announced FROM s`,
+       n AS (SELECT pg_notify($7, $8) FROM s WHERE s.updated OR s.recorded),
+       -- The commits this store has not announced yet (the step's own, most often) go with it.
+       e AS (SELECT pg_notify($9, p) FROM unnest($10::text[]) AS p)
+       SELECT s.updated, s.recorded, (SELECT count(*) FROM n) + (SELECT count(*) FROM e) AS announced FROM s`,
       [
         claim.runId,
         claim.activationId,
@@ -856,8 +873,14 @@ export class PostgresStore implements Store, ActivationQueue {
         JSON.stringify(result),
         this.activationChannel,
         endedPayload(claim),
+        this.channel,
+        carried.map(([run, seq]) => `${run}\n${seq}`),
       ],
-    );
+    ).catch((error: unknown) => {
+      // Not sent: announced on their own after all.
+      for (const [run, seq] of carried) this.announce(run, seq);
+      throw error;
+    });
     const row = r.rows[0];
     if (!row?.updated && !row?.recorded) return 'fenced';
     return 'completed';
