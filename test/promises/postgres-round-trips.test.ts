@@ -243,4 +243,39 @@ describe.runIf(available)('PostgreSQL round trips', () => {
       await working.pool.end();
     }
   });
+
+  it("claims a worker's next step while the last one's end is still being recorded", async () => {
+    const dispatching = countingPool(clusterOf().connectionString);
+    const working = countingPool(clusterOf().connectionString);
+    const dispatcherStore = await PostgresStore.open({ pool: dispatching.pool, schema: 'rt_overlap' });
+    const workerStore = await PostgresStore.open({ pool: working.pool, schema: 'rt_overlap' });
+    const END = /^WITH u AS \(\s*UPDATE/;
+    const CLAIM = /^WITH c AS \(\s*SELECT run, activation/;
+    // Every step's end is held on its way to the server: with one slot, the next claim must not wait for it.
+    const release = working.hold(END);
+    const worker = team(workerStore, 1, 'worker');
+    const dispatcher = team(dispatcherStore, 1, 'dispatcher');
+    try {
+      const run = dispatcher.run({ n: 3 }, { runId: 'overlap' });
+      await expect
+        .poll(() => working.sent.findIndex((s) => END.test(s)), { timeout: 20_000 })
+        .toBeGreaterThan(-1);
+      const firstEnd = working.sent.findIndex((s) => END.test(s));
+      await expect
+        .poll(() => working.sent.slice(firstEnd).some((s) => CLAIM.test(s)), { timeout: 20_000 })
+        .toBe(true);
+      release();
+      const result = await run;
+      expect(result.outcome).toBe('completed');
+      expect(result.board.total).toBe(3);
+    } finally {
+      release();
+      await dispatcher.close();
+      await worker.close();
+      await dispatcherStore.close();
+      await workerStore.close();
+      await dispatching.pool.end();
+      await working.pool.end();
+    }
+  });
 });
