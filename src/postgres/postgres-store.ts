@@ -71,6 +71,10 @@ export interface PostgresStoreOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const APPLICATION_NAME = /^[\x20-\x7e]{1,63}$/;
+/** The most runs a claim sends events of ({@link ClaimRequest.seen}). */
+const CLAIM_SEEN_RUNS = 100;
+/** The most events a claim sends for one run; a board further behind reads them itself. */
+const CLAIM_EVENTS_MAX = 1000;
 /** How long after a commit its announcement waits for others (and for a completion to carry it). */
 const ANNOUNCE_AFTER_MS = 5;
 /** How many waited steps the poll reads in one statement. */
@@ -783,6 +787,10 @@ export class PostgresStore implements Store, ActivationQueue {
       this.reaped.set(request.queue, Date.now());
       await this.reap(request.queue, request.maxClaims);
     }
+    const seen = [...(request.seen ?? [])].slice(0, CLAIM_SEEN_RUNS);
+    // The claimed steps, and for each run the worker named in `seen` (once per run), the events after the
+    // seq its board has: its board catches up from them, without a read of its own. Over
+    // CLAIM_EVENTS_MAX events, none are sent (the board reads them itself).
     const r = await this.query<{
       run: string;
       activation: string;
@@ -791,20 +799,38 @@ export class PostgresStore implements Store, ActivationQueue {
       step: StepMessage;
       fence: string;
       claims: number;
+      events: LogEvent[] | null;
     }>(
       `WITH c AS (
          SELECT run, activation, attempt FROM ${this.t('activations')}
          WHERE queue = $1 AND agent = ANY($2::text[])
            AND (status = 'queued' OR (status = 'running' AND lease_until < now() AND claims < $5))
-         ORDER BY queued_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-       UPDATE ${this.t('activations')} a
-          SET status = 'running', lease_owner = $4, lease_until = now() + $6 * interval '1 millisecond',
-              fence = a.fence + 1, claims = a.claims + 1
-         FROM c WHERE a.run = c.run AND a.activation = c.activation AND a.attempt = c.attempt
-       RETURNING a.run, a.activation, a.attempt, a.agent, a.step, a.fence, a.claims`,
-      [request.queue, request.agents, request.limit, request.owner, request.maxClaims, request.leaseMs],
+         ORDER BY queued_at LIMIT $3 FOR UPDATE SKIP LOCKED),
+       u AS (
+         UPDATE ${this.t('activations')} a
+            SET status = 'running', lease_owner = $4, lease_until = now() + $6 * interval '1 millisecond',
+                fence = a.fence + 1, claims = a.claims + 1
+           FROM c WHERE a.run = c.run AND a.activation = c.activation AND a.attempt = c.attempt
+         RETURNING a.run, a.activation, a.attempt, a.agent, a.step, a.fence, a.claims),
+       s AS (SELECT * FROM unnest($7::text[], $8::bigint[]) AS s(run, seq))
+       SELECT u.*, CASE WHEN s.run IS NOT NULL AND
+                             row_number() OVER (PARTITION BY u.run ORDER BY u.activation, u.attempt) = 1 THEN
+                (SELECT CASE WHEN count(*) <= ${CLAIM_EVENTS_MAX} THEN coalesce(json_agg(e.body ORDER BY e.seq), '[]') END
+                   FROM ${this.t('events')} e WHERE e.run = s.run AND e.seq > s.seq) END AS events
+         FROM u LEFT JOIN s ON s.run = u.run`,
+      [
+        request.queue,
+        request.agents,
+        request.limit,
+        request.owner,
+        request.maxClaims,
+        request.leaseMs,
+        seen.map(([run]) => run),
+        seen.map(([, seq]) => wholeNumber(seq, 'seen seq')),
+      ],
     );
     return r.rows.map((row) => ({
+      ...(row.events === null ? {} : { events: row.events }),
       runId: row.run,
       activationId: row.activation,
       attempt: row.attempt,

@@ -8,7 +8,16 @@
  * - A dispatcher waiting for its steps reads them all in one statement per poll, not one each per poll.
  * - `findCommit` is one statement.
  */
-import { createRuntime, defineAgent, itemMachine, keyed, type Path, statusPool, stepMachine } from 'hearsay';
+import {
+  createRuntime,
+  defineAgent,
+  itemMachine,
+  keyed,
+  type Path,
+  type StepMessage,
+  statusPool,
+  stepMachine,
+} from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -227,6 +236,16 @@ describe.runIf(available)('PostgreSQL round trips', () => {
       // the read of the run's board as it opens.
       expect(perStep - (claims - steps)).toBeLessThanOrEqual(4 * steps + 1);
       expect(worked(ANNOUNCE)).toBeLessThanOrEqual(commits);
+      console.log(
+        'READS',
+        worked(/^SELECT e\.body/),
+        'CLAIMS',
+        claims,
+        'ANN',
+        worked(ANNOUNCE),
+        'STEPS',
+        steps,
+      );
 
       // The dispatcher read each step's row at most twice (when it began waiting, and once it ended),
       // however many polls passed while the worker ran the steps one after another.
@@ -241,6 +260,56 @@ describe.runIf(available)('PostgreSQL round trips', () => {
       await workerStore.close();
       await dispatching.pool.end();
       await working.pool.end();
+    }
+  });
+
+  it("brings, with a claimed step, the run's events after the seq the worker's board has", async () => {
+    const counted = countingPool(clusterOf().connectionString);
+    const store = await PostgresStore.open({ pool: counted.pool, schema: 'rt_claim' });
+    const step = (activationId: string): StepMessage => ({
+      runId: 'r',
+      activationId,
+      agentId: 'a',
+      version: 0,
+      changed: [[]],
+      depth: 1,
+      attempt: 1,
+    });
+    const request = (seen?: Map<string, number>) => ({
+      queue: 'q',
+      owner: 'w',
+      agents: ['a'],
+      limit: 10,
+      leaseMs: 10_000,
+      maxClaims: 3,
+      ...(seen ? { seen } : {}),
+    });
+    try {
+      await store.openRun('r', {});
+      for (let i = 0; i < 3; i++)
+        expect((await store.commit('r', draft(i, [`k${i}`]), [[`k${i}`]])).ok).toBe(true);
+      await store.dispatch('q', step('s1'));
+      await store.dispatch('q', step('s2'));
+      // Two steps of the run, one statement: the events after seq 1 come once, on one of them.
+      const before = counted.sent.length;
+      const claims = await store.claim(request(new Map([['r', 1]])));
+      expect(counted.sent.slice(before).filter((s) => !ANNOUNCE.test(s)).length).toBeLessThanOrEqual(2);
+      expect(claims).toHaveLength(2);
+      const withEvents = claims.filter((c) => c.events !== undefined);
+      expect(withEvents).toHaveLength(1);
+      expect(withEvents[0]!.events!.map((e) => e.seq)).toEqual([2, 3]);
+      expect(withEvents[0]!.events).toEqual(await store.read('r', 2));
+      // A run the worker has no board of: nothing comes.
+      await store.dispatch('q', step('s3'));
+      const [bare] = await store.claim(request());
+      expect(bare?.events).toBeUndefined();
+      // A board at the head: an empty list.
+      await store.dispatch('q', step('s4'));
+      const [current] = await store.claim(request(new Map([['r', 3]])));
+      expect(current?.events).toEqual([]);
+    } finally {
+      await store.close();
+      await counted.pool.end();
     }
   });
 
