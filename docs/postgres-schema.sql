@@ -223,3 +223,106 @@ BEGIN
 END
 $fn$;
 INSERT INTO "hearsay".migrations (version) VALUES (4);
+
+-- migration 5
+-- A transaction that notifies holds one lock of the whole database (the notification queue's) from its
+-- commit's start to its end, its WAL flush included: every commit of every run waited for every other one.
+-- Given no channel (null), commit_event and append_messages no longer notify; the store announces its
+-- commits itself right after, in a statement of their own (coalesced: one for all commits of the moment),
+-- which writes nothing and flushes nothing. Given a channel (a store of an earlier version), they notify
+-- as before.
+CREATE OR REPLACE FUNCTION "hearsay".commit_event(
+  p_run text, p_base bigint, p_touched json, p_writes json, p_key text,
+  p_body_head text, p_body_mid text, p_body_tail text,
+  p_fence_activation text, p_fence_attempt integer, p_fence_token bigint,
+  p_channel text, p_lock_timeout_ms integer
+) RETURNS TABLE (outcome text, at_seq bigint, at_version bigint, prior json)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  head record;
+  w_wholes text[];
+  w_prefixes text[];
+  t_wholes text[];
+  t_prefixes text[];
+BEGIN
+  -- Keyed before the run is locked: the lock is held only for deciding and writing.
+  SELECT coalesce(array_agg(DISTINCT x.k) FILTER (WHERE x.whole), '{}'), coalesce(array_agg(DISTINCT x.k), '{}')
+    INTO w_wholes, w_prefixes
+    FROM json_array_elements(p_writes) w(path), "hearsay".path_prefixes(w.path) x;
+  SELECT coalesce(array_agg(DISTINCT x.k) FILTER (WHERE x.whole), '{}'), coalesce(array_agg(DISTINCT x.k), '{}')
+    INTO t_wholes, t_prefixes
+    FROM json_array_elements(p_touched) tp(path), "hearsay".path_prefixes(tp.path) x;
+  PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
+  SELECT r.seq, r.version, r.horizon INTO head FROM "hearsay".runs r WHERE r.id = p_run FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'no_run'::text, NULL::bigint, NULL::bigint, NULL::json;
+    RETURN;
+  END IF;
+  IF NOT "hearsay".fence_holds(p_run, p_fence_activation, p_fence_attempt, p_fence_token) THEN
+    RETURN QUERY SELECT 'fenced'::text, head.seq, head.version, NULL::json;
+    RETURN;
+  END IF;
+  -- After the fence: a worker that lost its lease is refused, even for a commit its successor already made.
+  IF p_key IS NOT NULL THEN
+    RETURN QUERY SELECT 'duplicate'::text, e.seq, e.version, e.body FROM "hearsay".events e
+      WHERE e.run = p_run AND e.idempotency_key = p_key;
+    IF FOUND THEN RETURN; END IF;
+  END IF;
+  -- The conflict rule: a touched path overlaps a later write when one is a prefix of the other. With every
+  -- path keyed by its prefixes, the rule is two joins on keys, linear in the paths rather than one
+  -- comparison per pair of them. Nothing later than the base: nothing to compare.
+  IF p_base < head.horizon OR (p_base < head.version AND EXISTS (
+    WITH later AS (
+      SELECT e.write_wholes, e.write_prefixes FROM "hearsay".events e
+       WHERE e.run = p_run AND e.type = 'commit' AND e.version > p_base)
+    -- a later write that is a touched path or its ancestor
+    SELECT 1 FROM (SELECT DISTINCT unnest(write_wholes) AS k FROM later) a
+                  JOIN (SELECT DISTINCT unnest(t_prefixes) AS k) b USING (k)
+    UNION ALL
+    -- a later write below a touched path
+    SELECT 1 FROM (SELECT DISTINCT unnest(t_wholes) AS k) a
+                  JOIN (SELECT DISTINCT unnest(write_prefixes) AS k FROM later) b USING (k))) THEN
+    RETURN QUERY SELECT 'conflict'::text, head.seq, head.version, NULL::json;
+    RETURN;
+  END IF;
+  INSERT INTO "hearsay".events (run, seq, type, version, writes, idempotency_key, body, write_wholes, write_prefixes)
+    VALUES (p_run, head.seq + 1, 'commit', head.version + 1, p_writes, p_key,
+            (p_body_head || (head.seq + 1) || p_body_mid || (head.version + 1) || p_body_tail)::json,
+            w_wholes, w_prefixes);
+  UPDATE "hearsay".runs SET seq = head.seq + 1, version = head.version + 1 WHERE id = p_run;
+  IF p_channel IS NOT NULL THEN PERFORM pg_notify(p_channel, p_run || E'\n' || (head.seq + 1)); END IF;
+  RETURN QUERY SELECT 'committed'::text, head.seq + 1, head.version + 1, NULL::json;
+END
+$fn$;
+
+-- The same for messages.
+CREATE OR REPLACE FUNCTION "hearsay".append_messages(
+  p_run text, p_body_head text, p_body_mid text, p_body_tails json,
+  p_fence_activation text, p_fence_attempt integer, p_fence_token bigint,
+  p_channel text, p_lock_timeout_ms integer
+) RETURNS TABLE (outcome text, at_seq bigint, at_version bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  head record;
+  n integer := json_array_length(p_body_tails);
+BEGIN
+  PERFORM set_config('lock_timeout', p_lock_timeout_ms || 'ms', true);
+  SELECT r.seq, r.version INTO head FROM "hearsay".runs r WHERE r.id = p_run FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 'no_run'::text, NULL::bigint, NULL::bigint;
+    RETURN;
+  END IF;
+  IF NOT "hearsay".fence_holds(p_run, p_fence_activation, p_fence_attempt, p_fence_token) THEN
+    RETURN QUERY SELECT 'fenced'::text, head.seq, head.version;
+    RETURN;
+  END IF;
+  INSERT INTO "hearsay".events (run, seq, type, version, writes, idempotency_key, body)
+    SELECT p_run, head.seq + m.n, 'message', head.version, NULL, NULL,
+           (p_body_head || (head.seq + m.n) || p_body_mid || head.version || m.tail)::json
+      FROM json_array_elements_text(p_body_tails) WITH ORDINALITY AS m(tail, n);
+  UPDATE "hearsay".runs SET seq = head.seq + n WHERE id = p_run;
+  IF p_channel IS NOT NULL THEN PERFORM pg_notify(p_channel, p_run || E'\n' || (head.seq + n)); END IF;
+  RETURN QUERY SELECT 'appended'::text, head.seq, head.version;
+END
+$fn$;
+INSERT INTO "hearsay".migrations (version) VALUES (5);

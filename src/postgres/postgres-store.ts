@@ -71,6 +71,14 @@ export interface PostgresStoreOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const APPLICATION_NAME = /^[\x20-\x7e]{1,63}$/;
+/** The most runs a claim sends events of ({@link ClaimRequest.seen}). */
+const CLAIM_SEEN_RUNS = 100;
+/** The most events a claim sends for one run; a board further behind reads them itself. */
+const CLAIM_EVENTS_MAX = 1000;
+/** How long after a commit its announcement waits for others (and for a completion to carry it). */
+const ANNOUNCE_AFTER_MS = 5;
+/** How many waited steps the poll reads in one statement. */
+const WAIT_CHECK_BATCH = 500;
 /** NOTIFY's payload limit is 8,000 bytes. */
 const NOTIFY_MAX_BYTES = 8000;
 
@@ -103,8 +111,9 @@ function checkPostgresRunId(runId: string): void {
 /**
  * A store on PostgreSQL: each run's log in a table, every commit one transaction that locks the run's
  * row, checks the idempotency key, applies the same path-level conflict rule as every store (the
- * {@link PathIndex} over the writes committed after the base version), appends the event, bumps the
- * version and notifies `hearsay_events_<schema>`. All of it happens, or none of it.
+ * {@link PathIndex} over the writes committed after the base version), appends the event and bumps the
+ * version: all of it happens, or none of it. Once committed, it is announced on `hearsay_events_<schema>`
+ * (a statement of its own, shared by the commits of the moment; watchers also poll).
  *
  * @example
  * const store = await PostgresStore.open({ connectionString: process.env.DATABASE_URL });
@@ -116,6 +125,10 @@ export class PostgresStore implements Store, ActivationQueue {
   private readonly hintListeners = new Set<(hint: QueueHint) => void>();
   /** Schedulers of this process waiting for dispatched steps to end, by key. */
   private readonly waiting = new Map<string, Set<() => void>>();
+  /** The key of each entry of {@link waiting}: the poll reads all of them in one statement. */
+  private readonly waitingKeys = new Map<string, ActivationKey>();
+  /** The poll's read of the waited steps, while it runs (one at a time). */
+  private checkingWaiting: Promise<void> | undefined;
   /** Who watches which run (boards of this process following writes by others). */
   private readonly watchers = new Map<string, Set<() => void>>();
   /** The dedicated LISTEN connection, while anything is watched. */
@@ -352,9 +365,9 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   /**
-   * One statement, `commit_event` (migration 4), decides and writes on the server: the run's lock, the
-   * idempotency key, the fence (against the clock when the write applies), the conflict rule, the insert,
-   * the head and the notification. A conflict is then explained here, from the writes after the base.
+   * One statement, `commit_event` (migrations 4 and 5), decides and writes on the server: the run's lock,
+   * the idempotency key, the fence (against the clock when the write applies), the conflict rule, the
+   * insert and the head; the notification follows it (see announce). A conflict is then explained here, from the writes after the base.
    */
   async commit(
     runId: string,
@@ -376,13 +389,15 @@ export class PostgresStore implements Store, ActivationQueue {
         body.mid,
         body.tail,
         ...fenceArgs(fence),
-        this.channel,
+        // No channel: announced after the commit, not inside it (see announce).
+        null,
         2 * this.lockTimeoutMs,
       ],
     );
     const row = r.rows[0]!;
     switch (row.outcome) {
       case 'committed': {
+        this.announce(runId, Number(row.at_seq));
         const event: CommitEvent = {
           type: 'commit',
           runId,
@@ -448,7 +463,7 @@ export class PostgresStore implements Store, ActivationQueue {
     return r.ok ? { ok: true, event: r.events[0]! } : r;
   }
 
-  /** `append_messages` (migration 4): lock, fence when given, insert after the head, notify; one statement. */
+  /** `append_messages` (migrations 4 and 5): lock, fence when given, insert after the head; one statement. */
   private async appendMessages(
     runId: string,
     drafts: readonly MessageDraft[],
@@ -464,7 +479,7 @@ export class PostgresStore implements Store, ActivationQueue {
         parts[0]!.mid,
         JSON.stringify(parts.map((p) => p.tail)),
         ...fenceArgs(fence),
-        this.channel,
+        null,
         2 * this.lockTimeoutMs,
       ],
     );
@@ -473,10 +488,56 @@ export class PostgresStore implements Store, ActivationQueue {
     if (row.outcome !== 'appended') throw noRun(runId);
     const seq = Number(row.at_seq);
     const version = Number(row.at_version);
+    this.announce(runId, seq + drafts.length);
     return {
       ok: true,
       events: drafts.map((draft, i) => ({ type: 'message', runId, seq: seq + 1 + i, version, ...draft })),
     };
+  }
+
+  /** The newest seq of each run this store wrote and has not announced yet. */
+  private readonly unannounced = new Map<string, number>();
+  private announcing = false;
+
+  /**
+   * Announces a commit or append on {@link channel}, after it committed, in a statement of its own. Inside
+   * the commit, `NOTIFY` held the database's one notification lock through the commit's end (its WAL flush
+   * included), so every commit of every run waited for the others. Announcements made while one is sent go
+   * out together in the next (one statement, one notice per run); a lost one (the process ends first, the
+   * database is unreachable) is made good by the watchers' poll, which reads whatever they have not seen.
+   * Sent {@link ANNOUNCE_AFTER_MS} after the first of them: a step's completion made before then carries
+   * them instead (a worker's step commits, then records its end: one statement, not two), and commits of
+   * that moment share one statement.
+   */
+  private announce(runId: string, seq: number): void {
+    this.unannounced.set(runId, Math.max(seq, this.unannounced.get(runId) ?? 0));
+    if (this.announcing) return;
+    this.announcing = true;
+    const sent = new Promise<void>((resolve) => setTimeout(resolve, ANNOUNCE_AFTER_MS)).then(() =>
+      this.announceAll(),
+    );
+    void this.track(sent);
+  }
+
+  /** The announcements not yet sent (run and seq), taken to be sent now. */
+  private takeUnannounced(): [string, number][] {
+    const taken = [...this.unannounced];
+    this.unannounced.clear();
+    return taken;
+  }
+
+  private async announceAll(): Promise<void> {
+    try {
+      while (this.unannounced.size > 0) {
+        const payloads = this.takeUnannounced().map(([run, seq]) => `${run}\n${seq}`);
+        // Straight on the pool: what was committed before the store closed is still announced (close waits).
+        await this.pool
+          .query(oneMessage('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.channel, payloads]))
+          .catch(() => undefined);
+      }
+    } finally {
+      this.announcing = false;
+    }
   }
 
   async read(runId: string, from: number, to?: number): Promise<LogEvent[]> {
@@ -493,12 +554,15 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   async findCommit(runId: string, idempotencyKey: string): Promise<CommitEvent | undefined> {
-    await this.requireRun(runId);
-    const r = await this.query<{ body: CommitEvent }>(
-      `SELECT body FROM ${this.t('events')} WHERE run = $1 AND idempotency_key = $2`,
+    // One statement (a keyed commit looks first): no row at all means no such run.
+    const r = await this.query<{ body: CommitEvent | null }>(
+      `SELECT e.body FROM ${this.t('runs')} r LEFT JOIN ${this.t('events')} e
+         ON e.run = r.id AND e.idempotency_key = $2
+       WHERE r.id = $1`,
       [runId, idempotencyKey],
     );
-    return r.rows[0]?.body;
+    if (r.rows.length === 0) throw noRun(runId);
+    return r.rows[0]!.body ?? undefined;
   }
 
   async checkConflicts(
@@ -596,8 +660,44 @@ export class PostgresStore implements Store, ActivationQueue {
 
   private notifyAll(): void {
     for (const set of this.watchers.values()) for (const w of set) w();
-    for (const set of this.waiting.values()) for (const w of set) w();
+    this.checkWaiting();
     for (const l of this.hintListeners) l({ poll: true });
+  }
+
+  /**
+   * The poll of dispatched steps waited for: one statement reads which of them have ended (or are gone),
+   * and only their waiters wake and read their own row. Waking every waiter on every poll cost one read per
+   * waiting step per poll (most of a dispatcher's statements with a pool of steps out). Should the read
+   * fail, every waiter wakes and reads its own row, waiting out an outage as it does.
+   */
+  private checkWaiting(): void {
+    if (this.checkingWaiting || this.waitingKeys.size === 0) return;
+    const wake = (id: string) => {
+      for (const w of this.waiting.get(id) ?? []) w();
+    };
+    const ids = [...this.waitingKeys.keys()];
+    this.checkingWaiting = (async () => {
+      for (let at = 0; at < ids.length; at += WAIT_CHECK_BATCH) {
+        // Those whose waiting ended while an earlier batch was read are left out.
+        const live = ids.slice(at, at + WAIT_CHECK_BATCH).filter((id) => this.waitingKeys.has(id));
+        const known = live.map((id) => this.waitingKeys.get(id)!);
+        if (known.length === 0) continue;
+        try {
+          const r = await this.query<{ i: string }>(
+            `SELECT k.i FROM unnest($1::text[], $2::text[], $3::integer[]) WITH ORDINALITY AS k(run, activation, attempt, i)
+               LEFT JOIN ${this.t('activations')} a
+                 ON a.run = k.run AND a.activation = k.activation AND a.attempt = k.attempt
+              WHERE a.status IS NULL OR a.status NOT IN ('queued', 'running')`,
+            [known.map((k) => k.runId), known.map((k) => k.activationId), known.map((k) => k.attempt)],
+          );
+          for (const row of r.rows) wake(live[Number(row.i) - 1]!);
+        } catch {
+          for (const id of live) wake(id);
+        }
+      }
+    })().finally(() => {
+      this.checkingWaiting = undefined;
+    });
   }
 
   /** Opens the LISTEN connection if none is open; a dropped one is opened again with a backoff. */
@@ -687,6 +787,10 @@ export class PostgresStore implements Store, ActivationQueue {
       this.reaped.set(request.queue, Date.now());
       await this.reap(request.queue, request.maxClaims);
     }
+    const seen = [...(request.seen ?? [])].slice(0, CLAIM_SEEN_RUNS);
+    // The claimed steps, and for each run the worker named in `seen` (once per run), the events after the
+    // seq its board has: its board catches up from them, without a read of its own. Over
+    // CLAIM_EVENTS_MAX events, none are sent (the board reads them itself).
     const r = await this.query<{
       run: string;
       activation: string;
@@ -695,20 +799,38 @@ export class PostgresStore implements Store, ActivationQueue {
       step: StepMessage;
       fence: string;
       claims: number;
+      events: LogEvent[] | null;
     }>(
       `WITH c AS (
          SELECT run, activation, attempt FROM ${this.t('activations')}
          WHERE queue = $1 AND agent = ANY($2::text[])
            AND (status = 'queued' OR (status = 'running' AND lease_until < now() AND claims < $5))
-         ORDER BY queued_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-       UPDATE ${this.t('activations')} a
-          SET status = 'running', lease_owner = $4, lease_until = now() + $6 * interval '1 millisecond',
-              fence = a.fence + 1, claims = a.claims + 1
-         FROM c WHERE a.run = c.run AND a.activation = c.activation AND a.attempt = c.attempt
-       RETURNING a.run, a.activation, a.attempt, a.agent, a.step, a.fence, a.claims`,
-      [request.queue, request.agents, request.limit, request.owner, request.maxClaims, request.leaseMs],
+         ORDER BY queued_at LIMIT $3 FOR UPDATE SKIP LOCKED),
+       u AS (
+         UPDATE ${this.t('activations')} a
+            SET status = 'running', lease_owner = $4, lease_until = now() + $6 * interval '1 millisecond',
+                fence = a.fence + 1, claims = a.claims + 1
+           FROM c WHERE a.run = c.run AND a.activation = c.activation AND a.attempt = c.attempt
+         RETURNING a.run, a.activation, a.attempt, a.agent, a.step, a.fence, a.claims),
+       s AS (SELECT * FROM unnest($7::text[], $8::bigint[]) AS s(run, seq))
+       SELECT u.*, CASE WHEN s.run IS NOT NULL AND
+                             row_number() OVER (PARTITION BY u.run ORDER BY u.activation, u.attempt) = 1 THEN
+                (SELECT CASE WHEN count(*) <= ${CLAIM_EVENTS_MAX} THEN coalesce(json_agg(e.body ORDER BY e.seq), '[]') END
+                   FROM ${this.t('events')} e WHERE e.run = s.run AND e.seq > s.seq) END AS events
+         FROM u LEFT JOIN s ON s.run = u.run`,
+      [
+        request.queue,
+        request.agents,
+        request.limit,
+        request.owner,
+        request.maxClaims,
+        request.leaseMs,
+        seen.map(([run]) => run),
+        seen.map(([, seq]) => wholeNumber(seq, 'seen seq')),
+      ],
     );
     return r.rows.map((row) => ({
+      ...(row.events === null ? {} : { events: row.events }),
       runId: row.run,
       activationId: row.activation,
       attempt: row.attempt,
@@ -723,17 +845,18 @@ export class PostgresStore implements Store, ActivationQueue {
   private readonly reaped = new Map<string, number>();
 
   private async reap(queue: string, maxClaims: number): Promise<void> {
-    const r = await this.query<{ run: string; activation: string; attempt: number }>(
-      `UPDATE ${this.t('activations')}
-          SET status = 'failed', ended_at = now(), lease_owner = NULL,
-              result = json_build_object('status', 'failed', 'error',
-                'its lease expired ' || claims || ' times: each worker that claimed it died or stalled')
-        WHERE queue = $1 AND status = 'running' AND lease_until < now() AND claims >= $2
-        RETURNING run, activation, attempt`,
-      [queue, maxClaims],
+    // Each failed step announced in the same statement.
+    await this.query(
+      `WITH f AS (
+         UPDATE ${this.t('activations')}
+            SET status = 'failed', ended_at = now(), lease_owner = NULL,
+                result = json_build_object('status', 'failed', 'error',
+                  'its lease expired ' || claims || ' times: each worker that claimed it died or stalled')
+          WHERE queue = $1 AND status = 'running' AND lease_until < now() AND claims >= $2
+          RETURNING run, activation, attempt)
+       SELECT pg_notify($3, ${endedPayloadSql('f')}) FROM f`,
+      [queue, maxClaims, this.activationChannel],
     );
-    for (const row of r.rows)
-      await this.announceEnded({ runId: row.run, activationId: row.activation, attempt: row.attempt });
   }
 
   async heartbeat(claim: Claim, leaseMs: number): Promise<boolean> {
@@ -750,16 +873,23 @@ export class PostgresStore implements Store, ActivationQueue {
     // `recorded`: this very result was recorded under this fence before (an earlier call whose answer was
     // lost); the outer select sees the row as it was before the update. Compared as text: a json column
     // keeps it byte for byte, and jsonb would refuse a result holding \u0000.
+    // The end is announced in the same statement (one round trip): when recorded now, or before.
+    const carried = this.takeUnannounced();
     const r = await this.query<{ updated: boolean; recorded: boolean }>(
       `WITH u AS (
          UPDATE ${this.t('activations')} SET status = $5, result = $6, ended_at = now(), lease_owner = NULL
           WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
             AND status = 'running' AND lease_until > now()
-         RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM u) AS updated,
-              EXISTS (SELECT 1 FROM ${this.t('activations')}
-                       WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
-                         AND status = $5 AND result::text = $6::text) AS recorded`,
+         RETURNING 1),
+       s AS (
+         SELECT EXISTS (SELECT 1 FROM u) AS updated,
+                EXISTS (SELECT 1 FROM ${this.t('activations')}
+                         WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4
+                           AND status = $5 AND result::text = $6::text) AS recorded),
+       n AS (SELECT pg_notify($7, $8) FROM s WHERE s.updated OR s.recorded),
+       -- The commits this store has not announced yet (the step's own, most often) go with it.
+       e AS (SELECT pg_notify($9, p) FROM unnest($10::text[]) AS p)
+       SELECT s.updated, s.recorded, (SELECT count(*) FROM n) + (SELECT count(*) FROM e) AS announced FROM s`,
       [
         claim.runId,
         claim.activationId,
@@ -767,11 +897,18 @@ export class PostgresStore implements Store, ActivationQueue {
         claim.token,
         result.status === 'failed' ? 'failed' : 'done',
         JSON.stringify(result),
+        this.activationChannel,
+        endedPayload(claim),
+        this.channel,
+        carried.map(([run, seq]) => `${run}\n${seq}`),
       ],
-    );
+    ).catch((error: unknown) => {
+      // Not sent: announced on their own after all.
+      for (const [run, seq] of carried) this.announce(run, seq);
+      throw error;
+    });
     const row = r.rows[0];
     if (!row?.updated && !row?.recorded) return 'fenced';
-    await this.announceEnded(claim);
     return 'completed';
   }
 
@@ -781,37 +918,30 @@ export class PostgresStore implements Store, ActivationQueue {
   }
 
   async release(claim: Claim): Promise<void> {
-    const r = await this.query<{ queue: string }>(
-      `UPDATE ${this.t('activations')}
-          SET status = 'queued', lease_owner = NULL, lease_until = NULL, claims = claims - 1
-        WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4 AND status = 'running'
-        RETURNING queue`,
-      [claim.runId, claim.activationId, claim.attempt, claim.token],
+    // Queued again and announced in one statement.
+    await this.query(
+      `WITH q AS (
+         UPDATE ${this.t('activations')}
+            SET status = 'queued', lease_owner = NULL, lease_until = NULL, claims = claims - 1
+          WHERE run = $1 AND activation = $2 AND attempt = $3 AND fence = $4 AND status = 'running'
+          RETURNING queue)
+       SELECT pg_notify($5, 'queued' || E'\\n' || q.queue) FROM q`,
+      [claim.runId, claim.activationId, claim.attempt, claim.token, this.activationChannel],
     );
-    const queue = r.rows[0]?.queue;
-    if (queue !== undefined)
-      await this.query('SELECT pg_notify($1, $2)', [this.activationChannel, `queued\n${queue}`]);
   }
 
   async cancel(key: ActivationKey, reason: string): Promise<void> {
-    const r = await this.query(
-      `UPDATE ${this.t('activations')}
-          SET status = 'cancelled', ended_at = now(), lease_owner = NULL,
-              result = json_build_object('status', 'failed', 'error', $4::text)
-        WHERE run = $1 AND activation = $2 AND attempt = $3 AND status IN ('queued', 'running')`,
-      [key.runId, key.activationId, key.attempt, reason],
+    // Cancelled and announced in one statement.
+    await this.query(
+      `WITH c AS (
+         UPDATE ${this.t('activations')}
+            SET status = 'cancelled', ended_at = now(), lease_owner = NULL,
+                result = json_build_object('status', 'failed', 'error', $4::text)
+          WHERE run = $1 AND activation = $2 AND attempt = $3 AND status IN ('queued', 'running')
+          RETURNING 1)
+       SELECT pg_notify($5, $6) FROM c`,
+      [key.runId, key.activationId, key.attempt, reason, this.activationChannel, endedPayload(key)],
     );
-    if (r.rowCount === 1) await this.announceEnded(key);
-  }
-
-  private async announceEnded(key: ActivationKey): Promise<void> {
-    const payload = `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`;
-    // A payload over NOTIFY's 8,000 bytes (a long pooled item key in the activation id) would fail the
-    // completion: the bare notice wakes every waiter instead, each of which reads its own row.
-    await this.query('SELECT pg_notify($1, $2)', [
-      this.activationChannel,
-      Buffer.byteLength(payload, 'utf8') < NOTIFY_MAX_BYTES ? payload : 'ended',
-    ]);
   }
 
   async awaitResult(key: ActivationKey, signal: AbortSignal): Promise<StepResult | undefined> {
@@ -821,6 +951,7 @@ export class PostgresStore implements Store, ActivationQueue {
     if (!set) {
       set = new Set();
       this.waiting.set(id, set);
+      this.waitingKeys.set(id, { runId: key.runId, activationId: key.activationId, attempt: key.attempt });
     }
     const waiters = set;
     try {
@@ -853,7 +984,10 @@ export class PostgresStore implements Store, ActivationQueue {
       }
     } finally {
       waiters.delete(wake);
-      if (waiters.size === 0) this.waiting.delete(id);
+      if (waiters.size === 0 && this.waiting.get(id) === waiters) {
+        this.waiting.delete(id);
+        this.waitingKeys.delete(id);
+      }
       if (!this.wanted()) this.stopWatching();
     }
   }
@@ -921,7 +1055,8 @@ export class PostgresStore implements Store, ActivationQueue {
     // Waiting schedulers read once more and find the store closed.
     for (const set of this.waiting.values()) for (const w of set) w();
     // What was already asked finishes (or fails) before the store reports itself closed.
-    await Promise.allSettled([...this.inFlight]);
+    // Announcements of commits that land meanwhile are made before the pool ends.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (this.ownsPool) await this.pool.end();
   }
 
@@ -1037,4 +1172,20 @@ function fenceArgs(fence: Fence | undefined): [string | null, number | null, num
 function wholeNumber(value: number, name: string): number {
   if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be a whole number; got ${value}.`);
   return value;
+}
+
+/**
+ * The notice of a step's end: `ended`, run, activation, attempt on lines. One over NOTIFY's 8,000 bytes (a
+ * long pooled item key in the activation id) would fail the completion: the bare `ended` wakes every waiter
+ * instead, each of which reads its own row.
+ */
+function endedPayload(key: ActivationKey): string {
+  const payload = `ended\n${key.runId}\n${key.activationId}\n${key.attempt}`;
+  return Buffer.byteLength(payload, 'utf8') < NOTIFY_MAX_BYTES ? payload : 'ended';
+}
+
+/** {@link endedPayload} in SQL, over a row `r` with run, activation and attempt. */
+function endedPayloadSql(r: string): string {
+  const full = `'ended' || E'\\n' || ${r}.run || E'\\n' || ${r}.activation || E'\\n' || ${r}.attempt`;
+  return `CASE WHEN octet_length(${full}) < ${NOTIFY_MAX_BYTES} THEN ${full} ELSE 'ended' END`;
 }

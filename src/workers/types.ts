@@ -1,5 +1,5 @@
 import type { Usage } from '../actors/index.js';
-import { BlackboardError, type Fence } from '../blackboard/index.js';
+import { BlackboardError, type Fence, type LogEvent } from '../blackboard/index.js';
 import type { ServerMessageOf } from '../protocol/index.js';
 
 /**
@@ -41,6 +41,12 @@ export interface Claim extends ActivationKey {
   readonly token: number;
   /** How many times the activation was claimed (more than 1: a worker before this one lost its lease). */
   readonly claims: number;
+  /**
+   * The run's events after the seq the request named for it in `seen` (on one claim of each run), read in
+   * the claim's statement: the claiming worker's board catches up without a read of its own. Absent when the
+   * request did not name the run, or when there were more than the queue sends this way.
+   */
+  readonly events?: readonly LogEvent[];
 }
 
 /** What {@link ActivationQueue.claim} takes. */
@@ -55,6 +61,11 @@ export interface ClaimRequest {
   readonly leaseMs: number;
   /** An activation whose lease expired this many times fails instead of being claimed again. */
   readonly maxClaims: number;
+  /**
+   * The runs whose boards the worker holds, each with the seq its board has read to: a claimed step of one
+   * of them comes with the events after it ({@link Claim.events}).
+   */
+  readonly seen?: ReadonlyMap<string, number>;
 }
 
 /** A hint from the queue: a step was queued, or one ended. Hints may be lost or repeated. */

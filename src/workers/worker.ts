@@ -4,9 +4,11 @@ import { type AgentDefinition, forbiddenCommit, type Usage } from '../actors/ind
 import {
   type AnySchema,
   type Blackboard,
+  type BoardSnapshot,
   type Clock,
   commitWaitingOut,
   createBlackboard,
+  type LogEvent,
   type Store,
   waitOut,
 } from '../blackboard/index.js';
@@ -26,7 +28,10 @@ import {
 export interface WorkerOptions {
   /** The queue this team's steps go through (default `default`); runtimes of one team share it. */
   readonly queue?: string;
-  /** Steps this process runs at once (default 16). */
+  /**
+   * Steps this process runs at once (default 16). A step whose result is being recorded no longer counts:
+   * the next one is claimed meanwhile.
+   */
   readonly concurrency?: number;
   /** How long a claim holds without a heartbeat, by the database clock (default 10,000 ms). */
   readonly leaseMs?: number;
@@ -77,6 +82,8 @@ export class ActivationWorker {
   readonly stats: WorkerStats = { claimed: 0, reclaimed: 0, completed: 0, leaseLost: 0, fenced: 0 };
   private readonly agents: Map<string, AgentDefinition<unknown>>;
   private readonly running = new Map<string, Running>();
+  /** Steps of {@link running} not yet ended (those recording their result take no slot). */
+  private stepping = 0;
   private readonly boards = new Map<string, BoardEntry>();
   /** Claims being given back as the worker closes. */
   private readonly releasing = new Set<Promise<void>>();
@@ -139,21 +146,23 @@ export class ActivationWorker {
       try {
         do {
           this.again = false;
-          while (!this.closed && this.running.size < this.concurrency) {
+          while (!this.closed && this.stepping < this.concurrency) {
+            const seen = this.seen();
             const claims = await this.init.queue.claim({
               queue: this.queueName,
               owner: this.id,
               agents: [...this.agents.keys()],
-              limit: this.concurrency - this.running.size,
+              limit: this.concurrency - this.stepping,
               leaseMs: this.leaseMs,
               maxClaims: this.maxClaims,
+              seen,
             });
             // Claimed as the worker closed: not started, but given back for another worker to take.
             if (this.closed) {
               for (const claim of claims) this.giveBack(claim);
               break;
             }
-            for (const claim of claims) this.launch(claim);
+            for (const claim of claims) this.launch(claim, seen.get(claim.runId));
             if (claims.length === 0) break;
           }
         } while (this.again && !this.closed);
@@ -168,7 +177,7 @@ export class ActivationWorker {
     })();
   }
 
-  private launch(claim: Claim): void {
+  private launch(claim: Claim, claimedAfter: number | undefined): void {
     this.stats.claimed += 1;
     if (claim.claims > 1) this.stats.reclaimed += 1;
     const entry: Running = {
@@ -178,16 +187,95 @@ export class ActivationWorker {
       ending: false,
     };
     this.running.set(activationKeyOf(claim), entry);
+    this.stepping += 1;
     const every = this.leaseMs / (this.init.options.heartbeats ?? 3);
     // Once the step has ended its lease is no longer renewed (its completion may already have landed).
     const heartbeat = setInterval(() => void this.beat(entry), every);
-    entry.done = this.run(claim, entry)
+    entry.done = this.run(claim, entry, claimedAfter)
       .catch(() => undefined)
       .finally(() => {
         clearInterval(heartbeat);
+        this.ended(entry);
         this.running.delete(activationKeyOf(claim));
         this.kick();
       });
+  }
+
+  /**
+   * The step has ended (its lease is no longer renewed): its slot is free, and the next step is claimed
+   * while its result is recorded, not one round trip after.
+   */
+  private ended(entry: Running): void {
+    if (entry.ending) return;
+    entry.ending = true;
+    this.stepping -= 1;
+    this.kick();
+  }
+
+  /** The seq each open board of this worker has read to: a claim brings the events after it. */
+  private seen(): Map<string, number> {
+    const seen = new Map<string, number>();
+    for (const [runId, entry] of this.boards) if (entry.opened) seen.set(runId, entry.opened.snapshot().seq);
+    return seen;
+  }
+
+  /**
+   * Events a claim brought, by run, for the board's next read: served by {@link primedStore} when that read
+   * starts where they start, else dropped.
+   */
+  private readonly primes = new Map<string, { from: number; events: readonly LogEvent[] }>();
+
+  /** The worker's store for its boards: a read a claim already made is served from it. */
+  private get primedStore(): Store {
+    this.primedProxy ??= this.primedStoreOf(this.init.store);
+    return this.primedProxy;
+  }
+
+  private primedProxy: Store | undefined;
+
+  private primedStoreOf(store: Store): Store {
+    return new Proxy(store, {
+      get: (target, key, receiver) => {
+        if (key === 'read')
+          return (runId: string, from: number, to?: number): Promise<LogEvent[]> => {
+            const prime = this.primes.get(runId);
+            if (prime) {
+              this.primes.delete(runId);
+              if (prime.from === from && to === undefined) return Promise.resolve([...prime.events]);
+            }
+            return target.read(runId, from, to);
+          };
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  /**
+   * The board at `version` or later. The board first catches up from the events its claim brought, if they
+   * start where it is (no read: messages included, so its commit need not read them either); a board still
+   * behind `version` (it moved meanwhile) reads the store.
+   */
+  private async boardAt(
+    board: Blackboard<unknown>,
+    runId: string,
+    version: number,
+    primed: { from: number; events: readonly LogEvent[] } | undefined,
+  ): Promise<BoardSnapshot<unknown>> {
+    if (primed && primed.events.length > 0 && primed.from === board.snapshot().seq + 1) {
+      this.primes.set(runId, primed);
+      try {
+        await board.refresh();
+      } finally {
+        if (this.primes.get(runId) === primed) this.primes.delete(runId);
+      }
+    }
+    if (board.version >= version) return board.snapshot();
+    // The board's reads wait out the database's outages (until the worker closes).
+    const snap = await board.refresh();
+    if (snap.version < version)
+      throw new Error(`run "${runId}" has no version ${version} yet (it is at ${snap.version})`);
+    return snap;
   }
 
   /** What this worker has warned about, once each. */
@@ -243,7 +331,7 @@ export class ActivationWorker {
     }
   }
 
-  private async run(claim: Claim, entry: Running): Promise<void> {
+  private async run(claim: Claim, entry: Running, claimedAfter: number | undefined): Promise<void> {
     const { controller } = entry;
     const def = this.agents.get(claim.agentId);
     const usage: Usage[] = [];
@@ -255,6 +343,11 @@ export class ActivationWorker {
       const held = this.board(claim.runId);
       try {
         const board = await held.board;
+        // The events the claim brought, for the step's first read of the board (from the seq it named).
+        let primed =
+          claim.events && claimedAfter !== undefined
+            ? { from: claimedAfter + 1, events: claim.events }
+            : undefined;
         let commits = 0;
         const fence = fenceOf(claim);
         result = await executeStep({
@@ -266,14 +359,10 @@ export class ActivationWorker {
           where: 'a worker',
           fence: claim.token,
           port: {
-            at: async (version) => {
-              // The board's reads wait out the database's outages (until the worker closes).
-              const snap = board.version >= version ? board.snapshot() : await board.refresh();
-              if (snap.version < version)
-                throw new Error(
-                  `run "${claim.runId}" has no version ${version} yet (it is at ${snap.version})`,
-                );
-              return snap;
+            at: (version) => {
+              const once = primed;
+              primed = undefined;
+              return this.boardAt(board, claim.runId, version, once);
             },
             commit: async (c) => {
               const forbidden = forbiddenCommit(
@@ -325,7 +414,7 @@ export class ActivationWorker {
         held.users -= 1;
       }
     }
-    entry.ending = true;
+    this.ended(entry);
     if (result.status === 'aborted') {
       // Stopped by the worker's closing (not by a lost lease): another worker may take it at once.
       if (this.closed) this.giveBack(claim);
@@ -346,7 +435,7 @@ export class ActivationWorker {
         board: createBlackboard({
           schema: this.init.schema,
           initial: this.init.initial,
-          store: this.init.store,
+          store: this.primedStore,
           runId,
           clock: this.init.clock,
           // Read when a step needs a newer version, not on every commit of the run.
@@ -359,6 +448,12 @@ export class ActivationWorker {
       };
       const opened = entry;
       this.boards.set(runId, opened);
+      opened.board.then(
+        (b) => {
+          opened.opened = b;
+        },
+        () => undefined,
+      );
       // A board that failed to open is forgotten (only that one: a newer entry may stand there by then).
       opened.board.catch(() => {
         if (this.boards.get(runId) === opened) this.boards.delete(runId);
@@ -396,6 +491,8 @@ export class ActivationWorker {
 
 interface BoardEntry {
   readonly board: Promise<Blackboard<unknown>>;
+  /** The board, once open. */
+  opened?: Blackboard<unknown>;
   used: number;
   users: number;
 }
