@@ -4,7 +4,14 @@ import { WebSocket } from 'ws';
 import { MemoryStore } from '../../src/blackboard/index.js';
 import { createRuntime, type Runtime } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
-import { type HB, HubBoard, hubInitial, incrementer, notary } from '../fixtures/hub-team.js';
+import {
+  type HB,
+  HubBoard,
+  hubInitial,
+  incrementer,
+  notary,
+  touchDuringFirstAttempt,
+} from '../fixtures/hub-team.js';
 import { runAnsweringApprovals } from '../support/approvals.js';
 import { TOKENS } from '../support/hub.js';
 import { records } from '../support/team.js';
@@ -44,8 +51,8 @@ function team(store = new MemoryStore()): Runtime<HB> {
   const runtime = createRuntime({
     store,
     board: { schema: HubBoard, initial: hubInitial },
-    // `local` finishes its work before `remote` (400 ms in the other process): both read n = 0, so the
-    // remote commit conflicts and its activation is retried, exactly as a local one would be.
+    // `local` and `remote` both increment n: the scheduler runs them one after the other (see
+    // touchDuringFirstAttempt for how a test makes the remote one's commit conflict).
     agents: [incrementer('local', 5), incrementer('remote', 400), notary],
     remote: ['remote', 'notary'],
     goal: (b) => b.notes.length > 0,
@@ -69,7 +76,11 @@ describe('remote agents', () => {
     await remoteProcess(hub.url, 'remote,notary');
     // The operator approves the remote notary's request as it appears.
     const { result } = await runAnsweringApprovals(
-      () => runtime.start({ go: true }),
+      async () => {
+        const handle = await runtime.start({ go: true });
+        touchDuringFirstAttempt(handle, 'remote');
+        return handle;
+      },
       (requestId) => runtime.approve(requestId, { by: 'test' }),
       (runId) => runtime.resume(runId),
     );
@@ -83,14 +94,14 @@ describe('remote agents', () => {
       log,
       TOPICS.activation,
     );
-    // Both read n = 0: one of the two commits conflicts and its activation is retried, the remote one as a
-    // local one would be. Which one loses is wall-clock order (the remote agent works 400 ms, the local
-    // one 5 ms, but a loaded machine has let the local one finish last): either proves the rule holds
-    // across processes.
+    // `local` and `remote` both write the number n: the scheduler runs them one after the other, so they
+    // never race. While the remote one works, another writer writes n under it: its commit, sent from the
+    // other process, conflicts and its activation is retried, as a local one would be.
     const conflicted = activations.filter(
       (a) => (a.agentId === 'remote' || a.agentId === 'local') && a.phase === 'failed',
     );
     expect(conflicted).toHaveLength(1);
+    expect(conflicted[0]!.agentId).toBe('remote');
     expect(conflicted[0]).toMatchObject({ next: 'retry', error: expect.stringMatching(/conflict/) });
     expect(activations.filter((a) => a.agentId === 'remote' && a.phase === 'completed')).toHaveLength(1);
     // Its commits are on the log as its own, with the activation that made them.

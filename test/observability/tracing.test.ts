@@ -19,7 +19,7 @@ import type { LogEvent } from '../../src/blackboard/index.js';
 import { createModelClient, simulatedTransport, type ToolDefinition } from '../../src/llm/index.js';
 import { createRuntime, type Runtime, type RuntimeConfig } from '../../src/runtime/index.js';
 import { TOPICS } from '../../src/scheduler/index.js';
-import { HubBoard, hubInitial, incrementer, notary } from '../fixtures/hub-team.js';
+import { HubBoard, hubInitial, incrementer, notary, touchDuringFirstAttempt } from '../fixtures/hub-team.js';
 import { runAnsweringApprovals } from '../support/approvals.js';
 import { TOKENS } from '../support/hub.js';
 import { records } from '../support/team.js';
@@ -480,7 +480,12 @@ describe('tracing across the hub', () => {
       proc.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
     );
     const { result, log } = await runAnsweringApprovals(
-      () => runtime.start({ go: true }),
+      async () => {
+        const handle = await runtime.start({ go: true });
+        // Its first attempt's commit conflicts: two remote steps, one failed.
+        touchDuringFirstAttempt(handle, 'remote');
+        return handle;
+      },
       (id) => runtime.approve(id, { by: 'test' }),
       (runId) => runtime.resume(runId),
     );
