@@ -200,7 +200,7 @@ export class RunTracer implements RunObserver {
     this.instruments.commits.add(1, { 'hearsay.author': e.author });
     const open = e.activationId ? this.open.get(e.activationId) : undefined;
     // What a span that records nothing would be told is not built.
-    if (!open || !open.span.isRecording()) return;
+    if (!open?.span.isRecording()) return;
     const paths = e.writes.map(formatPath);
     open.written.push(...paths);
     open.span.addEvent(
