@@ -120,16 +120,25 @@ function matchesDescriptor(type: string, descriptor: string): boolean {
  * XState build an inspection event for every event, snapshot, microstep and action of the actor and its
  * children (a third of an activation's cost in the fan-out benchmark).
  */
-function noting(machine: AnyStateMachine, note: (eventType: string) => void): AnyStateMachine {
-  return Object.create(machine, {
+function noting(machine: AnyStateMachine): AnyStateMachine {
+  let known = notingMachines.get(machine);
+  if (known) return known;
+  // One per machine (not per actor): the actor that transitions is told apart by its scope's `self`.
+  known = Object.create(machine, {
     transition: {
-      value: (snapshot: never, event: { type: string }, scope: never) => {
-        note(event.type);
-        return machine.transition(snapshot, event as never, scope);
+      value: (snapshot: never, event: { type: string }, scope: { self: object }) => {
+        notes.get(scope.self)?.(event.type);
+        return machine.transition(snapshot, event as never, scope as never);
       },
     },
   }) as AnyStateMachine;
+  notingMachines.set(machine, known);
+  return known;
 }
+
+const notingMachines = new WeakMap<AnyStateMachine, AnyStateMachine>();
+/** Who is told of each event an actor takes, by actor. */
+const notes = new WeakMap<object, (eventType: string) => void>();
 
 /**
  * What the scheduler drives one agent's actor through. {@link AgentHost} runs the machine in this
@@ -178,14 +187,14 @@ export class AgentHost implements StepHost {
     // Nothing the machine does may escape its step: async actions, guards and child actors are contained.
     this.machine = containedMachine(options.machine);
     let lastEvent = 'xstate.init';
-    this.actor = createActor(
-      noting(this.machine, (type) => (lastEvent = type)),
-      {
-        ...(options.input === undefined ? {} : { input: options.input }),
-        ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-      },
-    );
+    this.actor = createActor(noting(this.machine), {
+      ...(options.input === undefined ? {} : { input: options.input }),
+      ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
+    notes.set(this.actor, (type) => {
+      lastEvent = type;
+    });
     this.lastValue = '';
     containWithin(this.actor.system, {
       track: (work) => this.track(work),
