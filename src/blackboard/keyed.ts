@@ -267,7 +267,8 @@ function draftState(value: unknown): DraftState | undefined {
     : undefined;
 }
 
-const isDraft = (value: unknown): boolean => draftState(value) !== undefined;
+/** Whether a trie array is a draft's (a committed one is frozen: told apart without a lookup). */
+const isDraft = (value: unknown): boolean => !Object.isFrozen(value) && draftState(value) !== undefined;
 
 /** The value as it stands now: a draft's current copy (or its base, untouched), else the value itself. */
 function latest<T>(value: T): T;

@@ -211,6 +211,17 @@ export function measureValue(
 
 const HOLE: unique symbol = Symbol('hole');
 
+/** The length of `String(n)` for a safe integer, without building the string. */
+function digits(n: number): number {
+  let d = n < 0 ? 2 : 1;
+  let x = Math.abs(n);
+  while (x >= 10) {
+    x = Math.floor(x / 10);
+    d += 1;
+  }
+  return d;
+}
+
 /** How deep {@link quickBytes} recurses before it leaves a value to the iterative walk. */
 const QUICK_LEVELS = 24;
 
@@ -227,7 +238,7 @@ function quickBytes(v: unknown, levels: number, maxKey: number, room: number): n
     case 'boolean':
       return v ? 4 : 5;
     case 'number':
-      return Number.isFinite(v) ? String(v).length : -1;
+      return Number.isSafeInteger(v) ? digits(v) : Number.isFinite(v) ? String(v).length : -1;
     case 'object':
       break;
     default:
@@ -249,7 +260,10 @@ function quickBytes(v: unknown, levels: number, maxKey: number, room: number): n
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return -1;
   if (Object.getOwnPropertySymbols(v).length > 0) return -1;
-  for (const key of Object.keys(v)) {
+  // `for…in` walks the own keys in the order of Object.keys without building the array; an inherited one
+  // (a polluted prototype) is left to the walk.
+  for (const key in v) {
+    if (!Object.hasOwn(v, key)) return -1;
     if (key.length > maxKey) return -1;
     const child = (v as Record<string, unknown>)[key];
     const b = quickBytes(child, levels - 1, maxKey, room - bytes);
