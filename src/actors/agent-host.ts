@@ -40,19 +40,25 @@ export interface AgentHostOptions {
   readonly onIdleFailure?: (error: unknown) => boolean;
 }
 
-/** Answers about a machine's definition, computed once per machine and question. */
-const facts = new WeakMap<AnyStateMachine, Map<string, boolean>>();
+/** Answers about a machine's definition, computed once per machine and question (per kind, by name). */
+const facts = new WeakMap<AnyStateMachine, { tag: Map<string, boolean>; event: Map<string, boolean> }>();
 
-function fact(machine: AnyStateMachine, question: string, answer: () => boolean): boolean {
+function fact(
+  machine: AnyStateMachine,
+  kind: 'tag' | 'event',
+  name: string,
+  answer: (machine: AnyStateMachine, name: string) => boolean,
+): boolean {
   let known = facts.get(machine);
   if (!known) {
-    known = new Map();
+    known = { tag: new Map(), event: new Map() };
     facts.set(machine, known);
   }
-  let found = known.get(question);
+  const answers = known[kind];
+  let found = answers.get(name);
   if (found === undefined) {
-    found = answer();
-    known.set(question, found);
+    found = answer(machine, name);
+    answers.set(name, found);
   }
   return found;
 }
@@ -61,10 +67,14 @@ type StateNodeShape = { tags?: readonly string[]; states?: Record<string, unknow
 
 /** Whether any state of `machine` carries `tag` (walked once per machine and tag). */
 function hasTag(machine: AnyStateMachine, tag: string): boolean {
+  return fact(machine, 'tag', tag, anyStateTagged);
+}
+
+function anyStateTagged(machine: AnyStateMachine, tag: string): boolean {
   const visit = (node: StateNodeShape): boolean =>
     (node.tags ?? []).includes(tag) ||
     Object.values(node.states ?? {}).some((child) => visit(child as StateNodeShape));
-  return fact(machine, `tag\u0000${tag}`, () => visit(machine.root as unknown as StateNodeShape));
+  return visit(machine.root as unknown as StateNodeShape);
 }
 
 /**
@@ -93,9 +103,11 @@ export const stateName = (value: unknown): string =>
  * that handles no reply is not asked `can` on every reply it gets.
  */
 function mayHandle(machine: AnyStateMachine, type: string): boolean {
-  return fact(machine, `event\u0000${type}`, () =>
-    (machine.events as readonly string[]).some((descriptor) => matchesDescriptor(type, descriptor)),
-  );
+  return fact(machine, 'event', type, anyTransitionOn);
+}
+
+function anyTransitionOn(machine: AnyStateMachine, type: string): boolean {
+  return (machine.events as readonly string[]).some((descriptor) => matchesDescriptor(type, descriptor));
 }
 
 /**
