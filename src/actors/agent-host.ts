@@ -40,19 +40,25 @@ export interface AgentHostOptions {
   readonly onIdleFailure?: (error: unknown) => boolean;
 }
 
-/** Answers about a machine's definition, computed once per machine and question. */
-const facts = new WeakMap<AnyStateMachine, Map<string, boolean>>();
+/** Answers about a machine's definition, computed once per machine and question (per kind, by name). */
+const facts = new WeakMap<AnyStateMachine, { tag: Map<string, boolean>; event: Map<string, boolean> }>();
 
-function fact(machine: AnyStateMachine, question: string, answer: () => boolean): boolean {
+function fact(
+  machine: AnyStateMachine,
+  kind: 'tag' | 'event',
+  name: string,
+  answer: (machine: AnyStateMachine, name: string) => boolean,
+): boolean {
   let known = facts.get(machine);
   if (!known) {
-    known = new Map();
+    known = { tag: new Map(), event: new Map() };
     facts.set(machine, known);
   }
-  let found = known.get(question);
+  const answers = known[kind];
+  let found = answers.get(name);
   if (found === undefined) {
-    found = answer();
-    known.set(question, found);
+    found = answer(machine, name);
+    answers.set(name, found);
   }
   return found;
 }
@@ -61,10 +67,14 @@ type StateNodeShape = { tags?: readonly string[]; states?: Record<string, unknow
 
 /** Whether any state of `machine` carries `tag` (walked once per machine and tag). */
 function hasTag(machine: AnyStateMachine, tag: string): boolean {
+  return fact(machine, 'tag', tag, anyStateTagged);
+}
+
+function anyStateTagged(machine: AnyStateMachine, tag: string): boolean {
   const visit = (node: StateNodeShape): boolean =>
     (node.tags ?? []).includes(tag) ||
     Object.values(node.states ?? {}).some((child) => visit(child as StateNodeShape));
-  return fact(machine, `tag\u0000${tag}`, () => visit(machine.root as unknown as StateNodeShape));
+  return visit(machine.root as unknown as StateNodeShape);
 }
 
 /**
@@ -93,9 +103,11 @@ export const stateName = (value: unknown): string =>
  * that handles no reply is not asked `can` on every reply it gets.
  */
 function mayHandle(machine: AnyStateMachine, type: string): boolean {
-  return fact(machine, `event\u0000${type}`, () =>
-    (machine.events as readonly string[]).some((descriptor) => matchesDescriptor(type, descriptor)),
-  );
+  return fact(machine, 'event', type, anyTransitionOn);
+}
+
+function anyTransitionOn(machine: AnyStateMachine, type: string): boolean {
+  return (machine.events as readonly string[]).some((descriptor) => matchesDescriptor(type, descriptor));
 }
 
 /**
@@ -120,16 +132,25 @@ function matchesDescriptor(type: string, descriptor: string): boolean {
  * XState build an inspection event for every event, snapshot, microstep and action of the actor and its
  * children (a third of an activation's cost in the fan-out benchmark).
  */
-function noting(machine: AnyStateMachine, note: (eventType: string) => void): AnyStateMachine {
-  return Object.create(machine, {
+function noting(machine: AnyStateMachine): AnyStateMachine {
+  let known = notingMachines.get(machine);
+  if (known) return known;
+  // One per machine (not per actor): the actor that transitions is told apart by its scope's `self`.
+  known = Object.create(machine, {
     transition: {
-      value: (snapshot: never, event: { type: string }, scope: never) => {
-        note(event.type);
-        return machine.transition(snapshot, event as never, scope);
+      value: (snapshot: never, event: { type: string }, scope: { self: object }) => {
+        notes.get(scope.self)?.(event.type);
+        return machine.transition(snapshot, event as never, scope as never);
       },
     },
   }) as AnyStateMachine;
+  notingMachines.set(machine, known);
+  return known;
 }
+
+const notingMachines = new WeakMap<AnyStateMachine, AnyStateMachine>();
+/** Who is told of each event an actor takes, by actor. */
+const notes = new WeakMap<object, (eventType: string) => void>();
 
 /**
  * What the scheduler drives one agent's actor through. {@link AgentHost} runs the machine in this
@@ -178,14 +199,14 @@ export class AgentHost implements StepHost {
     // Nothing the machine does may escape its step: async actions, guards and child actors are contained.
     this.machine = containedMachine(options.machine);
     let lastEvent = 'xstate.init';
-    this.actor = createActor(
-      noting(this.machine, (type) => (lastEvent = type)),
-      {
-        ...(options.input === undefined ? {} : { input: options.input }),
-        ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-      },
-    );
+    this.actor = createActor(noting(this.machine), {
+      ...(options.input === undefined ? {} : { input: options.input }),
+      ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
+    notes.set(this.actor, (type) => {
+      lastEvent = type;
+    });
     this.lastValue = '';
     containWithin(this.actor.system, {
       track: (work) => this.track(work),

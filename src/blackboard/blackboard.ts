@@ -219,8 +219,11 @@ export class Blackboard<TState> {
         invalid('malformed', 'A message needs a non-empty string topic and a string author.'),
       );
     }
+    const max = this.limits.maxKeyLength;
     const bad =
-      checkNames({ topic, author: options.author }, this.limits) ?? checkPayload(payload, this.limits);
+      (topic.length > max || options.author.length > max
+        ? checkNames({ topic, author: options.author }, this.limits)
+        : undefined) ?? checkPayload(payload, this.limits);
     if (bad) return Promise.resolve({ ok: false, error: bad });
     const draft: MessageDraft = {
       topic,

@@ -59,6 +59,9 @@ interface CoverNode {
  * Linear in the total length of the paths: a read set can hold thousands of entries.
  */
 export function coverPaths(paths: readonly Path[]): Path[] {
+  // Most commits read and write one path or none: nothing to cover, and no trie to build.
+  if (paths.length === 0) return [];
+  if (paths.length === 1) return [Array.from(paths[0]!)];
   const root: CoverNode = { end: false, children: new Map() };
   for (const path of paths) {
     let node = root;

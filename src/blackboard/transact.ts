@@ -100,11 +100,27 @@ export function prepareCommit<TState, TResult>(
  * the collection; the write itself guards the entry.
  */
 function readPaths(log: ReadLog, writes: readonly Path[], extra: readonly Path[] | undefined): Path[] {
+  const all = log.exact.length + log.reached.length + writes.length;
+  // A recipe reaches a few objects: each is compared with every path (segments as pathKey tells them apart),
+  // with no key built; many go through a set of keys.
+  if (log.reached.length * all <= 256) {
+    const hasBelow = (r: Path): boolean =>
+      [log.exact, log.reached, writes].some((paths) => paths.some((p) => strictlyBelow(r, p)));
+    const leaves = log.reached.filter((p) => !hasBelow(p));
+    return coverPaths([...log.exact, ...leaves, ...(extra ?? [])]);
+  }
   const below = new Set<string>();
   for (const p of [...log.exact, ...log.reached, ...writes])
     for (let i = 0; i < p.length; i++) below.add(pathKey(p.slice(0, i)));
   const leaves = log.reached.filter((p) => !below.has(pathKey(p)));
   return coverPaths([...log.exact, ...leaves, ...(extra ?? [])]);
+}
+
+/** Whether `p` lies strictly below `r` (segments equal as their JSON is: `1` and `'1'` differ). */
+function strictlyBelow(r: Path, p: Path): boolean {
+  if (p.length <= r.length) return false;
+  for (let i = 0; i < r.length; i++) if (r[i] !== p[i]) return false;
+  return true;
 }
 
 /** The outcome of {@link transact}. */

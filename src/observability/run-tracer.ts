@@ -105,6 +105,11 @@ export class RunTracer implements RunObserver {
     byModel: Object.create(null),
   };
   private ended = false;
+  /**
+   * Whether the tracer makes spans of its own (an SDK is registered): without one, spans are no-ops that
+   * carry their parent's ids, and the attributes and summaries built for them would be dropped unread.
+   */
+  private readonly traced: boolean;
 
   constructor(
     readonly runId: string,
@@ -126,7 +131,8 @@ export class RunTracer implements RunObserver {
     );
     // Without an SDK the API's spans have no ids: the run still gets a trace id of its own, on its log and
     // result, so its records correlate (nothing is exported, and the context says "not sampled").
-    this.runSpan = isSpanContextValid(span.spanContext())
+    this.traced = isSpanContextValid(span.spanContext());
+    this.runSpan = this.traced
       ? span
       : trace.wrapSpanContext({ ...ownIds(idSeed), traceFlags: TraceFlags.NONE });
     this.runCtx = trace.setSpan(ROOT_CONTEXT, this.runSpan);
@@ -193,7 +199,8 @@ export class RunTracer implements RunObserver {
   commit(e: CommitEvent): void {
     this.instruments.commits.add(1, { 'hearsay.author': e.author });
     const open = e.activationId ? this.open.get(e.activationId) : undefined;
-    if (!open) return;
+    // What a span that records nothing would be told is not built.
+    if (!open?.span.isRecording()) return;
     const paths = e.writes.map(formatPath);
     open.written.push(...paths);
     open.span.addEvent(
@@ -243,25 +250,9 @@ export class RunTracer implements RunObserver {
         this.contexts.get(str(enabledBy.activationId) ?? '') ??
         this.runCtx;
       const agentId = String(p.agentId);
-      const paths = Array.isArray(enabledBy.paths)
-        ? (enabledBy.paths as (string | number)[][]).map(formatPath)
-        : [];
       const span = this.tracer.startSpan(
         `agent.${agentId}`,
-        {
-          kind: SpanKind.INTERNAL,
-          startTime: this.now(),
-          attributes: {
-            'hearsay.run.id': this.runId,
-            'hearsay.agent.id': agentId,
-            'hearsay.activation.id': id,
-            'hearsay.activation.depth': num(p.depth),
-            'hearsay.activation.attempt': num(p.attempt),
-            ...(typeof p.key === 'string' ? { 'hearsay.item.key': p.key } : {}),
-            ...(typeof p.delegatedBy === 'string' ? { 'hearsay.delegated_by': p.delegatedBy } : {}),
-            'hearsay.input.summary': this.summary(`enabled by ${paths.join(', ') || 'the run start'}`),
-          },
-        },
+        this.traced ? this.activationOptions(p, id, agentId, enabledBy) : { kind: SpanKind.INTERNAL },
         parent,
       );
       const ctx = trace.setSpan(parent, span);
@@ -277,12 +268,40 @@ export class RunTracer implements RunObserver {
     else if (p.phase === 'aborted') this.finish(id, open, 'aborted', String(p.reason));
   }
 
+  /** What an activation's span starts with (for a sampler too): its kind, start time and attributes. */
+  private activationOptions(p: Rec, id: string, agentId: string, enabledBy: Rec) {
+    const paths = Array.isArray(enabledBy.paths)
+      ? (enabledBy.paths as (string | number)[][]).map(formatPath)
+      : [];
+    return {
+      kind: SpanKind.INTERNAL,
+      startTime: this.now(),
+      attributes: {
+        'hearsay.run.id': this.runId,
+        'hearsay.agent.id': agentId,
+        'hearsay.activation.id': id,
+        'hearsay.activation.depth': num(p.depth),
+        'hearsay.activation.attempt': num(p.attempt),
+        ...(typeof p.key === 'string' ? { 'hearsay.item.key': p.key } : {}),
+        ...(typeof p.delegatedBy === 'string' ? { 'hearsay.delegated_by': p.delegatedBy } : {}),
+        'hearsay.input.summary': this.summary(`enabled by ${paths.join(', ') || 'the run start'}`),
+      },
+    };
+  }
+
   private finish(id: string, open: Open, result: 'ok' | 'error' | 'aborted', message?: string): void {
     this.open.delete(id);
     // Children need only the ended span's ids: keep those, not the span with its attributes and events.
     this.contexts.set(id, trace.setSpanContext(ROOT_CONTEXT, open.span.spanContext()));
     const latency = Math.max(0, this.now() - open.started);
     const { span } = open;
+    // A span that records nothing (no SDK, or not sampled) is ended without building what it would drop.
+    if (!span.isRecording()) {
+      span.end();
+      this.instruments.activations.add(1, { 'hearsay.agent.id': open.agentId, 'hearsay.result': result });
+      this.instruments.activationDuration.record(latency, { 'hearsay.agent.id': open.agentId });
+      return;
+    }
     span.setAttributes({
       'hearsay.latency_ms': latency,
       'hearsay.success': result === 'ok',

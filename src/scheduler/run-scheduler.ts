@@ -75,6 +75,8 @@ function activationSleep(clock: RuntimeClock, ms: number, signal: AbortSignal): 
     });
   });
 }
+/** The options of the scheduler's records (one object, not one per record). */
+const BY_SCHEDULER = Object.freeze({ author: 'scheduler' });
 /** The signal of candidate events, which never run work. */
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -1187,24 +1189,12 @@ export class RunScheduler<TBoard> {
     delegation?: { from: string; task: unknown },
   ): BoardEvent<TBoard> {
     const signal = act?.controller.signal ?? NEVER_ABORTED;
-    const taintChanged = (): void => {
-      if (
-        this.taint &&
-        who.id !== 'candidate' &&
-        carriesTaintedKeys(this.taint, this.board.schema, enabler.paths)
-      )
-        this.taintActivation(who.id, who.agent.def.id, 'changed');
-    };
+    const taint = this.taint;
     const event: BoardEvent<TBoard> = {
       type: 'board',
       board: this.boardView(snap.state, who.id, who.agent.def.id),
       version: snap.version,
-      // Read lazily: a changed path's segments (a record's keys) were chosen by its writer, so reading them
-      // taints the activation when a tainted writer chose them. One that never reads `changed` is not.
-      get changed() {
-        taintChanged();
-        return enabler.paths;
-      },
+      changed: enabler.paths,
       activation: {
         id: who.id,
         agentId: who.agent.def.id,
@@ -1326,6 +1316,19 @@ export class RunScheduler<TBoard> {
         },
       },
     };
+    // Read lazily under taint tracking: a changed path's segments (a record's keys) were chosen by its
+    // writer, so reading them taints the activation when a tainted writer chose them. One that never reads
+    // `changed` is not. (Without taint tracking it stays a plain property.)
+    if (taint)
+      Object.defineProperty(event, 'changed', {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          if (who.id !== 'candidate' && carriesTaintedKeys(taint, this.board.schema, enabler.paths))
+            this.taintActivation(who.id, who.agent.def.id, 'changed');
+          return enabler.paths;
+        },
+      });
     return event;
   }
 
@@ -1532,7 +1535,7 @@ export class RunScheduler<TBoard> {
     }
     if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation && topic !== TOPICS.span) return;
     this.options.observer?.record(topic, payload);
-    void this.board.publish(topic, payload, { author: 'scheduler' });
+    void this.board.publish(topic, payload, BY_SCHEDULER);
   }
 
   /** Appends a scheduler record and resolves once it is on the log (false once the run has ended or on failure). */
@@ -1557,8 +1560,10 @@ export class RunScheduler<TBoard> {
     observer?.record(TOPICS.activation, payload);
     act.traceparent = observer?.traceparent(act.id);
     const traceparent = act.traceparent;
-    void this.board.publish(TOPICS.activation, traceparent ? { ...payload, traceparent } : payload, {
-      author: 'scheduler',
-    });
+    void this.board.publish(
+      TOPICS.activation,
+      traceparent ? { ...payload, traceparent } : payload,
+      BY_SCHEDULER,
+    );
   }
 }
