@@ -23,6 +23,19 @@ export function readAt(state: unknown, path: Path, length = path.length): unknow
   return value;
 }
 
+/** Each agent's `writes` without repeats, worked out once per list (an agent's list is fixed). */
+const distinctOf = new WeakMap<readonly Path[], readonly Path[]>();
+
+/** Each distinct path once (a path listed twice is one claim), so release undoes exactly what hold did. */
+function distinctPaths(writes: readonly Path[]): readonly Path[] {
+  let distinct = distinctOf.get(writes);
+  if (distinct === undefined) {
+    distinct = [...new Map(writes.map((p) => [pathKey(p.map(String)), p])).values()];
+    distinctOf.set(writes, distinct);
+  }
+  return distinct;
+}
+
 interface ClaimNode {
   /** Activations holding a declared write at exactly this path. */
   readonly here: Set<string>;
@@ -46,8 +59,7 @@ export class WriteClaims {
   /** Records `writes` as held by the activation `id` until {@link release}. */
   hold(id: string, writes: readonly Path[]): void {
     if (writes.length === 0 || this.held.has(id)) return;
-    // Each distinct path once (a path listed twice is one claim), so release undoes exactly what hold did.
-    const distinct = [...new Map(writes.map((p) => [pathKey(p.map(String)), p])).values()];
+    const distinct = distinctPaths(writes);
     this.held.set(id, distinct);
     for (const path of distinct) {
       let n = this.root;
