@@ -61,4 +61,27 @@ describe('FileStore group commit', () => {
       await reopened.close();
     },
   );
+
+  it('keeps every run whole when more runs write at once than it keeps files open (64)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hearsay-many-'));
+    dirs.push(dir);
+    const Board = z.object({ n: z.number() });
+    const store = new FileStore({ dir, fsync: 'never' });
+    const boards = await Promise.all(
+      Array.from({ length: 80 }, (_, r) =>
+        createBlackboard({ schema: Board, initial: { n: 0 }, store, runId: `run-${r}` }),
+      ),
+    );
+    for (let round = 0; round < 3; round++)
+      await Promise.all(boards.map((b, r) => b.publish('note', { r, round }, { author: 'tester' })));
+    await store.close();
+    const again = new FileStore({ dir, fsync: 'never' });
+    for (let r = 0; r < 80; r++) {
+      await again.openRun(`run-${r}`, { n: 0 });
+      const events = await again.read(`run-${r}`, 1);
+      const notes = events.filter((e) => e.type === 'message' && e.topic === 'note');
+      expect(notes.map((e) => (e as { payload: { round: number } }).payload.round)).toEqual([0, 1, 2]);
+    }
+    await again.close();
+  });
 });

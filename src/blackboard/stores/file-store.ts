@@ -1,4 +1,15 @@
-import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { BlackboardError, type Conflict } from '../errors.js';
@@ -150,6 +161,11 @@ export async function readSnapshots(dir: string, runId: string): Promise<StoredS
   return out;
 }
 
+/** Log files a file store keeps open at once (the most recently written runs'). */
+const OPEN_LOGS = 64;
+/** A run's log file is closed after this long without a write. */
+const IDLE_LOG_MS = 1_000;
+
 /** Events written to a run's log together, and the write's outcome. */
 interface Batch {
   readonly events: LogEvent[];
@@ -176,6 +192,10 @@ export class FileStore extends MemoryStore {
   private readonly failed = new Map<string, unknown>();
   /** Per run, the events waiting for the next write of its log (see `persist`). */
   private readonly batches = new Map<string, Batch>();
+  /** Open log files, most recently written last: at most {@link OPEN_LOGS}. */
+  private readonly handles = new Map<string, FileHandle>();
+  /** Per open log, the timer that closes it once the run has written nothing for {@link IDLE_LOG_MS}. */
+  private readonly idle = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(options: FileStoreOptions) {
     super();
@@ -299,6 +319,8 @@ export class FileStore extends MemoryStore {
       const file = this.logFile(runId);
       const tmp = `${file}.compact`;
       await this.durable(tmp, async (fh) => void (await fh.write(Buffer.concat(retained.map(encode)))));
+      // The open file is the old log: later appends go to the new one.
+      await this.dropHandle(runId);
       await rename(tmp, file);
       await this.syncDir();
       for (const old of run.snapshots.slice(0, -1))
@@ -331,14 +353,20 @@ export class FileStore extends MemoryStore {
 
   private async write(runId: string, events: readonly LogEvent[]): Promise<void> {
     try {
-      const fh = await open(this.logFile(runId), 'a');
-      try {
-        await fh.write(events.length === 1 ? encode(events[0]!) : Buffer.concat(events.map(encode)));
-        if (this.fsync === 'always') await fh.datasync();
-      } finally {
-        await fh.close();
-      }
+      const fh = await this.handle(runId);
+      await fh.write(events.length === 1 ? encode(events[0]!) : Buffer.concat(events.map(encode)));
+      if (this.fsync === 'always') await fh.datasync();
+      // Closed when the run goes quiet, so a store nobody closes does not hold its files.
+      clearTimeout(this.idle.get(runId));
+      const timer = setTimeout(() => {
+        void this.queue(runId)
+          .run(() => this.dropHandle(runId))
+          .catch(() => undefined);
+      }, IDLE_LOG_MS);
+      timer.unref();
+      this.idle.set(runId, timer);
     } catch (error) {
+      await this.dropHandle(runId);
       // Memory is ahead of the disk now: nothing more may be acknowledged for this run.
       this.failed.set(runId, error);
       throw new BlackboardError(
@@ -347,6 +375,40 @@ export class FileStore extends MemoryStore {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * The run's log, open for appending (kept open between writes: an open and a close cost more than the
+   * write). Runs the run's queue: only that run's writes use it. Beyond {@link OPEN_LOGS} the least
+   * recently written run's file is closed, in its own queue (after what it is writing).
+   */
+  private async handle(runId: string): Promise<FileHandle> {
+    const known = this.handles.get(runId);
+    if (known) {
+      this.handles.delete(runId);
+      this.handles.set(runId, known);
+      return known;
+    }
+    const fh = await open(this.logFile(runId), 'a');
+    this.handles.set(runId, fh);
+    while (this.handles.size > OPEN_LOGS) {
+      const [oldest, old] = this.handles.entries().next().value as [string, FileHandle];
+      this.handles.delete(oldest);
+      void this.queue(oldest)
+        .run(() => old.close())
+        .catch(() => undefined);
+    }
+    return fh;
+  }
+
+  /** Closes the run's log file if it is open (call from the run's queue). */
+  private async dropHandle(runId: string): Promise<void> {
+    clearTimeout(this.idle.get(runId));
+    this.idle.delete(runId);
+    const fh = this.handles.get(runId);
+    if (!fh) return;
+    this.handles.delete(runId);
+    await fh.close().catch(() => undefined);
   }
 
   private async writeSnapshot(runId: string, snapshot: StoredSnapshot): Promise<void> {
@@ -445,6 +507,7 @@ export class FileStore extends MemoryStore {
       const old = this.loadedEnded.shift()!;
       // After whatever is still being appended to it.
       await this.queue(old).run(async () => {
+        await this.dropHandle(old);
         this.runs.delete(old);
         this.queues.delete(old);
       });
@@ -490,6 +553,7 @@ export class FileStore extends MemoryStore {
       if (this.holdsEvents(runId)) return false;
     }
     await this.queue(runId).run(async () => {
+      await this.dropHandle(runId);
       await rm(this.logFile(runId), { force: true });
       await rm(this.endedFile(runId), { force: true });
       const prefix = `${safeName(runId)}.snap-`;
@@ -514,6 +578,10 @@ export class FileStore extends MemoryStore {
   /** Closes the store and drops what it held in memory (the folder keeps every run). */
   override async close(): Promise<void> {
     await super.close();
+    // After what each run is still writing.
+    await Promise.all(
+      [...this.handles.keys()].map((runId) => this.queue(runId).run(() => this.dropHandle(runId))),
+    );
     this.queues.clear();
     this.failed.clear();
     this.loadedEnded.length = 0;
