@@ -172,6 +172,8 @@ export class RunScheduler<TBoard> {
   private readonly taint: TaintTracker | undefined;
   private readonly promotions = new Set<string>();
   private cycleQueued = false;
+  /** Whether the last `canAdvance` said yes because a guard threw (the attempt then asks again, and fails). */
+  private guardThrew = false;
   /** While a cycle decides, records wait here (see `cycle`). */
   private holding: [string, unknown][] | undefined;
   private cycles = 0;
@@ -443,7 +445,13 @@ export class RunScheduler<TBoard> {
         }
         rank += 1;
         if (refusal) this.refuse(c.st, c.key, c.enabler, refusal.reason, refusal.detail);
-        else admitted.push(this.reserve(c.st, c.key, c.enabler, c.enabler.depth + 1, snap, undefined));
+        else {
+          const act = this.reserve(c.st, c.key, c.enabler, c.enabler.depth + 1, snap, undefined);
+          // A singleton whose actor was asked just now (not its initial snapshot: starting it runs entry
+          // actions, so it is asked again then).
+          if (c.key === undefined && c.st.host !== undefined && !this.guardThrew) act.askedHost = c.st.host;
+          admitted.push(act);
+        }
       }
     } finally {
       this.holding = undefined;
@@ -502,6 +510,7 @@ export class RunScheduler<TBoard> {
     enabler: Enabler,
     fallbackFor?: { agentId: string; error: string },
   ): boolean {
+    this.guardThrew = false;
     if (st.host && st.host.status !== 'active') return false;
     try {
       const event: BoardEvent<TBoard> = {
@@ -515,6 +524,7 @@ export class RunScheduler<TBoard> {
       };
       return st.host ? st.host.can(event) : canFromInitial(st.def.machine, event);
     } catch {
+      this.guardThrew = true;
       return true;
     }
   }
@@ -791,10 +801,16 @@ export class RunScheduler<TBoard> {
     this.taintFromHost(act);
     if (act.host?.status !== 'active')
       return { status: 'failed', error: new Error(`${st.def.id}'s machine is not running`) };
-    try {
-      if (!act.host.can(event)) return { status: 'settled' };
-    } catch (error) {
-      return { status: 'failed', error };
+    // Asked already by the cycle that admitted it, on this snapshot, with no step in between: the machine's
+    // own guards decide again as it takes the event.
+    const asked = act.attempt === 1 && act.askedHost === act.host;
+    act.askedHost = undefined;
+    if (!asked) {
+      try {
+        if (!act.host.can(event)) return { status: 'settled' };
+      } catch (error) {
+        return { status: 'failed', error };
+      }
     }
     return this.committedStep(act, act.host, event);
   }

@@ -166,6 +166,11 @@ export interface Activation<TBoard> {
   budgetRefused?: string;
   /** The W3C traceparent of the current attempt's span, when the run is traced. */
   traceparent?: string | undefined;
+  /**
+   * The host its cycle asked `can` on this activation's snapshot and got yes from: its first attempt
+   * sends the event without asking again (nothing ran in between).
+   */
+  askedHost?: StepHost | undefined;
 }
 
 /**

@@ -101,7 +101,9 @@ describe('agents that share a counter', () => {
     }
     // A waiting agent is asked once, not at every commit (that would be about c calls per update: 12, then
     // 48). What remains grows slowly: agents that have finished are asked again when the counter changes.
-    expect(perUpdate[0]).toBeLessThan(6);
+    // Per activation: the cycle's `can` and the machine's own guards as it takes the event (the first
+    // attempt does not ask a third time on the same snapshot).
+    expect(perUpdate[0]).toBeLessThan(4.5);
     expect(perUpdate[1]!).toBeLessThan(perUpdate[0]! * 2);
   });
 
