@@ -72,6 +72,12 @@ export class ApprovalDesk {
     this.closed = true;
   }
 
+  /** Whether the activation waits for a human's answer (with or without a timeout). */
+  isWaiting(activationId: string): boolean {
+    for (const w of this.waiting.values()) if (w.activationId === activationId) return true;
+    return false;
+  }
+
   /** Activations whose requests wait with no timeout: if they are all that is in flight, the run pauses. */
   blockedActivations(): Set<string> {
     return new Set(

@@ -198,7 +198,10 @@ export class RunScheduler<TBoard> {
       record: (topic, payload) => this.record(topic, payload),
       persist: (topic, payload) => this.persist(topic, payload),
       version: () => this.board.version,
-      onWaiting: () => this.queueCycle(),
+      onWaiting: () => {
+        this.wakeParkedBehindHumans();
+        this.queueCycle();
+      },
     });
     this.result = new Promise((resolve) => {
       this.resolveResult = resolve;
@@ -484,7 +487,9 @@ export class RunScheduler<TBoard> {
     snap: BoardSnapshot<TBoard>,
   ): boolean {
     const blocker = this.claims.blocker(st.def.writes, snap.state);
-    if (blocker === undefined) return false;
+    // One waiting for a human may wait for hours: nothing waits behind it (its commit may then conflict and
+    // be retried, the commit rule's way).
+    if (blocker === undefined || this.desk.isWaiting(blocker)) return false;
     // Slots are not the question here: only the refusals that waiting would not change.
     if (this.admit(st, key, enabler, false)) return false;
     // Asked once: one that cannot advance is dropped (a later change that concerns it asks again), so only
@@ -501,6 +506,15 @@ export class RunScheduler<TBoard> {
     }
     parked.set(st.def.id, shallower(parked.get(st.def.id), enabler));
     return true;
+  }
+
+  /** Agents parked behind an activation that now waits for a human are checked again (see `waitsForClaim`). */
+  private wakeParkedBehindHumans(): void {
+    for (const [blocker, parked] of this.waiting) {
+      if (!this.desk.isWaiting(blocker)) continue;
+      this.waiting.delete(blocker);
+      for (const [id, enabler] of parked) this.dirty.set(id, shallower(this.dirty.get(id), enabler));
+    }
   }
 
   /** Whether a singleton would advance; a throwing guard counts as yes, so its failure is handled as an activation's. */
