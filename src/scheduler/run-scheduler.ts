@@ -477,8 +477,9 @@ export class RunScheduler<TBoard> {
   /**
    * Whether `st` is held back by an activation in flight whose declared writes certainly collide with its
    * own (see {@link WriteClaims.blocker}): if it can advance, it is parked on that activation and checked
-   * again when it ends; if not, it is dropped. One that would be refused anyway (vetoed, its breaker open, too deep, the activation limit
-   * reached) does not wait: it is asked `can` and refused now, with the refusal on the log.
+   * again when it ends; if not, it is dropped. One that would be refused anyway (vetoed, its breaker open,
+   * too deep, the activation limit reached) does not wait: it is asked `can` and refused now, with the
+   * refusal on the log.
    */
   private waitsForClaim(
     st: AgentState<TBoard>,
@@ -510,11 +511,15 @@ export class RunScheduler<TBoard> {
 
   /** Agents parked behind an activation that now waits for a human are checked again (see `waitsForClaim`). */
   private wakeParkedBehindHumans(): void {
-    for (const [blocker, parked] of this.waiting) {
-      if (!this.desk.isWaiting(blocker)) continue;
-      this.waiting.delete(blocker);
-      for (const [id, enabler] of parked) this.dirty.set(id, shallower(this.dirty.get(id), enabler));
-    }
+    for (const blocker of [...this.waiting.keys()]) if (this.desk.isWaiting(blocker)) this.unpark(blocker);
+  }
+
+  /** The agents parked on `blocker` are checked again at the next cycle, each for its shallowest change. */
+  private unpark(blocker: string): void {
+    const parked = this.waiting.get(blocker);
+    if (!parked) return;
+    this.waiting.delete(blocker);
+    for (const [id, enabler] of parked) this.dirty.set(id, shallower(this.dirty.get(id), enabler));
   }
 
   /** Whether a singleton would advance; a throwing guard counts as yes, so its failure is handled as an activation's. */
@@ -948,11 +953,7 @@ export class RunScheduler<TBoard> {
     act.controller.abort(ACTIVATION_ENDED);
     act.agent.running -= 1;
     this.claims.release(act.id);
-    const parked = this.waiting.get(act.id);
-    if (parked) {
-      this.waiting.delete(act.id);
-      for (const [id, enabler] of parked) this.dirty.set(id, shallower(this.dirty.get(id), enabler));
-    }
+    this.unpark(act.id);
     if (act.agent.current === act) act.agent.current = undefined;
     if (act.delegation !== undefined) this.taskGraph.remove(act.delegation.from, act.agent.def.id);
     if (act.agent.def.kind === 'pooled') {
