@@ -232,3 +232,13 @@ export function processWarnings(): Record<string, number> {
   for (const w of warnings) counts[w] = (counts[w] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * A `measure` teardown that deletes each finished run once it is verified (untimed), so later runs do not
+ * carry the earlier runs' logs in the heap (a MemoryStore keeps the newest 1,000 runs by default).
+ */
+export const deleteEachRun =
+  (runtime: { deleteRun(runId: string): Promise<unknown> }) =>
+  async (_ctx: unknown, result: { runId: string }): Promise<void> => {
+    await runtime.deleteRun(result.runId);
+  };

@@ -12,6 +12,7 @@
 import { createRuntime, defineAgent, itemMachine, keyed, statusPool, stepMachine } from 'hearsay';
 import { z } from 'zod';
 import {
+  deleteEachRun,
   emit,
   envInfo,
   gc,
@@ -162,11 +163,7 @@ await main(async () => {
       verifyOutcome(result, 'completed');
       verifyFanout(result.board, K);
     },
-    // Each finished run is deleted after it is verified (untimed), so later runs do not carry the earlier
-    // runs' logs in the heap (the default retention keeps the newest 1,000 runs of a MemoryStore).
-    teardown: async (_ctx, result) => {
-      await runtime.deleteRun(result.runId);
-    },
+    teardown: deleteEachRun(runtime),
   });
   await runtime.close();
 

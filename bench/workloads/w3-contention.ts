@@ -17,6 +17,7 @@
 import { createRuntime, defineAgent, keyed, type LogEvent, MemoryStore, stepMachine } from 'hearsay';
 import { z } from 'zod';
 import {
+  deleteEachRun,
   emit,
   envInfo,
   main,
@@ -123,10 +124,7 @@ await main(async () => {
       if (metrics.otherFailures !== 0)
         throw new Error(`${metrics.otherFailures} failures other than conflicts`);
     },
-    // Finished runs are dropped from the store (what retention would do), so later runs pay no more.
-    teardown: async (_ctx, result) => {
-      await runtime.deleteRun(result.runId);
-    },
+    teardown: deleteEachRun(runtime),
   });
   await runtime.close();
 
