@@ -9,7 +9,7 @@ import {
   type Transport,
   TransportError,
 } from '../llm/index.js';
-import { TOPICS } from '../scheduler/index.js';
+import { TOPICS } from '../protocol/topics.js';
 import type { EvalCase, RecordedCall } from './suite.js';
 
 /**
