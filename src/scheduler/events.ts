@@ -1,6 +1,17 @@
 import type { Path } from '../blackboard/index.js';
 
-/** Topics of the scheduler's records on the run's log (published as messages by author `scheduler`). */
+/**
+ * Topics of the scheduler's records on the run's log (published as messages by author `scheduler`): what
+ * ran, why, what it cost, what was approved. Subscribe to them on a run's board, or filter a log by them.
+ *
+ * @example
+ * import { TOPICS } from 'hearsay';
+ *
+ * const handle = await runtime.start();
+ * handle.board.subscribe({ from: 1, topics: [TOPICS.activation, TOPICS.outcome] }, (event) => {
+ *   if (event.type === 'message') console.log(event.topic, event.payload);
+ * });
+ */
 export const TOPICS = {
   activation: 'hearsay.activation',
   agenda: 'hearsay.agenda',
