@@ -1,7 +1,16 @@
 /**
- * The topics of the records a run writes on its own log (messages by author `scheduler`, `runtime`, …).
- * They are part of the wire protocol: the hub forwards them, and the inspector, tracing, evals and resume
- * read them back.
+ * Topics of the records a run writes on its own log (messages by author `scheduler`, `runtime`, …): what
+ * ran, why, what it cost, what was approved. They are part of the wire protocol: the hub forwards them,
+ * and the inspector, tracing, evals and resume read them back. Subscribe to them on a run's board, or
+ * filter a log by them.
+ *
+ * @example
+ * import { TOPICS } from 'hearsay';
+ *
+ * const handle = await runtime.start();
+ * handle.board.subscribe({ from: 1, topics: [TOPICS.activation, TOPICS.outcome] }, (event) => {
+ *   if (event.type === 'message') console.log(event.topic, event.payload);
+ * });
  */
 export const TOPICS = {
   activation: 'hearsay.activation',
