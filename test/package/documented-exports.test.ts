@@ -1,56 +1,6 @@
-/**
- * Every public export is documented where users read it: in their editor, from the built declarations.
- * For each entry of package.json "exports", every exported name must carry a doc comment; every value
- * (function, class, constant) must also carry an `@example` that uses the name itself (outside its import
- * line), and whose imports from the package name an entry that really exports what they import.
- * Run `npm run build` first: the declarations are read from dist/.
- */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  name: string;
-  exports: Record<string, string | { types: string; import: string }>;
-};
-
-const entries = Object.entries(pkg.exports)
-  .filter(([sub]) => sub !== './package.json')
-  .map(([sub, target]) => {
-    const t = target as { types: string; import: string };
-    return { spec: sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`, types: t.types };
-  });
-
-const program = ts.createProgram(
-  entries.map((e) => join(root, e.types)),
-  { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true },
-);
-const checker = program.getTypeChecker();
-
-const resolved = (s: ts.Symbol): ts.Symbol =>
-  s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
-
-/** Each entry's exported symbols. */
-const exported = new Map(
-  entries.map((e) => {
-    const file = program.getSourceFile(join(root, e.types));
-    if (!file) throw new Error(`${e.types} is not built: run npm run build`);
-    return [e.spec, checker.getExportsOfModule(checker.getSymbolAtLocation(file)!)] as const;
-  }),
-);
-
-/** A value export, unless some hop of its re-export chain is `export type` (then users get only its type). */
-function isValue(s: ts.Symbol): boolean {
-  let at = s;
-  while (at.flags & ts.SymbolFlags.Alias) {
-    if (at.declarations?.some((d) => ts.isTypeOnlyImportOrExportDeclaration(d))) return false;
-    at = checker.getImmediateAliasedSymbol(at) ?? checker.getAliasedSymbol(at);
-  }
-  return (at.flags & ts.SymbolFlags.Value) !== 0;
-}
+import { checker, exported, isValue, pkg, resolved } from './support/entries.js';
 
 /** What an editor shows for a name: its summary and its `@example` blocks. */
 interface Doc {
