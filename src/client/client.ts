@@ -1,4 +1,5 @@
 import { nestsDeeperThan } from '../blackboard/limits.js';
+import { brandClass } from '../brand.js';
 import {
   type AgentInfo,
   type ClientMessage,
@@ -132,6 +133,7 @@ export class HubError extends Error {
     this.name = 'HubError';
   }
 }
+brandClass(HubError, 'HubError');
 
 /**
  * A typed client of a Hearsay hub, for Node and browsers. It authenticates, validates every frame it

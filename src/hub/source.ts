@@ -1,4 +1,5 @@
 import type { LogEvent, Patch, Path, SubscribeFilter, Unsubscribe } from '../blackboard/index.js';
+import { brandClass } from '../brand.js';
 import type {
   AgentInfo,
   ClientMessageOf,
@@ -102,3 +103,4 @@ export class HubRefusal extends Error {
     this.name = 'HubRefusal';
   }
 }
+brandClass(HubRefusal, 'HubRefusal');

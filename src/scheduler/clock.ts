@@ -1,4 +1,5 @@
 import type { Clock } from '../blackboard/index.js';
+import { brandClass } from '../brand.js';
 
 /** The run's time: timestamps, timers for delayed transitions and simulated latency. */
 export interface RuntimeClock extends Clock {
@@ -100,3 +101,4 @@ export class VirtualClock implements RuntimeClock {
     this.time = Math.max(this.time, time);
   }
 }
+brandClass(VirtualClock, 'VirtualClock');
