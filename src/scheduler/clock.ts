@@ -1,42 +1,5 @@
-import type { Clock } from '../blackboard/index.js';
+import { type Clock, sleepOn } from '../blackboard/clock.js';
 import { brandClass } from '../brand.js';
-
-/** The run's time: timestamps, timers for delayed transitions and simulated latency. */
-export interface RuntimeClock extends Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-  /** Resolves after `ms` (on this clock); rejects with the signal's reason when it aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-function sleepOn(
-  clock: Pick<RuntimeClock, 'setTimeout' | 'clearTimeout'>,
-  ms: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clock.clearTimeout(id);
-      reject(signal?.reason);
-    };
-    const id = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Real time. */
-export const realClock: RuntimeClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
-  sleep(ms, signal) {
-    return sleepOn(this, ms, signal);
-  },
-};
 
 /**
  * Simulated time for deterministic runs: timers fire only when the clock is advanced, in time order
@@ -46,7 +9,7 @@ export const realClock: RuntimeClock = {
  * const clock = new VirtualClock();
  * const runtime = createRuntime({ ..., clock, deterministic: { seed: 7 } });
  */
-export class VirtualClock implements RuntimeClock {
+export class VirtualClock implements Clock {
   private time: number;
   private nextId = 1;
   private readonly timers = new Map<number, { at: number; fn: () => void }>();
