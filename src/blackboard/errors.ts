@@ -1,4 +1,4 @@
-import { brandClass } from '../brand.js';
+import { brandClass } from './brand.js';
 import type { BoardLimitName } from './limits.js';
 import type { Path } from './path.js';
 

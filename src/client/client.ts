@@ -1,5 +1,5 @@
+import { brandClass } from '../blackboard/brand.js';
 import { nestsDeeperThan } from '../blackboard/limits.js';
-import { brandClass } from '../brand.js';
 import {
   type AgentInfo,
   type ClientMessage,

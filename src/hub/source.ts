@@ -1,5 +1,5 @@
+import { brandClass } from '../blackboard/brand.js';
 import type { LogEvent, Patch, Path, SubscribeFilter, Unsubscribe } from '../blackboard/index.js';
-import { brandClass } from '../brand.js';
 import type {
   AgentInfo,
   ClientMessageOf,

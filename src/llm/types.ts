@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { brandClass } from '../brand.js';
+import { brandClass } from '../blackboard/brand.js';
 
 /** One message of a conversation (our own shape: no SDK type leaks past src/llm/openai-transport.ts). */
 export type ChatMessage =

@@ -1,5 +1,5 @@
+import { brandClass } from '../blackboard/brand.js';
 import { type Clock, sleepOn } from '../blackboard/clock.js';
-import { brandClass } from '../brand.js';
 
 /**
  * Simulated time for deterministic runs: timers fire only when the clock is advanced, in time order

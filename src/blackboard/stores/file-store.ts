@@ -12,7 +12,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { brandClass } from '../../brand.js';
+import { brandClass } from '../brand.js';
 import { BlackboardError, type Conflict } from '../errors.js';
 import type { CommitDraft, LogEvent, MessageDraft, MessageEvent } from '../events.js';
 import type { Path } from '../path.js';

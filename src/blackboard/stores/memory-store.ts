@@ -1,4 +1,4 @@
-import { brandClass } from '../../brand.js';
+import { brandClass } from '../brand.js';
 import { BlackboardError, type Conflict } from '../errors.js';
 import type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent } from '../events.js';
 import type { Path } from '../path.js';
