@@ -149,6 +149,7 @@ async function watchRun(
     `${result.outcome}: ${result.reason} (${result.activations} activations, ${result.cost.total.tokens} tokens, $${result.cost.total.cost.toFixed(5)}, version ${result.version})`,
   );
   for (const d of result.declined) console.log(describeDeclinedStep(d));
+  for (const w of result.warnings) console.log(`warning: ${w.message}`);
   if (hub && options.keep) {
     console.log('The inspector stays up; Ctrl-C stops.');
     await new Promise((r) => io.signals.once('SIGINT', r));

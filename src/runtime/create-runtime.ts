@@ -214,6 +214,11 @@ export interface RunResult<TBoard> {
    */
   readonly declined: SchedulerResult['declined'];
   readonly usage: SchedulerResult['usage'];
+  /**
+   * What did not stop the run but looks like a mistake, each with a `code`: `pool_idle`, a pooled agent
+   * that never ran because its pool never offered an item (a `statusPool` whose open status no item has).
+   */
+  readonly warnings: SchedulerResult['warnings'];
   /** The run's trace (all its activations' and model calls' spans are in it). */
   readonly traceId: string;
   /** What the run's model calls spent: in all, per agent and per model. */
@@ -635,6 +640,7 @@ export function createRuntime<TSchema extends AnySchema>(
         failures: [],
         declined: [...approvalsFrom(history).values()].flatMap((r) => declinedOf(r) ?? []),
         usage: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, byAgent: {} },
+        warnings: [],
         traceId: traceIdOf(earlier),
         cost: {
           total: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, calls: 0 },

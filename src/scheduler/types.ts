@@ -15,6 +15,7 @@ import type { ModelResult } from '../llm/index.js';
 import type { DeclinedApproval } from './approvals.js';
 import type { RuntimeClock } from './clock.js';
 import type { Enabler } from './events.js';
+import type { RunWarning } from './idle-pools.js';
 import type { ResumeState } from './resume.js';
 
 /** How a run ended. */
@@ -73,6 +74,8 @@ export interface SchedulerResult {
    */
   readonly declined: readonly DeclinedApproval[];
   readonly usage: Spent & { readonly byAgent: Record<string, Spent> };
+  /** What did not stop the run but looks like a mistake (a pooled agent that never had work). */
+  readonly warnings: readonly RunWarning[];
 }
 
 /** What a run scheduler is given. */
