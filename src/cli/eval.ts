@@ -27,7 +27,8 @@ Runs a suite's cases (each --repeat times, --concurrency at once), scores them, 
 rate, tokens, cost and p50/p95 latency per case, and writes the report as JSON with --json. With
 --baseline, exits 1 when pass rate drops by more than --threshold (a fraction: default 0.05, five points)
 or cost per run rises by more than --cost-threshold (default 0.25) against that earlier report; with
---only, only the cases run are compared.
+--only, only the cases run are compared. On a terminal a progress bar is drawn (and cleared before the
+report; none when output goes to a pipe or a CI log); Ctrl-C stops starting runs and exits 130.
 
 With --from-log, turns a run recorded in a FileStore into a case that replays it offline (its input,
 outcome, final board and every model answer) and writes it into the suite's cases folder.`;
