@@ -23,6 +23,8 @@ export class ProgressLine {
   show(text: string): void {
     if (this.stream.isTTY !== true) return;
     const width = this.stream.columns;
+    // One row: a control character (a newline or escape in a case id, say) would break the redraw.
+    text = text.replace(/\p{Cc}/gu, ' ');
     const line = width !== undefined && width > 1 && text.length >= width ? text.slice(0, width - 1) : text;
     if (line === this.drawn) return;
     this.stream.write(`${CLEAR_LINE}${line}`);

@@ -171,7 +171,8 @@ export function openAITransport(options: OpenAITransportOptions): Transport {
         }
         if (chunk.usage)
           usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
-        const choice = chunk.choices[0];
+        // Some servers send a usage-only chunk with no `choices` at all.
+        const choice = chunk.choices?.[0];
         if (!choice) continue;
         if (choice.delta.content) {
           text += choice.delta.content;

@@ -47,7 +47,7 @@ export function streamErrorFailure(
  */
 export function isErrorChunk(chunk: unknown): boolean {
   if (!isObject(chunk) || Array.isArray(chunk.choices)) return false;
-  return chunk.object === 'error' || chunk.error !== undefined;
+  return chunk.object === 'error' || (chunk.error !== undefined && chunk.error !== null);
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

@@ -155,6 +155,15 @@ describe('progress on a terminal', () => {
     expect(term.screen()).toEqual(['printed', '012345678']);
   });
 
+  it('draws a text with control characters (a newline in a case id) on one row', () => {
+    const term = new FakeTerminal();
+    const line = new ProgressLine(term);
+    line.show('case a\nb\x1b[31m 1/2');
+    expect(term.screen()).toEqual(['case a b [31m 1/2']);
+    line.clear();
+    expect(term.screen()).toEqual(['']);
+  });
+
   it('hearsay run clears its line on Ctrl-C', async () => {
     const term = new FakeTerminal();
     sharing(term);

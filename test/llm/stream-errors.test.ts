@@ -116,6 +116,24 @@ describe('a streamed call’s errors keep their HTTP meaning', () => {
     expect(r.deltas).toBe(content.slice(0, 8));
   });
 
+  it('odd chunks that are not errors (no choices, error: null) do not fail a stream', async () => {
+    server.reply({
+      content,
+      streamExtra: [
+        { id: 'x', object: 'chat.completion.chunk', usage: { prompt_tokens: 1, completion_tokens: 2 } },
+        { id: 'x', object: 'chat.completion.chunk', error: null },
+      ],
+    });
+    let deltas = '';
+    const transport = openAITransport({ apiKey: 'test-key', baseURL: server.url });
+    const r = await transport.send(
+      { model: 'm', messages, onDelta: (d) => (deltas += d) },
+      { signal: new AbortController().signal, timeoutMs: 10_000 },
+    );
+    expect(r.text).toBe(content);
+    expect(deltas).toBe(content);
+  });
+
   it('a mid-stream 429 is retried after its wait and a mid-stream 5xx falls back, as when not streamed', async () => {
     const scenario = (streamed: boolean): FakeReply[] =>
       streamed

@@ -21,6 +21,8 @@ export interface FakeReply {
    * `{ error: { message, code: 429 } }`), under an `event:` line when `event` is given.
    */
   readonly streamError?: { readonly afterPieces: number; readonly event?: string; readonly data: unknown };
+  /** When streaming: more SSE events' JSON, sent as they are after the content (odd chunks servers send). */
+  readonly streamExtra?: readonly unknown[];
 }
 
 /** A request the fake server received. */
@@ -149,6 +151,7 @@ export class FakeOpenAI {
         choices: [{ index: 0, delta: { content: piece }, finish_reason: null }],
       });
     }
+    for (const extra of r.streamExtra ?? []) send(extra);
     toolCalls.forEach((c, index) => {
       send({
         ...base,
