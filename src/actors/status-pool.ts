@@ -2,6 +2,10 @@
  * The options of `statusPool`: which status marks an item to work on (`open`) and which one a claim sets
  * (`claimed`), typed against the items' `status`. Each may be left out only when the item's statuses
  * include its default (`'open'`, `'claimed'`); a `filter` narrows the open items.
+ *
+ * @example
+ * // tasks: Keyed<{ status: 'todo' | 'doing' | 'done'; kind: string }>
+ * pool: statusPool((b) => b.tasks, { open: 'todo', claimed: 'doing', filter: (t) => t.kind === 'code' })
  */
 export type StatusPoolOptions<TItem extends { status: string }> = StatusName<'open', TItem['status']> &
   StatusName<'claimed', TItem['status']> & {

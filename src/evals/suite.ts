@@ -79,6 +79,14 @@ export interface EvalSuite<TInput = unknown, TOutput = unknown> {
 /**
  * What `defineSuite` takes: an `EvalSuite` whose input type comes from its `cases` only (and its output
  * type from what `run` returns), so `run`'s `input` and the scorers are typed without type arguments.
+ *
+ * @example
+ * const suite = defineSuite({
+ *   name: 'titles',
+ *   cases: [{ id: 'a', input: { topic: 'boards' } }],
+ *   run: async (input) => ({ output: input.topic.toUpperCase() }), // input: { topic: string }
+ *   scorers: [exact('$', 'BOARDS')],
+ * });
  */
 export interface SuiteDefinition<TInput, TOutput>
   extends Omit<EvalSuite<TInput, TOutput>, 'run' | 'scorers'> {
