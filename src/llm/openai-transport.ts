@@ -154,7 +154,7 @@ export function openAITransport(options: OpenAITransportOptions): Transport {
         { signal, timeout: timeoutMs },
       );
       let text = '';
-      let finishReason = 'stop';
+      let finishReason: string | undefined;
       let usage: TransportResponse['usage'];
       const calls = new Map<number, { id: string; name: string; arguments: string }>();
       for await (const chunk of stream) {
@@ -191,6 +191,13 @@ export function openAITransport(options: OpenAITransportOptions): Transport {
       // An aborted stream may end quietly: a partial answer must not pass for a whole one.
       if (signal.aborted)
         throw new TransportError({ kind: 'aborted', message: 'The call was aborted mid-stream.' });
+      // A stream that ended without saying why the answer ended was cut (a proxy or server that closed it,
+      // or an error line the SSE format does not carry): what arrived is not the whole answer.
+      if (finishReason === undefined)
+        throw new TransportError({
+          kind: 'connection',
+          message: 'The stream ended before the answer did (no finish_reason): the answer is incomplete.',
+        });
       return { text, toolCalls: [...calls.values()], ...(usage ? { usage } : {}), finishReason };
     } catch (error) {
       if (signal.aborted)

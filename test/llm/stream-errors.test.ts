@@ -116,6 +116,12 @@ describe('a streamed call’s errors keep their HTTP meaning', () => {
     expect(r.deltas).toBe(content.slice(0, 8));
   });
 
+  it('a stream that ends quietly before its answer does is a failure, not a partial answer', async () => {
+    const r = await failureOf({ content, cutAfterPieces: 2 });
+    expect(r.failure).toMatchObject({ kind: 'connection', message: expect.stringMatching(/incomplete/) });
+    expect(r.deltas).toBe(content.slice(0, 8));
+  });
+
   it('odd chunks that are not errors (no choices, error: null) do not fail a stream', async () => {
     server.reply({
       content,

@@ -21,6 +21,8 @@ export interface FakeReply {
    * `{ error: { message, code: 429 } }`), under an `event:` line when `event` is given.
    */
   readonly streamError?: { readonly afterPieces: number; readonly event?: string; readonly data: unknown };
+  /** When streaming: ends the stream quietly after this many pieces of the content (no finish, no [DONE]). */
+  readonly cutAfterPieces?: number;
   /** When streaming: more SSE events' JSON, sent as they are after the content (odd chunks servers send). */
   readonly streamExtra?: readonly unknown[];
 }
@@ -140,6 +142,10 @@ export class FakeOpenAI {
     for (const [i, piece] of pieces.entries()) {
       if (r.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, r.chunkDelayMs));
       if (res.destroyed) return;
+      if (r.cutAfterPieces === i) {
+        res.end();
+        return;
+      }
       if (r.streamError && i === r.streamError.afterPieces) {
         const event = r.streamError.event ? `event: ${r.streamError.event}\n` : '';
         res.end(`${event}data: ${JSON.stringify(r.streamError.data)}\n\n`);
