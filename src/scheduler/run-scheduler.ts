@@ -42,6 +42,7 @@ import type {
   SpanRecord,
 } from './events.js';
 import { AGENDA_DEFERRED_SHOWN, recordedEnabler, stepCommitKey, TOPICS } from './events.js';
+import { idlePoolWarnings } from './idle-pools.js';
 import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { type RankInput, rankCandidates } from './rank.js';
@@ -1541,6 +1542,15 @@ export class RunScheduler<TBoard> {
     for (const st of this.agents.values()) st.host?.stop();
     const byAgent: Record<string, Spent> = Object.create(null);
     for (const [id, st] of this.agents) byAgent[id] = { ...st.spent };
+    // A paused run has not ended: its pools may yet get work.
+    const warnings =
+      outcome === 'awaiting_approval' ? [] : idlePoolWarnings(this.agents.values(), this.board.state);
+    for (const w of warnings) {
+      // On the log ahead of the outcome (the run is done, so not through `record`, which drops it).
+      const payload = { kind: w.code, agentId: w.agentId, message: w.message };
+      this.options.observer?.record(TOPICS.warning, payload);
+      void this.board.publish(TOPICS.warning, payload, BY_SCHEDULER).catch(() => undefined);
+    }
     const result: SchedulerResult = {
       outcome,
       reason,
@@ -1548,6 +1558,7 @@ export class RunScheduler<TBoard> {
       failures: [...this.failures],
       declined,
       usage: { ...this.spent, byAgent },
+      warnings,
     };
     // The outcome record is queued on the board behind everything recorded before it.
     this.options.observer?.record(TOPICS.outcome, { outcome, reason });

@@ -14,6 +14,7 @@ import type { Blackboard, BoardSnapshot, Path } from '../blackboard/index.js';
 import type { ModelResult, Tally, Usage } from '../llm/index.js';
 import type { DeclinedApproval } from './approvals.js';
 import type { Enabler } from './events.js';
+import type { RunWarning } from './idle-pools.js';
 import type { RunOutcome } from './outcome.js';
 import type { ResumeState } from './resume.js';
 
@@ -67,6 +68,8 @@ export interface SchedulerResult {
    */
   readonly declined: readonly DeclinedApproval[];
   readonly usage: Usage & { readonly byAgent: Record<string, Usage> };
+  /** What did not stop the run but looks like a mistake (a pooled agent that never had work). */
+  readonly warnings: readonly RunWarning[];
 }
 
 /** What a run scheduler is given. */
