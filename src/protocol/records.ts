@@ -130,7 +130,10 @@ export const OutcomeRecordSchema = obj({
   declined: z.array(z.unknown()).optional(),
 });
 
-/** `hearsay.warning`: something the run's author should know (paths several agents write, a failure between activations). */
+/**
+ * `hearsay.warning`: something the run's author should know: paths several agents write, a failure between
+ * activations, a pooled agent that never had work.
+ */
 export const WarningRecordSchema = z.discriminatedUnion('kind', [
   obj({
     kind: z.literal('shared_writes'),
@@ -138,6 +141,7 @@ export const WarningRecordSchema = z.discriminatedUnion('kind', [
     moreGroups: z.number().optional(),
   }),
   obj({ kind: z.literal('failed_between_activations'), agentId: z.string(), error: z.string() }),
+  obj({ kind: z.literal('pool_idle'), agentId: z.string(), message: z.string() }),
 ]);
 
 /** `hearsay.breaker`: an agent's budget breaker opened (it spent its budget, or a call would overspend it). */
