@@ -64,9 +64,10 @@ describe('an activation that has ended', () => {
       machine: stepMachine<B, boolean>({
         when: (b) => b.go && !b.done,
         work: async (event) => {
-          // Left running past the activation's end: it asks once the activation is over.
-          late = new Promise((r) => setTimeout(r, 30)).then(() =>
-            event.tools.requestApproval({ action: 'send', args: {} }),
+          // Left running past the activation's end: it asks once the activation is over (its signal aborts
+          // when it ends).
+          late = new Promise((r) => event.tools.signal.addEventListener('abort', r, { once: true })).then(
+            () => event.tools.requestApproval({ action: 'send', args: {} }),
           );
           late.catch(() => undefined);
           return true;
@@ -84,7 +85,8 @@ describe('an activation that has ended', () => {
       machine: stepMachine<B, boolean>({
         when: (b) => b.done && !b.finished,
         work: async () => {
-          await new Promise((r) => setTimeout(r, 150));
+          // The run goes on until the leaver's late request has been answered (refused, it should be).
+          await late?.catch(() => undefined);
           return true;
         },
         done: (d) => {
