@@ -261,8 +261,6 @@ describe('singleton and pooled agents', () => {
     const runtime = createRuntime({
       board: { schema: TestBoard, initial: { ...initial, items } },
       agents: [worker],
-      // Simulated time: the three first items are all working before any sleep ends, however loaded the machine.
-      clock: new VirtualClock(),
       deterministic: { seed: 9 },
     });
     const handle = await runtime.start();
