@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { assign, setup } from 'xstate';
 import {
   agentActions,
@@ -443,25 +443,30 @@ describe('deterministic mode', () => {
         deterministic: { seed },
         limits: { concurrency: 2 },
       });
-      const handle = await runtime.start({ go: true });
-      const log: LogEvent[] = [];
-      handle.board.subscribe({ from: 1 }, (e) => log.push(e));
-      const started = Date.now();
-      const result = await handle.result;
-      return {
-        result,
-        log: log.map(({ time: _t, ...rest }) => rest),
-        virtual: clock.now(),
-        wall: Date.now() - started,
-      };
+      // Every real timer set while the run goes: simulated latency must set none of its length.
+      const timers = vi.spyOn(globalThis, 'setTimeout');
+      try {
+        const handle = await runtime.start({ go: true });
+        const log: LogEvent[] = [];
+        handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+        const result = await handle.result;
+        return {
+          result,
+          log: log.map(({ time: _t, ...rest }) => rest),
+          virtual: clock.now(),
+          realDelays: timers.mock.calls.map(([, ms]) => ms ?? 0),
+        };
+      } finally {
+        timers.mockRestore();
+      }
     };
     const first = await runOnce(42);
     const again = await runOnce(42);
     expect(again.log).toEqual(first.log);
     expect(first.result.outcome).toBe('quiescent');
     // Two at a time, in the seeded order: the virtual makespan is exact, and 10 s of simulated work take
-    // no real waiting (a runtime that slept for real would need at least 10 s).
+    // no real waiting: no real timer as long as the shortest simulated latency (2 s) was set.
     expect(first.virtual).toBe(VIRTUAL_MAKESPAN);
-    expect(first.wall).toBeLessThan(2_000);
+    expect(first.realDelays.filter((ms) => ms >= 2_000)).toEqual([]);
   });
 });
