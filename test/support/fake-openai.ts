@@ -50,6 +50,7 @@ export class FakeOpenAI {
   private readonly script: FakeReply[] = [];
   private readonly server: Server;
   private readonly open = new Set<ServerResponse>();
+  private readonly closedWaiters = new Set<() => void>();
   url = '';
 
   constructor() {
@@ -68,6 +69,15 @@ export class FakeOpenAI {
     return this;
   }
 
+  /**
+   * Resolves once no response is open: each one was sent to its end or its client went away (an explicit
+   * signal for tests that check nothing more arrives after a client stopped reading).
+   */
+  responsesClosed(): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.closedWaiters.add(resolve));
+  }
+
   async stop(): Promise<void> {
     for (const res of this.open) res.destroy();
     this.server.closeAllConnections();
@@ -76,7 +86,12 @@ export class FakeOpenAI {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.open.add(res);
-    res.on('close', () => this.open.delete(res));
+    res.on('close', () => {
+      this.open.delete(res);
+      if (this.open.size > 0) return;
+      for (const resolve of this.closedWaiters) resolve();
+      this.closedWaiters.clear();
+    });
     let raw = '';
     for await (const chunk of req) raw += chunk;
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
