@@ -10,7 +10,16 @@
  * - `<!-- compile: skip (reason) -->`: the block is not compiled (keep these rare; the reason is required).
  * Every other block must be a complete module: its own imports, and every name it uses declared.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +56,8 @@ function extractBlocks(page: string, text: string): DocBlock[] {
         .join('\n');
       let before = i - 1;
       while (before >= 0 && lines[before]!.trim() === '') before--;
-      const marker = before >= 0 ? /^\s*<!--\s*compile:\s*(\w+)\s*(?:\((.*)\))?\s*-->\s*$/.exec(lines[before]!) : null;
+      const marker =
+        before >= 0 ? /^\s*<!--\s*compile:\s*(\w+)\s*(?:\((.*)\))?\s*-->\s*$/.exec(lines[before]!) : null;
       let mode: DocBlock['mode'] = 'own';
       let skipReason: string | undefined;
       if (marker) {
@@ -80,7 +90,8 @@ function toModules(blocks: readonly DocBlock[]): BlockModule[] {
     if (b.mode === 'skip') continue;
     if (b.mode === 'continues') {
       const previous = lastOfPage.get(b.page);
-      if (!previous) throw new Error(`${b.page}:${b.line}: "compile: continues" with no block before it on the page`);
+      if (!previous)
+        throw new Error(`${b.page}:${b.line}: "compile: continues" with no block before it on the page`);
       previous.parts.push(b);
       continue;
     }
@@ -138,7 +149,10 @@ function typeCheck(modules: readonly BlockModule[]): { dir: string; problems: st
     if (name.startsWith('.') || name === 'hearsay') continue;
     symlinkSync(join(root, 'node_modules', name), join(nm, name), 'dir');
   }
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'docs-user', type: 'module', private: true }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'docs-user', type: 'module', private: true }),
+  );
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(USER_TSCONFIG, null, 2));
   for (const m of modules) writeFileSync(join(dir, m.file), m.text);
 
@@ -190,7 +204,7 @@ describe('the TypeScript blocks of the README and the docs', () => {
     expect(existsSync(join(root, 'dist/src/index.d.ts')), 'the package is built (npm run build)').toBe(true);
     const blocks = pages().flatMap((p) => extractBlocks(p.path, p.text));
     const modules = toModules(blocks);
-    expect(modules.length).toBeGreaterThan(Number(process.env.MINB ?? 15));
+    expect(modules.length).toBeGreaterThan(15);
     // Skips stay rare, and each says why.
     const skipped = blocks.filter((b) => b.mode === 'skip');
     expect(skipped.length).toBeLessThanOrEqual(3);
@@ -199,7 +213,9 @@ describe('the TypeScript blocks of the README and the docs', () => {
     expect(problems).toEqual([]);
   });
 
-  it('fails on a block that does not type-check, naming its page and line (the check can fail)', { timeout: 180_000 }, () => {
+  it('fails on a block that does not type-check, naming its page and line (the check can fail)', {
+    timeout: 180_000,
+  }, () => {
     const page = [
       '# A page',
       '',
@@ -210,7 +226,7 @@ describe('the TypeScript blocks of the README and the docs', () => {
       '',
       '<!-- compile: continues -->',
       '```typescript',
-      "const s: string = 42;",
+      'const s: string = 42;',
       '```',
       '',
       '<!-- compile: skip (a fragment on purpose) -->',
@@ -242,7 +258,9 @@ describe('the TypeScript blocks of the README and the docs', () => {
   });
 
   it('refuses a skip without a reason and a continuation with nothing before it', () => {
-    expect(() => extractBlocks('p.md', '<!-- compile: skip -->\n```ts\nx\n```')).toThrow(/unknown compile marker/);
+    expect(() => extractBlocks('p.md', '<!-- compile: skip -->\n```ts\nx\n```')).toThrow(
+      /unknown compile marker/,
+    );
     expect(() => toModules(extractBlocks('p.md', '<!-- compile: continues -->\n```ts\nx\n```'))).toThrow(
       /no block before it/,
     );

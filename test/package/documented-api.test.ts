@@ -127,6 +127,8 @@ const NOT_OURS = new Set([
   'catch',
   'return',
   'await',
+  // `async (e) => …`: an async arrow function, not a call
+  'async',
   'typeof',
   'function',
   'import',
