@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { createBlackboard, keyed, prepareCommit } from '../src/index.js';
+import { prepareCommit } from '../src/blackboard/index.js';
+import { createBlackboard, keyed } from '../src/index.js';
 import { type BenchCase, heapMb, repeat, summarize, timeMs } from './harness.js';
 
 const Entry = z.object({ title: z.string(), status: z.enum(['open', 'done']), n: z.number() });

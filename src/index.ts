@@ -1,8 +1,15 @@
 /**
  * Hearsay: a blackboard-architecture actor runtime for multi-agent LLM systems.
- * Every public export is listed here by name; internals are not re-exported.
+ *
+ * The root entry names what a team is written with: the runtime, agents, the board and its stores, the model
+ * client. Everything else has an entry of its own: `hearsay/evals` (the eval harness), `hearsay/testing`
+ * (virtual time and a simulated model server), `hearsay/hub` (the hub and the inspector, for embedding),
+ * `hearsay/client` (connect to a hub, host remote agents) and `hearsay/postgres` (the PostgreSQL store).
+ * Every export is listed by name, on purpose; test/package/exports.test.ts snapshots the lists, so changing
+ * one is a visible decision.
  */
 
+// Agents: machines, their declarations, the events they receive and the tools an activation has.
 export type {
   ActionArgs,
   ActivationInfo,
@@ -11,8 +18,6 @@ export type {
   AgentAction,
   AgentConfig,
   AgentDefinition,
-  AgentHostOptions,
-  AgentRequest,
   ApprovalDecision,
   ApprovalRequest,
   BoardEvent,
@@ -27,26 +32,20 @@ export type {
   RuntimeEvent,
   SharedWrite,
   StepMachineOptions,
-  StepOutcome,
-  TimerClock,
-  Usage,
 } from './actors/index.js';
 export {
-  AgentHost,
   agentActions,
   defineAgent,
-  describeSharedWrite,
-  findSharedWrites,
-  forbiddenWrite,
-  isAgentRequest,
   itemMachine,
   legalMoves,
   statusPool,
   stepMachine,
   toMove,
 } from './actors/index.js';
+// The board: state, commits, the log, stores, time.
 export type {
   AnySchema,
+  Blackboard,
   BlackboardErrorCode,
   BlackboardOptions,
   BoardLimitName,
@@ -62,110 +61,41 @@ export type {
   CommitResult,
   Conflict,
   ConflictingWrite,
-  EndedRun,
-  Fence,
-  Fenced,
   FileStoreOptions,
   FsyncPolicy,
   InvalidCommit,
   InvalidCommitReason,
   LogEvent,
-  LogHead,
   MessageDraft,
   MessageEvent,
-  OpenedRun,
   Patch,
   Path,
   PathOf,
   PreparedCommit,
   PublishResult,
-  RecoveryReport,
   SchemaIssue,
   SchemaRejection,
   Segment,
   Store,
-  StoreCommitResult,
-  StoredSnapshot,
   SubscribeFilter,
   TooManyConflicts,
-  Transactable,
   TransactOptions,
   TransactResult,
   Unsubscribe,
 } from './blackboard/index.js';
 export {
-  applyPatches,
-  Blackboard,
   BlackboardError,
-  checkRunId,
-  coverPaths,
   createBlackboard,
   DEFAULT_BOARD_LIMITS,
   FileStore,
   formatPath,
-  isPath,
-  isPrefix,
   Keyed,
   keyed,
-  MAX_RUN_ID_LENGTH,
   MemoryStore,
-  PathIndex,
-  pathsOverlap,
-  prepareCommit,
   RESERVED_AGENT_IDS,
-  ReservedAgentIdError,
-  runIdProblem,
   systemClock,
-  transact,
 } from './blackboard/index.js';
-export type {
-  CaseOutput,
-  CaseReport,
-  CaseRun,
-  EvalCase,
-  EvalReport,
-  EvalSuite,
-  JudgeOptions,
-  RecordedCall,
-  Regression,
-  RunContext,
-  RunSuiteOptions,
-  Score,
-  Scorer,
-  Thresholds,
-} from './evals/index.js';
-export {
-  caseFromLog,
-  check,
-  compareReports,
-  defineSuite,
-  exact,
-  formatReport,
-  judge,
-  loadCases,
-  matchesSchema,
-  parseReport,
-  recordedCalls,
-  replayModels,
-  runSuite,
-  valueAt,
-  writeCase,
-} from './evals/index.js';
-export type {
-  Grant,
-  HubAddress,
-  HubBoard,
-  HubCommitResult,
-  HubOptions,
-  HubSource,
-  OperatorAnswer,
-  RemoteChannel,
-  Role,
-  TokenGrant,
-  Tokens,
-} from './hub/index.js';
-export { CLOSE_CODES, Hub, HubRefusal, StatelyTranslator, SUBPROTOCOL } from './hub/index.js';
-export { type InspectorOptions, inspectorBundleDir, inspectorHandler } from './inspector/index.js';
+// Models: the client, transports, tools, tallies, untrusted text.
 export type {
   ApprovalRefusal,
   ApprovalRefusalCode,
@@ -176,7 +106,6 @@ export type {
   ModelCache,
   ModelClient,
   ModelClientConfig,
-  ModelClock,
   ModelError,
   ModelEvent,
   ModelRequest,
@@ -185,10 +114,7 @@ export type {
   OpenAITransportOptions,
   Price,
   Provenance,
-  SimulatedOptions,
   TierConfig,
-  TokenUsage,
-  ToolApprovalOptions,
   ToolCall,
   ToolDefinition,
   ToolRun,
@@ -197,45 +123,28 @@ export type {
   TransportRequest,
   TransportResponse,
   Untrusted,
+  Usage,
   ValidatedToolCall,
 } from './llm/index.js';
 export {
   asData,
-  countTokens,
   createModelClient,
-  exampleOf,
   KNOWN_PRICES,
   MemoryModelCache,
   modelsFromEnv,
   openAITransport,
-  retryAfterMs,
-  runToolCalls,
-  simulatedTransport,
-  stableHash,
   TransportError,
   untrusted,
   untrustedSchema,
 } from './llm/index.js';
+export type { CostBreakdown, ObservabilityOptions } from './observability/index.js';
+// The runtime: run a team, resume it, answer approvals, serve it.
 export type {
-  ClientMessage,
-  ClientMessageOf,
-  FrameError,
-  ProtocolErrorCode,
-  RunInfo,
-  ServerMessage,
-  ServerMessageOf,
-} from './protocol/index.js';
-export {
-  ClientMessageSchema,
-  PROTOCOL_VERSION,
-  parseClientFrame,
-  parseServerFrame,
-  ServerMessageSchema,
-} from './protocol/index.js';
-export type {
+  ApprovalResult,
   DeleteRunResult,
   Listening,
   ListenOptions,
+  ParentLink,
   ResumedRuns,
   ResumeFailure,
   RetentionPolicy,
@@ -248,31 +157,11 @@ export type {
 } from './runtime/index.js';
 export { createRuntime, DEFAULT_MEMORY_RETENTION } from './runtime/index.js';
 export type {
-  ActivationRecord,
-  AgendaItem,
-  AgendaRecord,
   DeclinedApproval,
-  Enabler,
-  ModelCallContext,
-  ModelCaller,
   PendingApproval,
-  RefusalReason,
+  RunFailure,
   RunLimits,
   RunOutcome,
-  RuntimeClock,
-  SchedulerResult,
-  Spent,
 } from './scheduler/index.js';
-export { RunScheduler, realClock, TOPICS, VirtualClock } from './scheduler/index.js';
-export type {
-  ActivationKey,
-  ActivationQueue,
-  Claim,
-  ClaimRequest,
-  QueueHint,
-  StepMessage,
-  StepResult,
-  WorkerOptions,
-  WorkerStats,
-} from './workers/index.js';
-export { isActivationQueue, MAX_WORKER_NAME_LENGTH } from './workers/index.js';
+export { TOPICS } from './scheduler/index.js';
+export type { WorkerOptions, WorkerStats } from './workers/worker.js';

@@ -8,15 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   check,
-  createRuntime,
   defineSuite,
   exact,
   judge,
   loadCases,
   matchesSchema,
-  modelsFromEnv,
   valueAt,
-} from '../../src/index.js';
+} from '../../src/entries/evals.js';
+import { createRuntime, modelsFromEnv } from '../../src/index.js';
 import { teamModels } from '../hub-and-spoke/model.js';
 import { team } from '../hub-and-spoke/team.js';
 

@@ -1,7 +1,7 @@
 import type { Draft } from 'immer';
 import { emit } from 'xstate';
 import type { Patch, Path } from '../blackboard/index.js';
-import type { Usage } from './board-event.js';
+import type { Usage } from '../llm/index.js';
 
 /** Arguments XState gives an action: the machine's context and the event being handled. */
 export interface ActionArgs<TContext = unknown, TEvent = unknown> {
@@ -17,7 +17,7 @@ export type AgentRequest =
     }
   | { readonly type: 'hearsay.publish'; readonly topic: string; readonly payload: unknown }
   | { readonly type: 'hearsay.delegate'; readonly to: string; readonly task: unknown }
-  | { readonly type: 'hearsay.charge'; readonly usage: Usage }
+  | { readonly type: 'hearsay.charge'; readonly usage: Partial<Usage> }
   | {
       /** A commit prepared elsewhere (a remote agent ran its recipe on its replica of the board). */
       readonly type: 'hearsay.patch';
@@ -77,7 +77,7 @@ export function agentActions<TBoard>() {
     },
     /** Charges usage to the activation (the model layer does this for model calls). */
     charge<TContext = unknown, TEvent = unknown>(
-      usage: (args: ActionArgs<TContext, TEvent>) => Usage,
+      usage: (args: ActionArgs<TContext, TEvent>) => Partial<Usage>,
     ): AgentAction {
       return toRequest((args: ActionArgs<TContext, TEvent>) => ({
         type: 'hearsay.charge',

@@ -6,6 +6,7 @@ import {
   type Snapshot,
   transition,
 } from 'xstate';
+import type { Clock } from '../blackboard/clock.js';
 import { type AgentRequest, isAgentRequest } from './actions.js';
 import type { ApprovalRejectedEvent, BoardEvent, RuntimeEvent } from './board-event.js';
 import { containedMachine, containWithin } from './contained-machine.js';
@@ -17,18 +18,13 @@ export type StepOutcome =
   | { readonly status: 'failed'; readonly error: unknown }
   | { readonly status: 'aborted' };
 
-/** A clock for XState's delayed transitions (xstate's `Clock` shape). */
-export interface TimerClock {
-  setTimeout(fn: (...args: unknown[]) => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-}
-
 export interface AgentHostOptions {
   readonly machine: AnyStateMachine;
   readonly input?: unknown;
   /** A persisted snapshot to resume from (`getPersistedSnapshot` of an earlier actor). */
   readonly snapshot?: Snapshot<unknown>;
-  readonly clock?: TimerClock;
+  /** Timers for XState's delayed transitions. */
+  readonly clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
   /** Performs a request the machine emitted; may answer with an event for the machine. */
   readonly onRequest: (request: AgentRequest) => Promise<RuntimeEvent | undefined> | undefined;
   /** Called on every change of state value, with the event that caused it. */

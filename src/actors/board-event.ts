@@ -1,6 +1,13 @@
 import type { Path } from '../blackboard/index.js';
 // Types only: agents see the model layer's request and result shapes, never its implementation.
-import type { ModelRequest, ModelResult, ToolDefinition, ToolRun, ValidatedToolCall } from '../llm/index.js';
+import type {
+  ModelRequest,
+  ModelResult,
+  ToolDefinition,
+  ToolRun,
+  Usage,
+  ValidatedToolCall,
+} from '../llm/index.js';
 import type { Budget } from './define-agent.js';
 
 /**
@@ -74,7 +81,7 @@ export interface ActivationTools {
    */
   sleep(ms: number): Promise<void>;
   /** Charges model usage to this activation's agent and run; the scheduler's budgets read it. */
-  charge(usage: Usage): void;
+  charge(usage: Partial<Usage>): void;
   /** Calls a model through the runtime's model client (usage is charged for you). */
   model<TOutput = string>(request: ActivationModelRequest<TOutput>): Promise<ModelResult<TOutput>>;
   /**
@@ -126,20 +133,7 @@ export interface ChildRunResult {
   /** The child's final board, as JSON. */
   readonly board: unknown;
   readonly activations: number;
-  readonly usage: {
-    readonly tokens: number;
-    readonly inputTokens: number;
-    readonly outputTokens: number;
-    readonly cost: number;
-  };
-}
-
-/** Tokens and money spent. */
-export interface Usage {
-  readonly tokens?: number;
-  readonly inputTokens?: number;
-  readonly outputTokens?: number;
-  readonly cost?: number;
+  readonly usage: Usage;
 }
 
 /** Identifies one activation of one agent. */

@@ -1,6 +1,6 @@
 export type { ActionArgs, AgentAction, AgentRequest } from './actions.js';
 export { agentActions, isAgentRequest } from './actions.js';
-export type { AgentHostOptions, StepHost, StepOutcome, TimerClock } from './agent-host.js';
+export type { AgentHostOptions, StepHost, StepOutcome } from './agent-host.js';
 export { AgentHost, taggedTarget } from './agent-host.js';
 export type {
   ActivationInfo,
@@ -14,7 +14,6 @@ export type {
   CommittedEvent,
   RejectedEvent,
   RuntimeEvent,
-  Usage,
 } from './board-event.js';
 export { containedMachine, handled } from './contained-machine.js';
 export type {

@@ -20,7 +20,14 @@ import { type AnySchema, applyRevived, revive, validateAll, validatePatch } from
 import { SerialQueue } from './serial-queue.js';
 import type { Store } from './store.js';
 import { MemoryStore } from './stores/memory-store.js';
-import { type TransactOptions, type TransactResult, transact } from './transact.js';
+import {
+  type CommitOptions,
+  type PreparedCommit,
+  prepareCommit,
+  type TransactOptions,
+  type TransactResult,
+  transact,
+} from './transact.js';
 import type { BoardSnapshot, Commit, CommitResult } from './types.js';
 import { deepFreeze, findUnserializable } from './values.js';
 import { waitOut } from './wait-out.js';
@@ -35,7 +42,8 @@ export interface BlackboardOptions<TSchema extends AnySchema> {
   readonly store?: Store;
   /** Names the run in the store (default `'default'`). */
   readonly runId?: string;
-  readonly clock?: Clock;
+  /** Timestamps of commits (only `now()` is read; `systemClock` by default). */
+  readonly clock?: Pick<Clock, 'now'>;
   /** Save a snapshot to the store every N commits (default 100), which bounds the replay of `at()`. */
   readonly snapshotEvery?: number;
   /** Called when a subscriber's handler throws (default: `console.error`). Delivery goes on. */
@@ -74,7 +82,7 @@ export class Blackboard<TState> {
   /** The bounds every commit and message is checked against. */
   readonly limits: BoardLimits;
   private readonly store: Store;
-  private readonly clock: Clock;
+  private readonly clock: Pick<Clock, 'now'>;
   private readonly snapshotEvery: number;
   private readonly queue = new SerialQueue();
   private readonly feed: Feed;
@@ -86,7 +94,7 @@ export class Blackboard<TState> {
     runId: string;
     schema: AnySchema;
     store: Store;
-    clock: Clock;
+    clock: Pick<Clock, 'now'>;
     snapshotEvery: number;
     onSubscriberError: (error: unknown, event: LogEvent | undefined) => void;
     snapshot: BoardSnapshot<TState>;
@@ -197,6 +205,26 @@ export class Blackboard<TState> {
     options: TransactOptions,
   ): Promise<TransactResult<TResult>> {
     return transact(this, recipe, options);
+  }
+
+  /**
+   * The optimistic half of {@link Blackboard.transact} on its own, for work that looks at the board, takes
+   * a while (a model call), and commits afterwards: runs a pure recipe on the snapshot that was seen and
+   * returns a commit based on that snapshot's version (nothing is committed). If the board moved under
+   * anything the recipe read or writes, `board.commit` returns a conflict instead of overwriting.
+   *
+   * @example
+   * const seen = board.snapshot();
+   * const answer = await askModel(seen.state.goal); // slow work on what was seen
+   * const { commit } = board.prepareCommit(seen, (d) => { d.goal = answer; }, { author: 'rewriter' });
+   * if (commit) await board.commit(commit); // a conflict if `goal` changed meanwhile
+   */
+  prepareCommit<TResult>(
+    seen: BoardSnapshot<TState>,
+    recipe: (draft: Draft<TState>) => TResult,
+    options: CommitOptions,
+  ): PreparedCommit<TResult> {
+    return prepareCommit(seen, recipe, options);
   }
 
   /**

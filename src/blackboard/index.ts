@@ -1,7 +1,7 @@
 export type { BlackboardOptions, BoardOf, PublishResult } from './blackboard.js';
 export { Blackboard, createBlackboard } from './blackboard.js';
 export type { Clock } from './clock.js';
-export { systemClock } from './clock.js';
+export { sleepOn, systemClock } from './clock.js';
 export type {
   BlackboardErrorCode,
   CommitRejection,

@@ -44,7 +44,7 @@ export interface TransactOptions extends CommitOptions {
   readonly maxAttempts?: number;
 }
 
-/** What {@link prepareCommit} makes of a recipe. */
+/** What `board.prepareCommit` makes of a recipe: the recipe's value and the commit it amounts to. */
 export interface PreparedCommit<TResult> {
   /** What the recipe returned. */
   readonly value: TResult;

@@ -1,5 +1,5 @@
-import type { Usage } from '../actors/index.js';
 import type { LogEvent } from '../blackboard/index.js';
+import type { Usage } from '../llm/index.js';
 import { PendingApprovalSchema } from '../protocol/index.js';
 import { createRuntime, type RunHandle, type Runtime, type RuntimeConfig } from '../runtime/index.js';
 import { addUsage, emptySpent, TOPICS } from '../scheduler/index.js';
@@ -78,7 +78,7 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
       if (e.type !== 'message') return;
       const p = e.payload as Record<string, unknown>;
       if (e.topic === TOPICS.activation && p.phase === 'started') activations += 1;
-      else if (e.topic === TOPICS.usage) addUsage(spent, (p.usage ?? {}) as Usage);
+      else if (e.topic === TOPICS.usage) addUsage(spent, (p.usage ?? {}) as Partial<Usage>);
       else if (e.topic === TOPICS.approval && p.phase === 'requested' && e.author === 'scheduler') {
         // Printed once, as it is made, with how to answer it (a resumed run's log repeats nothing).
         if (announced.has(String(p.requestId))) return;

@@ -7,11 +7,11 @@ import {
   type ApprovalDecision,
   type BoardEvent,
   type RuntimeEvent,
-  type Usage,
 } from '../actors/index.js';
 import { type BoardSnapshot, type Patch, type Path, prepareCommit } from '../blackboard/index.js';
 import { argsHashOf, issueApproval } from '../llm/approval.js';
 import { ApprovalArgsError, canonicalArgs } from '../llm/canonical-args.js';
+import type { Usage } from '../llm/index.js';
 import {
   type ApprovalRefusalCode,
   type ModelClient,
@@ -32,7 +32,7 @@ export interface StepPort {
   }): Promise<{ ok: true; version: number } | { ok: false; code: string; message: string }>;
   /** Publishes a message; throws when it is refused. */
   publish(topic: string, payload: unknown): Promise<void>;
-  charge(usage: Usage): void;
+  charge(usage: Partial<Usage>): void;
   delegate(to: string, task: unknown): Promise<void>;
   requestApproval(request: { action: string; args: unknown; summary?: string }): Promise<ApprovalDecision>;
   /**
@@ -256,7 +256,7 @@ function stepTools(options: ExecuteStepOptions, spanCtx: ReturnType<typeof trace
             ...(result.ok ? { 'hearsay.cache_hit': result.cached } : {}),
             'gen_ai.usage.input_tokens': result.usage.inputTokens,
             'gen_ai.usage.output_tokens': result.usage.outputTokens,
-            'hearsay.cost': result.cost,
+            'hearsay.cost': result.usage.cost,
           },
         },
         spanCtx,
@@ -267,8 +267,8 @@ function stepTools(options: ExecuteStepOptions, spanCtx: ReturnType<typeof trace
       }
       chat.end(end);
       const { inputTokens, outputTokens } = result.usage;
-      if (inputTokens + outputTokens > 0 || result.cost > 0)
-        port.charge({ inputTokens, outputTokens, cost: result.cost });
+      if (inputTokens + outputTokens > 0 || result.usage.cost > 0)
+        port.charge({ inputTokens, outputTokens, cost: result.usage.cost });
       return result;
     },
   };

@@ -149,7 +149,7 @@ export function judge<TInput = unknown, TOutput = unknown>(
       });
       const usage = {
         tokens: result.usage.inputTokens + result.usage.outputTokens,
-        cost: result.cost,
+        cost: result.usage.cost,
       };
       if (!result.ok)
         return { pass: false, score: 0, reason: `the judge failed: ${result.error.message}`, usage };

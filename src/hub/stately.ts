@@ -7,7 +7,7 @@ import type { HubSource } from './source.js';
 /** The `_version` field receivers of `@statelyai/inspect` messages require (any string). */
 const VERSION = 'hearsay/1';
 
-type StatelyMessage = Record<string, unknown> & {
+export type StatelyMessage = Record<string, unknown> & {
   type: '@xstate.actor' | '@xstate.event' | '@xstate.snapshot';
 };
 

@@ -7,7 +7,6 @@ export type {
   BudgetGate,
   ModelClient,
   ModelClientConfig,
-  ModelClock,
   ModelError,
   ModelEvent,
   ModelRequest,
@@ -26,13 +25,14 @@ export { exampleOf, simulatedTransport } from './simulated.js';
 export type {
   ChatMessage,
   Price,
-  TokenUsage,
+  Tally,
   ToolCall,
   ToolDefinition,
   Transport,
   TransportFailure,
   TransportRequest,
   TransportResponse,
+  Usage,
 } from './types.js';
 export { TransportError } from './types.js';
 export type { Provenance, Untrusted } from './untrusted.js';

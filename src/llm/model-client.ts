@@ -1,13 +1,14 @@
 import { z } from 'zod';
+import { type Clock, systemClock } from '../blackboard/clock.js';
 import { type CachedAnswer, MemoryModelCache, type ModelCache, stableHash } from './cache.js';
 import type {
   ChatMessage,
   Price,
-  TokenUsage,
   ToolCall,
   ToolDefinition,
   Transport,
   TransportFailure,
+  Usage,
 } from './types.js';
 import { TransportError } from './types.js';
 
@@ -15,12 +16,6 @@ import { TransportError } from './types.js';
 export interface TierConfig {
   readonly models: readonly string[];
   readonly cheaper?: string;
-}
-
-/** Time for retries and latency (inject a virtual one in tests). */
-export interface ModelClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** Something that happened during a call that a log or a trace should show. */
@@ -65,7 +60,8 @@ export interface ModelClientConfig {
   readonly timeoutMs?: number;
   /** Deterministic calls' answers (a 1,000-entry memory LRU by default; `false` turns caching off). */
   readonly cache?: ModelCache | false;
-  readonly clock?: ModelClock;
+  /** Time for retries and latency (`systemClock` by default; a `VirtualClock` in tests). */
+  readonly clock?: Pick<Clock, 'now' | 'sleep'>;
   /** Jitter source (Math.random by default). */
   readonly random?: () => number;
 }
@@ -120,8 +116,8 @@ export interface ModelSuccess<TOutput> {
   readonly text: string;
   readonly toolCalls: readonly ValidatedToolCall[];
   readonly model: string;
-  readonly usage: TokenUsage;
-  readonly cost: number;
+  /** Tokens and their cost (priced with the client's price table). */
+  readonly usage: Usage;
   readonly latencyMs: number;
   readonly cached: boolean;
   /** Requests sent (retries, repairs and fallbacks included). */
@@ -157,9 +153,8 @@ export type ModelResult<TOutput> =
   | {
       readonly ok: false;
       readonly error: ModelError;
-      readonly usage: TokenUsage;
-      /** What the tokens spent cost (priced at the last model tried). */
-      readonly cost: number;
+      /** Tokens spent on the failed attempts, priced at the last model tried. */
+      readonly usage: Usage;
       /** The last model a request went to, if any did. */
       readonly model?: string;
       readonly latencyMs?: number;
@@ -171,24 +166,6 @@ export interface ModelClient {
   /** The cost of usage on a model, from the price table. */
   costOf(model: string, usage: { inputTokens: number; outputTokens: number }): number;
 }
-
-const realClock: ModelClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        clearTimeout(t);
-        reject(signal?.reason);
-      };
-      // A backoff that ends lets go of the call's signal: retries must not pile listeners up on it.
-      const t = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
 
 /** Tokens in a text, counted when a server reports none: about four characters a token. */
 export const countTokens = (text: string): number => Math.ceil(text.length / 4);
@@ -212,10 +189,10 @@ export const estimateTokens = (request: {
  * @example
  * const llm = createModelClient({ transport: openAITransport({ apiKey }), tiers: { small: { models: ['gpt-4o-mini'] } } });
  * const r = await llm.complete({ tier: 'small', messages: [{ role: 'user', content: 'Classify: …' }], schema: Verdict });
- * if (r.ok) console.log(r.value, r.cost);
+ * if (r.ok) console.log(r.value, r.usage.cost);
  */
 export function createModelClient(config: ModelClientConfig): ModelClient {
-  const clock = config.clock ?? realClock;
+  const clock = config.clock ?? systemClock;
   const random = config.random ?? Math.random;
   const cache = config.cache === false ? undefined : (config.cache ?? new MemoryModelCache());
   const attemptsPerModel = config.retry?.attempts ?? 3;
@@ -229,15 +206,14 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
 
   async function complete<TOutput>(req: ModelRequest<TOutput>): Promise<ModelResult<TOutput>> {
     const emit = (e: ModelEvent) => req.onEvent?.(e);
-    const zero: TokenUsage = { inputTokens: 0, outputTokens: 0, estimated: false };
+    const zero: Usage = { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, estimated: false };
     const calledAt = clock.now();
     /** The last model a request went to: failures are priced and attributed to it. */
     let lastModel: string | undefined;
     const fail = (error: ModelError, usage = zero) => ({
       ok: false as const,
       error,
-      usage,
-      cost: lastModel ? costOf(lastModel, usage) : 0,
+      usage: lastModel ? usageOf(lastModel) : usage,
       ...(lastModel ? { model: lastModel } : {}),
       latencyMs: clock.now() - calledAt,
     });
@@ -306,7 +282,6 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
             text: hit.text,
             model: hit.model,
             usage: zero,
-            cost: 0,
             latencyMs: clock.now() - started,
             cached: true,
             requests: 0,
@@ -323,7 +298,8 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
     for (const [m, model] of chain.entries()) {
       let repairs = 0;
       for (let attempt = 1; attempt <= attemptsPerModel; ) {
-        if (signal.aborted) return fail({ code: 'aborted', message: 'The call was aborted.' }, usageOf());
+        if (signal.aborted)
+          return fail({ code: 'aborted', message: 'The call was aborted.' }, usageOf(lastModel));
         requests += 1;
         lastModel = model;
         let res: Awaited<ReturnType<Transport['send']>>;
@@ -344,9 +320,9 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
         } catch (error) {
           if (!(error instanceof TransportError)) throw error;
           const f = error.failure;
-          if (f.kind === 'aborted') return fail({ code: 'aborted', message: f.message }, usageOf());
+          if (f.kind === 'aborted') return fail({ code: 'aborted', message: f.message }, usageOf(lastModel));
           if (f.kind === 'client')
-            return fail({ code: 'client_error', message: f.message, status: f.status }, usageOf());
+            return fail({ code: 'client_error', message: f.message, status: f.status }, usageOf(lastModel));
           failures.push({ model, failure: f });
           if (attempt < attemptsPerModel) {
             const backoff = Math.min(maxDelay, baseDelay * 2 ** (attempt - 1));
@@ -358,7 +334,7 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
             try {
               await clock.sleep(waitMs, signal);
             } catch {
-              return fail({ code: 'aborted', message: 'The call was aborted.' }, usageOf());
+              return fail({ code: 'aborted', message: 'The call was aborted.' }, usageOf(lastModel));
             }
             attempt += 1;
             continue;
@@ -379,13 +355,11 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
         if (checked.ok) {
           if (key)
             await cache!.set(key, { text: res.text, toolCalls: res.toolCalls, model } satisfies CachedAnswer);
-          const usage = usageOf();
           return {
             ...checked,
             text: res.text,
             model,
-            usage,
-            cost: costOf(model, usage),
+            usage: usageOf(model),
             latencyMs: clock.now() - started,
             cached: false,
             requests,
@@ -393,7 +367,6 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
         }
         emit({ type: 'invalid_output', model, attempt: repairs + 1, issues: checked.message });
         if (repairs >= (req.repairAttempts ?? 2)) {
-          const usage = usageOf();
           return {
             ok: false,
             error: {
@@ -402,8 +375,7 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
               raw: res.text,
               issues: checked.issues,
             },
-            usage,
-            cost: costOf(model, usage),
+            usage: usageOf(model),
             model,
             latencyMs: clock.now() - calledAt,
           };
@@ -435,11 +407,18 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
         message: `Every model failed: ${failures.map((f) => `${f.model}: ${f.failure.message}`).join('; ')}`,
         failures,
       },
-      usageOf(),
+      usageOf(lastModel),
     );
 
-    function usageOf(): TokenUsage {
-      return { inputTokens: input, outputTokens: output, estimated: estimatedUsage };
+    /** What the call has spent so far, priced at `model` (the last one tried). */
+    function usageOf(model: string | undefined): Usage {
+      const counted = { inputTokens: input, outputTokens: output };
+      return {
+        tokens: input + output,
+        ...counted,
+        cost: model === undefined ? 0 : costOf(model, counted),
+        estimated: estimatedUsage,
+      };
     }
   }
 

@@ -24,13 +24,23 @@ export interface ToolDefinition<TArgs = unknown, TResult = unknown> {
   readonly run?: (args: TArgs, context: { signal: AbortSignal }) => Promise<TResult> | TResult;
 }
 
-/** Token usage of one call. */
-export interface TokenUsage {
+/**
+ * Tokens and money spent: by one model call, one agent, one run. The one tally type of the library (a
+ * `Budget` is a limit, not a tally). A charge an agent reports (`tools.charge`) may give only some fields.
+ */
+export interface Usage {
+  /** Input plus output tokens. */
+  readonly tokens: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
-  /** True when the server reported no usage and the numbers were counted locally (about 4 characters a token). */
-  readonly estimated: boolean;
+  /** Money, priced with the client's price table (0 for a model without a price). */
+  readonly cost: number;
+  /** True when a server reported no usage and tokens were counted locally (about 4 characters a token). */
+  readonly estimated?: boolean;
 }
+
+/** A tally being added to (internal): a `Usage` whose fields can be updated in place. */
+export type Tally = { -readonly [K in 'tokens' | 'inputTokens' | 'outputTokens' | 'cost']: number };
 
 /** Prices in money units per million tokens. */
 export interface Price {

@@ -16,6 +16,7 @@ import {
 } from '@opentelemetry/api';
 import type { CommitEvent, LogEvent } from '../blackboard/index.js';
 import { formatPath } from '../blackboard/index.js';
+import type { Tally, Usage } from '../llm/index.js';
 import { type RunObserver, TOPICS } from '../scheduler/index.js';
 import { Instruments } from './instruments.js';
 import { formatTraceparent, parseTraceparent } from './trace-context.js';
@@ -32,19 +33,11 @@ export interface ObservabilityOptions {
   readonly summaryLength?: number;
 }
 
-/** Tokens and cost. */
-export interface Spend {
-  tokens: number;
-  inputTokens: number;
-  outputTokens: number;
-  cost: number;
-}
-
 /** What a run spent on models: in all, per agent, per model. */
 export interface CostBreakdown {
-  readonly total: Spend & { calls: number };
-  readonly byAgent: Record<string, Spend & { calls: number }>;
-  readonly byModel: Record<string, Spend & { calls: number }>;
+  readonly total: Usage & { readonly calls: number };
+  readonly byAgent: Record<string, Usage & { readonly calls: number }>;
+  readonly byModel: Record<string, Usage & { readonly calls: number }>;
 }
 
 const instrumentsByMeter = new WeakMap<Meter, Instruments>();
@@ -68,7 +61,10 @@ export function resolveObservability(
   return { tracer, instruments, options };
 }
 
-const emptySpend = () => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, calls: 0 });
+/** One line of the ledger, added to in place. */
+type Account = Tally & { calls: number };
+
+const emptySpend = (): Account => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, calls: 0 });
 
 interface Open {
   readonly span: Span;
@@ -99,7 +95,11 @@ export class RunTracer implements RunObserver {
   private readonly contexts = new Map<string, Context>();
   private readonly summaries = new Map<string, { input: string; output: string }>();
   // Keyed by agent ids and model names, which the user chooses: no prototype for a name to reach.
-  private readonly ledger: CostBreakdown = {
+  private readonly ledger: {
+    total: Account;
+    byAgent: Record<string, Account>;
+    byModel: Record<string, Account>;
+  } = {
     total: emptySpend(),
     byAgent: Object.create(null),
     byModel: Object.create(null),
@@ -454,7 +454,7 @@ export class RunTracer implements RunObserver {
   }
 
   /** The ledger entries a charge goes to: the total, the agent's, the model's (created when first charged). */
-  private accounts(agentId: string, model: string): (Spend & { calls: number })[] {
+  private accounts(agentId: string, model: string): Account[] {
     const { ledger } = this;
     ledger.byAgent[agentId] ??= emptySpend();
     ledger.byModel[model] ??= emptySpend();

@@ -8,6 +8,7 @@ import {
   type Blackboard,
   type BoardLimits,
   type BoardOf,
+  type Clock,
   type CommitEvent,
   checkRunId,
   commitWaitingOut,
@@ -16,10 +17,11 @@ import {
   type LogEvent,
   MemoryStore,
   type Store,
+  systemClock,
 } from '../blackboard/index.js';
 import { Hub, type HubAddress, type HubOptions, type HubSource } from '../hub/index.js';
 import { inspectorHandler } from '../inspector/index.js';
-import { type ModelClient, stableHash } from '../llm/index.js';
+import { type ModelClient, stableHash, type Usage } from '../llm/index.js';
 import {
   type CostBreakdown,
   type ObservabilityOptions,
@@ -30,18 +32,18 @@ import { childRunId, childRunTeam } from '../protocol/index.js';
 import {
   approvalsFrom,
   type ChildStarter,
+  type DeclinedApproval,
   declinedOf,
   emptySpent,
   type PendingApproval,
   pendingOf,
   permutation,
   type ResumeState,
+  type RunFailure,
   type RunLimits,
   type RunOutcome,
   RunScheduler,
   type RunSchedulerOptions,
-  type RuntimeClock,
-  realClock,
   resumeStateFrom,
   runOfRequest,
   type SchedulerResult,
@@ -88,7 +90,7 @@ export interface RuntimeConfig<TSchema extends AnySchema> {
   /** Where runs' logs live (a new MemoryStore by default). */
   readonly store?: Store;
   /** The runtime's clock (real time by default; a VirtualClock in deterministic mode). */
-  readonly clock?: RuntimeClock;
+  readonly clock?: Clock;
   /**
    * Deterministic mode: ties between equal candidates are broken by a permutation drawn from `seed`,
    * and a virtual clock (created if `clock` is not one) is advanced whenever everything else waits,
@@ -207,13 +209,14 @@ export interface RunResult<TBoard> {
   readonly board: TBoard;
   readonly version: number;
   readonly activations: number;
-  readonly failures: SchedulerResult['failures'];
+  readonly failures: readonly RunFailure[];
   /**
    * Irreversible steps that did not happen because their approval was rejected or timed out: which
    * request, which action, who said no (or that nobody answered in time), and why. Empty when none.
    */
-  readonly declined: SchedulerResult['declined'];
-  readonly usage: SchedulerResult['usage'];
+  readonly declined: readonly DeclinedApproval[];
+  /** Tokens and money spent, in all and per agent (model calls, `tools.charge`, child runs). */
+  readonly usage: Usage & { readonly byAgent: Readonly<Record<string, Usage>> };
   /** The run's trace (all its activations' and model calls' spans are in it). */
   readonly traceId: string;
   /** What the run's model calls spent: in all, per agent and per model. */
@@ -392,7 +395,7 @@ export function createRuntime<TSchema extends AnySchema>(
   const retention = config.retention ?? (durable ? 'keep-all' : DEFAULT_MEMORY_RETENTION);
   checkRetention(retention);
   const deterministic = config.deterministic;
-  const clock: RuntimeClock = config.clock ?? (deterministic ? new VirtualClock() : realClock);
+  const clock: Clock = config.clock ?? (deterministic ? new VirtualClock() : systemClock);
   // Child teams share this runtime's store, clock, models and observability unless they bring their own;
   // a child never drives a virtual clock (the top runtime does).
   const children = new Map<string, Runtime<unknown>>();

@@ -3,6 +3,7 @@ export type {
   DeleteRunResult,
   Listening,
   ListenOptions,
+  ParentLink,
   RunHandle,
   RunOptions,
   RunResult,

@@ -126,14 +126,14 @@ async function charged<TOutput>(
           ...(result.latencyMs === undefined ? {} : { latencyMs: result.latencyMs }),
         }),
     usage: result.usage,
-    cost: result.cost,
+    cost: result.usage.cost,
   });
   // Refused before it was sent: the scheduler opens the breaker (or ends the run), nothing retries it.
   if (!result.ok && result.error.code === 'budget_refused')
     ctx.refusedForBudget?.(result.error.estimatedTokens);
   const { inputTokens, outputTokens } = result.usage;
-  if (inputTokens + outputTokens > 0 || result.cost > 0)
-    ctx.charge({ inputTokens, outputTokens, cost: result.cost });
+  if (inputTokens + outputTokens > 0 || result.usage.cost > 0)
+    ctx.charge({ inputTokens, outputTokens, cost: result.usage.cost });
   return result;
 }
 

@@ -15,11 +15,11 @@ import {
   type StepHost,
   type StepOutcome,
   taggedTarget,
-  type Usage,
 } from '../actors/index.js';
 import type { Patch, Path } from '../blackboard/index.js';
 import { type HubCommitResult, HubRefusal, type RemoteChannel } from '../hub/index.js';
 import { consumeApproval } from '../llm/approval.js';
+import type { Usage } from '../llm/index.js';
 import { type ClientMessageOf, PROTOCOL_VERSION } from '../protocol/index.js';
 import type { StepMessage, StepResult } from '../workers/types.js';
 
@@ -223,7 +223,7 @@ export class RemoteAgents implements StepSender {
         await r.host.request({ type: 'hearsay.delegate', to: req.to, task: req.task });
         return 'requested';
       case 'charge':
-        r.event.tools.charge(req.usage as Usage);
+        r.event.tools.charge(req.usage as Partial<Usage>);
         return 'charged';
       case 'approval': {
         const approval = await r.event.tools.requestApproval({

@@ -1,4 +1,5 @@
 import type { ApprovalDecision, ApprovalRequest } from '../actors/index.js';
+import type { Clock } from '../blackboard/clock.js';
 import { type ApprovalRefusal, argsHashOf, issueApproval } from '../llm/approval.js';
 import { ApprovalArgsError, canonicalArgs } from '../llm/canonical-args.js';
 import {
@@ -8,7 +9,6 @@ import {
   pendingOf,
   type RecordedApproval,
 } from './approvals.js';
-import type { RuntimeClock } from './clock.js';
 import { TOPICS } from './events.js';
 
 /** An operator's decision, before the desk binds it to its request. */
@@ -19,7 +19,7 @@ export type OperatorDecision =
 /** What the desk needs from its run. */
 export interface ApprovalDeskContext {
   readonly runId: string;
-  readonly clock: RuntimeClock;
+  readonly clock: Clock;
   readonly timeoutMs: number | undefined;
   readonly onTimeout: 'reject' | 'escalate';
   /** Appends a record on the run's log. */

@@ -1,10 +1,11 @@
-import type { Budget, Usage } from '../actors/index.js';
+import type { Budget } from '../actors/index.js';
+import type { Usage } from '../llm/index.js';
 import type { Spent } from './types.js';
 
 export const emptySpent = (): Spent => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
 
 /** Adds a charge to a tally (tokens default to input + output when not given). */
-export function addUsage(spent: Spent, usage: Usage): void {
+export function addUsage(spent: Spent, usage: Partial<Usage>): void {
   spent.inputTokens += usage.inputTokens ?? 0;
   spent.outputTokens += usage.outputTokens ?? 0;
   spent.tokens += usage.tokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);

@@ -1,41 +1,4 @@
-import type { Clock } from '../blackboard/index.js';
-
-/** The run's time: timestamps, timers for delayed transitions and simulated latency. */
-export interface RuntimeClock extends Clock {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-  /** Resolves after `ms` (on this clock); rejects with the signal's reason when it aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-function sleepOn(
-  clock: Pick<RuntimeClock, 'setTimeout' | 'clearTimeout'>,
-  ms: number,
-  signal?: AbortSignal,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clock.clearTimeout(id);
-      reject(signal?.reason);
-    };
-    const id = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Real time. */
-export const realClock: RuntimeClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as NodeJS.Timeout),
-  sleep(ms, signal) {
-    return sleepOn(this, ms, signal);
-  },
-};
+import { type Clock, sleepOn } from '../blackboard/clock.js';
 
 /**
  * Simulated time for deterministic runs: timers fire only when the clock is advanced, in time order
@@ -45,7 +8,7 @@ export const realClock: RuntimeClock = {
  * const clock = new VirtualClock();
  * const runtime = createRuntime({ ..., clock, deterministic: { seed: 7 } });
  */
-export class VirtualClock implements RuntimeClock {
+export class VirtualClock implements Clock {
   private time: number;
   private nextId = 1;
   private readonly timers = new Map<number, { at: number; fn: () => void }>();

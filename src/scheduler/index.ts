@@ -13,8 +13,7 @@ export {
   runOfRequest,
 } from './approvals.js';
 export { addUsage, emptySpent, tighterBudget } from './budget.js';
-export type { RuntimeClock } from './clock.js';
-export { realClock, VirtualClock } from './clock.js';
+export { VirtualClock } from './clock.js';
 export type {
   ActivationRecord,
   AgendaItem,
@@ -38,6 +37,7 @@ export type {
   ChildStarter,
   ModelCallContext,
   ModelCaller,
+  RunFailure,
   RunLimits,
   RunObserver,
   RunOutcome,

@@ -14,8 +14,8 @@ import {
   type SharedWrite,
   type StepHost,
   type StepOutcome,
-  type Usage,
 } from '../actors/index.js';
+import type { Clock } from '../blackboard/clock.js';
 import {
   type Blackboard,
   type BoardSnapshot,
@@ -28,11 +28,11 @@ import {
   waitOut,
 } from '../blackboard/index.js';
 import { consumeApproval } from '../llm/approval.js';
+import type { Usage } from '../llm/index.js';
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
 import { describeDeclined, type PendingApproval } from './approvals.js';
 import { addUsage, budgetLeft, budgetRefusal, emptySpent, exhausted, plus, tighterBudget } from './budget.js';
-import type { RuntimeClock } from './clock.js';
 import type {
   ActivationRecord,
   AgendaItem,
@@ -68,7 +68,7 @@ const ACTIVATION_ENDED = new Error('the activation ended');
  * chained on a sleep it did not wait for does not run after its activation, nor rejects with nobody to
  * handle it.
  */
-function activationSleep(clock: RuntimeClock, ms: number, signal: AbortSignal): Promise<void> {
+function activationSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     clock.sleep(ms, signal).then(resolve, (error: unknown) => {
       if (signal.reason !== ACTIVATION_ENDED) reject(error);
@@ -1157,7 +1157,11 @@ export class RunScheduler<TBoard> {
     );
   }
 
-  private charge(st: AgentState<TBoard>, usage: Usage, source: 'model' | 'agent' | 'child' = 'agent'): void {
+  private charge(
+    st: AgentState<TBoard>,
+    usage: Partial<Usage>,
+    source: 'model' | 'agent' | 'child' = 'agent',
+  ): void {
     this.record(TOPICS.usage, { agentId: st.def.id, usage, source });
     addUsage(st.spent, usage);
     addUsage(this.spent, usage);

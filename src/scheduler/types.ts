@@ -8,12 +8,11 @@ import type {
   ChildRunResult,
   SharedWrite,
   StepHost,
-  Usage,
 } from '../actors/index.js';
+import type { Clock } from '../blackboard/clock.js';
 import type { Blackboard, BoardSnapshot, Path } from '../blackboard/index.js';
-import type { ModelResult } from '../llm/index.js';
+import type { ModelResult, Tally, Usage } from '../llm/index.js';
 import type { DeclinedApproval } from './approvals.js';
-import type { RuntimeClock } from './clock.js';
 import type { Enabler } from './events.js';
 import type { ResumeState } from './resume.js';
 
@@ -53,12 +52,15 @@ export interface RunLimits {
   readonly approvalPolicy?: 'always' | 'tainted';
 }
 
-/** Spent tokens and money. */
-export interface Spent {
-  tokens: number;
-  inputTokens: number;
-  outputTokens: number;
-  cost: number;
+/** Tokens and money spent so far, updated in place (a mutable {@link Usage}). */
+export type Spent = Tally;
+
+/** An activation that failed for good (its retries and fallback spent). */
+export interface RunFailure {
+  readonly agentId: string;
+  /** The work item, for a pooled agent's instance. */
+  readonly key?: string;
+  readonly error: string;
 }
 
 /** What the scheduler hands back when the run ends. */
@@ -66,13 +68,13 @@ export interface SchedulerResult {
   readonly outcome: RunOutcome;
   readonly reason: string;
   readonly activations: number;
-  readonly failures: readonly { readonly agentId: string; readonly key?: string; readonly error: string }[];
+  readonly failures: readonly RunFailure[];
   /**
    * Irreversible steps that did not happen: their approval was rejected or timed out (which request,
    * which action, who said no or that nobody answered). The reason says so too.
    */
   readonly declined: readonly DeclinedApproval[];
-  readonly usage: Spent & { readonly byAgent: Record<string, Spent> };
+  readonly usage: Usage & { readonly byAgent: Record<string, Usage> };
 }
 
 /** What a run scheduler is given. */
@@ -81,7 +83,7 @@ export interface RunSchedulerOptions<TBoard> {
   readonly agents: readonly AgentDefinition<TBoard>[];
   readonly goal?: (board: TBoard) => boolean;
   readonly limits: RunLimits;
-  readonly clock: RuntimeClock;
+  readonly clock: Clock;
   /** Tie-break order of the agents (registration order, or a seeded permutation of it). */
   readonly order: readonly number[];
   /** Paths several agents may write, found once at registration; recorded as a warning at the start. */
@@ -216,7 +218,7 @@ export interface ModelCallContext {
   readonly note?: (payload: Record<string, unknown>) => void;
   /** Switch to the tier's cheaper model once this share of a budget is spent. */
   readonly degradeAt: number;
-  readonly charge: (usage: Usage) => void;
+  readonly charge: (usage: Partial<Usage>) => void;
   /**
    * Tells the scheduler the call was refused for budget before it was sent (it needed about `needed`
    * tokens): the agent's breaker opens, or the run ends `budget_exceeded`, and the activation is not retried.

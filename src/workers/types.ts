@@ -1,5 +1,5 @@
-import type { Usage } from '../actors/index.js';
 import { BlackboardError, type Fence, type LogEvent } from '../blackboard/index.js';
+import type { Usage } from '../llm/index.js';
 import type { ServerMessageOf } from '../protocol/index.js';
 
 /**
@@ -17,7 +17,7 @@ export interface StepResult {
   /** The state values the step went through: `[from, to, eventType]` each. */
   readonly transitions?: readonly (readonly [string, string, string])[] | undefined;
   /** What the step was charged (model calls, `tools.charge`), in order: the run's budgets see it. */
-  readonly usage?: readonly Usage[];
+  readonly usage?: readonly Partial<Usage>[];
   /** Delegations the machine asked for; the run's scheduler admits them. */
   readonly delegations?: readonly { readonly to: string; readonly task: unknown }[];
 }

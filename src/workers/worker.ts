@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { type Tracer, trace } from '@opentelemetry/api';
-import { type AgentDefinition, forbiddenCommit, type Usage } from '../actors/index.js';
+import { type AgentDefinition, forbiddenCommit } from '../actors/index.js';
 import {
   type AnySchema,
   type Blackboard,
@@ -13,7 +13,7 @@ import {
   waitOut,
 } from '../blackboard/index.js';
 import { describe, executeStep } from '../client/execute-step.js';
-import type { ModelClient } from '../llm/index.js';
+import type { ModelClient, Usage } from '../llm/index.js';
 import { stepCommitKey } from '../scheduler/index.js';
 import {
   type ActivationQueue,
@@ -334,7 +334,7 @@ export class ActivationWorker {
   private async run(claim: Claim, entry: Running, claimedAfter: number | undefined): Promise<void> {
     const { controller } = entry;
     const def = this.agents.get(claim.agentId);
-    const usage: Usage[] = [];
+    const usage: Partial<Usage>[] = [];
     const delegations: { to: string; task: unknown }[] = [];
     let result: StepResult | { status: 'aborted' };
     if (!def) {

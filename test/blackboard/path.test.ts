@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { coverPaths, formatPath, type Path, PathIndex, pathsOverlap } from '../../src/index.js';
+import { coverPaths, PathIndex, pathsOverlap } from '../../src/blackboard/index.js';
+import { formatPath, type Path } from '../../src/index.js';
 
 describe('the path conflict rule', () => {
   const table: Array<[string, Path, Path, boolean]> = [

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createBlackboard, keyed, MemoryStore, prepareCommit } from '../../src/index.js';
+import { prepareCommit } from '../../src/blackboard/index.js';
+import { createBlackboard, keyed, MemoryStore } from '../../src/index.js';
 
 const Schema = z.object({
   a: z.number(),

@@ -169,9 +169,9 @@ describe('ModelClient against an OpenAI-compatible server', () => {
     const reported = await llm.complete({ tier: 'small', messages: user('hi') });
     expect(reported).toMatchObject({
       ok: true,
-      usage: { inputTokens: 1000, outputTokens: 500, estimated: false },
+      usage: { tokens: 1500, inputTokens: 1000, outputTokens: 500, estimated: false },
     });
-    expect(reported.ok && reported.cost).toBeCloseTo((1000 * 150 + 500 * 600) / 1e6);
+    expect(reported.ok && reported.usage.cost).toBeCloseTo((1000 * 150 + 500 * 600) / 1e6);
     const counted = await llm.complete({ tier: 'small', messages: user('12345678') });
     expect(counted).toMatchObject({ ok: true, usage: { inputTokens: 2, outputTokens: 10, estimated: true } });
   });
@@ -198,8 +198,7 @@ describe('ModelClient against an OpenAI-compatible server', () => {
     expect(second).toMatchObject({
       ok: true,
       cached: true,
-      cost: 0,
-      usage: { inputTokens: 0, outputTokens: 0 },
+      usage: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 },
       value: { reason: 'same' },
     });
     expect(first.ok && !first.cached).toBe(true);

@@ -6,17 +6,14 @@ import {
   defineAgent,
   keyed,
   type LogEvent,
-  runToolCalls,
-  stableHash,
   stepMachine,
   TOPICS,
   type ToolDefinition,
-  type ToolRun,
-  type ValidatedToolCall,
 } from 'hearsay';
 import { connect, hostAgents } from 'hearsay/client';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { runToolCalls, stableHash, type ToolRun, type ValidatedToolCall } from '../../src/llm/index.js';
 
 // Attacks on "an irreversible action runs with exactly the arguments it was approved for": the caller's
 // objects changing between the approval check and the run (TOCTOU), and arguments built to blow the stack.

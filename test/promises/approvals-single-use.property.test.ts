@@ -5,13 +5,12 @@ import {
   defineAgent,
   keyed,
   type LogEvent,
-  stableHash,
   stepMachine,
   TOPICS,
-  type ToolRun,
 } from 'hearsay';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { stableHash, type ToolRun } from '../../src/llm/index.js';
 import { transferTool } from '../support/transfer-tool.js';
 
 // The invariant of single-use approvals, for random scripts of requests, answers and attempts to run

@@ -11,18 +11,15 @@ import {
   keyed,
   type LogEvent,
   type RunHandle,
-  runToolCalls,
   type Store,
-  stableHash,
   stepMachine,
   TOPICS,
-  type ToolRun,
-  type ValidatedToolCall,
 } from 'hearsay';
 import { connect, hostAgents } from 'hearsay/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
+import { runToolCalls, stableHash, type ToolRun, type ValidatedToolCall } from '../../src/llm/index.js';
 import { transferTool } from '../support/transfer-tool.js';
 
 // Attacks on "an irreversible action runs only while holding an approval requested for that run, that

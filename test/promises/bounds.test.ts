@@ -10,15 +10,16 @@ import {
   createRuntime,
   DEFAULT_BOARD_LIMITS,
   defineAgent,
-  type InvalidCommit,
   Keyed,
   keyed,
   MemoryStore,
   stepMachine,
 } from 'hearsay';
-import { connect, DEFAULT_MAX_FRAME_DEPTH, HubError, jsonNestingOver } from 'hearsay/client';
+import { connect, DEFAULT_MAX_FRAME_DEPTH, HubError } from 'hearsay/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { InvalidCommit } from '../../src/blackboard/index.js';
+import { jsonNestingOver } from '../../src/protocol/index.js';
 import { RawClient } from '../support/hub.js';
 
 /** A value nested `levels` deep, objects and arrays alternating (or only one kind). */

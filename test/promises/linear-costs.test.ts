@@ -7,7 +7,6 @@ import {
   type BoardEvent,
   createRuntime,
   defineAgent,
-  findSharedWrites,
   itemMachine,
   keyed,
   type LogEvent,
@@ -18,6 +17,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import { z } from 'zod';
+import { findSharedWrites } from '../../src/actors/index.js';
 
 describe('agents sharing a path', () => {
   const Board = z.object({ counter: z.number() });

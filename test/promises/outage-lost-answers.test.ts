@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import {
   type CommitDraft,
   createBlackboard,
-  type Fence,
   type LogEvent,
   MemoryStore,
   type MessageDraft,
@@ -13,6 +12,7 @@ import {
 } from 'hearsay';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { Fence } from '../../src/blackboard/index.js';
 import { pooledTeam } from '../fixtures/pooled-team.js';
 
 // Issue 22, item 2: writes tried again through an outage stay exactly-once. A store whose calls fail the

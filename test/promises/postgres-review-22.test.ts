@@ -11,13 +11,13 @@ import {
   defineAgent,
   MemoryStore,
   type MessageDraft,
-  type StepMessage,
   type Store,
   stepMachine,
 } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { StepMessage } from '../../src/workers/index.js';
 import { useCluster } from '../support/cluster-suite.js';
 import { postgresAvailable } from '../support/postgres.js';
 

@@ -8,20 +8,12 @@
  * - A dispatcher waiting for its steps reads them all in one statement per poll, not one each per poll.
  * - `findCommit` is one statement.
  */
-import {
-  createRuntime,
-  defineAgent,
-  itemMachine,
-  keyed,
-  type Path,
-  type StepMessage,
-  statusPool,
-  stepMachine,
-} from 'hearsay';
+import { createRuntime, defineAgent, itemMachine, keyed, type Path, statusPool, stepMachine } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { StepMessage } from '../../src/workers/index.js';
 import { useCluster } from '../support/cluster-suite.js';
 import { postgresAvailable } from '../support/postgres.js';
 

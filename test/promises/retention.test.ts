@@ -11,9 +11,9 @@ import {
   type RuntimeConfig,
   type Store,
   stepMachine,
-  VirtualClock,
 } from 'hearsay';
 import { connect } from 'hearsay/client';
+import { VirtualClock } from 'hearsay/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 

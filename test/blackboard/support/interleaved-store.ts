@@ -1,17 +1,19 @@
 import type fc from 'fast-check';
 import type {
+  EndedRun,
+  OpenedRun,
+  StoreCommitResult,
+  StoredSnapshot,
+} from '../../../src/blackboard/index.js';
+import type {
   CommitDraft,
   CommitEvent,
   Conflict,
-  EndedRun,
   LogEvent,
   MessageDraft,
   MessageEvent,
-  OpenedRun,
   Path,
   Store,
-  StoreCommitResult,
-  StoredSnapshot,
 } from '../../../src/index.js';
 
 /** One call of `Store.commit`, as seen from outside the store. */

@@ -1,16 +1,15 @@
 import fc from 'fast-check';
 import { z } from 'zod';
+import { coverPaths, prepareCommit } from '../../../src/blackboard/index.js';
 import {
   type Blackboard,
   type BoardSnapshot,
   type Commit,
   type CommitEvent,
   type CommitResult,
-  coverPaths,
   createBlackboard,
   keyed,
   type Path,
-  prepareCommit,
   type Store,
 } from '../../../src/index.js';
 import { InterleavedStore } from './interleaved-store.js';

@@ -1,0 +1,168 @@
+/**
+ * The package's public surface, as users import it from the build:
+ * - every entry's export list is snapshotted (test/package/__snapshots__/exports.txt), so adding, removing or
+ *   renaming a public name is a visible decision in review (`npx vitest run test/package -u` records it);
+ * - every value the declarations promise is there at run time, and nothing else is;
+ * - every type a public name's signature mentions (a parameter, a return type, a field, a base) is itself
+ *   exported from some entry: a user can name what the library hands them (`CostBreakdown`, `ApprovalResult`…).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, string | { types: string; import: string }>;
+};
+
+const entries = Object.entries(pkg.exports)
+  .filter(([sub]) => sub !== './package.json')
+  .map(([sub, target]) => {
+    const t = target as { types: string; import: string };
+    return { spec: sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`, types: t.types, js: t.import };
+  });
+
+const program = ts.createProgram(
+  entries.map((e) => join(root, e.types)),
+  { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true },
+);
+const checker = program.getTypeChecker();
+const dist = join(root, 'dist/src');
+
+const resolved = (s: ts.Symbol): ts.Symbol =>
+  s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+
+/** Each entry's exported symbols, by name. */
+const exported = new Map(
+  entries.map((e) => {
+    const file = program.getSourceFile(join(root, e.types));
+    if (!file) throw new Error(`${e.types} is not built: run npm run build`);
+    return [e.spec, checker.getExportsOfModule(checker.getSymbolAtLocation(file)!)] as const;
+  }),
+);
+
+/** A value export, unless some hop of its re-export chain is `export type` (then users get only its type). */
+function isValue(s: ts.Symbol): boolean {
+  let at = s;
+  while (at.flags & ts.SymbolFlags.Alias) {
+    if (at.declarations?.some((d) => ts.isTypeOnlyImportOrExportDeclaration(d))) return false;
+    at = checker.getImmediateAliasedSymbol(at) ?? checker.getAliasedSymbol(at);
+  }
+  return (at.flags & ts.SymbolFlags.Value) !== 0;
+}
+
+/**
+ * Types computed inside other types that a user never writes: the recursion step of `PathOf` and a node
+ * of `Keyed`'s trie. Each is here for a reason; a type a user receives never is.
+ */
+const HELPERS = new Set(['Next', 'Mid']);
+
+describe('the public surface of every entry', () => {
+  it('matches the recorded export lists (a change to them is a decision: record it with -u)', async () => {
+    const lines: string[] = [];
+    for (const [spec, symbols] of exported) {
+      const names = symbols.map((s) => s.name).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      lines.push(`${spec}`);
+      lines.push(`  values: ${names.filter((n) => isValue(symbols.find((s) => s.name === n)!)).join(', ')}`);
+      lines.push(`  types:  ${names.filter((n) => !isValue(symbols.find((s) => s.name === n)!)).join(', ')}`);
+    }
+    await expect(`${lines.join('\n')}\n`).toMatchFileSnapshot('./__snapshots__/exports.txt');
+  });
+
+  it('exports at run time exactly the values its declarations promise', async () => {
+    for (const e of entries) {
+      const mod = (await import(pathToFileURL(join(root, e.js)).href)) as Record<string, unknown>;
+      const declared = exported
+        .get(e.spec)!
+        .filter(isValue)
+        .map((s) => s.name)
+        .sort();
+      expect(Object.keys(mod).sort(), e.spec).toEqual(declared);
+      for (const name of declared) expect(mod[name], `${e.spec}: ${name}`).toBeDefined();
+    }
+  });
+
+  it('keeps the root small and internals out of it', () => {
+    const symbols = exported.get(pkg.name)!;
+    const root = symbols.map((s) => s.name);
+    // About 30 values (what a team is written with) and the types their signatures need.
+    expect(symbols.filter(isValue).length).toBeLessThanOrEqual(35);
+    expect(root.length).toBeLessThanOrEqual(140);
+    for (const internal of [
+      'RunScheduler',
+      'ModelCaller',
+      'AgentHost',
+      'PathIndex',
+      'prepareCommit',
+      'stableHash',
+      'isActivationQueue',
+      'realClock',
+      'RuntimeClock',
+      'ModelClock',
+      'TimerClock',
+      'Spent',
+      'TokenUsage',
+      'check',
+      'exact',
+      'judge',
+      'valueAt',
+    ])
+      expect(root, internal).not.toContain(internal);
+  });
+
+  it('names every type that a public signature mentions', () => {
+    const public_ = new Set<ts.Symbol>();
+    for (const symbols of exported.values()) for (const s of symbols) public_.add(resolved(s));
+    const missing = new Map<string, string>();
+    const seen = new Set<ts.Symbol>();
+    const ours = (d: ts.Declaration) => d.getSourceFile().fileName.startsWith(dist);
+
+    const visit = (node: ts.Node, from: string): void => {
+      // What a class keeps to itself is not part of its surface.
+      if (
+        (ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node) || ts.isGetAccessor(node)) &&
+        (ts.getCombinedModifierFlags(node) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0
+      )
+        return;
+      if (ts.isPrivateIdentifier(node)) return;
+      // Nor does a member marked `@internal` (the parts of a class talk to each other through them).
+      if (ts.getJSDocTags(node).some((t) => t.tagName.text === 'internal')) return;
+      const name = ts.isTypeReferenceNode(node)
+        ? node.typeName
+        : ts.isExpressionWithTypeArguments(node)
+          ? node.expression
+          : undefined;
+      if (name) {
+        const at = checker.getSymbolAtLocation(name);
+        if (at) reach(resolved(at), from);
+      }
+      ts.forEachChild(node, (child) => visit(child, from));
+    };
+    const reach = (symbol: ts.Symbol, from: string): void => {
+      const decls = symbol.declarations ?? [];
+      if (!decls.some(ours) || decls.every((d) => ts.isTypeParameterDeclaration(d))) return;
+      if (HELPERS.has(symbol.name)) return;
+      if (!public_.has(symbol)) {
+        if (!missing.has(symbol.name)) missing.set(symbol.name, from);
+        return;
+      }
+      if (seen.has(symbol)) return;
+      seen.add(symbol);
+      for (const d of decls) if (ours(d)) visit(d, symbol.name);
+    };
+    for (const [spec, symbols] of exported)
+      for (const s of symbols) {
+        const r = resolved(s);
+        if (seen.has(r)) continue;
+        seen.add(r);
+        for (const d of r.declarations ?? []) visit(d, `${spec}: ${s.name}`);
+      }
+    expect(
+      [...missing].map(([name, from]) => `${name} (mentioned by ${from})`),
+      'types a public signature mentions but no entry exports',
+    ).toEqual([]);
+  });
+});
