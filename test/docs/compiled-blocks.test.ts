@@ -1,7 +1,8 @@
 /**
  * Every TypeScript block of the README and the docs compiles, as a user's project would compile it, against
  * the BUILT package (`npm run build` first): the blocks are written as modules into a temporary project whose
- * `node_modules/hearsay` is a link to this repository (its `exports` point at dist/), and one program
+ * `node_modules/hearsay` is a copy of the package's manifest and built declarations (its `exports` point at
+ * dist/), beside what a user installs with it (see USER_INSTALLS), and one program
  * type-checks them all with the TypeScript compiler API. A diagnostic names the page and the line.
  *
  * Conventions, written as an HTML comment on the line before a block's fence (blank lines allowed between):
@@ -11,6 +12,8 @@
  * Every other block must be a complete module: its own imports, and every name it uses declared.
  */
 import {
+  copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -137,17 +140,46 @@ const USER_TSCONFIG = {
   include: ['*.ts'],
 };
 
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
+
+/**
+ * The packages a user's project has: the package's dependencies and peers (what `npm install hearsay pg`
+ * brings, `zod` and `xstate` among them), `@types/node`, and the type packages the package's declarations
+ * need but its dependencies do not ship: `@types/ws` (the hub's declarations name `ws`'s `WebSocket`) and
+ * `@types/pg` (`hearsay/postgres`). Without those two, `skipLibCheck: false` fails in the package's own
+ * .d.ts files, which is why the README's install section names them.
+ */
+const USER_INSTALLS = [
+  ...Object.keys(manifest.dependencies ?? {}),
+  ...Object.keys(manifest.peerDependencies ?? {}),
+  '@types/node',
+  '@types/ws',
+  '@types/pg',
+];
+
 /** Writes the modules into a fresh project under the OS's temporary folder and type-checks them together. */
 function typeCheck(modules: readonly BlockModule[]): { dir: string; problems: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'hearsay-doc-blocks-'));
   const nm = join(dir, 'node_modules');
   mkdirSync(nm);
-  // The package itself, resolved through its `exports` (dist/), as an installed copy would be.
-  symlinkSync(root, join(nm, 'hearsay'), 'dir');
-  // What a user's project has installed beside it: its dependencies, peers and @types/node.
-  for (const name of readdirSync(join(root, 'node_modules'))) {
-    if (name.startsWith('.') || name === 'hearsay') continue;
-    symlinkSync(join(root, 'node_modules', name), join(nm, name), 'dir');
+  // The package as an installed copy: its package.json (whose `exports` point at dist/) and its built
+  // declarations, so what they import resolves from the user's node_modules, not from this repository's.
+  const installed = join(nm, 'hearsay');
+  mkdirSync(installed);
+  copyFileSync(join(root, 'package.json'), join(installed, 'package.json'));
+  cpSync(join(root, 'dist/src'), join(installed, 'dist/src'), {
+    recursive: true,
+    filter: (from) => !from.endsWith('.js') && !from.endsWith('.map'),
+  });
+  // What a user's project has installed beside it (linked from this repository's node_modules).
+  for (const name of USER_INSTALLS) {
+    const target = join(root, 'node_modules', name);
+    expect(existsSync(target), `${name} is installed in this repository`).toBe(true);
+    mkdirSync(dirname(join(nm, name)), { recursive: true });
+    symlinkSync(target, join(nm, name), 'dir');
   }
   writeFileSync(
     join(dir, 'package.json'),
