@@ -152,6 +152,7 @@ const NOT_OURS = new Set([
   'structuredClone',
   'fetch',
   'console',
+  'createServer',
   // xstate, zod and OpenTelemetry, imported from there in the blocks
   'setup',
   'fromPromise',
