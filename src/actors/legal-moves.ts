@@ -27,7 +27,18 @@ export function legalMoves(snapshot: AnyMachineSnapshot, moves: MoveSchemas): To
     }));
 }
 
-/** The event for a validated tool call, if the machine can take it now with that payload. */
+/**
+ * The event for a validated tool call, if the machine can take it now with that payload: the way back from
+ * the model's choice among {@link legalMoves} to an event to send. `undefined` when a guard refuses it.
+ *
+ * @example
+ * import { legalMoves, toMove } from 'hearsay';
+ *
+ * const tools = legalMoves(actor.getSnapshot(), { approve: z.object({}) });
+ * const r = await input.tools.model({ messages, tools });
+ * const move = r.ok && r.toolCalls[0] ? toMove(actor.getSnapshot(), r.toolCalls[0]) : undefined;
+ * if (move) actor.send(move); // e.g. { type: 'approve' }
+ */
 export function toMove(
   snapshot: AnyMachineSnapshot,
   call: ValidatedToolCall,

@@ -37,7 +37,17 @@ export function sleepOn(
   });
 }
 
-/** The wall clock: `Date.now()` and Node's timers. */
+/**
+ * The wall clock: `Date.now()` and Node's timers. The default `clock` of every part that takes one; pass it
+ * yourself where you take a {@link Clock} too, so a test can hand yours a `VirtualClock` instead.
+ *
+ * @example
+ * import { systemClock } from 'hearsay';
+ *
+ * const started = systemClock.now();
+ * await systemClock.sleep(100); // rejects with the reason if a signal passed as second argument aborts
+ * console.log(`${systemClock.now() - started} ms`);
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),

@@ -105,6 +105,15 @@ export type BlackboardErrorCode =
 /**
  * Thrown for misuse and bugs only (an initial state that fails the schema, a version that does not
  * exist, a closed board). Expected outcomes such as conflicts come back as results instead.
+ *
+ * @example
+ * import { BlackboardError, createBlackboard } from 'hearsay';
+ *
+ * try {
+ *   await createBlackboard({ schema: z.object({ count: z.number() }), initial: { count: 'zero' } });
+ * } catch (e) {
+ *   if (e instanceof BlackboardError && e.code === 'invalid_initial_state') console.error(e.message);
+ * }
  */
 export class BlackboardError extends Error {
   override readonly name = 'BlackboardError';

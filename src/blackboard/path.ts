@@ -28,7 +28,16 @@ export function pathKey(path: Path): string {
   return JSON.stringify(path);
 }
 
-/** A readable form for messages: `tasks.t1.status`, `items[2]`, `<root>`. */
+/**
+ * A board path in a readable form, for messages and logs: `tasks.t1.status`, `items[2]`, `<root>`.
+ *
+ * @example
+ * import { formatPath } from 'hearsay';
+ *
+ * formatPath(['tasks', 't1', 'status']); // 'tasks.t1.status'
+ * formatPath(['items', 2]); // 'items[2]'
+ * formatPath(['notes', 'a b']); // 'notes["a b"]'
+ */
 export function formatPath(path: Path): string {
   if (path.length === 0) return '<root>';
   let out = '';

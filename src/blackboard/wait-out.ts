@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Blackboard } from './blackboard.js';
 import type { Commit, CommitResult } from './types.js';
 
 /** How {@link waitOut} tells an outage and when it stops waiting. */
@@ -64,8 +63,8 @@ export async function waitOut<T>(op: (attempt: number) => Promise<T>, options: W
  * @example
  * const r = await commitWaitingOut(board, { ...commit, idempotencyKey: `${activationId}:1` }, signal);
  */
-export function commitWaitingOut<TState>(
-  board: Blackboard<TState>,
+export function commitWaitingOut(
+  board: { commit(commit: Commit): Promise<CommitResult>; isOutage(error: unknown): boolean },
   commit: Commit,
   signal?: AbortSignal,
 ): Promise<CommitResult> {

@@ -11,7 +11,7 @@ import {
   runSuite,
   writeCase,
 } from '../evals/index.js';
-import { TOPICS } from '../scheduler/index.js';
+import { TOPICS } from '../protocol/topics.js';
 import { CliError, importModule } from './load.js';
 import { boardAt } from './replay.js';
 

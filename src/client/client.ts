@@ -22,6 +22,10 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: never) => void): void;
 }
+/**
+ * A WebSocket class the client can construct, for {@link ClientOptions.WebSocket}: the browser's, `ws`'s,
+ * or any implementation of {@link WebSocketLike}.
+ */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** Options of {@link connect}. */
@@ -122,7 +126,22 @@ interface Pending {
   reject(error: Error): void;
 }
 
-/** The hub refused a request (an `error` reply). */
+/**
+ * What the client rejects with when the hub refuses: a connection ({@link ConnectErrorCode}) or a request
+ * (an `error` reply, its {@link ProtocolErrorCode}: `forbidden`, `unknown_run`, `rate_limited`…). `code`
+ * says which; `message` says what to do.
+ *
+ * @example
+ * import { connect, HubError } from 'hearsay/client';
+ *
+ * const client = await connect('ws://127.0.0.1:7400/hearsay', { token: 'operator-token' });
+ * try {
+ *   await client.agenda('run-1', 'veto', 'writer');
+ * } catch (e) {
+ *   if (e instanceof HubError && e.code === 'forbidden') console.error('this token is not an operator');
+ *   else throw e;
+ * }
+ */
 export class HubError extends Error {
   constructor(
     readonly code: string,
@@ -139,7 +158,9 @@ export class HubError extends Error {
  * reconnects and resumes each run from the last sequence number it received: no gap, no duplicate.
  *
  * @example
- * const client = await connect('ws://127.0.0.1:7400/hearsay', { token });
+ * import { connect, type HearsayClient } from 'hearsay/client';
+ *
+ * const client: HearsayClient = await connect('ws://127.0.0.1:7400/hearsay', { token });
  * for await (const m of client.follow('*')) if (m.type === 'commit') console.log(m.runId, m.version, m.author);
  */
 export class HearsayClient {
@@ -616,7 +637,15 @@ class StreamState implements RunStream {
 
 /**
  * Connects to a hub and waits for its welcome. Rejects with a {@link HubError} when the hub refuses the
- * connection (no token, a wrong one, a forbidden origin).
+ * connection (no token, a wrong one, a forbidden origin). In Node it uses `ws` unless `options.WebSocket`
+ * names another implementation; in a browser, the global `WebSocket`.
+ *
+ * @example
+ * import { connect } from 'hearsay/client';
+ *
+ * const client = await connect('ws://127.0.0.1:7400/hearsay', { token: 'inspector-token' });
+ * for (const run of await client.runs()) console.log(run.runId, run.status, run.cost);
+ * client.close();
  */
 export async function connect(url: string, options: ClientOptions = {}): Promise<HearsayClient> {
   const impl =

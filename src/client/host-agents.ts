@@ -4,8 +4,8 @@ import { type AnySchema, type BoardOf, type BoardSnapshot, type Patch, revive } 
 import { applyRevived } from '../blackboard/schema.js';
 import type { ApprovalRefusalCode, ModelClient } from '../llm/index.js';
 import { type ClientMessageOf, PROTOCOL_VERSION, type ServerMessageOf } from '../protocol/index.js';
+import { describe, executeStep } from '../workers/execute-step.js';
 import type { HearsayClient } from './client.js';
-import { describe, executeStep } from './execute-step.js';
 
 /** Options of {@link hostAgents}. */
 export interface HostAgentsOptions<TSchema extends AnySchema> {

@@ -9,7 +9,7 @@ import {
   type Transport,
   TransportError,
 } from '../llm/index.js';
-import { TOPICS } from '../scheduler/index.js';
+import { TOPICS } from '../protocol/topics.js';
 import type { EvalCase, RecordedCall } from './suite.js';
 
 /**
@@ -17,6 +17,14 @@ import type { EvalCase, RecordedCall } from './suite.js';
  * the same messages (their digest, as the log recorded it). A request no recording matches fails with a
  * clear error (the prompt changed since the run was recorded) instead of reaching any network. Tiers
  * `small` and `large` are served; tokens are the recorded ones, cost is zero (nothing is spent).
+ * `runSuite` uses it for a case that carries `recorded` answers; call it yourself to re-run one offline.
+ *
+ * @example
+ * import { createRuntime } from 'hearsay';
+ * import { loadCases, replayModels } from 'hearsay/evals';
+ *
+ * const [incident] = await loadCases<{ goal: string }>('evals/cases');
+ * const replayed = await createRuntime({ ...team, models: replayModels(incident!.recorded ?? []) }).run(incident!.input);
  */
 export function replayModels(recorded: readonly RecordedCall[]): ModelClient {
   const used = new Set<number>();
@@ -45,7 +53,18 @@ export function replayModels(recorded: readonly RecordedCall[]): ModelClient {
   });
 }
 
-/** The recorded model calls of a run's log (successful calls that carry their answer). */
+/**
+ * The recorded model calls of a run's log (successful calls that carry their answer), ready for
+ * {@link replayModels}: what each agent asked (a digest), which model answered, what, and what it cost.
+ *
+ * @example
+ * import { FileStore } from 'hearsay';
+ * import { recordedCalls } from 'hearsay/evals';
+ *
+ * const store = new FileStore({ dir: '.hearsay' });
+ * const calls = recordedCalls(await store.read('incident-7', 1));
+ * console.log(calls.map((c) => `${c.agentId}: ${c.model}, $${c.cost}`));
+ */
 export function recordedCalls(events: readonly LogEvent[]): RecordedCall[] {
   const out: RecordedCall[] = [];
   for (const e of events) {
@@ -71,7 +90,16 @@ export function recordedCalls(events: readonly LogEvent[]): RecordedCall[] {
 
 /**
  * Turns a run's log into an eval case that replays it offline: the run's input (its `input` commit), what
- * it ended with (outcome, and the final board when given), and every model answer it received.
+ * it ended with (outcome, and the final board when given), and every model answer it received. What
+ * `hearsay eval --from-log` does, for a log you read yourself.
+ *
+ * @example
+ * import { FileStore } from 'hearsay';
+ * import { caseFromLog, writeCase } from 'hearsay/evals';
+ *
+ * const store = new FileStore({ dir: '.hearsay' });
+ * const incident = caseFromLog(await store.read('incident-7', 1), { id: 'incident-7' });
+ * await writeCase('evals/cases', incident); // evals/cases/incident-7.json
  */
 export function caseFromLog(
   events: readonly LogEvent[],
@@ -117,7 +145,19 @@ const CaseFileSchema = z.object({
   recorded: z.array(RecordedCallSchema).optional(),
 });
 
-/** Writes a case as `<dir>/<id>.json`. Returns the file's path. */
+/**
+ * Writes a case as `<dir>/<id>.json` (the folder must exist), for {@link loadCases} to read back. Returns
+ * the file's path.
+ *
+ * @example
+ * import { writeCase } from 'hearsay/evals';
+ *
+ * const file = await writeCase('evals/cases', {
+ *   id: 'haiku',
+ *   input: { goal: 'a haiku about the sea' },
+ *   expected: { outcome: 'completed' },
+ * });
+ */
 export async function writeCase(dir: string, c: EvalCase): Promise<string> {
   const file = join(dir, `${c.id.replace(/[^\w.-]+/g, '_')}.json`);
   await writeFile(file, `${JSON.stringify(c, null, 2)}\n`);
@@ -127,6 +167,19 @@ export async function writeCase(dir: string, c: EvalCase): Promise<string> {
 /**
  * Reads every `*.json` case file of a folder (sorted by name). A file that is not a valid case is an
  * error naming the file and the problem; a missing folder is no cases.
+ *
+ * @example
+ * import { check, defineSuite, loadCases } from 'hearsay/evals';
+ *
+ * export default defineSuite<{ goal: string }, RunResult<Board>>({
+ *   name: 'team',
+ *   cases: await loadCases<{ goal: string }>('evals/cases'),
+ *   run: async (input, { models }) => {
+ *     const runtime = createRuntime(models ? { ...team, models } : team); // recorded cases bring their models
+ *     return { output: await runtime.run(input) };
+ *   },
+ *   scorers: [check('completed', ({ output }) => output.outcome === 'completed')],
+ * });
  */
 export async function loadCases<TInput = unknown>(dir: string): Promise<EvalCase<TInput>[]> {
   let names: string[];

@@ -4,7 +4,15 @@ import type { EvalReport } from './run-suite.js';
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 const money = (x: number) => `$${x.toFixed(x > 0 && x < 0.01 ? 5 : 4)}`;
 
-/** The report as a terminal table: one row per case, then the overall row. */
+/**
+ * The report as a terminal table: one row per case (pass rate, runs, tokens, cost, latency, failed
+ * scorers and errors), then the overall row.
+ *
+ * @example
+ * import { formatReport, runSuite } from 'hearsay/evals';
+ *
+ * console.log(formatReport(await runSuite(suite)));
+ */
 export function formatReport(report: EvalReport): string {
   const rows: string[][] = [['case', 'pass', 'runs', 'tokens', 'cost', 'p50 ms', 'p95 ms', 'failed scorers']];
   for (const c of report.cases) {
@@ -79,6 +87,14 @@ export interface Regression {
  * Compares a report with a baseline report: per case and overall, a pass rate lower by more than the
  * threshold, a cost per run (or, when asked, p95 latency) higher by more than the threshold, or a baseline
  * case that is gone. An empty list means no regression.
+ *
+ * @example
+ * import { readFile } from 'node:fs/promises';
+ * import { compareReports, parseReport, runSuite } from 'hearsay/evals';
+ *
+ * const baseline = parseReport(await readFile('evals/baseline.json', 'utf8'), 'evals/baseline.json');
+ * const regressions = compareReports(await runSuite(suite), baseline, { passRate: 0.1, cost: 0.5 });
+ * for (const r of regressions) console.error(`${r.case}: ${r.metric} ${r.baseline} -> ${r.current}`);
  */
 export function compareReports(
   report: EvalReport,
@@ -134,7 +150,17 @@ const BaselineSchema = z
   })
   .loose();
 
-/** Reads a report written as JSON (a baseline); a file that is not one is an error saying why. */
+/**
+ * Reads a report written as JSON (a baseline for {@link compareReports}); a text that is not one throws a
+ * `TypeError` naming `source` and the problem.
+ *
+ * @example
+ * import { readFile, writeFile } from 'node:fs/promises';
+ * import { parseReport, runSuite } from 'hearsay/evals';
+ *
+ * await writeFile('evals/baseline.json', JSON.stringify(await runSuite(suite)));
+ * const baseline = parseReport(await readFile('evals/baseline.json', 'utf8'), 'evals/baseline.json');
+ */
 export function parseReport(text: string, source = 'the baseline'): EvalReport {
   let raw: unknown;
   try {

@@ -26,6 +26,7 @@ export interface Latency {
   readonly p95: number;
 }
 
+/** One case's part of an {@link EvalReport}: its pass rate over its runs, cost, latency, each scorer's pass rate, and every run. */
 export interface CaseReport {
   readonly id: string;
   readonly runs: number;
@@ -90,6 +91,14 @@ const round = (x: number) => Math.round(x * 100) / 100;
  * Runs every case of a suite `repeat` times, at most `concurrency` at once, scores each output with every
  * scorer, and reports pass rate, tokens, cost and latency (p50/p95) per case and overall. A case whose run
  * throws or times out fails with that reason; the suite goes on.
+ *
+ * @example
+ * import { formatReport, runSuite } from 'hearsay/evals';
+ * import suite from './evals/team.eval.js';
+ *
+ * const report = await runSuite(suite, { repeat: 3, onProgress: (done, total) => console.log(`${done}/${total}`) });
+ * console.log(formatReport(report));
+ * if (report.overall.passRate < 0.9) process.exitCode = 1;
  */
 export async function runSuite<TInput, TOutput>(
   suite: EvalSuite<TInput, TOutput>,

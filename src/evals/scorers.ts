@@ -26,7 +26,18 @@ export function parseJsonPath(path: string): Segment[] {
   return out;
 }
 
-/** The value at a JSON path of `value` (as JSON), or undefined. */
+/**
+ * The value at a JSON path of `value` (read as JSON: Keyed collections are objects), or undefined: how
+ * `exact` and `matchesSchema` read an output, for your own checks.
+ *
+ * @example
+ * import { check, valueAt } from 'hearsay/evals';
+ *
+ * valueAt({ board: { tasks: { t1: { status: 'done' } } } }, '$.board.tasks.t1.status'); // 'done'
+ * const allDone = check('all done', ({ output }) =>
+ *   Object.values(valueAt(output, '$.board.tasks') as Record<string, { status: string }>).every((t) => t.status === 'done'),
+ * );
+ */
 export function valueAt(value: unknown, path: string): unknown {
   let node: unknown = value === undefined ? undefined : JSON.parse(JSON.stringify(value));
   for (const seg of parseJsonPath(path)) {
@@ -46,7 +57,15 @@ const verdict = (pass: boolean, reason?: string): Score => ({
 
 /**
  * Passes when the output's value at `path` equals `expected` (deep, as JSON), or, without `expected`, the
- * case's `expected` value at the same path.
+ * case's `expected` value at the same path. Throws at once on a path that is not a JSON path.
+ *
+ * @example
+ * import { exact } from 'hearsay/evals';
+ *
+ * const scorers = [
+ *   exact('$.outcome', 'completed'), // a fixed value
+ *   exact('$.board.verdict'), // each case's expected.board.verdict
+ * ];
  */
 export function exact(path: string, expected?: unknown): Scorer {
   parseJsonPath(path);
@@ -62,7 +81,16 @@ export function exact(path: string, expected?: unknown): Scorer {
   };
 }
 
-/** Passes when the output (or its value at `path`) validates against a zod schema. */
+/**
+ * Passes when the output (or its value at `path`) validates against a zod schema; a failure's reason
+ * names the first issue.
+ *
+ * @example
+ * import { matchesSchema } from 'hearsay/evals';
+ * import { z } from 'zod';
+ *
+ * const scorer = matchesSchema(z.object({ title: z.string(), tags: z.array(z.string()).min(1) }), '$.board.summary');
+ */
 export function matchesSchema(schema: z.ZodType, path?: string): Scorer {
   if (path !== undefined) parseJsonPath(path);
   return {
@@ -126,6 +154,17 @@ export interface JudgeOptions<TOutput> {
  * A model-graded scorer: the judge reads the rubric, the input and the output, and answers a score in
  * 0..1 with its reason (structured output, validated). Its tokens and cost count in the report. A judge
  * that fails to answer fails the case with the reason.
+ *
+ * @example
+ * import { modelsFromEnv } from 'hearsay';
+ * import { judge } from 'hearsay/evals';
+ *
+ * const grounded = judge({
+ *   models: modelsFromEnv().client,
+ *   rubric: 'The report cites only facts present in the input, and answers its question.',
+ *   passAt: 0.8,
+ *   show: (output: RunResult<Board>) => output.board.report,
+ * });
  */
 export function judge<TInput = unknown, TOutput = unknown>(
   options: JudgeOptions<TOutput>,

@@ -27,7 +27,16 @@ export interface Grant {
   readonly runs: ReadonlySet<string> | undefined;
 }
 
-/** The subprotocol the hub speaks; browsers send the token as a second subprotocol `bearer.<token>`. */
+/**
+ * The WebSocket subprotocol the hub speaks; browsers send the token as a second subprotocol
+ * `bearer.<token>`. For talking to a hub without `hearsay/client` (which sends both).
+ *
+ * @example
+ * import { SUBPROTOCOL } from 'hearsay/hub';
+ * import { WebSocket } from 'ws';
+ *
+ * const socket = new WebSocket('ws://127.0.0.1:7400/hearsay', [SUBPROTOCOL, `bearer.${token}`]);
+ */
 export const SUBPROTOCOL = 'hearsay.v1';
 const BEARER_PROTOCOL = 'bearer.';
 

@@ -92,7 +92,19 @@ export interface HubSource {
   describeAgents(): AgentInfo[];
 }
 
-/** A request the source refuses for a reason the client can act on (sent back as a typed error). */
+/**
+ * Thrown by a {@link HubSource} to refuse a request for a reason the client can act on: the hub sends it
+ * back as a typed `error` reply with this `code` and message (any other error is reported as `internal`).
+ *
+ * @example
+ * import { HubRefusal, type HubSource } from 'hearsay/hub';
+ *
+ * // a method of your HubSource, guarding the one it wraps:
+ * async commit(request: Parameters<HubSource['commit']>[0]) {
+ *   if (request.patches.length > 100) throw new HubRefusal('invalid_message', 'At most 100 patches a commit: split it.');
+ *   return this.inner.commit(request);
+ * }
+ */
 export class HubRefusal extends Error {
   constructor(
     readonly code: 'forbidden' | 'unknown_run' | 'unknown_activation' | 'invalid_message',

@@ -7,6 +7,7 @@ import type { HubSource } from './source.js';
 /** The `_version` field receivers of `@statelyai/inspect` messages require (any string). */
 const VERSION = 'hearsay/1';
 
+/** One XState inspection event in the wire format of `@statelyai/inspect`, as {@link StatelyTranslator} writes them. */
 export type StatelyMessage = Record<string, unknown> & {
   type: '@xstate.actor' | '@xstate.event' | '@xstate.snapshot';
 };
@@ -26,7 +27,15 @@ const stateValue = (name: string): unknown => {
  * (`@xstate.actor`, `@xstate.event`, `@xstate.snapshot`), so Stately's tooling can draw our agents'
  * statecharts. The board is the root actor; each agent (each pooled instance) is its child and sends the
  * board a `commit` event for each of its commits. Session ids derive from run, agent and item, so they are
- * stable across restarts. Actor context is not streamed (it stays in the agent's process).
+ * stable across restarts. Actor context is not streamed (it stays in the agent's process). The hub serves
+ * this stream at `<path>/stately`; use the class to translate a log yourself.
+ *
+ * @example
+ * import { StatelyTranslator } from 'hearsay/hub';
+ *
+ * const translator = new StatelyTranslator('run-1', (agentId) => JSON.stringify(machines[agentId]?.config));
+ * for (const event of await store.read('run-1', 1))
+ *   for (const message of translator.translate(event)) inspector.send(JSON.stringify(message));
  */
 export class StatelyTranslator {
   private readonly known = new Set<string>();

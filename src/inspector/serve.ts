@@ -18,7 +18,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The built bundle: beside the compiled module (dist/src/inspector → dist/inspector), or dist/ from source. */
 const BUNDLE_DIRS = [join(here, '../../inspector'), join(here, '../../dist/inspector')];
 
-/** Where the built inspector bundle is, or undefined when it was not built (`npm run build`). */
+/**
+ * The folder of the built inspector bundle (`inspector.js`, `inspector.css`), or undefined when it was
+ * not built (`npm run build`): for serving the inspector's files from your own server.
+ *
+ * @example
+ * import { inspectorBundleDir } from 'hearsay/hub';
+ *
+ * const dir = inspectorBundleDir();
+ * if (!dir) throw new Error('The inspector bundle is missing: reinstall hearsay.');
+ * app.use('/inspector', express.static(dir));
+ */
 export function inspectorBundleDir(): string | undefined {
   return BUNDLE_DIRS.find((d) => existsSync(join(d, 'inspector.js')));
 }

@@ -13,7 +13,19 @@ export interface ModelCache {
   set(key: string, value: CachedAnswer): Promise<void> | void;
 }
 
-/** A least-recently-used cache in memory. */
+/**
+ * A least-recently-used cache of model answers in memory, holding `capacity` answers (1000 by default). A
+ * model client uses one unless its `cache` is another {@link ModelCache} or `false`.
+ *
+ * @example
+ * import { createModelClient, MemoryModelCache, openAITransport } from 'hearsay';
+ *
+ * const models = createModelClient({
+ *   transport: openAITransport({ apiKey: process.env.OPENAI_API_KEY! }),
+ *   tiers: { large: { models: ['gpt-4o'] } },
+ *   cache: new MemoryModelCache(10_000),
+ * });
+ */
 export class MemoryModelCache implements ModelCache {
   private readonly entries = new Map<string, CachedAnswer>();
   constructor(private readonly capacity = 1000) {}

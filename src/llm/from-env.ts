@@ -3,7 +3,19 @@ import { openAITransport } from './openai-transport.js';
 import { type SimulatedOptions, simulatedTransport } from './simulated.js';
 import type { Price } from './types.js';
 
-/** Prices per million tokens of a few common models (override with `prices`). */
+/**
+ * Prices in dollars per million input and output tokens of a few common OpenAI models, which
+ * {@link modelsFromEnv} uses to report cost. Spread it into your own `prices` and add the models you use.
+ *
+ * @example
+ * import { createModelClient, KNOWN_PRICES, openAITransport } from 'hearsay';
+ *
+ * const models = createModelClient({
+ *   transport: openAITransport({ apiKey: process.env.OPENAI_API_KEY! }),
+ *   tiers: { small: { models: ['gpt-4o-mini'] }, large: { models: ['gpt-4o'], cheaper: 'gpt-4o-mini' } },
+ *   prices: { ...KNOWN_PRICES, 'my-model': { input: 0.1, output: 0.4 } },
+ * });
+ */
 export const KNOWN_PRICES: Readonly<Record<string, Price>> = {
   'gpt-4o-mini': { input: 0.15, output: 0.6 },
   'gpt-4o': { input: 2.5, output: 10 },
@@ -24,6 +36,13 @@ export interface EnvModels {
  * The model client the environment asks for: with `OPENAI_API_KEY` (and optional `OPENAI_BASE_URL`,
  * `HEARSAY_MODEL_SMALL`, `HEARSAY_MODEL_LARGE`) a real OpenAI-compatible server; otherwise the built-in
  * simulated model, offline and deterministic.
+ *
+ * @example
+ * import { createRuntime, modelsFromEnv } from 'hearsay';
+ *
+ * const models = modelsFromEnv(); // reads process.env
+ * console.log(models.description); // which models answer, or that they are simulated
+ * const runtime = createRuntime({ board, agents, models: models.client });
  */
 export function modelsFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,

@@ -75,6 +75,15 @@ function classify(error: unknown): TransportError {
 /**
  * The transport to an OpenAI-compatible server through the official `openai` SDK (v6, which supports
  * Node 20). The SDK's own retries are off: the ModelClient retries, with backoff, jitter and fallbacks.
+ *
+ * @example
+ * import { createModelClient, openAITransport } from 'hearsay';
+ *
+ * const models = createModelClient({
+ *   // any OpenAI-compatible server: llama.cpp, vLLM, Ollama (`http://localhost:11434/v1`)…
+ *   transport: openAITransport({ apiKey: process.env.OPENAI_API_KEY!, baseURL: 'https://api.openai.com/v1' }),
+ *   tiers: { small: { models: ['gpt-4o-mini'] }, large: { models: ['gpt-4o', 'gpt-4o-mini'] } },
+ * });
  */
 export function openAITransport(options: OpenAITransportOptions): Transport {
   const client = new OpenAI({

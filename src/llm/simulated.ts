@@ -1,7 +1,20 @@
 import type { Transport, TransportRequest, TransportResponse } from './types.js';
 import { TransportError } from './types.js';
 
-/** A value that satisfies a JSON schema (zod's output): the first enum value, empty strings are filled. */
+/**
+ * A value that satisfies a JSON schema (zod's output): the first enum value, empty strings are filled
+ * with `hint` and the property's name. What the simulated model answers; use it to build a fixture that
+ * fits a schema.
+ *
+ * @example
+ * import { exampleOf } from 'hearsay/testing';
+ *
+ * exampleOf({
+ *   type: 'object',
+ *   properties: { verdict: { enum: ['approve', 'reject'] }, note: { type: 'string' } },
+ *   required: ['verdict', 'note'],
+ * }); // { verdict: 'approve', note: 'simulated note' }
+ */
 export function exampleOf(schema: Record<string, unknown> | undefined, hint = 'simulated'): unknown {
   if (!schema) return hint;
   if (Array.isArray(schema.enum)) return schema.enum[0];
@@ -49,6 +62,18 @@ export interface SimulatedOptions {
  * An offline model, for demos and tests without an API key: deterministic answers that honour the
  * requested JSON schema (an example value) and tools (it calls the first tool once, with example
  * arguments), with usage counted locally. Its model names are shown with a `simulated/` prefix.
+ * `respond` answers the requests a test cares about; it returns undefined for the default answer.
+ *
+ * @example
+ * import { createModelClient } from 'hearsay';
+ * import { simulatedTransport } from 'hearsay/testing';
+ *
+ * const models = createModelClient({
+ *   transport: simulatedTransport({
+ *     respond: (req) => (req.messages.some((m) => m.content?.includes('refund')) ? { text: '{"verdict":"reject"}' } : undefined),
+ *   }),
+ *   tiers: { small: { models: ['sim'] }, large: { models: ['sim'] } },
+ * });
  */
 export function simulatedTransport(options: SimulatedOptions = {}): Transport {
   const sleep =

@@ -82,7 +82,21 @@ export type TransportFailure =
   | { readonly kind: 'connection'; readonly message: string }
   | { readonly kind: 'client'; readonly status: number; readonly message: string };
 
-/** Thrown by transports; carries the classification. */
+/**
+ * Thrown by a {@link Transport}'s `send`; its `failure` says what went wrong, which decides whether the
+ * model client retries (rate limits, server errors, timeouts, connection errors) or gives up (other 4xx).
+ * Throw it from a transport of your own.
+ *
+ * @example
+ * import { TransportError, type Transport } from 'hearsay';
+ *
+ * const busy: Transport = {
+ *   name: 'busy',
+ *   send: async () => {
+ *     throw new TransportError({ kind: 'rate_limited', retryAfterMs: 1000, message: 'try again in 1s' });
+ *   },
+ * };
+ */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
   constructor(

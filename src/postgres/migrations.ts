@@ -4,6 +4,18 @@
  *
  * Bodies are `json`, not `jsonb`: an event reads back byte for byte as it was written (key order, strings
  * with any character).
+ *
+ * `PostgresStore.connect` applies the missing ones itself; use the list to apply them with your own
+ * migration tool, recording each version in a `migrations` table of the schema as the store does.
+ *
+ * @example
+ * import { MIGRATIONS } from 'hearsay/postgres';
+ * import pg from 'pg';
+ *
+ * const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+ * await client.connect();
+ * await client.query('CREATE SCHEMA IF NOT EXISTS "hearsay"');
+ * for (const [version, sql] of MIGRATIONS) console.log(version, sql.length); // or: await client.query(sql)
  */
 export const MIGRATIONS: readonly (readonly [number, string])[] = [
   [

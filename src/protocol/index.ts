@@ -30,3 +30,4 @@ export {
   ServerMessageSchema,
 } from './messages.js';
 export { childRunDepth, childRunId, childRunTeam, parentRunId } from './run-ids.js';
+export { TOPICS } from './topics.js';

@@ -6,6 +6,12 @@ import { DEFAULT_MAX_FRAME_DEPTH, jsonNestingOver } from './frame-depth.js';
  * The one message vocabulary between a Hearsay hub and its clients (inspectors, tools, remote agents).
  * Every message is a zod schema with an inferred type; the hub validates everything it receives and the
  * tests validate everything it sends. Bump `PROTOCOL_VERSION` on any incompatible change.
+ * Every message carries it as `v`; a hub refuses another version (`unsupported_version`).
+ *
+ * @example
+ * import { PROTOCOL_VERSION } from 'hearsay/client';
+ *
+ * socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'ping', id: 1 }));
  */
 export const PROTOCOL_VERSION = 1;
 
@@ -141,6 +147,17 @@ const activationPhase = z.discriminatedUnion('phase', [
   }),
 ]);
 
+/**
+ * Every message a hub sends, as one zod schema discriminated on `type`: log events of the runs a client
+ * follows (`snapshot`, `commit`, `message`, `activation`, `outcome`…), replies to its requests, and work
+ * for the agents it hosts. Validate what you receive from a hub with it (or with `parseServerFrame`).
+ *
+ * @example
+ * import { ServerMessageSchema } from 'hearsay/client';
+ *
+ * const m = ServerMessageSchema.parse(JSON.parse(frame));
+ * if (m.type === 'commit') console.log(m.runId, m.version, m.author);
+ */
 export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     v,
@@ -316,6 +333,17 @@ const runFilter = z.strictObject({
   agents: z.array(id).max(256).optional(),
 });
 
+/**
+ * Every message a client may send a hub, as one zod schema discriminated on `type`: `hello`,
+ * `subscribe`, `commit`, `publish`, `approval`, `agenda`, requests (`runs`, `agents`, `board_at`…) and
+ * the results of hosted agents' activations. The hub validates every frame against it.
+ *
+ * @example
+ * import { ClientMessageSchema, PROTOCOL_VERSION } from 'hearsay/client';
+ *
+ * const subscribe = ClientMessageSchema.parse({ v: PROTOCOL_VERSION, type: 'subscribe', id: 1, runs: '*' });
+ * socket.send(JSON.stringify(subscribe));
+ */
 export const ClientMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({
     v,
@@ -445,13 +473,21 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Any message a hub sends (a union on `type`); narrow it with `m.type` or name one with {@link ServerMessageOf}. */
 export type ServerMessage = z.infer<typeof ServerMessageSchema>;
+/** Any message a client may send a hub (a union on `type`); name one with {@link ClientMessageOf}. */
 export type ClientMessage = z.infer<typeof ClientMessageSchema>;
+/** A run as a hub lists it (`client.runs()`, the welcome): its status, outcome, position in its log, tokens and cost. */
 export type RunInfo = z.infer<typeof RunInfoSchema>;
+/** An agent registered on a runtime as a hub describes it (`client.agents()`): lifecycle, paths, budget, machine. */
 export type AgentInfo = z.infer<typeof AgentInfoSchema>;
+/** An approval request waiting for an operator (`client.pendingApprovals()`): answer it by its `requestId`. */
 export type PendingApprovalInfo = z.infer<typeof PendingApprovalSchema>;
+/** The server message of one `type`, e.g. `ServerMessageOf<'commit'>`. */
 export type ServerMessageOf<T extends ServerMessage['type']> = Extract<ServerMessage, { type: T }>;
+/** The client message of one `type`, e.g. `ClientMessageOf<'subscribe'>`. */
 export type ClientMessageOf<T extends ClientMessage['type']> = Extract<ClientMessage, { type: T }>;
+/** The `code` of a hub's `error` reply: why it refused a frame or a request (`forbidden`, `unknown_run`, `rate_limited`…). */
 export type ProtocolErrorCode = ServerMessageOf<'error'>['code'];
 
 /** Why a frame was refused, as the hub replies it. */
@@ -471,11 +507,29 @@ export interface FrameBounds {
 /**
  * Parses one text frame from a client: the message, or a typed error naming the problem. A frame nested
  * deeper than `bounds.maxDepth` is refused (`limit_exceeded`) before it is parsed.
+ *
+ * @example
+ * import { parseClientFrame } from 'hearsay/client';
+ *
+ * const parsed = parseClientFrame(text, { maxDepth: 100 });
+ * if (!parsed.ok) socket.send(JSON.stringify({ v: 1, type: 'error', ...parsed.error }));
+ * else if (parsed.message.type === 'ping') socket.send(JSON.stringify({ v: 1, type: 'pong', ref: parsed.message.id }));
  */
 export const parseClientFrame = (text: string, bounds?: FrameBounds): ParsedFrame<ClientMessage> =>
   parseFrame(ClientMessageSchema, text, bounds);
 
-/** Parses one text frame from a server (clients validate what they receive too). */
+/**
+ * Parses one text frame from a server (clients validate what they receive too): the message, or a typed
+ * error naming the problem.
+ *
+ * @example
+ * import { parseServerFrame } from 'hearsay/client';
+ *
+ * socket.addEventListener('message', (e) => {
+ *   const parsed = parseServerFrame(String(e.data));
+ *   if (parsed.ok && parsed.message.type === 'outcome') console.log(parsed.message.outcome);
+ * });
+ */
 export const parseServerFrame = (text: string, bounds?: FrameBounds): ParsedFrame<ServerMessage> =>
   parseFrame(ServerMessageSchema, text, bounds);
 

@@ -1,11 +1,10 @@
 import type { Budget } from '../actors/index.js';
-import type { Usage } from '../llm/index.js';
-import type { Spent } from './types.js';
+import type { Tally, Usage } from '../llm/index.js';
 
-export const emptySpent = (): Spent => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
+export const emptySpent = (): Tally => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
 
 /** Adds a charge to a tally (tokens default to input + output when not given). */
-export function addUsage(spent: Spent, usage: Partial<Usage>): void {
+export function addUsage(spent: Tally, usage: Partial<Usage>): void {
   spent.inputTokens += usage.inputTokens ?? 0;
   spent.outputTokens += usage.outputTokens ?? 0;
   spent.tokens += usage.tokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
@@ -13,7 +12,7 @@ export function addUsage(spent: Spent, usage: Partial<Usage>): void {
 }
 
 /** Two tallies added up (what is spent plus what is held, say). */
-export const plus = (a: Spent, b: Spent): Spent => ({
+export const plus = (a: Tally, b: Tally): Tally => ({
   tokens: a.tokens + b.tokens,
   inputTokens: a.inputTokens + b.inputTokens,
   outputTokens: a.outputTokens + b.outputTokens,
@@ -21,7 +20,7 @@ export const plus = (a: Spent, b: Spent): Spent => ({
 });
 
 /** True when a tally has reached a budget's token or cost limit. */
-export function exhausted(spent: Spent, budget: Budget | undefined): boolean {
+export function exhausted(spent: Tally, budget: Budget | undefined): boolean {
   if (!budget) return false;
   return (
     (budget.tokens !== undefined && spent.tokens >= budget.tokens) ||
@@ -30,7 +29,7 @@ export function exhausted(spent: Spent, budget: Budget | undefined): boolean {
 }
 
 /** What is left of a budget (only the limits it has). */
-export function budgetLeft(spent: Spent, budget: Budget | undefined): Budget {
+export function budgetLeft(spent: Tally, budget: Budget | undefined): Budget {
   const b = budget ?? {};
   return {
     ...(b.tokens === undefined ? {} : { tokens: b.tokens - spent.tokens }),

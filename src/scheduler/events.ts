@@ -1,40 +1,6 @@
 import type { Path } from '../blackboard/index.js';
 
-/** Topics of the scheduler's records on the run's log (published as messages by author `scheduler`). */
-export const TOPICS = {
-  activation: 'hearsay.activation',
-  agenda: 'hearsay.agenda',
-  transition: 'hearsay.transition',
-  delegation: 'hearsay.delegation',
-  outcome: 'hearsay.outcome',
-  warning: 'hearsay.warning',
-  breaker: 'hearsay.breaker',
-  model: 'hearsay.model',
-  /** A singleton's persisted XState snapshot after a completed activation (when the store is durable). */
-  actor: 'hearsay.actor',
-  /** Each tool call run through `tools.runTools`: name, result, latency. */
-  tool: 'hearsay.tool',
-  /** Usage charged to an agent (model calls and tools.charge). */
-  usage: 'hearsay.usage',
-  /** The run's trace (`traceId`, `traceparent` of the run's span), recorded as the run starts or resumes. */
-  trace: 'hearsay.trace',
-  /** The span of each activation attempt, ended (parent: the activation whose commit enabled it). */
-  span: 'hearsay.span',
-  /** Approval requests, answers, uses, escalations. */
-  approval: 'hearsay.approval',
-  /** Streamed model text: one topic per activation, `hearsay.stream/<activationId>` (subscribe to `hearsay.stream/*`). */
-  stream: 'hearsay.stream/',
-  /** On a parent run: a child run started, was refused, or ended (`childRunId`, `team`, outcome, usage). */
-  child: 'hearsay.child',
-  /**
-   * An activation became tainted other than by a model call or a child run (both on the log already): it
-   * read a tainted value, ran tools, ran in another process, or stands in for (or was delegated by) a
-   * tainted one. `{ activationId, source }`; a resumed run rebuilds its taint from these.
-   */
-  taint: 'hearsay.taint',
-  /** On a child run, first: the run and activation that started it. */
-  parent: 'hearsay.parent',
-} as const;
+export { TOPICS } from '../protocol/topics.js';
 
 /** Why the scheduler did not activate a candidate. */
 export type RefusalReason =

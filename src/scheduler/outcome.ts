@@ -1,4 +1,13 @@
-import type { RunOutcome } from './types.js';
+/** How a run ended. */
+export type RunOutcome =
+  | 'completed'
+  | 'quiescent'
+  | 'budget_exceeded'
+  | 'depth_exceeded'
+  | 'activation_limit'
+  | 'failed'
+  | 'cancelled'
+  | 'awaiting_approval';
 
 /** What ended the run once nothing can advance and nothing is in flight. */
 export interface QuiescenceFacts {

@@ -5,8 +5,9 @@ import { type ActivationRecord, TOPICS } from './events.js';
 
 type StartedRecord = Extract<ActivationRecord, { phase: 'started' }>;
 
+import type { Tally } from '../llm/index.js';
+import type { RunOutcome } from './outcome.js';
 import { TaintTracker } from './taint.js';
-import type { RunOutcome, Spent } from './types.js';
 
 /** What a run's log says about the run when it stopped, for picking it up again. */
 export interface ResumeState {
@@ -18,7 +19,7 @@ export interface ResumeState {
     'activationId' | 'agentId' | 'key' | 'depth' | 'attempt' | 'enabledBy'
   >[];
   readonly depthOf: ReadonlyMap<string, number>;
-  readonly spent: ReadonlyMap<string, Spent>;
+  readonly spent: ReadonlyMap<string, Tally>;
   /** Activations so far (new ids continue after it). */
   readonly activations: number;
   /** Approval requests on the log, answered or not. */
@@ -37,7 +38,7 @@ export function resumeStateFrom(
   const actors = new Map<string, unknown>();
   const inflight = new Map<string, ResumeState['inflight'][number]>();
   const depthOf = new Map<string, number>();
-  const spent = new Map<string, Spent>();
+  const spent = new Map<string, Tally>();
   let activations = 0;
   const taint = new TaintTracker();
   for (const e of log) {
@@ -56,7 +57,7 @@ export function resumeStateFrom(
       taint.markActivation(p.activationId, typeof p.agentId === 'string' ? p.agentId : undefined);
     if (e.topic === TOPICS.usage) {
       const tally = spent.get(String(p.agentId)) ?? emptySpent();
-      addUsage(tally, p.usage as Spent);
+      addUsage(tally, p.usage as Tally);
       spent.set(String(p.agentId), tally);
     }
     if (e.topic !== TOPICS.activation) continue;

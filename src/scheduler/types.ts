@@ -14,18 +14,10 @@ import type { Blackboard, BoardSnapshot, Path } from '../blackboard/index.js';
 import type { ModelResult, Tally, Usage } from '../llm/index.js';
 import type { DeclinedApproval } from './approvals.js';
 import type { Enabler } from './events.js';
+import type { RunOutcome } from './outcome.js';
 import type { ResumeState } from './resume.js';
 
-/** How a run ended. */
-export type RunOutcome =
-  | 'completed'
-  | 'quiescent'
-  | 'budget_exceeded'
-  | 'depth_exceeded'
-  | 'activation_limit'
-  | 'failed'
-  | 'cancelled'
-  | 'awaiting_approval';
+export type { RunOutcome } from './outcome.js';
 
 /** Limits of one run. */
 export interface RunLimits {

@@ -1,6 +1,6 @@
 import type { BoardEvent, StepOutcome } from '../actors/index.js';
 import { waitOut } from '../blackboard/index.js';
-import type { RemoteAgentHost, StepSender } from '../runtime/remote-agents.js';
+import type { RemoteAgentHost, StepSender } from './remote-host.js';
 import { type ActivationQueue, outage, type StepMessage } from './types.js';
 
 /**

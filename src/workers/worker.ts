@@ -12,9 +12,9 @@ import {
   type Store,
   waitOut,
 } from '../blackboard/index.js';
-import { describe, executeStep } from '../client/execute-step.js';
 import type { ModelClient, Usage } from '../llm/index.js';
 import { stepCommitKey } from '../scheduler/index.js';
+import { describe, executeStep } from './execute-step.js';
 import {
   type ActivationQueue,
   activationKeyOf,

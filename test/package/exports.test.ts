@@ -1,63 +1,15 @@
-/**
- * The package's public surface, as users import it from the build:
- * - every entry's export list is snapshotted (test/package/__snapshots__/exports.txt), so adding, removing or
- *   renaming a public name is a visible decision in review (`npx vitest run test/package -u` records it);
- * - every value the declarations promise is there at run time, and nothing else is;
- * - every type a public name's signature mentions (a parameter, a return type, a field, a base) is itself
- *   exported from some entry: a user can name what the library hands them (`CostBreakdown`, `ApprovalResult`…).
- */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  name: string;
-  exports: Record<string, string | { types: string; import: string }>;
-};
-
-const entries = Object.entries(pkg.exports)
-  .filter(([sub]) => sub !== './package.json')
-  .map(([sub, target]) => {
-    const t = target as { types: string; import: string };
-    return { spec: sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`, types: t.types, js: t.import };
-  });
-
-const program = ts.createProgram(
-  entries.map((e) => join(root, e.types)),
-  { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true },
-);
-const checker = program.getTypeChecker();
-const dist = join(root, 'dist/src');
-
-const resolved = (s: ts.Symbol): ts.Symbol =>
-  s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
-
-/** Each entry's exported symbols, by name. */
-const exported = new Map(
-  entries.map((e) => {
-    const file = program.getSourceFile(join(root, e.types));
-    if (!file) throw new Error(`${e.types} is not built: run npm run build`);
-    return [e.spec, checker.getExportsOfModule(checker.getSymbolAtLocation(file)!)] as const;
-  }),
-);
-
-/** A value export, unless some hop of its re-export chain is `export type` (then users get only its type). */
-function isValue(s: ts.Symbol): boolean {
-  let at = s;
-  while (at.flags & ts.SymbolFlags.Alias) {
-    if (at.declarations?.some((d) => ts.isTypeOnlyImportOrExportDeclaration(d))) return false;
-    at = checker.getImmediateAliasedSymbol(at) ?? checker.getAliasedSymbol(at);
-  }
-  return (at.flags & ts.SymbolFlags.Value) !== 0;
-}
+import { checker, entries, exported, isValue, pkg, resolved, root } from './support/entries.js';
 
 /**
  * Types computed inside other types that a user never writes: the recursion step of `PathOf` and a node
  * of `Keyed`'s trie. Each is here for a reason; a type a user receives never is.
  */
+const dist = join(root, 'dist/src');
+
 const HELPERS = new Set(['Next', 'Mid']);
 
 describe('the public surface of every entry', () => {

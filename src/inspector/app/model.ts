@@ -1,6 +1,6 @@
 import { type Path, pathKey } from '../../blackboard/path.js';
 import { parentRunId, type RunInfo, type ServerMessage, type ServerMessageOf } from '../../protocol/index.js';
-import { TOPICS } from '../../scheduler/events.js';
+import { TOPICS } from '../../protocol/topics.js';
 
 export { pathKey };
 

@@ -19,7 +19,7 @@ import {
   type ValidatedToolCall,
 } from '../llm/index.js';
 import { parseTraceparent } from '../observability/trace-context.js';
-import type { StepMessage, StepResult } from '../workers/types.js';
+import type { StepMessage, StepResult } from './types.js';
 
 /** How a step running outside the runtime's process reaches the run: the hub, or the store directly. */
 export interface StepPort {
