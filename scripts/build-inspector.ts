@@ -7,7 +7,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * Bundles the inspector page (Preact and uPlot included) into `dist/inspector`: `inspector.js` and
- * `inspector.css`. The hub's HTTP server serves them; `npm install` builds them through `prepare`.
+ * `inspector.css`. The hub's HTTP server serves them; `npm run build` builds them (run by `npm test`, `npm start` and `npm pack`, through `prepack`).
  */
 export async function buildInspector(outDir = join(root, 'dist', 'inspector')): Promise<{ bytes: number }> {
   await mkdir(outDir, { recursive: true });

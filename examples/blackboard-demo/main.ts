@@ -2,8 +2,9 @@
  * A small team shares one blackboard: a planner posts tasks, three workers claim and finish them in
  * parallel through optimistic commits, and a reviewer follows the log. Offline; takes about a second.
  */
+
+import { createBlackboard, formatPath, keyed } from 'hearsay';
 import { z } from 'zod';
-import { createBlackboard, formatPath, keyed } from '../../src/index.js';
 
 const Task = z.object({
   title: z.string(),

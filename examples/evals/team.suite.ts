@@ -5,17 +5,9 @@
  * `examples/evals/cases/` and replay offline.
  */
 import { fileURLToPath } from 'node:url';
+import { createRuntime, modelsFromEnv } from 'hearsay';
+import { check, defineSuite, exact, judge, loadCases, matchesSchema, valueAt } from 'hearsay/evals';
 import { z } from 'zod';
-import {
-  check,
-  defineSuite,
-  exact,
-  judge,
-  loadCases,
-  matchesSchema,
-  valueAt,
-} from '../../src/entries/evals.js';
-import { createRuntime, modelsFromEnv } from '../../src/index.js';
 import { teamModels } from '../hub-and-spoke/model.js';
 import { team } from '../hub-and-spoke/team.js';
 

@@ -3,7 +3,7 @@
  * research team (its own board and agents); the child's outcome comes back and is committed to the parent.
  * With INSPECT=1 the inspector stays up to navigate parent ↔ child.
  */
-import { createRuntime, type LogEvent, TOPICS } from '../../src/index.js';
+import { createRuntime, type LogEvent, TOPICS } from 'hearsay';
 import { hierarchicalTeam } from './team.js';
 
 const runtime = createRuntime(hierarchicalTeam());

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   defineAgent,
   itemMachine,
@@ -8,7 +7,8 @@ import {
   statusPool,
   stepMachine,
   type TransportRequest,
-} from '../../src/index.js';
+} from 'hearsay';
+import { z } from 'zod';
 
 /** Unwraps a model result, or fails the activation with the typed error (the retry policy applies). */
 function answerOf<T>(r: { ok: true; value: T } | { ok: false; error: { code: string; message: string } }): T {

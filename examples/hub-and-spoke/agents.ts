@@ -1,5 +1,3 @@
-import { assign, fromPromise, setup } from 'xstate';
-import { z } from 'zod';
 import {
   agentActions,
   asData,
@@ -9,7 +7,9 @@ import {
   statusPool,
   type Untrusted,
   untrusted,
-} from '../../src/index.js';
+} from 'hearsay';
+import { assign, fromPromise, setup } from 'xstate';
+import { z } from 'zod';
 import type { Board } from './board.js';
 
 const { commit } = agentActions<Board>();

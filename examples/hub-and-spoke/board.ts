@@ -1,5 +1,5 @@
+import { keyed, untrustedSchema } from 'hearsay';
 import { z } from 'zod';
-import { keyed, untrustedSchema } from '../../src/index.js';
 
 /** The team's board: a goal, tasks by id, and the final report. */
 export const Board = z.object({

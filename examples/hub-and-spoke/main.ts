@@ -5,7 +5,7 @@
  * simulated model offline (deterministic answers, real latency), or a real OpenAI-compatible server when
  * OPENAI_API_KEY is set. Every decision the scheduler makes is on the run's log.
  */
-import { createRuntime, formatPath, type LogEvent, TOPICS } from '../../src/index.js';
+import { createRuntime, formatPath, type LogEvent, TOPICS } from 'hearsay';
 import { models } from './model.js';
 import { team } from './team.js';
 

@@ -1,4 +1,4 @@
-import { modelsFromEnv, type TransportRequest } from '../../src/index.js';
+import { modelsFromEnv, type TransportRequest } from 'hearsay';
 
 /**
  * The team's models: a real OpenAI-compatible server when OPENAI_API_KEY (or OPENAI_BASE_URL) is set,

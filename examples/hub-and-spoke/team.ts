@@ -1,4 +1,4 @@
-import type { RuntimeConfig } from '../../src/index.js';
+import type { RuntimeConfig } from 'hearsay';
 import { coder, planner, researcher, reviewer, synthesizer } from './agents.js';
 import { Board } from './board.js';
 import { models } from './model.js';

@@ -4,7 +4,7 @@
  * changing, the log, each agent's state, the span waterfall, cost, the agenda. At the end the publisher
  * asks to post the report: approve or reject it on the Approvals tab. Ctrl-C stops.
  */
-import { createRuntime } from '../../src/index.js';
+import { createRuntime } from 'hearsay';
 import { inspectedTeam } from './team.js';
 
 const port = Number(process.env.PORT ?? 7400);

@@ -1,5 +1,5 @@
+import { defineAgent, type RuntimeConfig, stepMachine, type ToolDefinition } from 'hearsay';
 import { z } from 'zod';
-import { defineAgent, type RuntimeConfig, stepMachine, type ToolDefinition } from '../../src/index.js';
 import type { Board } from '../hub-and-spoke/board.js';
 import { teamModels } from '../hub-and-spoke/model.js';
 import { team } from '../hub-and-spoke/team.js';

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createRuntime, type LogEvent } from '../../src/index.js';
+import { createRuntime, type LogEvent } from 'hearsay';
 import { peerTeam } from './team.js';
 
 const runtime = createRuntime(peerTeam);

@@ -1,5 +1,5 @@
 /** The other process of the peer-to-peer example: hosts Bob and Carol, connected to the hub with a token. */
-import { connect, hostAgents } from '../../src/client/index.js';
+import { connect, hostAgents } from 'hearsay/client';
 import { PeerBoard, peers } from './team.js';
 
 const [url, token] = process.argv.slice(2) as [string, string];

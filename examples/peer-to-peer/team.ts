@@ -1,6 +1,6 @@
+import { agentActions, type BoardEvent, defineAgent, keyed, type RuntimeConfig } from 'hearsay';
 import { fromPromise, setup } from 'xstate';
 import { z } from 'zod';
-import { agentActions, type BoardEvent, defineAgent, keyed, type RuntimeConfig } from '../../src/index.js';
 
 /**
  * Peer-to-peer: no orchestrator. Three peers each propose an idea on the board and vote for the others'

@@ -1,5 +1,5 @@
 /** `npm run example -- pipeline`: four stages, each enabled by the previous stage's output on the board. */
-import { createRuntime, type LogEvent, modelsFromEnv, TOPICS } from '../../src/index.js';
+import { createRuntime, type LogEvent, modelsFromEnv, TOPICS } from 'hearsay';
 import { pipeline } from './team.js';
 
 console.log(

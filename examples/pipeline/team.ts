@@ -1,11 +1,5 @@
+import { defineAgent, modelsFromEnv, type RuntimeConfig, stepMachine, type TransportRequest } from 'hearsay';
 import { z } from 'zod';
-import {
-  defineAgent,
-  modelsFromEnv,
-  type RuntimeConfig,
-  stepMachine,
-  type TransportRequest,
-} from '../../src/index.js';
 
 /**
  * A pipeline: researcher → analyst → writer → editor. No stage knows the next; each is enabled by the

@@ -9,7 +9,7 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { createRuntime } from '../../src/index.js';
+import { createRuntime } from 'hearsay';
 import { team } from '../hub-and-spoke/team.js';
 
 const exporter = new InMemorySpanExporter();

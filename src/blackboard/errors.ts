@@ -1,3 +1,4 @@
+import { brandClass } from './brand.js';
 import type { BoardLimitName } from './limits.js';
 import type { Path } from './path.js';
 
@@ -126,3 +127,4 @@ export class BlackboardError extends Error {
     this.details = options?.details;
   }
 }
+brandClass(BlackboardError, 'BlackboardError');

@@ -1,3 +1,4 @@
+import { brandClass } from '../blackboard/brand.js';
 import { nestsDeeperThan } from '../blackboard/limits.js';
 import {
   type AgentInfo,
@@ -151,6 +152,7 @@ export class HubError extends Error {
     this.name = 'HubError';
   }
 }
+brandClass(HubError, 'HubError');
 
 /**
  * A typed client of a Hearsay hub, for Node and browsers. It authenticates, validates every frame it

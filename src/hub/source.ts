@@ -1,3 +1,4 @@
+import { brandClass } from '../blackboard/brand.js';
 import type { LogEvent, Patch, Path, SubscribeFilter, Unsubscribe } from '../blackboard/index.js';
 import type {
   AgentInfo,
@@ -114,3 +115,4 @@ export class HubRefusal extends Error {
     this.name = 'HubRefusal';
   }
 }
+brandClass(HubRefusal, 'HubRefusal');

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { brandClass } from '../blackboard/brand.js';
 
 /** One message of a conversation (our own shape: no SDK type leaks past src/llm/openai-transport.ts). */
 export type ChatMessage =
@@ -106,6 +107,7 @@ export class TransportError extends Error {
     super(failure.message, options);
   }
 }
+brandClass(TransportError, 'TransportError');
 
 /** The wire to a model: an OpenAI-compatible server, or the simulated model. */
 export interface Transport {

@@ -1,3 +1,4 @@
+import { brandClass } from '../blackboard/brand.js';
 import { type Clock, sleepOn } from '../blackboard/clock.js';
 
 /**
@@ -63,3 +64,4 @@ export class VirtualClock implements Clock {
     this.time = Math.max(this.time, time);
   }
 }
+brandClass(VirtualClock, 'VirtualClock');

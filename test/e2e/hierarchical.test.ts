@@ -1,9 +1,9 @@
+// The example and the runtime both come from the built package (the example imports `hearsay`), as a
+// user's would.
+import { createRuntime, MemoryStore, TOPICS } from 'hearsay';
+import { connect } from 'hearsay/client';
 import { describe, expect, it } from 'vitest';
 import { hierarchicalTeam } from '../../examples/hierarchical/team.js';
-import { MemoryStore } from '../../src/blackboard/index.js';
-import { connect } from '../../src/client/index.js';
-import { createRuntime } from '../../src/runtime/index.js';
-import { TOPICS } from '../../src/scheduler/index.js';
 
 const payloads = async (store: MemoryStore, runId: string, topic: string) =>
   (await store.read(runId, 1))

@@ -12,6 +12,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { brandClass } from '../brand.js';
 import { BlackboardError, type Conflict } from '../errors.js';
 import type { CommitDraft, LogEvent, MessageDraft, MessageEvent } from '../events.js';
 import type { Path } from '../path.js';
@@ -593,3 +594,4 @@ export class FileStore extends MemoryStore {
     return (await stat(this.logFile(runId))).size;
   }
 }
+brandClass(FileStore, 'FileStore');

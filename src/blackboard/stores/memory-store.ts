@@ -1,3 +1,4 @@
+import { brandClass } from '../brand.js';
 import { BlackboardError, type Conflict } from '../errors.js';
 import type { CommitDraft, CommitEvent, LogEvent, MessageDraft, MessageEvent } from '../events.js';
 import type { Path } from '../path.js';
@@ -199,3 +200,4 @@ export class MemoryStore implements Store {
     return { seq: run.offset + run.events.length, version: run.version };
   }
 }
+brandClass(MemoryStore, 'MemoryStore');
