@@ -31,6 +31,7 @@ export type {
   RetryPolicy,
   RuntimeEvent,
   SharedWrite,
+  StatusPoolOptions,
   StepMachineOptions,
 } from './actors/index.js';
 export {
@@ -138,6 +139,7 @@ export {
   untrustedSchema,
 } from './llm/index.js';
 export type { CostBreakdown, ObservabilityOptions } from './observability/index.js';
+
 // The runtime: run a team, resume it, answer approvals, serve it.
 export type {
   ApprovalResult,
@@ -162,6 +164,7 @@ export type {
   RunFailure,
   RunLimits,
   RunOutcome,
+  RunWarning,
 } from './scheduler/index.js';
 export { TOPICS } from './scheduler/index.js';
 export type { WorkerOptions, WorkerStats } from './workers/worker.js';

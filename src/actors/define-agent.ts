@@ -9,6 +9,7 @@ import {
   type PathOf,
 } from '../blackboard/index.js';
 import { Keyed, type KeySelection, selectKeys } from '../blackboard/keyed.js';
+import { diagnoseStatuses, type StatusPoolArgs, type StatusPoolOptions, statusNames } from './status-pool.js';
 
 /** How a pooled agent finds and claims its work items. */
 export interface PoolConfig<TBoard> {
@@ -19,6 +20,13 @@ export interface PoolConfig<TBoard> {
    * is committed optimistically: of two instances (or processes) claiming one item, one conflicts.
    */
   readonly claim: (draft: Draft<TBoard>, key: string) => boolean | undefined;
+  /**
+   * Why this pool can offer nothing on `board` when that looks like a mistake rather than finished work
+   * (`statusPool`: items, none of them in the open or claimed status, say `todo` items for a pool that
+   * looks for `open`), or undefined. Asked at the end of a run for a pooled agent that never ran; the
+   * run's result lists the answer in `warnings` (code `pool_idle`).
+   */
+  readonly diagnose?: (board: TBoard) => string | undefined;
 }
 
 /** Retry policy for an agent whose activation failed. */
@@ -199,34 +207,34 @@ export const describeSharedWrite = (w: SharedWrite): string => {
 };
 
 /**
- * The common pool: the items of a keyed collection whose `status` is `open` (optionally filtered), claimed
- * by setting their status to `claimed`. Two claimers of one item: one commit conflicts.
+ * The common pool: the items of a keyed collection whose `status` is the open status (`'open'` unless
+ * `open` says otherwise; optionally filtered), claimed by setting their status to the claimed status
+ * (`'claimed'` unless `claimed` says otherwise). Two claimers of one item: one commit conflicts.
+ * `open` and `claimed` are typed against the items' `status`: an item type whose statuses are not
+ * `'open'`/`'claimed'` must name its own (a `todo`/`doing`/`done` board does not compile without them).
+ * When a run ends and the agent never ran while the collection held items none of which was open or
+ * claimed, the run's `warnings` say so (`pool_idle`).
  * `filter` must be a pure function of the item and its key: on a Keyed collection its answers are
  * remembered for the parts of the collection a commit did not change, so listing the open items after a
  * commit costs what the commit changed, not every item.
  *
  * @example
- * pool: statusPool((b) => b.tasks, { filter: (t) => t.kind === 'code' })
+ * pool: statusPool((b) => b.tasks, { open: 'todo', claimed: 'doing', filter: (t) => t.kind === 'code' })
  */
 export function statusPool<TBoard, TItem extends { status: string }>(
   collection: (board: TBoard) => {
     entries(): Iterable<[string, TItem]>;
     get(key: string): TItem | undefined;
   },
-  options: {
-    open?: TItem['status'];
-    claimed?: TItem['status'];
-    filter?: (item: TItem, key: string) => boolean;
-  } = {},
+  ...[options = {} as StatusPoolOptions<TItem>]: StatusPoolArgs<TItem>
 ): PoolConfig<TBoard> {
-  const open = options.open ?? 'open';
-  const claimed = options.claimed ?? 'claimed';
+  const { open, claimed } = statusNames(options as { open?: unknown; claimed?: unknown });
+  const filter = (options as { filter?: (item: TItem, key: string) => boolean }).filter;
   const selection: KeySelection = new WeakMap();
   return {
     items: (board) => {
       const items = collection(board);
-      const pick = (item: TItem, key: string) =>
-        item.status === open && (!options.filter || options.filter(item, key));
+      const pick = (item: TItem, key: string) => item.status === open && (!filter || filter(item, key));
       // A committed Keyed collection shares its unchanged parts between versions: the open items of each
       // part are remembered, so listing after one commit costs that commit's part, not every item.
       if (items instanceof Keyed) return selectKeys(items as Keyed<TItem>, pick, selection);
@@ -234,6 +242,7 @@ export function statusPool<TBoard, TItem extends { status: string }>(
       for (const [key, item] of items.entries()) if (pick(item, key)) keys.push(key);
       return keys;
     },
+    diagnose: (board) => diagnoseStatuses(collection(board).entries(), open, claimed),
     claim: (draft, key) => {
       const item = collection(draft as TBoard).get(key);
       if (item?.status !== open) return false;

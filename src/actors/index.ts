@@ -36,5 +36,6 @@ export type { ItemMachineOptions } from './item-machine.js';
 export { itemMachine } from './item-machine.js';
 export type { MoveSchemas } from './legal-moves.js';
 export { legalMoves, toMove } from './legal-moves.js';
+export type { StatusPoolOptions } from './status-pool.js';
 export type { StepMachineOptions } from './step-machine.js';
 export { stepMachine } from './step-machine.js';

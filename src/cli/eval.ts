@@ -4,15 +4,18 @@ import {
   caseFromLog,
   compareReports,
   describeRegression,
+  type EvalReport,
   type EvalSuite,
   formatReport,
   parseReport,
   progressBar,
+  type RunSuiteOptions,
   runSuite,
   writeCase,
 } from '../evals/index.js';
 import { TOPICS } from '../protocol/topics.js';
 import { CliError, importModule } from './load.js';
+import { ProgressLine, processIO, type TerminalIO } from './progress.js';
 import { boardAt } from './replay.js';
 
 export const evalUsage = `Usage:
@@ -24,7 +27,8 @@ Runs a suite's cases (each --repeat times, --concurrency at once), scores them, 
 rate, tokens, cost and p50/p95 latency per case, and writes the report as JSON with --json. With
 --baseline, exits 1 when pass rate drops by more than --threshold (a fraction: default 0.05, five points)
 or cost per run rises by more than --cost-threshold (default 0.25) against that earlier report; with
---only, only the cases run are compared.
+--only, only the cases run are compared. On a terminal a progress bar is drawn (and cleared before the
+report; none when output goes to a pipe or a CI log); Ctrl-C stops starting runs and exits 130.
 
 With --from-log, turns a run recorded in a FileStore into a case that replays it offline (its input,
 outcome, final board and every model answer) and writes it into the suite's cases folder.`;
@@ -83,16 +87,10 @@ export async function evalCommand(args: readonly string[], options: EvalOptions)
   const suite = (mod.default ?? mod.suite) as EvalSuite | undefined;
   if (!suite || typeof suite !== 'object' || !Array.isArray(suite.cases) || typeof suite.run !== 'function')
     throw new CliError(`${file} exports no suite (export default defineSuite({...})).`, 2);
-  const tty = process.stderr.isTTY;
-  const report = await runSuite(suite, {
+  const report = await runSuiteWithProgress(suite, {
     ...(repeat ? { repeat } : {}),
     ...(concurrency ? { concurrency } : {}),
     ...(options.only ? { only: options.only.split(',').map((s) => s.trim()) } : {}),
-    onProgress: (done, total, run) => {
-      const line = `${progressBar(done, total)} ${run.caseId}#${run.repetition} ${run.pass ? 'pass' : 'FAIL'}`;
-      if (tty) process.stderr.write(`\r${line.padEnd(80)}${done === total ? '\n' : ''}`);
-      else process.stderr.write(`${line}\n`);
-    },
   });
   console.log(formatReport(report));
   if (options.json) {
@@ -111,6 +109,43 @@ export async function evalCommand(args: readonly string[], options: EvalOptions)
     console.log(`\nno regression against ${options.baseline}`);
   }
   return 0;
+}
+
+/**
+ * Runs a suite with a progress bar on the terminal (redrawn in place, cleared before the report, on an
+ * error and on Ctrl-C); nothing is drawn off a terminal. Ctrl-C stops starting runs and fails the command.
+ */
+export async function runSuiteWithProgress<TInput, TOutput>(
+  suite: EvalSuite<TInput, TOutput>,
+  options: Omit<RunSuiteOptions, 'onProgress' | 'signal'>,
+  io: TerminalIO = processIO,
+): Promise<EvalReport> {
+  const progress = new ProgressLine(io.progress);
+  const interrupt = new AbortController();
+  const stop = () => {
+    progress.clear();
+    interrupt.abort();
+  };
+  io.signals.once('SIGINT', stop);
+  let report: EvalReport;
+  try {
+    report = await runSuite(suite, {
+      ...options,
+      signal: interrupt.signal,
+      onProgress: (done, total, run) => {
+        if (!interrupt.signal.aborted)
+          progress.show(
+            `${progressBar(done, total)} ${run.caseId}#${run.repetition} ${run.pass ? 'pass' : 'FAIL'}`,
+          );
+      },
+    });
+  } finally {
+    io.signals.off('SIGINT', stop);
+    progress.clear();
+  }
+  if (interrupt.signal.aborted)
+    throw new CliError(`interrupted (SIGINT) after ${report.overall.runs} run(s); no report written.`, 130);
+  return report;
 }
 
 async function fromLog(args: readonly string[], options: EvalOptions): Promise<number> {

@@ -8,6 +8,7 @@
  *   hearsay run <workflow>   runs a workflow module with a progress line and the inspector
  *   hearsay approvals --hub <ws-url>   the approval requests waiting on a running hub
  *   hearsay eval <suite>     runs an eval suite (or --from-log turns a recorded run into a case)
+ *   hearsay --version        the installed package's version
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,6 +25,7 @@ import { evalCommand, evalUsage } from './eval.js';
 import { CliError } from './load.js';
 import { boardAt, describeEvent } from './replay.js';
 import { runCommand, runUsage } from './run.js';
+import { packageVersion } from './version.js';
 
 const commands = {
   run: `hearsay run <workflow> [--input <json>] [--port <n>] [--no-inspect] [--keep] [--allow-rejected]`,
@@ -40,7 +42,7 @@ ${Object.values(commands)
   .map((c) => `  ${c}`)
   .join('\n')}
 
-hearsay <command> --help describes one command.`;
+hearsay <command> --help describes one command; hearsay --version (-v) prints the version.`;
 
 const helps: Record<string, string> = {
   run: runUsage,
@@ -81,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'no-open': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
       input: { type: 'string' },
       'no-inspect': { type: 'boolean' },
       keep: { type: 'boolean' },
@@ -101,6 +104,10 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [command, ...rest] = positionals;
+  if (values.version) {
+    console.log(packageVersion());
+    return 0;
+  }
   if (values.help || command === 'help') {
     const topic = command === 'help' ? rest[0] : command;
     console.log(topic && helps[topic] ? helps[topic] : usage);

@@ -5,13 +5,15 @@ import { createRuntime, type RunHandle, type Runtime, type RuntimeConfig } from 
 import { addUsage, emptySpent, TOPICS } from '../scheduler/index.js';
 import { describeDeclinedStep, describePending } from './approvals.js';
 import { CliError, importModule } from './load.js';
+import { ProgressLine, processIO, type TerminalIO } from './progress.js';
 
 export const runUsage = `Usage:
   hearsay run <workflow.ts|js> [--input <json>] [--port <n>] [--no-inspect] [--keep] [--allow-rejected]
 
 Runs a workflow module: its default export is a runtime configuration (what createRuntime takes), and an
 optional export "input" is the run's input (--input overrides it, as JSON). Prints a live progress line
-(activations, tokens, cost) and the inspector's address (a loopback hub in development mode; --no-inspect
+on a terminal (activations, tokens, cost; redrawn in place and cleared before the result; none when
+output goes to a pipe or a CI log) and the inspector's address (a loopback hub in development mode; --no-inspect
 runs without it, --keep keeps it up after the run until Ctrl-C). Each approval request is printed as it
 is made, with its id and the commands that answer it through the hub; a run that pauses for one waits
 for the answer and goes on. Exits 0 when the run completes or quiesces with every irreversible step it
@@ -45,12 +47,39 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
       2,
     );
   input ??= mod.input;
+  return runWorkflow(file, config, input, options);
+}
+
+/** Runs a loaded workflow's configuration with `input`: what `hearsay run` does once the module is loaded. */
+export async function runWorkflow(
+  file: string,
+  config: RuntimeConfig<never>,
+  input: unknown,
+  options: RunOptions,
+  io: TerminalIO = processIO,
+): Promise<number> {
   let runtime: ReturnType<typeof createRuntime>;
   try {
     runtime = createRuntime(config);
   } catch (error) {
     throw new CliError(`${file}: ${(error as Error).message}`, 2);
   }
+  const progress = new ProgressLine(io.progress);
+  try {
+    return await watchRun(runtime, input, options, io, progress);
+  } finally {
+    // On every way out (an error included), the terminal is left without a stale progress line.
+    progress.clear();
+  }
+}
+
+async function watchRun(
+  runtime: ReturnType<typeof createRuntime>,
+  input: unknown,
+  options: RunOptions,
+  io: TerminalIO,
+  progress: ProgressLine,
+): Promise<number> {
   const hub = options['no-inspect']
     ? undefined
     : await runtime.listen({
@@ -62,13 +91,13 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
   let handle = await runtime.start((input ?? {}) as never);
   let activations = 0;
   const spent = emptySpent();
-  const tty = process.stderr.isTTY;
-  let last = '';
-  const show = (force = false) => {
-    const line = `run ${handle.runId}: ${activations} activations, ${spent.tokens} tokens, $${spent.cost.toFixed(5)}`;
-    if (line === last && !force) return;
-    last = line;
-    if (tty) process.stderr.write(`\r${line}`);
+  let interrupted = false;
+  const show = () => {
+    // Once interrupted, the line stays cleared while the run winds down.
+    if (!interrupted)
+      progress.show(
+        `run ${handle.runId}: ${activations} activations, ${spent.tokens} tokens, $${spent.cost.toFixed(5)}`,
+      );
   };
   const announced = new Set<string>();
   let seen = 0;
@@ -83,42 +112,47 @@ export async function runCommand(args: readonly string[], options: RunOptions): 
         // Printed once, as it is made, with how to answer it (a resumed run's log repeats nothing).
         if (announced.has(String(p.requestId))) return;
         announced.add(String(p.requestId));
-        if (tty) process.stderr.write('\n');
         const pending = PendingApprovalSchema.safeParse({ ...p, runId: handle.runId });
-        if (pending.success) console.log(describePending(pending.data, hub?.url));
+        if (pending.success) progress.above(() => console.log(describePending(pending.data, hub?.url)));
         return;
       } else return;
       show();
     });
   let unfollow = follow();
-  let interrupted = false;
   const stop = () => {
     interrupted = true;
+    progress.clear();
     handle.cancel('interrupted (SIGINT)');
   };
-  process.once('SIGINT', stop);
-  let result = await handle.result;
-  // A run that paused for a human goes on once answered through the hub (which resumes it): wait for it.
-  while (result.outcome === 'awaiting_approval' && hub && !interrupted) {
-    console.log(`run ${handle.runId} is waiting for approval; answer through the hub (Ctrl-C stops).`);
-    const resumed = await resumedRun(runtime, handle.runId, () => interrupted);
-    if (!resumed) break;
-    unfollow();
-    handle = resumed;
-    unfollow = follow();
+  io.signals.once('SIGINT', stop);
+  let result: Awaited<typeof handle.result>;
+  try {
     result = await handle.result;
+    // A run that paused for a human goes on once answered through the hub (which resumes it): wait for it.
+    while (result.outcome === 'awaiting_approval' && hub && !interrupted) {
+      progress.above(() =>
+        console.log(`run ${handle.runId} is waiting for approval; answer through the hub (Ctrl-C stops).`),
+      );
+      const resumed = await resumedRun(runtime, handle.runId, () => interrupted);
+      if (!resumed) break;
+      unfollow();
+      handle = resumed;
+      unfollow = follow();
+      result = await handle.result;
+    }
+  } finally {
+    unfollow();
+    io.signals.off('SIGINT', stop);
+    progress.clear();
   }
-  unfollow();
-  process.off('SIGINT', stop);
-  show(true);
-  if (tty) process.stderr.write('\n');
   console.log(
     `${result.outcome}: ${result.reason} (${result.activations} activations, ${result.cost.total.tokens} tokens, $${result.cost.total.cost.toFixed(5)}, version ${result.version})`,
   );
   for (const d of result.declined) console.log(describeDeclinedStep(d));
+  for (const w of result.warnings) console.log(`warning: ${w.message}`);
   if (hub && options.keep) {
     console.log('The inspector stays up; Ctrl-C stops.');
-    await new Promise((r) => process.once('SIGINT', r));
+    await new Promise((r) => io.signals.once('SIGINT', r));
   }
   await runtime.close();
   const ended = result.outcome === 'completed' || result.outcome === 'quiescent';

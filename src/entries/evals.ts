@@ -18,5 +18,6 @@ export type {
   RunContext,
   Score,
   Scorer,
+  SuiteDefinition,
 } from '../evals/suite.js';
 export { defineSuite } from '../evals/suite.js';

@@ -5,5 +5,14 @@ export type { CaseReport, CaseRun, EvalReport, Latency, RunSuiteOptions } from '
 export { percentile, runSuite } from './run-suite.js';
 export type { JudgeOptions } from './scorers.js';
 export { check, exact, judge, matchesSchema, parseJsonPath, valueAt } from './scorers.js';
-export type { CaseOutput, EvalCase, EvalSuite, RecordedCall, RunContext, Score, Scorer } from './suite.js';
+export type {
+  CaseOutput,
+  EvalCase,
+  EvalSuite,
+  RecordedCall,
+  RunContext,
+  Score,
+  Scorer,
+  SuiteDefinition,
+} from './suite.js';
 export { defineSuite } from './suite.js';

@@ -77,8 +77,31 @@ export interface EvalSuite<TInput = unknown, TOutput = unknown> {
 }
 
 /**
+ * What `defineSuite` takes: an `EvalSuite` whose input type comes from its `cases` only (and its output
+ * type from what `run` returns), so `run`'s `input` and the scorers are typed without type arguments.
+ *
+ * @example
+ * const suite = defineSuite({
+ *   name: 'titles',
+ *   cases: [{ id: 'a', input: { topic: 'boards' } }],
+ *   run: async (input) => ({ output: input.topic.toUpperCase() }), // input: { topic: string }
+ *   scorers: [exact('$', 'BOARDS')],
+ * });
+ */
+export interface SuiteDefinition<TInput, TOutput>
+  extends Omit<EvalSuite<TInput, TOutput>, 'run' | 'scorers'> {
+  readonly run: (
+    input: NoInfer<TInput>,
+    context: RunContext<NoInfer<TInput>>,
+  ) => Promise<CaseOutput<TOutput>>;
+  readonly scorers: readonly Scorer<NoInfer<TInput>, NoInfer<TOutput>>[];
+}
+
+/**
  * Declares a suite. Throws on a malformed one (a programming error): no cases, duplicate case ids, no
- * scorers, a repeat or concurrency that is not a positive integer.
+ * scorers, a repeat or concurrency that is not a positive integer. The input type is inferred from the
+ * cases (give `loadCases<Input>(dir)` a type, or `defineSuite<Input, Output>` explicitly, when cases come
+ * from files), the output type from what `run` returns.
  *
  * @example
  * export default defineSuite({
@@ -93,10 +116,12 @@ export interface EvalSuite<TInput = unknown, TOutput = unknown> {
  *       await runtime.close();
  *     }
  *   },
- *   scorers: [check('completed', ({ output }) => output.outcome === 'completed')],
+ *   scorers: [exact('$.outcome', 'completed')],
  * });
  */
-export function defineSuite<TInput, TOutput>(suite: EvalSuite<TInput, TOutput>): EvalSuite<TInput, TOutput> {
+export function defineSuite<TInput, TOutput>(
+  suite: SuiteDefinition<TInput, TOutput>,
+): EvalSuite<TInput, TOutput> {
   const where = `suite "${suite.name}"`;
   if (!suite.name) throw new TypeError('A suite needs a name.');
   if (suite.cases.length === 0) throw new TypeError(`${where} has no cases.`);

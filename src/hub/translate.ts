@@ -53,14 +53,14 @@ export function toServerMessage(e: LogEvent): ServerMessage {
     }
   }
   // The scheduler records requests and uses; an operator's answer to a paused run is recorded by the runtime.
-  if (e.topic === 'hearsay.approval' && (e.author === 'scheduler' || e.author === 'operator')) {
-    return {
-      ...base,
-      type: 'approval',
-      phase: String(p.phase),
-      ...(typeof p.requestId === 'string' ? { requestId: p.requestId } : {}),
-      record: p,
-    };
+  // A record that names no request (none the runtime writes) is not an approval frame: it goes as a message.
+  if (
+    e.topic === 'hearsay.approval' &&
+    (e.author === 'scheduler' || e.author === 'operator') &&
+    typeof p.requestId === 'string' &&
+    p.requestId !== ''
+  ) {
+    return { ...base, type: 'approval', phase: String(p.phase), requestId: p.requestId, record: p };
   }
   return {
     ...base,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type Clock, systemClock } from '../blackboard/clock.js';
 import { type CachedAnswer, MemoryModelCache, type ModelCache, stableHash } from './cache.js';
+import { DEFAULT_TIER, unknownTier } from './tiers.js';
 import type {
   ChatMessage,
   Price,
@@ -46,7 +47,10 @@ export type ModelEvent =
 /** Configuration of {@link createModelClient}. */
 export interface ModelClientConfig {
   readonly transport: Transport;
-  /** Tier name → models. Agents ask for a tier (`small` for routing, `large` for generation). */
+  /**
+   * Tier name → models. Agents ask for a tier (`small` for routing, `large` for generation); a request
+   * that names none asks for `large`, so configure `large` unless every call names its tier.
+   */
   readonly tiers: Readonly<Record<string, TierConfig>>;
   /** Model name → price per million tokens; a model without a price costs 0. */
   readonly prices?: Readonly<Record<string, Price>>;
@@ -78,7 +82,11 @@ export interface BudgetGate {
 
 /** One call. */
 export interface ModelRequest<TOutput = string> {
-  /** A tier from the configuration, or an explicit model name with `model`. */
+  /**
+   * A tier from the configuration's `tiers` (default `'large'` when the request names none; inside an
+   * activation, the agent's `model.tier` first). A tier the configuration lacks fails the call with
+   * `unknown_tier`, naming the configured ones. `model` overrides it with one explicit model.
+   */
   readonly tier?: string;
   readonly model?: string;
   readonly messages: readonly ChatMessage[];
@@ -145,7 +153,14 @@ export type ModelError =
     }
   | { readonly code: 'client_error'; readonly message: string; readonly status: number }
   | { readonly code: 'aborted'; readonly message: string }
-  | { readonly code: 'unknown_tier'; readonly message: string };
+  | {
+      readonly code: 'unknown_tier';
+      readonly message: string;
+      /** The tier asked for (`'large'` when the request named none). */
+      readonly tier: string;
+      /** The tiers the client's configuration has. */
+      readonly configured: readonly string[];
+    };
 
 /** The outcome of a call. */
 export type ModelResult<TOutput> =
@@ -220,12 +235,10 @@ export function createModelClient(config: ModelClientConfig): ModelClient {
     let chain: string[];
     if (req.model) chain = [req.model];
     else {
-      const tier = config.tiers[req.tier ?? 'large'];
-      if (!tier)
-        return fail({
-          code: 'unknown_tier',
-          message: `No tier "${req.tier}" is configured (${Object.keys(config.tiers).join(', ')}).`,
-        });
+      const asked = req.tier ?? DEFAULT_TIER;
+      // Own entries only: a tier named "constructor" or "toString" is not configured either.
+      const tier = Object.hasOwn(config.tiers, asked) ? config.tiers[asked] : undefined;
+      if (!tier) return fail(unknownTier(asked, req.tier === undefined, Object.keys(config.tiers)));
       chain = [...tier.models];
       const b = req.budget;
       if (tier.cheaper && b?.spentShare !== undefined && b.spentShare >= (b.degradeAt ?? 0.8)) {

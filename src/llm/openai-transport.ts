@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { scopedSignal } from './scoped-signal.js';
+import { isErrorChunk, streamErrorFailure } from './stream-errors.js';
 import type { ChatMessage, Transport, TransportRequest, TransportResponse } from './types.js';
 import { TransportError } from './types.js';
 
@@ -50,6 +51,7 @@ export function retryAfterMs(
 }
 
 function classify(error: unknown): TransportError {
+  if (error instanceof TransportError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof OpenAI.APIUserAbortError)
     return new TransportError({ kind: 'aborted', message }, { cause: error });
@@ -57,6 +59,11 @@ function classify(error: unknown): TransportError {
     return new TransportError({ kind: 'timeout', message }, { cause: error });
   if (error instanceof OpenAI.APIConnectionError)
     return new TransportError({ kind: 'connection', message }, { cause: error });
+  // The SDK raises an error the server sent inside a stream (after its 200) as an APIError without a status.
+  if (error instanceof OpenAI.APIError && error.status === undefined)
+    return new TransportError(streamErrorFailure(error.error, message, error.headers, retryAfterMs), {
+      cause: error,
+    });
   if (error instanceof OpenAI.APIError && error.status !== undefined) {
     if (error.status === 429) {
       const retry = retryAfterMs(error.headers);
@@ -156,14 +163,25 @@ export function openAITransport(options: OpenAITransportOptions): Transport {
         { signal, timeout: timeoutMs },
       );
       let text = '';
-      let finishReason = 'stop';
+      let finishReason: string | undefined;
       let usage: TransportResponse['usage'];
       const calls = new Map<number, { id: string; name: string; arguments: string }>();
       for await (const chunk of stream) {
         if (signal.aborted) break;
+        // An error body the SDK passed on as a chunk (no `error` key for it to recognise).
+        if (isErrorChunk(chunk)) {
+          const body = chunk as unknown as { message?: unknown };
+          throw new TransportError(
+            streamErrorFailure(
+              chunk,
+              typeof body.message === 'string' ? body.message : JSON.stringify(chunk),
+            ),
+          );
+        }
         if (chunk.usage)
           usage = { inputTokens: chunk.usage.prompt_tokens, outputTokens: chunk.usage.completion_tokens };
-        const choice = chunk.choices[0];
+        // Some servers send a usage-only chunk with no `choices` at all.
+        const choice = chunk.choices?.[0];
         if (!choice) continue;
         if (choice.delta.content) {
           text += choice.delta.content;
@@ -182,6 +200,13 @@ export function openAITransport(options: OpenAITransportOptions): Transport {
       // An aborted stream may end quietly: a partial answer must not pass for a whole one.
       if (signal.aborted)
         throw new TransportError({ kind: 'aborted', message: 'The call was aborted mid-stream.' });
+      // A stream that ended without saying why the answer ended was cut (a proxy or server that closed it,
+      // or an error line the SSE format does not carry): what arrived is not the whole answer.
+      if (finishReason === undefined)
+        throw new TransportError({
+          kind: 'connection',
+          message: 'The stream ended before the answer did (no finish_reason): the answer is incomplete.',
+        });
       return { text, toolCalls: [...calls.values()], ...(usage ? { usage } : {}), finishReason };
     } catch (error) {
       if (signal.aborted)

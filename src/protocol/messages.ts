@@ -230,8 +230,13 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
   z.object({
     ...logged,
     type: z.literal('approval'),
+    /** `requested`, `answered`, `escalated`, `refused` or `used` (new phases may be added). */
     phase: z.string(),
-    requestId: z.string().optional(),
+    /**
+     * The request this record is about: on every approval frame (v1 hubs have always sent it; a log
+     * record without one is sent as a plain `message`).
+     */
+    requestId: z.string().min(1),
     record: z.unknown(),
   }),
   z.object({

@@ -370,6 +370,7 @@ export function createRuntime<TSchema extends AnySchema>(
         failures: [],
         declined: [...approvalsFrom(history).values()].flatMap((r) => declinedOf(r) ?? []),
         usage: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, byAgent: {} },
+        warnings: [],
         traceId: traceIdOf(earlier),
         cost: {
           total: { tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, calls: 0 },

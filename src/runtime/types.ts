@@ -14,6 +14,7 @@ import type {
   RunFailure,
   RunLimits,
   RunOutcome,
+  RunWarning,
 } from '../scheduler/index.js';
 import type { WorkerOptions, WorkerStats } from '../workers/index.js';
 import type { RetentionPolicy } from './retention.js';
@@ -160,6 +161,11 @@ export interface RunResult<TBoard> {
   readonly declined: readonly DeclinedApproval[];
   /** Tokens and money spent, in all and per agent (model calls, `tools.charge`, child runs). */
   readonly usage: Usage & { readonly byAgent: Readonly<Record<string, Usage>> };
+  /**
+   * What did not stop the run but looks like a mistake, each with a `code`: `pool_idle`, a pooled agent
+   * that never ran because its pool never offered an item (a `statusPool` whose open status no item has).
+   */
+  readonly warnings: readonly RunWarning[];
   /** The run's trace (all its activations' and model calls' spans are in it). */
   readonly traceId: string;
   /** What the run's model calls spent: in all, per agent and per model. */

@@ -2,6 +2,7 @@ import type { ApprovalDecision, ApprovalRequest } from '../actors/index.js';
 import type { Clock } from '../blackboard/clock.js';
 import { type ApprovalRefusal, argsHashOf, issueApproval } from '../llm/approval.js';
 import { ApprovalArgsError, canonicalArgs } from '../llm/canonical-args.js';
+import type { LogTopic, PayloadOf, RecordWriter } from '../protocol/records.js';
 import {
   type DeclinedApproval,
   declinedOf,
@@ -23,9 +24,9 @@ export interface ApprovalDeskContext {
   readonly timeoutMs: number | undefined;
   readonly onTimeout: 'reject' | 'escalate';
   /** Appends a record on the run's log. */
-  readonly record: (topic: string, payload: unknown) => void;
+  readonly record: RecordWriter;
   /** Appends a record on the run's log and resolves once it is there (false: it could not be written). */
-  readonly persist: (topic: string, payload: unknown) => Promise<boolean>;
+  readonly persist: <T extends LogTopic>(topic: T, payload: PayloadOf<T>) => Promise<boolean>;
   /** The board version now (part of each request). */
   readonly version: () => number;
   /** Called when a request starts waiting (the scheduler then checks whether the run must pause). */
@@ -167,7 +168,7 @@ export class ApprovalDesk {
           waiter.escalated = true;
           const r = this.requests.get(requestId);
           if (r) this.requests.set(requestId, { ...r, escalated: true });
-          this.ctx.record(TOPICS.approval, { phase: 'escalated', requestId, afterMs: timeoutMs });
+          this.ctx.record(TOPICS.approval, { phase: 'escalated', requestId, afterMs: timeoutMs! });
           waiter.timer = clock.setTimeout(onTimeout, timeoutMs!);
           return;
         }

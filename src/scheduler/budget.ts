@@ -1,10 +1,10 @@
 import type { Budget } from '../actors/index.js';
-import type { Tally, Usage } from '../llm/index.js';
+import type { Tally } from '../llm/index.js';
 
 export const emptySpent = (): Tally => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
 
 /** Adds a charge to a tally (tokens default to input + output when not given). */
-export function addUsage(spent: Tally, usage: Partial<Usage>): void {
+export function addUsage(spent: Tally, usage: { readonly [K in keyof Tally]?: number | undefined }): void {
   spent.inputTokens += usage.inputTokens ?? 0;
   spent.outputTokens += usage.outputTokens ?? 0;
   spent.tokens += usage.tokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);

@@ -1,4 +1,5 @@
-import type { Path } from '../blackboard/index.js';
+import type { PayloadOf } from '../protocol/records.js';
+import type { TOPICS } from '../protocol/topics.js';
 
 export { TOPICS } from '../protocol/topics.js';
 
@@ -13,19 +14,12 @@ export type RefusalReason =
   | 'activation_limit'
   | 'claimed_elsewhere';
 
-/** What enabled an activation: the commit(s) whose writes concern the agent. */
-export interface Enabler {
-  readonly seq: number;
-  readonly version: number;
-  /** The paths the enabling commit wrote (on the log: the first {@link RECORDED_PATHS}, see `morePaths`). */
-  readonly paths: readonly Path[];
-  /** On the log: how many more paths the commit wrote than are listed. */
-  readonly morePaths?: number;
-  /** The activation that made the enabling commit (absent for the run's input and start). */
-  readonly activationId?: string;
-  /** Depth of that activation (0 for the run's start). */
-  readonly depth: number;
-}
+/**
+ * What enabled an activation: the commit whose writes concern the agent (`seq`, `version`, the `paths` it
+ * wrote — on the log the first {@link RECORDED_PATHS}, with `morePaths` counting the rest — and the
+ * `activationId` and `depth` of the activation that made it; absent and 0 for the run's input and start).
+ */
+export type Enabler = Extract<ActivationRecord, { phase: 'started' }>['enabledBy'];
 
 /**
  * The idempotency key of an activation's n-th commit in an attempt, wherever the step runs (here, or on a
@@ -49,90 +43,17 @@ export function recordedEnabler(enabler: Enabler): Enabler {
   };
 }
 
-/** A record of one scheduling decision or activation step. */
-export type ActivationRecord =
-  | {
-      readonly phase: 'started';
-      readonly activationId: string;
-      readonly agentId: string;
-      readonly key?: string;
-      readonly depth: number;
-      readonly attempt: number;
-      readonly enabledBy: Enabler;
-      readonly delegatedBy?: string;
-      /** The activation that delegated this one (its span is this one's parent). */
-      readonly delegatedByActivation?: string;
-      /** The W3C traceparent of the attempt's span (when the run is traced). */
-      readonly traceparent?: string;
-    }
-  | {
-      readonly phase: 'refused';
-      readonly agentId: string;
-      readonly key?: string;
-      readonly reason: RefusalReason;
-      readonly detail: string;
-      readonly enabledBy: Enabler;
-    }
-  | {
-      readonly phase: 'completed';
-      readonly activationId: string;
-      readonly agentId: string;
-      readonly key?: string;
-    }
-  | {
-      readonly phase: 'failed';
-      readonly activationId: string;
-      readonly agentId: string;
-      readonly key?: string;
-      readonly attempt: number;
-      readonly error: string;
-      /** What happens next: another attempt, the fallback agent, or nothing (recorded as a run failure). */
-      readonly next: 'retry' | 'fallback' | 'none';
-    }
-  | {
-      readonly phase: 'aborted';
-      readonly activationId: string;
-      readonly agentId: string;
-      readonly reason: string;
-      /** Set when the run paused for approvals: the activation runs again when the run is resumed. */
-      readonly resumable?: boolean;
-    };
+/** A record of one scheduling decision or activation step (`hearsay.activation`; its schema is in protocol/records.ts). */
+export type ActivationRecord = PayloadOf<typeof TOPICS.activation>;
 
-/** One ranked candidate of a scheduling cycle, with why it is eligible and its rating. */
-export interface AgendaItem {
-  readonly agentId: string;
-  readonly key?: string;
-  readonly rank: number;
-  readonly priority: number;
-  readonly estimate?: { readonly tokens?: number; readonly cost?: number };
-  readonly budgetLeft?: { readonly tokens?: number; readonly cost?: number };
-  readonly why: { readonly seq: number; readonly paths: readonly Path[]; readonly morePaths?: number };
-  readonly decision: 'activate' | RefusalReason;
-}
+/** One candidate of a cycle, ranked, with the scheduler's decision about it. */
+export type AgendaItem = AgendaRecord['items'][number];
 
-/** The agenda of one scheduling cycle. */
-export interface AgendaRecord {
-  readonly cycle: number;
-  readonly version: number;
-  readonly items: readonly AgendaItem[];
-  /**
-   * Candidates deferred for concurrency beyond the first {@link AGENDA_DEFERRED_SHOWN}, counted instead of
-   * listed: a pool with thousands of waiting items would otherwise repeat them all in every cycle's record.
-   */
-  readonly moreDeferred?: number;
-}
+/** One scheduling cycle (`hearsay.agenda`). */
+export type AgendaRecord = PayloadOf<typeof TOPICS.agenda>;
 
 /** How many candidates deferred for concurrency an agenda record lists (the rest are counted). */
 export const AGENDA_DEFERRED_SHOWN = 20;
 
-/** An ended span: one attempt of an activation (more kinds come with tracing). */
-export interface SpanRecord {
-  readonly spanId: string;
-  readonly parentSpanId?: string;
-  readonly name: string;
-  /** Run clock milliseconds. */
-  readonly start: number;
-  readonly end: number;
-  readonly status: 'ok' | 'error' | 'aborted';
-  readonly attributes: Readonly<Record<string, string | number | boolean>>;
-}
+/** An ended span: one attempt of an activation (`hearsay.span`). */
+export type SpanRecord = PayloadOf<typeof TOPICS.span>;

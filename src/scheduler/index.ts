@@ -23,6 +23,7 @@ export type {
   SpanRecord,
 } from './events.js';
 export { stepCommitKey, TOPICS } from './events.js';
+export type { RunWarning } from './idle-pools.js';
 export type { QuiescenceFacts } from './outcome.js';
 export { quiescentOutcome } from './outcome.js';
 export type { RankInput } from './rank.js';

@@ -1,4 +1,5 @@
 import type { LogEvent } from '../blackboard/index.js';
+import { readRecord } from '../protocol/records.js';
 import { approvalsFrom, type RecordedApproval } from './approvals.js';
 import { addUsage, emptySpent } from './budget.js';
 import { type ActivationRecord, TOPICS } from './events.js';
@@ -44,42 +45,50 @@ export function resumeStateFrom(
   for (const e of log) {
     if (e.type === 'commit') taint.observe(e);
     if (e.type !== 'message' || e.author !== 'scheduler') continue;
-    const p = e.payload as Record<string, unknown>;
     // A run paused for approvals is not over: it goes on once they are answered.
-    if (e.topic === TOPICS.outcome && p.outcome !== 'awaiting_approval') {
-      return { ended: { outcome: p.outcome as RunOutcome, reason: String(p.reason) } };
-    }
-    if (e.topic === TOPICS.actor) actors.set(String(p.agentId), p.snapshot);
-    // Model output, and a child run's board (its agents' model output), taint the activation that got it.
-    const gotUntrusted =
-      (e.topic === TOPICS.model && p.type === 'call') || (e.topic === TOPICS.child && p.phase === 'ended');
-    if ((gotUntrusted || e.topic === TOPICS.taint) && typeof p.activationId === 'string')
-      taint.markActivation(p.activationId, typeof p.agentId === 'string' ? p.agentId : undefined);
-    if (e.topic === TOPICS.usage) {
-      const tally = spent.get(String(p.agentId)) ?? emptySpent();
-      addUsage(tally, p.usage as Tally);
-      spent.set(String(p.agentId), tally);
-    }
-    if (e.topic !== TOPICS.activation) continue;
-    const r = p as unknown as ActivationRecord;
-    if (r.phase === 'started') {
-      inflight.set(r.activationId, {
-        activationId: r.activationId,
-        agentId: r.agentId,
-        ...(r.key === undefined ? {} : { key: r.key }),
-        depth: r.depth,
-        attempt: r.attempt,
-        enabledBy: r.enabledBy,
-      });
-      depthOf.set(r.activationId, r.depth);
-      const n = Number(r.activationId.slice(r.activationId.lastIndexOf('#') + 1));
-      if (Number.isInteger(n)) activations = Math.max(activations, n);
-    } else if (
-      r.phase === 'completed' ||
-      (r.phase === 'aborted' && !r.resumable) ||
-      (r.phase === 'failed' && r.next !== 'retry')
-    ) {
-      inflight.delete(r.activationId);
+    if (e.topic === TOPICS.outcome) {
+      const r = readRecord(e, TOPICS.outcome);
+      if (r.outcome !== 'awaiting_approval')
+        return { ended: { outcome: r.outcome as RunOutcome, reason: r.reason } };
+    } else if (e.topic === TOPICS.actor) {
+      const r = readRecord(e, TOPICS.actor);
+      actors.set(r.agentId, r.snapshot);
+    } else if (e.topic === TOPICS.model || e.topic === TOPICS.child || e.topic === TOPICS.taint) {
+      // Model output, and a child run's board (its agents' model output), taint the activation that got it.
+      const r =
+        e.topic === TOPICS.model
+          ? readRecord(e, TOPICS.model)
+          : e.topic === TOPICS.child
+            ? readRecord(e, TOPICS.child)
+            : readRecord(e, TOPICS.taint);
+      const gotUntrusted = ('type' in r && r.type === 'call') || ('phase' in r && r.phase === 'ended');
+      if (gotUntrusted || e.topic === TOPICS.taint) taint.markActivation(r.activationId, r.agentId);
+    } else if (e.topic === TOPICS.usage) {
+      const r = readRecord(e, TOPICS.usage);
+      const tally = spent.get(r.agentId) ?? emptySpent();
+      addUsage(tally, r.usage);
+      spent.set(r.agentId, tally);
+    } else if (e.topic === TOPICS.activation) {
+      const r = readRecord(e, TOPICS.activation);
+      if (r.phase === 'started') {
+        inflight.set(r.activationId, {
+          activationId: r.activationId,
+          agentId: r.agentId,
+          ...(r.key === undefined ? {} : { key: r.key }),
+          depth: r.depth,
+          attempt: r.attempt,
+          enabledBy: r.enabledBy,
+        });
+        depthOf.set(r.activationId, r.depth);
+        const n = Number(r.activationId.slice(r.activationId.lastIndexOf('#') + 1));
+        if (Number.isInteger(n)) activations = Math.max(activations, n);
+      } else if (
+        r.phase === 'completed' ||
+        (r.phase === 'aborted' && !r.resumable) ||
+        (r.phase === 'failed' && r.next !== 'retry')
+      ) {
+        inflight.delete(r.activationId);
+      }
     }
   }
   return {

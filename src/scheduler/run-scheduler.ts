@@ -29,6 +29,7 @@ import {
 } from '../blackboard/index.js';
 import { consumeApproval } from '../llm/approval.js';
 import type { Usage } from '../llm/index.js';
+import type { LogTopic, PayloadOf } from '../protocol/records.js';
 import { admit, type Refusal, shallower } from './admission.js';
 import { ApprovalDesk, type OperatorDecision } from './approval-desk.js';
 import { describeDeclined, type PendingApproval } from './approvals.js';
@@ -42,6 +43,7 @@ import type {
   SpanRecord,
 } from './events.js';
 import { AGENDA_DEFERRED_SHOWN, recordedEnabler, stepCommitKey, TOPICS } from './events.js';
+import { idlePoolWarnings } from './idle-pools.js';
 import { canFromInitial } from './initial-snapshot.js';
 import { quiescentOutcome } from './outcome.js';
 import { type RankInput, rankCandidates } from './rank.js';
@@ -175,7 +177,7 @@ export class RunScheduler<TBoard> {
   /** Whether the last `canAdvance` said yes because a guard threw (the attempt then asks again, and fails). */
   private guardThrew = false;
   /** While a cycle decides, records wait here (see `cycle`). */
-  private holding: [string, unknown][] | undefined;
+  private holding: (() => void)[] | undefined;
   private cycles = 0;
   private tick = 0;
   private activations = 0;
@@ -415,7 +417,7 @@ export class RunScheduler<TBoard> {
     let deferredListed = 0;
     let rank = 0;
     // Records made while deciding are held so the agenda comes first in the log, then its consequences.
-    const held: [string, unknown][] = [];
+    const held: (() => void)[] = [];
     const admitted: Activation<TBoard>[] = [];
     this.holding = held;
     try {
@@ -469,7 +471,7 @@ export class RunScheduler<TBoard> {
       items,
       ...(moreDeferred > 0 ? { moreDeferred } : {}),
     } satisfies AgendaRecord);
-    for (const [topic, payload] of held) this.record(topic, payload);
+    for (const write of held) write();
     for (const act of admitted) this.launch(act);
     this.checkQuiescence();
   }
@@ -1541,6 +1543,15 @@ export class RunScheduler<TBoard> {
     for (const st of this.agents.values()) st.host?.stop();
     const byAgent: Record<string, Spent> = Object.create(null);
     for (const [id, st] of this.agents) byAgent[id] = { ...st.spent };
+    // A paused run has not ended: its pools may yet get work.
+    const warnings =
+      outcome === 'awaiting_approval' ? [] : idlePoolWarnings(this.agents.values(), this.board.state);
+    for (const w of warnings) {
+      // On the log ahead of the outcome (the run is done, so not through `record`, which drops it).
+      const payload = { kind: w.code, agentId: w.agentId, message: w.message };
+      this.options.observer?.record(TOPICS.warning, payload);
+      void this.board.publish(TOPICS.warning, payload, BY_SCHEDULER).catch(() => undefined);
+    }
     const result: SchedulerResult = {
       outcome,
       reason,
@@ -1548,6 +1559,7 @@ export class RunScheduler<TBoard> {
       failures: [...this.failures],
       declined,
       usage: { ...this.spent, byAgent },
+      warnings,
     };
     // The outcome record is queued on the board behind everything recorded before it.
     this.options.observer?.record(TOPICS.outcome, { outcome, reason });
@@ -1563,9 +1575,10 @@ export class RunScheduler<TBoard> {
   }
 
   /** Appends a scheduler record to the log, without waiting (records keep log order through the board's queue). */
-  private record(topic: string, payload: unknown): void {
+  private record<T extends LogTopic>(topic: T, payload: PayloadOf<T>): void {
     if (this.holding) {
-      this.holding.push([topic, payload]);
+      // Written once the cycle's agenda is on the log (holding is over by then).
+      this.holding.push(() => this.record(topic, payload));
       return;
     }
     if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation && topic !== TOPICS.span) return;
@@ -1574,7 +1587,7 @@ export class RunScheduler<TBoard> {
   }
 
   /** Appends a scheduler record and resolves once it is on the log (false once the run has ended or on failure). */
-  private persist(topic: string, payload: unknown): Promise<boolean> {
+  private persist<T extends LogTopic>(topic: T, payload: PayloadOf<T>): Promise<boolean> {
     if (this.done) return Promise.resolve(false);
     this.options.observer?.record(topic, payload);
     return this.board.publish(topic, payload, { author: 'scheduler' }).then(

@@ -12,8 +12,10 @@ import type {
 import type { Clock } from '../blackboard/clock.js';
 import type { Blackboard, BoardSnapshot, Path } from '../blackboard/index.js';
 import type { ModelResult, Tally, Usage } from '../llm/index.js';
+import type { LogTopic, PayloadOf, RecordWriter } from '../protocol/records.js';
 import type { DeclinedApproval } from './approvals.js';
 import type { Enabler } from './events.js';
+import type { RunWarning } from './idle-pools.js';
 import type { RunOutcome } from './outcome.js';
 import type { ResumeState } from './resume.js';
 
@@ -67,6 +69,8 @@ export interface SchedulerResult {
    */
   readonly declined: readonly DeclinedApproval[];
   readonly usage: Usage & { readonly byAgent: Record<string, Usage> };
+  /** What did not stop the run but looks like a mistake (a pooled agent that never had work). */
+  readonly warnings: readonly RunWarning[];
 }
 
 /** What a run scheduler is given. */
@@ -173,7 +177,7 @@ export interface Activation<TBoard> {
  */
 export interface RunObserver {
   /** Every scheduler record, in order, as it is appended to the log. */
-  record(topic: string, payload: unknown): void;
+  record<T extends LogTopic>(topic: T, payload: PayloadOf<T>): void;
   /** Something worth tracing that is not on the log: a refused commit, a model call's content summary. */
   note(kind: 'commit_refused' | 'model_summary', payload: Record<string, unknown>): void;
   /** The W3C traceparent of an activation's span (sent to remote agents, put on its `started` record). */
@@ -205,7 +209,7 @@ export interface ModelCallContext {
    */
   readonly hold: (tokens: number) => () => void;
   /** Records a scheduler record on the log. */
-  readonly record: (topic: string, payload: unknown) => void;
+  readonly record: RecordWriter;
   /** Hands the run's observer a summary of the call's input and output (for tracing; not logged). */
   readonly note?: (payload: Record<string, unknown>) => void;
   /** Switch to the tier's cheaper model once this share of a budget is spent. */
@@ -226,7 +230,7 @@ export type ToolRunner = (
     readonly activationId: string;
     readonly agentId: string;
     readonly signal: AbortSignal;
-    readonly record: (topic: string, payload: unknown) => void;
+    readonly record: RecordWriter;
     /** The run's clock: when each call starts, as its record says. */
     readonly now: () => number;
     /** The run: only its approvals are accepted. */
@@ -256,7 +260,7 @@ export interface ChildRunContext {
   /** What is left of the agent's and the run's budgets (the tighter of each). */
   readonly budgetLeft: { readonly tokens?: number; readonly cost?: number };
   readonly signal: AbortSignal;
-  readonly record: (topic: string, payload: unknown) => void;
+  readonly record: RecordWriter;
 }
 
 /** Starts a child run and resolves with how it ended (the runtime implements it). */

@@ -2,7 +2,7 @@
 // user's would.
 import { createRuntime, MemoryStore, TOPICS } from 'hearsay';
 import { connect } from 'hearsay/client';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { hierarchicalTeam } from '../../examples/hierarchical/team.js';
 
 const payloads = async (store: MemoryStore, runId: string, topic: string) =>
@@ -78,7 +78,23 @@ describe('hierarchical runs', () => {
         }
       });
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // Cancelled while a child run is under way: once one has an activation started on its own log.
+    await vi.waitFor(
+      async () => {
+        const children = (await store.listRuns()).filter((r) => r !== 'c');
+        const logs = await Promise.all(children.map((child) => store.read(child, 1)));
+        const started = logs.some((log) =>
+          log.some(
+            (e) =>
+              e.type === 'message' &&
+              e.topic === TOPICS.activation &&
+              (e.payload as { phase?: string }).phase === 'started',
+          ),
+        );
+        expect(started).toBe(true);
+      },
+      { timeout: 30_000, interval: 10 },
+    );
     handle.cancel('stop everything');
     expect((await handle.result).outcome).toBe('cancelled');
     const children = (await store.listRuns()).filter((r) => r !== 'c');

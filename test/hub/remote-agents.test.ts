@@ -122,8 +122,9 @@ describe('remote agents', () => {
     handle.board.subscribe({ from: 1 }, (e) => {
       if (e.type === 'message' && e.topic === TOPICS.activation) {
         const p = e.payload as { phase: string; agentId: string };
-        // Kill the process while `remote` works (its 60 ms sleep).
-        if (p.phase === 'started' && p.agentId === 'remote') setTimeout(() => proc.kill('SIGKILL'), 20);
+        // Kill the process while `remote` is in flight: as soon as its activation has started (no timer
+        // racing its work, which could otherwise finish first on a loaded machine).
+        if (p.phase === 'started' && p.agentId === 'remote') proc.kill('SIGKILL');
       }
     });
     const result = await handle.result;

@@ -156,7 +156,10 @@ describe('ModelClient against an OpenAI-compatible server', () => {
     });
     expect(aborted).toMatchObject({ ok: false, error: { code: 'aborted' } });
     const at = seen.length;
-    await new Promise((r2) => setTimeout(r2, 50));
+    // The server's response ends only when the client has gone away or every chunk was sent: a client that
+    // kept reading after the abort would have seen the chunks sent meanwhile (one every 5 ms, 100 of them).
+    await server.responsesClosed();
+    await new Promise((r2) => setImmediate(r2));
     expect(seen.length).toBe(at);
   });
 

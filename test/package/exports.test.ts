@@ -4,13 +4,14 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { checker, entries, exported, isValue, pkg, resolved, root } from './support/entries.js';
 
-/**
- * Types computed inside other types that a user never writes: the recursion step of `PathOf` and a node
- * of `Keyed`'s trie. Each is here for a reason; a type a user receives never is.
- */
 const dist = join(root, 'dist/src');
 
-const HELPERS = new Set(['Next', 'Mid']);
+/**
+ * Types computed inside other types that a user never writes: the recursion step of `PathOf`, a node of
+ * `Keyed`'s trie, and `statusPool`'s argument list and option names (its options are `StatusPoolOptions`). Each is here for
+ * a reason; a type a user receives never is.
+ */
+const HELPERS = new Set(['Next', 'Mid', 'StatusPoolArgs', 'StatusName']);
 
 describe('the public surface of every entry', () => {
   it('matches the recorded export lists (a change to them is a decision: record it with -u)', async () => {
@@ -42,7 +43,7 @@ describe('the public surface of every entry', () => {
     const root = symbols.map((s) => s.name);
     // About 30 values (what a team is written with) and the types their signatures need.
     expect(symbols.filter(isValue).length).toBeLessThanOrEqual(35);
-    expect(root.length).toBeLessThanOrEqual(140);
+    expect(root.length).toBeLessThanOrEqual(145);
     for (const internal of [
       'RunScheduler',
       'ModelCaller',

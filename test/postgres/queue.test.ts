@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createBlackboard } from '../../src/blackboard/index.js';
 import { PostgresStore } from '../../src/postgres/index.js';
@@ -8,7 +9,6 @@ import { type Cluster, postgresAvailable, startCluster } from '../support/postgr
 
 const available = postgresAvailable('PostgresStore activation queue');
 const Counter = z.object({ n: z.number() });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const step = (runId: string, activationId: string, agentId = 'a', attempt = 1): StepMessage => ({
   runId,
@@ -40,6 +40,30 @@ describe.runIf(available)('the activation queue on PostgreSQL', () => {
     await cluster?.stop();
   });
 
+  /**
+   * Waits until an activation's lease has expired by the database's clock (the clock leases are timed by),
+   * reading the row without touching it: a heartbeat would renew the lease it asks about.
+   */
+  const leaseExpired = async (runId: string, activationId: string) => {
+    const client = new pg.Client({ connectionString: cluster.connectionString });
+    await client.connect();
+    try {
+      await vi.waitFor(
+        async () => {
+          const { rows } = await client.query<{ expired: boolean }>(
+            `SELECT lease_until < clock_timestamp() AS expired FROM "queue".activations
+              WHERE run = $1 AND activation = $2`,
+            [runId, activationId],
+          );
+          expect(rows).toEqual([{ expired: true }]);
+        },
+        { timeout: 30_000, interval: 20 },
+      );
+    } finally {
+      await client.end();
+    }
+  };
+
   const claimOne = async (store: PostgresStore, owner: string, leaseMs: number): Promise<Claim> => {
     const [claim] = await store.claim({ queue: 'q', owner, agents: ['a'], limit: 1, leaseMs, maxClaims: 5 });
     expect(claim).toBeDefined();
@@ -51,14 +75,16 @@ describe.runIf(available)('the activation queue on PostgreSQL', () => {
     const b = await open();
     const board = await createBlackboard({ schema: Counter, initial: { n: 0 }, store: a, runId: 'fence' });
     await a.dispatch('q', step('fence', 'inc#1'));
-    const first = await claimOne(a, 'worker-a', 300);
+    const first = await claimOne(a, 'worker-a', 60_000);
     expect(first).toMatchObject({ activationId: 'inc#1', token: 1, claims: 1 });
-    expect(await a.heartbeat(first, 300)).toBe(true);
-    // Nobody else can take it while the lease holds.
+    expect(await a.heartbeat(first, 60_000)).toBe(true);
+    // Nobody else can take it while the lease holds (a minute: however slow the machine, it still holds).
     expect(
       await b.claim({ queue: 'q', owner: 'worker-b', agents: ['a'], limit: 5, leaseMs: 300, maxClaims: 5 }),
     ).toEqual([]);
-    await sleep(450);
+    // A last heartbeat shortens the lease to 1 ms; the worker then stalls past it.
+    expect(await a.heartbeat(first, 1)).toBe(true);
+    await leaseExpired('fence', 'inc#1');
     // Expired, not yet reclaimed: already refused.
     expect(await a.heartbeat(first, 300)).toBe(false);
     const late = await board.commit({
@@ -185,16 +211,21 @@ describe.runIf(available)('the activation queue on PostgreSQL', () => {
         maxClaims: 2,
       });
       expect(c?.claims).toBe(i);
-      await sleep(150);
+      await leaseExpired('poison', 'p#1');
     }
-    // Each store looks for such steps at most every 500 ms per queue: a claim on another queue of the
-    // same store (a child team's) just before does not put off this queue's look (it once did, and the
-    // step then waited for ever).
-    await sleep(500);
-    await s.claim({ queue: 'other', owner: 'w', agents: ['a'], limit: 1, leaseMs: 100, maxClaims: 2 });
-    expect(
-      await s.claim({ queue: 'q', owner: 'w', agents: ['a'], limit: 1, leaseMs: 100, maxClaims: 2 }),
-    ).toEqual([]);
+    // Each store looks for such steps at most every 500 ms per queue, by the process's clock: a claim on
+    // another queue of the same store (a child team's) just before does not put off this queue's look (it
+    // once did, and the step then waited for ever). Only Date is faked: the pg client keeps its timers.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      vi.setSystemTime(Date.now() + 500);
+      await s.claim({ queue: 'other', owner: 'w', agents: ['a'], limit: 1, leaseMs: 100, maxClaims: 2 });
+      expect(
+        await s.claim({ queue: 'q', owner: 'w', agents: ['a'], limit: 1, leaseMs: 100, maxClaims: 2 }),
+      ).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
     const result = await s.awaitResult(key, AbortSignal.timeout(10_000));
     expect(result?.status).toBe('failed');
     expect(result?.error).toMatch(/lease expired 2 times/);

@@ -268,8 +268,8 @@ describe.runIf(available)('runs shared by worker processes', () => {
     await new Promise((r) => setTimeout(r, leaseMs * 2.5));
     procs[1]!.proc.kill('SIGCONT');
     const result = await handle.result;
-    // The woken worker's timers fire first thing: give its stale steps a moment to try, and fail.
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The woken worker's stale steps try, and fail: it says so once it has found one refused.
+    await procs[1]!.until(/^refused [1-9]/m);
     const stats = await Promise.all([procs[1]!.stop(), procs[2]!.stop()]);
 
     expect(result.outcome).toBe('completed');

@@ -51,10 +51,14 @@ describe('FileStore group commit', () => {
         runId: 'batched',
       });
       const notes: number[] = [];
-      reopened.subscribe({ from: 1 }, (e) => {
-        if (e.type === 'message' && e.topic === 'note') notes.push((e.payload as { i: number }).i);
+      // The replay ends with the last event the store holds (seq of the last commit or note written).
+      const lastSeq = Math.max(reopened.seq, ...events.map((e) => e.seq));
+      await new Promise<void>((resolve) => {
+        reopened.subscribe({ from: 1 }, (e) => {
+          if (e.type === 'message' && e.topic === 'note') notes.push((e.payload as { i: number }).i);
+          if (e.seq === lastSeq) resolve();
+        });
       });
-      await new Promise((resolve) => setImmediate(resolve));
       expect(notes).toEqual(events.map((e) => (e.payload as { i: number }).i));
       expect(notes).toHaveLength(200);
       expect(reopened.state.n).toBe(20);

@@ -15,7 +15,8 @@ import {
   stepMachine,
 } from 'hearsay';
 import { PostgresStore } from 'hearsay/postgres';
-import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { StepMessage } from '../../src/workers/index.js';
 import { useCluster } from '../support/cluster-suite.js';
@@ -101,7 +102,23 @@ describe.runIf(postgresAvailable('issue 22 review on PostgreSQL'))('issue 22 rev
     await store.dispatch('q', step('r', 'a1'));
     const request = { queue: 'q', owner: 'w', agents: ['a'], limit: 1, leaseMs: 100, maxClaims: 5 };
     const [first] = await store.claim(request);
-    await new Promise((r) => setTimeout(r, 300));
+    // Lost once the lease has expired by the database's clock (the row is read, not renewed).
+    const client = new pg.Client({ connectionString: clusterOf().connectionString });
+    await client.connect();
+    try {
+      await vi.waitFor(
+        async () => {
+          const { rows } = await client.query(
+            `SELECT lease_until < clock_timestamp() AS expired FROM "fenced_board".activations
+              WHERE run = 'r' AND activation = 'a1'`,
+          );
+          expect(rows).toEqual([{ expired: true }]);
+        },
+        { timeout: 30_000, interval: 20 },
+      );
+    } finally {
+      await client.end();
+    }
     const [second] = await store.claim({ ...request, leaseMs: 60_000 });
     expect(second!.token).toBeGreaterThan(first!.token);
     const commit = (token: number) =>
@@ -226,6 +243,11 @@ describe('issue 22 review (any store)', () => {
     }
     const store = new Down();
     const release = { go: () => {} };
+    // The runtime closes while the activation is in flight: once its work has started.
+    let started!: () => void;
+    const working = new Promise<void>((r) => {
+      started = r;
+    });
     const agent = defineAgent<B>({
       id: 'agent',
       watches: [['go']],
@@ -236,6 +258,7 @@ describe('issue 22 review (any store)', () => {
           new Promise<null>((resolve) => {
             release.go = () => resolve(null);
             event.tools.signal.addEventListener('abort', () => resolve(null));
+            started();
           }),
         done: (d) => {
           d.done = 1;
@@ -249,7 +272,7 @@ describe('issue 22 review (any store)', () => {
       goal: (b) => b.done === 1,
     });
     const handle = await runtime.start({ go: true, who: 'x' });
-    await new Promise((r) => setTimeout(r, 50));
+    await working;
     store.down = true;
     await runtime.close();
     // The result resolves (no unhandled rejection from the outcome record that could not be written).

@@ -57,6 +57,15 @@ describe('an activation that has ended', () => {
     const Board = z.object({ go: z.boolean(), done: z.boolean(), finished: z.boolean() });
     type B = z.output<typeof Board>;
     let late: Promise<unknown> | undefined;
+    // Set when an approval request reaches the log (the bug): the run need not wait for an answer then.
+    let wasRequested = false;
+    let requested!: () => void;
+    const asked = new Promise<void>((r) => {
+      requested = () => {
+        wasRequested = true;
+        r();
+      };
+    });
     const agent = defineAgent<B>({
       id: 'leaver',
       watches: [['go']],
@@ -64,9 +73,10 @@ describe('an activation that has ended', () => {
       machine: stepMachine<B, boolean>({
         when: (b) => b.go && !b.done,
         work: async (event) => {
-          // Left running past the activation's end: it asks once the activation is over.
-          late = new Promise((r) => setTimeout(r, 30)).then(() =>
-            event.tools.requestApproval({ action: 'send', args: {} }),
+          // Left running past the activation's end: it asks once the activation is over (its signal aborts
+          // when it ends).
+          late = new Promise((r) => event.tools.signal.addEventListener('abort', r, { once: true })).then(
+            () => event.tools.requestApproval({ action: 'send', args: {} }),
           );
           late.catch(() => undefined);
           return true;
@@ -84,7 +94,9 @@ describe('an activation that has ended', () => {
       machine: stepMachine<B, boolean>({
         when: (b) => b.done && !b.finished,
         work: async () => {
-          await new Promise((r) => setTimeout(r, 150));
+          // The run goes on until the leaver's late request has been refused, as it should be (or, were
+          // it recorded, until it is on the log).
+          await Promise.race([late?.catch(() => undefined), asked]);
           return true;
         },
         done: (d) => {
@@ -98,10 +110,14 @@ describe('an activation that has ended', () => {
       goal: (b) => b.finished,
     });
     const handle = await runtime.start({ go: true });
+    handle.board.subscribe({ from: 1, topics: ['hearsay.approval'] }, (e) => {
+      if (e.type === 'message' && (e.payload as { phase?: string }).phase === 'requested') requested();
+    });
     const result = await handle.result;
     expect(result.outcome).toBe('completed');
-    await expect(late).rejects.toBeDefined();
+    expect(wasRequested, 'an approval request from the ended activation reached the log').toBe(false);
     expect(await runtime.pendingApprovals()).toEqual([]);
+    await expect(late).rejects.toBeDefined();
     await runtime.close();
   });
 });

@@ -36,19 +36,24 @@ describe('an untraced run builds no span attributes', () => {
     });
     const handle = await runtime.start();
     const started: unknown[] = [];
-    handle.board.subscribe({ from: 1 }, (e) => {
-      if (e.type === 'message' && e.topic === 'hearsay.activation') {
-        const p = e.payload as { phase: string; traceparent?: string };
-        if (p.phase === 'started') started.push(p.traceparent);
-      }
+    // The outcome record is the log's last: once the subscriber has it, it has had every started record.
+    const outcomeSeen = new Promise<void>((resolve) => {
+      handle.board.subscribe({ from: 1 }, (e) => {
+        if (e.type === 'message' && e.topic === 'hearsay.activation') {
+          const p = e.payload as { phase: string; traceparent?: string };
+          if (p.phase === 'started') started.push(p.traceparent);
+        }
+        if (e.type === 'message' && e.topic === 'hearsay.outcome') resolve();
+      });
     });
     const result = await handle.result;
-    await new Promise((r) => setTimeout(r, 20));
+    await outcomeSeen;
+    // Closing waits for what the run still had under way, so every redact call has been made.
+    await runtime.close();
     expect(result.board.n).toBe(20);
     expect(started.length).toBe(20);
     for (const tp of started) expect(tp).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
     // The run's own summary (its outcome) may pass through redact; no activation's does.
     expect(redacted).toBeLessThanOrEqual(1);
-    await runtime.close();
   });
 });

@@ -91,13 +91,24 @@ describe('parked agents (held)', () => {
 
   it('cancel while an agent is parked ends the run cancelled', async () => {
     const gate = deferred();
+    const slowWorking = deferred();
     const runtime = createRuntime({
       board: { schema: Board, initial: { go: true, notes: [] } },
-      agents: [noter('slow', { priority: 10, work: () => gate.promise }), noter('quick')],
+      agents: [
+        noter('slow', {
+          priority: 10,
+          work: () => {
+            slowWorking.resolve();
+            return gate.promise;
+          },
+        }),
+        noter('quick'),
+      ],
     });
     try {
       const handle = await runtime.start();
-      for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+      // The cycle that started `slow` parked `quick` behind it (both write `notes`, a list): cancel now.
+      await slowWorking.promise;
       handle.cancel('stop');
       const result = await handle.result;
       expect(result.outcome).toBe('cancelled');

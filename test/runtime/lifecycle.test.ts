@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { assign, setup } from 'xstate';
 import {
   agentActions,
@@ -31,6 +31,20 @@ describe('run outcomes', () => {
   it('cancels a run in the middle of a slow promise actor: its signal aborts and it commits nothing more', async () => {
     let aborted = false;
     let resumed = false;
+    // The work waits on a gate the test opens, deliberately not on the run's clock or signal: cancelling must
+    // not depend on the work listening.
+    let started!: () => void;
+    const working = new Promise<void>((r) => {
+      started = r;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let returned!: () => void;
+    const workReturned = new Promise<void>((r) => {
+      returned = r;
+    });
     const sleeper = defineAgent<TB>({
       id: 'sleeper',
       watches: [['go']],
@@ -41,9 +55,10 @@ describe('run outcomes', () => {
           e.tools.signal.addEventListener('abort', () => {
             aborted = true;
           });
-          // Real time, deliberately not the run's clock: cancelling must not depend on the work listening.
-          await new Promise((r) => setTimeout(r, 200));
+          started();
+          await gate;
           resumed = true;
+          queueMicrotask(returned);
           return null;
         },
         done: (d) => {
@@ -54,7 +69,9 @@ describe('run outcomes', () => {
     const runtime = createRuntime({ board: { schema: TestBoard, initial }, agents: [sleeper] });
     const controller = new AbortController();
     const handle = await runtime.start({ go: true }, { signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 30));
+    const log: LogEvent[] = [];
+    handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+    await working;
     controller.abort(new Error('user pressed stop'));
     const result = await handle.result;
     expect(result).toMatchObject({
@@ -62,10 +79,17 @@ describe('run outcomes', () => {
       reason: expect.stringContaining('user pressed stop'),
     });
     expect(aborted).toBe(true);
-    await new Promise((r) => setTimeout(r, 250));
+    // The work ends only now, after the run has; what it returns must go nowhere.
+    release();
+    await workReturned;
+    // Every promise chain the late return starts (the machine's done event, its commit to the in-memory
+    // store) runs to its end before a macrotask: one setImmediate turn is past all of them.
+    await new Promise((r) => setImmediate(r));
     expect(resumed).toBe(true);
     expect(handle.board.state.n).toBe(0);
     expect(handle.board.version).toBe(1); // only the input
+    expect(log.filter((e) => e.type === 'commit').length).toBe(1);
+    await runtime.close();
   });
 
   it('closes gracefully: runs in progress are cancelled and recorded', async () => {
@@ -85,10 +109,26 @@ describe('run outcomes', () => {
       limits: { depth: 1000 },
     });
     const handle = await runtime.start({ go: true });
-    await new Promise((r) => setTimeout(r, 20));
+    const log: LogEvent[] = [];
+    // Closed while an activation is in flight: once its started record is on the log.
+    const inFlight = new Promise<void>((resolve) => {
+      handle.board.subscribe({ from: 1 }, (e) => {
+        log.push(e);
+        if (
+          e.type === 'message' &&
+          e.topic === TOPICS.activation &&
+          (e.payload as { phase: string }).phase === 'started'
+        )
+          resolve();
+      });
+    });
+    await inFlight;
     await runtime.close();
     expect((await handle.result).outcome).toBe('cancelled');
     expect(runtime.runs.size).toBe(0);
+    const phases = records<{ phase: string }>(log, TOPICS.activation).map((r) => r.phase);
+    expect(phases.at(-1)).toBe('aborted');
+    expect(records(log, TOPICS.outcome)).toMatchObject([{ outcome: 'cancelled' }]);
   });
 
   it('completes as soon as the goal holds', async () => {
@@ -403,25 +443,30 @@ describe('deterministic mode', () => {
         deterministic: { seed },
         limits: { concurrency: 2 },
       });
-      const handle = await runtime.start({ go: true });
-      const log: LogEvent[] = [];
-      handle.board.subscribe({ from: 1 }, (e) => log.push(e));
-      const started = Date.now();
-      const result = await handle.result;
-      return {
-        result,
-        log: log.map(({ time: _t, ...rest }) => rest),
-        virtual: clock.now(),
-        wall: Date.now() - started,
-      };
+      // Every real timer set while the run goes: simulated latency must set none of its length.
+      const timers = vi.spyOn(globalThis, 'setTimeout');
+      try {
+        const handle = await runtime.start({ go: true });
+        const log: LogEvent[] = [];
+        handle.board.subscribe({ from: 1 }, (e) => log.push(e));
+        const result = await handle.result;
+        return {
+          result,
+          log: log.map(({ time: _t, ...rest }) => rest),
+          virtual: clock.now(),
+          realDelays: timers.mock.calls.map(([, ms]) => ms ?? 0),
+        };
+      } finally {
+        timers.mockRestore();
+      }
     };
     const first = await runOnce(42);
     const again = await runOnce(42);
     expect(again.log).toEqual(first.log);
     expect(first.result.outcome).toBe('quiescent');
     // Two at a time, in the seeded order: the virtual makespan is exact, and 10 s of simulated work take
-    // no real waiting (a runtime that slept for real would need at least 10 s).
+    // no real waiting: no real timer as long as the shortest simulated latency (2 s) was set.
     expect(first.virtual).toBe(VIRTUAL_MAKESPAN);
-    expect(first.wall).toBeLessThan(2_000);
+    expect(first.realDelays.filter((ms) => ms >= 2_000)).toEqual([]);
   });
 });

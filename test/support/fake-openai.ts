@@ -15,6 +15,16 @@ export interface FakeReply {
   readonly delayMs?: number;
   /** When streaming: wait between chunks. */
   readonly chunkDelayMs?: number;
+  /**
+   * When streaming: after `afterPieces` pieces of the content, the server sends this error inside the
+   * stream (its 200 already sent) and ends it, as real servers do: `data` is the SSE event's JSON (e.g.
+   * `{ error: { message, code: 429 } }`), under an `event:` line when `event` is given.
+   */
+  readonly streamError?: { readonly afterPieces: number; readonly event?: string; readonly data: unknown };
+  /** When streaming: ends the stream quietly after this many pieces of the content (no finish, no [DONE]). */
+  readonly cutAfterPieces?: number;
+  /** When streaming: more SSE events' JSON, sent as they are after the content (odd chunks servers send). */
+  readonly streamExtra?: readonly unknown[];
 }
 
 /** A request the fake server received. */
@@ -40,6 +50,7 @@ export class FakeOpenAI {
   private readonly script: FakeReply[] = [];
   private readonly server: Server;
   private readonly open = new Set<ServerResponse>();
+  private readonly closedWaiters = new Set<() => void>();
   url = '';
 
   constructor() {
@@ -58,6 +69,15 @@ export class FakeOpenAI {
     return this;
   }
 
+  /**
+   * Resolves once no response is open: each one was sent to its end or its client went away (an explicit
+   * signal for tests that check nothing more arrives after a client stopped reading).
+   */
+  responsesClosed(): Promise<void> {
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.closedWaiters.add(resolve));
+  }
+
   async stop(): Promise<void> {
     for (const res of this.open) res.destroy();
     this.server.closeAllConnections();
@@ -66,7 +86,12 @@ export class FakeOpenAI {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.open.add(res);
-    res.on('close', () => this.open.delete(res));
+    res.on('close', () => {
+      this.open.delete(res);
+      if (this.open.size > 0) return;
+      for (const resolve of this.closedWaiters) resolve();
+      this.closedWaiters.clear();
+    });
     let raw = '';
     for await (const chunk of req) raw += chunk;
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
@@ -129,15 +154,25 @@ export class FakeOpenAI {
       object: 'chat.completion.chunk',
       choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
     });
-    for (const piece of pieces) {
+    for (const [i, piece] of pieces.entries()) {
       if (r.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, r.chunkDelayMs));
       if (res.destroyed) return;
+      if (r.cutAfterPieces === i) {
+        res.end();
+        return;
+      }
+      if (r.streamError && i === r.streamError.afterPieces) {
+        const event = r.streamError.event ? `event: ${r.streamError.event}\n` : '';
+        res.end(`${event}data: ${JSON.stringify(r.streamError.data)}\n\n`);
+        return;
+      }
       send({
         ...base,
         object: 'chat.completion.chunk',
         choices: [{ index: 0, delta: { content: piece }, finish_reason: null }],
       });
     }
+    for (const extra of r.streamExtra ?? []) send(extra);
     toolCalls.forEach((c, index) => {
       send({
         ...base,

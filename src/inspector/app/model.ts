@@ -321,7 +321,7 @@ export class RunModel {
 
   private approval(m: ServerMessageOf<'approval'>): Pick<LogEntry, 'summary' | 'level' | 'agent'> {
     const r = asJson(m.record);
-    const requestId = m.requestId ?? '';
+    const { requestId } = m;
     if (m.phase === 'requested') {
       this.approvals.set(requestId, {
         requestId,
