@@ -127,6 +127,8 @@ const NOT_OURS = new Set([
   'catch',
   'return',
   'await',
+  // `async (e) => …`: an async arrow function, not a call
+  'async',
   'typeof',
   'function',
   'import',
@@ -150,6 +152,7 @@ const NOT_OURS = new Set([
   'structuredClone',
   'fetch',
   'console',
+  'createServer',
   // xstate, zod and OpenTelemetry, imported from there in the blocks
   'setup',
   'fromPromise',
