@@ -22,7 +22,11 @@ export interface ToolDefinition<TArgs = unknown, TResult = unknown> {
   readonly parameters: z.ZodType<TArgs>;
   /** Irreversible tools need a human's approval before they run (the runtime's checkpoints). */
   readonly irreversible?: boolean;
-  readonly run?: (args: TArgs, context: { signal: AbortSignal }) => Promise<TResult> | TResult;
+  /**
+   * Runs the call with its validated arguments. A method (not a function property), so a tool typed by its
+   * arguments (`ToolDefinition<{ to: string }>`) goes wherever a list of tools is taken.
+   */
+  run?(args: TArgs, context: { signal: AbortSignal }): Promise<TResult> | TResult;
 }
 
 /**

@@ -146,18 +146,15 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
 };
 
 /**
- * The packages a user's project has: the package's dependencies and peers (what `npm install hearsay pg`
- * brings, `zod` and `xstate` among them), `@types/node`, and the type packages the package's declarations
- * need but its dependencies do not ship: `@types/ws` (the hub's declarations name `ws`'s `WebSocket`) and
- * `@types/pg` (`hearsay/postgres`). Without those two, `skipLibCheck: false` fails in the package's own
- * .d.ts files, which is why the README's install section names them.
+ * The packages a user's project has: the package's dependencies and peers (what `npm install hearsay pg
+ * @types/pg` brings: `zod`, `xstate` and `@types/ws`, which the hub's declarations name, among them) and
+ * `@types/node`. Nothing else: a declaration that names a type no installed package ships fails here with
+ * `skipLibCheck: false`, as it would in a strict user's project.
  */
 const USER_INSTALLS = [
   ...Object.keys(manifest.dependencies ?? {}),
   ...Object.keys(manifest.peerDependencies ?? {}),
   '@types/node',
-  '@types/ws',
-  '@types/pg',
 ];
 
 /** Writes the modules into a fresh project under the OS's temporary folder and type-checks them together. */
