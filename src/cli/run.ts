@@ -1,6 +1,6 @@
 import type { LogEvent } from '../blackboard/index.js';
-import type { Usage } from '../llm/index.js';
 import { PendingApprovalSchema } from '../protocol/index.js';
+import { parseRecord } from '../protocol/records.js';
 import { createRuntime, type RunHandle, type Runtime, type RuntimeConfig } from '../runtime/index.js';
 import { addUsage, emptySpent, TOPICS } from '../scheduler/index.js';
 import { describeDeclinedStep, describePending } from './approvals.js';
@@ -107,8 +107,10 @@ async function watchRun(
       if (e.type !== 'message') return;
       const p = e.payload as Record<string, unknown>;
       if (e.topic === TOPICS.activation && p.phase === 'started') activations += 1;
-      else if (e.topic === TOPICS.usage) addUsage(spent, (p.usage ?? {}) as Partial<Usage>);
-      else if (e.topic === TOPICS.approval && p.phase === 'requested' && e.author === 'scheduler') {
+      else if (e.topic === TOPICS.usage) {
+        const r = parseRecord(TOPICS.usage, e.payload);
+        if (r.ok) addUsage(spent, r.record.usage);
+      } else if (e.topic === TOPICS.approval && p.phase === 'requested' && e.author === 'scheduler') {
         // Printed once, as it is made, with how to answer it (a resumed run's log repeats nothing).
         if (announced.has(String(p.requestId))) return;
         announced.add(String(p.requestId));

@@ -9,6 +9,7 @@ import {
   type Transport,
   TransportError,
 } from '../llm/index.js';
+import { parseRecord } from '../protocol/records.js';
 import { TOPICS } from '../protocol/topics.js';
 import type { EvalCase, RecordedCall } from './suite.js';
 
@@ -69,20 +70,18 @@ export function recordedCalls(events: readonly LogEvent[]): RecordedCall[] {
   const out: RecordedCall[] = [];
   for (const e of events) {
     if (e.type !== 'message' || e.topic !== TOPICS.model) continue;
-    const p = e.payload as Record<string, unknown>;
-    if (p.type !== 'call' || p.ok !== true || typeof p.text !== 'string' || typeof p.requestHash !== 'string')
-      continue;
-    const usage = (p.usage ?? {}) as { inputTokens?: number; outputTokens?: number };
+    const parsed = parseRecord(TOPICS.model, e.payload);
+    if (!parsed.ok) continue;
+    const p = parsed.record;
+    if (p.type !== 'call' || !p.ok || p.text === undefined) continue;
     out.push({
       requestHash: p.requestHash,
-      agentId: String(p.agentId),
+      agentId: p.agentId,
       model: String(p.model),
       text: p.text,
-      ...(Array.isArray(p.toolCalls)
-        ? { toolCalls: p.toolCalls as NonNullable<RecordedCall['toolCalls']> }
-        : {}),
-      usage: { inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 },
-      cost: typeof p.cost === 'number' ? p.cost : 0,
+      ...(p.toolCalls ? { toolCalls: p.toolCalls } : {}),
+      usage: { inputTokens: p.usage.inputTokens ?? 0, outputTokens: p.usage.outputTokens ?? 0 },
+      cost: p.cost,
     });
   }
   return out;
