@@ -51,6 +51,7 @@ import {
   QueueSender,
 } from '../workers/index.js';
 import { RemoteAgentHost } from '../workers/remote-host.js';
+import { assertAgentDefinition } from './agent-definitions.js';
 import { combineHubSources, runtimeHubSource } from './hub-source.js';
 import { callModel, runTools } from './model-call.js';
 import { RemoteAgents } from './remote-agents.js';
@@ -92,6 +93,7 @@ export function createRuntime<TSchema extends AnySchema>(
     if (ids.has(agent.id)) throw new TypeError(`Two agents are named "${agent.id}".`);
     // An agent built without defineAgent (a plain object) is held to the same list.
     assertAgentIdAllowed(agent.id);
+    assertAgentDefinition(agent);
     ids.add(agent.id);
   }
   for (const agent of config.agents) {
