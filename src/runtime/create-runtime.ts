@@ -18,6 +18,7 @@ import {
   type Store,
   systemClock,
 } from '../blackboard/index.js';
+import { assertBoardConfig } from '../blackboard/schema-check.js';
 import { Hub, type HubSource } from '../hub/index.js';
 import { inspectorHandler } from '../inspector/index.js';
 import { stableHash } from '../llm/index.js';
@@ -88,6 +89,7 @@ export function createRuntime<TSchema extends AnySchema>(
   config: RuntimeConfig<TSchema>,
 ): Runtime<BoardOf<TSchema>> {
   type TBoard = BoardOf<TSchema>;
+  assertBoardConfig(config.board);
   const ids = new Set<string>();
   for (const agent of config.agents) {
     if (ids.has(agent.id)) throw new TypeError(`Two agents are named "${agent.id}".`);
