@@ -17,6 +17,7 @@ import { coverPaths, formatPath, type Path } from './path.js';
 import { replayCommit } from './replay.js';
 import { checkRunId } from './run-id.js';
 import { type AnySchema, applyRevived, revive, validateAll, validatePatch } from './schema.js';
+import { assertBoardSchema } from './schema-check.js';
 import { SerialQueue } from './serial-queue.js';
 import type { Store } from './store.js';
 import { MemoryStore } from './stores/memory-store.js';
@@ -619,6 +620,7 @@ export async function createBlackboard<TSchema extends AnySchema>(
   options: BlackboardOptions<TSchema>,
 ): Promise<Blackboard<BoardOf<TSchema>>> {
   const { schema } = options;
+  assertBoardSchema(schema, 'schema');
   // Before anything, and before the store sees it: a bad id is refused alike by every store.
   checkRunId(options.runId ?? 'default');
   const limits = boardLimits(options.limits);

@@ -23,6 +23,7 @@ import { approvalsFrom, runOfRequest, TOPICS } from '../scheduler/index.js';
 import { approvalsCommand, approvalsUsage, connectToHub } from './approvals.js';
 import { evalCommand, evalUsage } from './eval.js';
 import { CliError } from './load.js';
+import { portOption } from './port-option.js';
 import { boardAt, describeEvent } from './replay.js';
 import { runCommand, runUsage } from './run.js';
 import { packageVersion } from './version.js';
@@ -119,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!Object.hasOwn(commands, command))
     throw new CliError(`Unknown command "${command}". Commands: ${Object.keys(commands).join(', ')}.`, 2);
+  if (values.port !== undefined) portOption(values.port);
   if (command === 'run') return runCommand(rest, values);
   if (command === 'approvals') return approvalsCommand(values);
   if (command === 'eval') return evalCommand(rest, values);

@@ -33,7 +33,7 @@ import {
 } from './auth.js';
 import { Heart } from './heart.js';
 import { type HubBoard, HubRefusal, type HubSource, type RemoteChannel } from './source.js';
-import { StatelyStream } from './stately.js';
+import { StatelyStream } from './stately-stream.js';
 import { toServerMessage } from './translate.js';
 
 export { CLOSE_CODES };

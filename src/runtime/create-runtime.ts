@@ -18,6 +18,7 @@ import {
   type Store,
   systemClock,
 } from '../blackboard/index.js';
+import { assertBoardConfig } from '../blackboard/schema-check.js';
 import { Hub, type HubSource } from '../hub/index.js';
 import { inspectorHandler } from '../inspector/index.js';
 import { stableHash } from '../llm/index.js';
@@ -51,6 +52,7 @@ import {
   QueueSender,
 } from '../workers/index.js';
 import { RemoteAgentHost } from '../workers/remote-host.js';
+import { assertAgentDefinition } from './agent-definitions.js';
 import { combineHubSources, runtimeHubSource } from './hub-source.js';
 import { callModel, runTools } from './model-call.js';
 import { RemoteAgents } from './remote-agents.js';
@@ -87,11 +89,13 @@ export function createRuntime<TSchema extends AnySchema>(
   config: RuntimeConfig<TSchema>,
 ): Runtime<BoardOf<TSchema>> {
   type TBoard = BoardOf<TSchema>;
+  assertBoardConfig(config.board);
   const ids = new Set<string>();
   for (const agent of config.agents) {
     if (ids.has(agent.id)) throw new TypeError(`Two agents are named "${agent.id}".`);
     // An agent built without defineAgent (a plain object) is held to the same list.
     assertAgentIdAllowed(agent.id);
+    assertAgentDefinition(agent);
     ids.add(agent.id);
   }
   for (const agent of config.agents) {
