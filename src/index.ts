@@ -139,7 +139,8 @@ export {
   untrustedSchema,
 } from './llm/index.js';
 export type { CostBreakdown, ObservabilityOptions } from './observability/index.js';
-
+export type { RecordOf, RecordTopic } from './protocol/records.js';
+export { readRecord } from './protocol/records.js';
 // The runtime: run a team, resume it, answer approvals, serve it.
 export type {
   ApprovalResult,

@@ -371,6 +371,8 @@ export type RecordWriter = <T extends LogTopic>(topic: T, payload: PayloadOf<T>)
  * `corrupt_log` error naming the record, never a silently wrong reading.
  *
  * @example
+ * import { readRecord, TOPICS } from 'hearsay';
+ *
  * if (e.type === 'message' && e.topic === TOPICS.activation) {
  *   const r = readRecord(e, TOPICS.activation);
  *   if (r.phase === 'started') console.log(r.agentId, r.depth);
