@@ -3,7 +3,7 @@
  * research team (its own board and agents); the child's outcome comes back and is committed to the parent.
  * With INSPECT=1 the inspector stays up to navigate parent ↔ child.
  */
-import { createRuntime, type LogEvent, TOPICS } from 'hearsay';
+import { createRuntime, type LogEvent, readRecord, TOPICS } from 'hearsay';
 import { hierarchicalTeam } from './team.js';
 
 const runtime = createRuntime(hierarchicalTeam());
@@ -11,7 +11,7 @@ const hub = await runtime.listen({ insecureDevMode: true, log: () => {} });
 const handle = await runtime.start({ goal: 'blackboard runtimes' }, { runId: 'parent' });
 handle.board.subscribe({ from: 1 }, (e: LogEvent) => {
   if (e.type !== 'message' || e.topic !== TOPICS.child) return;
-  const p = e.payload as { phase: string; childRunId: string; agentId: string; outcome?: string };
+  const p = readRecord(e, TOPICS.child);
   console.log(
     `  ${p.agentId} ${p.phase === 'started' ? 'started' : `ended (${p.outcome})`} child run ${p.childRunId}`,
   );

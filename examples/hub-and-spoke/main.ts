@@ -5,7 +5,7 @@
  * simulated model offline (deterministic answers, real latency), or a real OpenAI-compatible server when
  * OPENAI_API_KEY is set. Every decision the scheduler makes is on the run's log.
  */
-import { createRuntime, formatPath, type LogEvent, TOPICS } from 'hearsay';
+import { createRuntime, formatPath, type LogEvent, readRecord, TOPICS } from 'hearsay';
 import { models } from './model.js';
 import { team } from './team.js';
 
@@ -22,16 +22,17 @@ handle.board.subscribe({ from: 1 }, (e: LogEvent) => {
     );
     return;
   }
-  const p = e.payload as Record<string, unknown>;
-  if (e.topic === TOPICS.activation && p.phase !== 'started' && p.phase !== 'completed') {
-    console.log(
-      `${ms()} ms       scheduler   ${p.agentId}${p.key ? `[${p.key}]` : ''} ${p.phase}: ${p.reason ?? p.error ?? ''} ${p.detail ?? ''}`,
-    );
-  } else if (e.topic === TOPICS.activation && p.phase === 'started') {
-    console.log(
-      `${ms()} ms       scheduler   activates ${p.agentId}${p.key ? `[${p.key}]` : ''} (depth ${p.depth})`,
-    );
+  if (e.topic === TOPICS.activation) {
+    const p = readRecord(e, TOPICS.activation);
+    const who = `${p.agentId}${p.key ? `[${p.key}]` : ''}`;
+    if (p.phase === 'started')
+      console.log(`${ms()} ms       scheduler   activates ${who} (depth ${p.depth})`);
+    else if (p.phase === 'refused')
+      console.log(`${ms()} ms       scheduler   ${who} refused: ${p.reason} ${p.detail}`);
+    else if (p.phase === 'failed') console.log(`${ms()} ms       scheduler   ${who} failed: ${p.error}`);
+    else if (p.phase === 'aborted') console.log(`${ms()} ms       scheduler   ${who} aborted: ${p.reason}`);
   } else if (e.topic === TOPICS.outcome) {
+    const p = readRecord(e, TOPICS.outcome);
     console.log(`${ms()} ms       outcome     ${p.outcome}: ${p.reason}`);
   }
 });

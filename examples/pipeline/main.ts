@@ -1,5 +1,5 @@
 /** `npm run example -- pipeline`: four stages, each enabled by the previous stage's output on the board. */
-import { createRuntime, type LogEvent, modelsFromEnv, TOPICS } from 'hearsay';
+import { createRuntime, type LogEvent, modelsFromEnv, readRecord, TOPICS } from 'hearsay';
 import { pipeline } from './team.js';
 
 console.log(
@@ -9,8 +9,9 @@ const runtime = createRuntime(pipeline());
 const handle = await runtime.start({ topic: 'blackboard architectures' });
 const t0 = Date.now();
 handle.board.subscribe({ from: 1 }, (e: LogEvent) => {
-  const p = e.type === 'message' ? (e.payload as { phase?: string; agentId?: string; depth?: number }) : {};
-  if (e.type === 'message' && e.topic === TOPICS.activation && p.phase === 'started')
+  const p =
+    e.type === 'message' && e.topic === TOPICS.activation ? readRecord(e, TOPICS.activation) : undefined;
+  if (p?.phase === 'started')
     console.log(`${String(Date.now() - t0).padStart(4)} ms  ${p.agentId} starts (depth ${p.depth})`);
   if (e.type === 'commit' && e.author !== 'input')
     console.log(
