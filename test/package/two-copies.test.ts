@@ -11,9 +11,9 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Keyed } from 'hearsay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { type CopyBoard, copyTeam } from '../support/copy-team.js';
 
 type Root = typeof import('hearsay');
 type Testing = typeof import('hearsay/testing');
@@ -72,63 +72,22 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-const Task = z.object({
-  title: z.string(),
-  status: z.enum(['open', 'claimed', 'done']),
-  result: z.string().optional(),
-});
-type Board = { goal: string; tasks: Keyed<z.output<typeof Task>>; report?: string | undefined };
+type Board = CopyBoard;
 
 /**
- * A team of three built with `def`: a planner fills a Keyed collection, a pooled worker (statusPool over it)
- * asks the model for each task, a summarizer writes the report once every task is done. Its store, clock
- * and transport (a 429 before each first answer, thrown as `def`'s TransportError) come from `def` too;
- * only `createRuntime` and `createModelClient` come from `run`.
+ * A team of three built with `def` (see test/support/copy-team.ts), whose worker asks the model for each
+ * task. Its store, clock and transport (a 429 before each first answer, thrown as `def`'s TransportError)
+ * come from `def` too; only `createRuntime` and `createModelClient` come from `run`.
  */
 function team(def: Copy, run: Copy, store: 'memory' | 'file', storeDir: string) {
-  const { defineAgent, stepMachine, itemMachine, statusPool, keyed, Keyed } = def.root;
-  const schema = z.object({ goal: z.string(), tasks: keyed(Task), report: z.string().optional() });
-  const planner = defineAgent<Board>({
-    id: 'planner',
-    watches: [['goal']],
-    writes: [['tasks']],
-    machine: stepMachine<Board, string[]>({
-      when: (b) => b.goal !== '' && b.tasks.size === 0,
-      work: async () => ['design', 'build', 'test'],
-      done: (d, titles) => {
-        for (const title of titles) d.tasks.set(title, { title, status: 'open' });
-      },
-    }),
-  });
-  const worker = defineAgent<Board>({
-    id: 'worker',
-    watches: [['tasks']],
-    writes: [['tasks']],
-    pool: statusPool((b: Board) => b.tasks),
-    machine: itemMachine<Board, string>({
-      work: async ({ event, key }) => {
-        const answer = await event.tools.model({ messages: [{ role: 'user', content: `do ${key}` }] });
-        if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
-        return answer.value;
-      },
-      done: (d, { key, output }) => {
-        const task = d.tasks.get(key)!;
-        task.status = 'done';
-        task.result = output;
-      },
-    }),
-  });
-  const summarizer = defineAgent<Board>({
-    id: 'summarizer',
-    watches: [['tasks']],
-    writes: [['report']],
-    machine: stepMachine<Board, string>({
-      when: (b) => b.tasks.size > 0 && [...b.tasks.values()].every((t) => t.status === 'done') && !b.report,
-      work: async (event) => [...event.board.tasks.values()].map((t) => t.result).join('; '),
-      done: (d, report) => {
-        d.report = report;
-      },
-    }),
+  const { Keyed } = def.root;
+  const { schema, agents } = copyTeam(def.root, z, {
+    work: async (event, key) => {
+      const answer = await event.tools.model({ messages: [{ role: 'user', content: `do ${key}` }] });
+      if (!answer.ok) throw new Error(`${answer.error.code}: ${answer.error.message}`);
+      return answer.value;
+    },
+    report: (tasks) => [...tasks.values()].map((t) => t.result).join('; '),
   });
   const clock = new def.testing.VirtualClock();
   const simulated = def.testing.simulatedTransport({
@@ -157,7 +116,7 @@ function team(def: Copy, run: Copy, store: 'memory' | 'file', storeDir: string) 
     store === 'memory' ? new def.root.MemoryStore() : new def.root.FileStore({ dir: storeDir });
   const runtime = run.root.createRuntime({
     board: { schema, initial: { goal: '', tasks: Keyed.empty() } },
-    agents: [planner, worker, summarizer],
+    agents,
     goal: (b: Board) => b.report !== undefined,
     store: theStore,
     clock,

@@ -12,8 +12,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Keyed } from 'hearsay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CopyBoard, copyTeam } from '../support/copy-team.js';
 
 type Root = typeof import('hearsay');
 type Zod = typeof import('zod');
@@ -60,8 +60,7 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-type Task = { title: string; status: 'open' | 'claimed' | 'done'; result?: string | undefined };
-type Board = { goal: string; tasks: Keyed<Task>; report?: string | undefined };
+type Board = CopyBoard;
 
 describe('two copies of the package, each with its own dependencies', () => {
   it('are distinct down to their dependencies', () => {
@@ -70,55 +69,14 @@ describe('two copies of the package, each with its own dependencies', () => {
   });
 
   it("runs a team declared with copy A (A's xstate, immer and zod) on copy B's runtime", async () => {
-    const { defineAgent, stepMachine, itemMachine, statusPool, keyed, Keyed } = A.root;
-    const z = A.z;
-    const Task = z.object({
-      title: z.string(),
-      status: z.enum(['open', 'claimed', 'done']),
-      result: z.string().optional(),
-    });
-    const schema = z.object({ goal: z.string(), tasks: keyed(Task), report: z.string().optional() });
-    const planner = defineAgent<Board>({
-      id: 'planner',
-      watches: [['goal']],
-      writes: [['tasks']],
-      machine: stepMachine<Board, string[]>({
-        when: (b) => b.goal !== '' && b.tasks.size === 0,
-        work: async () => ['design', 'build', 'test'],
-        done: (d, titles) => {
-          for (const title of titles) d.tasks.set(title, { title, status: 'open' });
-        },
-      }),
-    });
-    const worker = defineAgent<Board>({
-      id: 'worker',
-      watches: [['tasks']],
-      writes: [['tasks']],
-      pool: statusPool((b: Board) => b.tasks),
-      machine: itemMachine<Board, string>({
-        work: async ({ key }) => `${key}: done`,
-        done: (d, { key, output }) => {
-          const task = d.tasks.get(key)!;
-          task.status = 'done';
-          task.result = output;
-        },
-      }),
-    });
-    const summarizer = defineAgent<Board>({
-      id: 'summarizer',
-      watches: [['tasks']],
-      writes: [['report']],
-      machine: stepMachine<Board, string>({
-        when: (b) => b.tasks.size > 0 && [...b.tasks.values()].every((t) => t.status === 'done') && !b.report,
-        work: async (event) => [...event.board.tasks.keys()].sort().join(', '),
-        done: (d, report) => {
-          d.report = report;
-        },
-      }),
+    const { Keyed } = A.root;
+    const { schema, agents } = copyTeam(A.root, A.z, {
+      work: async (_event, key) => `${key}: done`,
+      report: (tasks) => [...tasks.keys()].sort().join(', '),
     });
     const runtime = B.root.createRuntime({
       board: { schema, initial: { goal: '', tasks: Keyed.empty() } },
-      agents: [planner, worker, summarizer],
+      agents,
       goal: (b: Board) => b.report !== undefined,
       store: new A.root.MemoryStore(),
     });
