@@ -17,6 +17,7 @@ import {
 import type { CommitEvent, LogEvent } from '../blackboard/index.js';
 import { formatPath } from '../blackboard/index.js';
 import type { Tally, Usage } from '../llm/index.js';
+import { type LogTopic, type PayloadOf, readRecord, type TopicRecord } from '../protocol/records.js';
 import { type RunObserver, TOPICS } from '../scheduler/index.js';
 import { Instruments } from './instruments.js';
 import { formatTraceparent, parseTraceparent } from './trace-context.js';
@@ -75,7 +76,6 @@ interface Open {
   readonly written: string[];
 }
 
-type Rec = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
@@ -144,26 +144,27 @@ export class RunTracer implements RunObserver {
     return formatTraceparent(this.runSpan.spanContext());
   }
 
-  record(topic: string, payload: unknown): void {
-    const p = (payload ?? {}) as Rec;
-    if (topic === TOPICS.activation) this.activation(p);
-    else if (topic === TOPICS.model && p.type === 'call') this.modelCall(p);
-    else if (topic === TOPICS.usage) this.usage(p);
-    else if (topic === TOPICS.tool) this.toolCall(p);
-    else if (topic === TOPICS.child && p.phase === 'ended') this.childRun(p);
-    else if (topic === TOPICS.outcome) this.end(String(p.outcome), String(p.reason));
+  record<T extends LogTopic>(topic: T, payload: PayloadOf<T>): void {
+    const r = { topic, payload } as TopicRecord;
+    if (r.topic === TOPICS.activation) this.activation(r.payload);
+    else if (r.topic === TOPICS.model) {
+      if (r.payload.type === 'call') this.modelCall(r.payload);
+    } else if (r.topic === TOPICS.usage) this.usage(r.payload);
+    else if (r.topic === TOPICS.tool) this.toolCall(r.payload);
+    else if (r.topic === TOPICS.child) this.childRun(r.payload);
+    else if (r.topic === TOPICS.outcome) this.end(r.payload.outcome, r.payload.reason);
   }
 
   /** A child run ended: what its models spent is this run's, booked to the agent that started it, per model. */
-  private childRun(p: Rec): void {
-    const byModel = (p.byModel ?? {}) as Record<string, Rec>;
-    for (const [model, s] of Object.entries(byModel)) {
-      for (const account of this.accounts(String(p.agentId), model)) {
-        account.calls += num(s.calls);
-        account.inputTokens += num(s.inputTokens);
-        account.outputTokens += num(s.outputTokens);
-        account.tokens += num(s.tokens);
-        account.cost += num(s.cost);
+  private childRun(p: PayloadOf<typeof TOPICS.child>): void {
+    if (p.phase !== 'ended') return;
+    for (const [model, s] of Object.entries(p.byModel ?? {})) {
+      for (const account of this.accounts(p.agentId, model)) {
+        account.calls += s.calls ?? 0;
+        account.inputTokens += s.inputTokens ?? 0;
+        account.outputTokens += s.outputTokens ?? 0;
+        account.tokens += s.tokens ?? 0;
+        account.cost += s.cost ?? 0;
       }
     }
   }
@@ -237,53 +238,57 @@ export class RunTracer implements RunObserver {
     this.runSpan.end(this.now());
   }
 
-  private activation(p: Rec): void {
-    const id = str(p.activationId);
-    if (!id) return;
+  private activation(p: PayloadOf<typeof TOPICS.activation>): void {
+    if (p.phase === 'refused') return;
+    const id = p.activationId;
     if (p.phase === 'started') {
       // Nothing starts after the run's span has ended (an attempt scheduled as the run stopped).
       if (this.ended) return;
-      const enabledBy = (p.enabledBy ?? {}) as Rec;
       // A delegated activation is the child of the activation that delegated it; others, of their enabler's.
       const parent =
-        this.contexts.get(str(p.delegatedByActivation) ?? '') ??
-        this.contexts.get(str(enabledBy.activationId) ?? '') ??
+        this.contexts.get(p.delegatedByActivation ?? '') ??
+        this.contexts.get(p.enabledBy.activationId ?? '') ??
         this.runCtx;
-      const agentId = String(p.agentId);
       const span = this.tracer.startSpan(
-        `agent.${agentId}`,
-        this.traced ? this.activationOptions(p, id, agentId, enabledBy) : { kind: SpanKind.INTERNAL },
+        `agent.${p.agentId}`,
+        this.traced ? this.activationOptions(p) : { kind: SpanKind.INTERNAL },
         parent,
       );
       const ctx = trace.setSpan(parent, span);
       this.open.get(id)?.span.end();
-      this.open.set(id, { span, ctx, agentId, started: this.now(), attempt: num(p.attempt), written: [] });
+      this.open.set(id, {
+        span,
+        ctx,
+        agentId: p.agentId,
+        started: this.now(),
+        attempt: p.attempt,
+        written: [],
+      });
       this.contexts.set(id, ctx);
       return;
     }
     const open = this.open.get(id);
     if (!open) return;
     if (p.phase === 'completed') this.finish(id, open, 'ok');
-    else if (p.phase === 'failed') this.finish(id, open, 'error', String(p.error));
-    else if (p.phase === 'aborted') this.finish(id, open, 'aborted', String(p.reason));
+    else if (p.phase === 'failed') this.finish(id, open, 'error', p.error);
+    else this.finish(id, open, 'aborted', p.reason);
   }
 
   /** What an activation's span starts with (for a sampler too): its kind, start time and attributes. */
-  private activationOptions(p: Rec, id: string, agentId: string, enabledBy: Rec) {
-    const paths = Array.isArray(enabledBy.paths)
-      ? (enabledBy.paths as (string | number)[][]).map(formatPath)
-      : [];
+  private activationOptions(p: Extract<PayloadOf<typeof TOPICS.activation>, { phase: 'started' }>) {
+    const id = p.activationId;
+    const paths = p.enabledBy.paths.map(formatPath);
     return {
       kind: SpanKind.INTERNAL,
       startTime: this.now(),
       attributes: {
         'hearsay.run.id': this.runId,
-        'hearsay.agent.id': agentId,
+        'hearsay.agent.id': p.agentId,
         'hearsay.activation.id': id,
-        'hearsay.activation.depth': num(p.depth),
-        'hearsay.activation.attempt': num(p.attempt),
-        ...(typeof p.key === 'string' ? { 'hearsay.item.key': p.key } : {}),
-        ...(typeof p.delegatedBy === 'string' ? { 'hearsay.delegated_by': p.delegatedBy } : {}),
+        'hearsay.activation.depth': p.depth,
+        'hearsay.activation.attempt': p.attempt,
+        ...(p.key === undefined ? {} : { 'hearsay.item.key': p.key }),
+        ...(p.delegatedBy === undefined ? {} : { 'hearsay.delegated_by': p.delegatedBy }),
         'hearsay.input.summary': this.summary(`enabled by ${paths.join(', ') || 'the run start'}`),
       },
     };
@@ -322,19 +327,15 @@ export class RunTracer implements RunObserver {
     this.instruments.activationDuration.record(latency, { 'hearsay.agent.id': open.agentId });
   }
 
-  private modelCall(p: Rec): void {
-    const activationId = str(p.activationId);
-    const agentId = String(p.agentId);
-    const ok = p.ok === true;
-    const model = str(p.model) ?? 'unknown';
-    const usage = (p.usage ?? {}) as Rec;
-    const input = num(usage.inputTokens);
-    const output = num(usage.outputTokens);
-    const cost = num(p.cost);
-    const latencyMs = num(p.latencyMs);
+  private modelCall(p: Extract<PayloadOf<typeof TOPICS.model>, { type: 'call' }>): void {
+    const { activationId, agentId, ok, cost } = p;
+    const model = p.model ?? 'unknown';
+    const input = p.usage.inputTokens ?? 0;
+    const output = p.usage.outputTokens ?? 0;
+    const latencyMs = p.latencyMs ?? 0;
     const end = this.now();
     // Start on the run's clock (the latency was measured on the model client's).
-    const start = typeof p.startedAt === 'number' ? Math.min(p.startedAt, end) : end - latencyMs;
+    const start = Math.min(p.startedAt, end);
     const parent = (activationId && this.contexts.get(activationId)) || this.runCtx;
     const summary = activationId ? this.summaries.get(activationId) : undefined;
     if (activationId) this.summaries.delete(activationId);
@@ -351,9 +352,9 @@ export class RunTracer implements RunObserver {
           'gen_ai.usage.output_tokens': output,
           'hearsay.cost': cost,
           'hearsay.cache_hit': p.cached === true,
-          'hearsay.model.requests': num(p.requests),
+          'hearsay.model.requests': p.requests ?? 0,
           'hearsay.agent.id': agentId,
-          ...(activationId ? { 'hearsay.activation.id': activationId } : {}),
+          'hearsay.activation.id': activationId,
           ...(summary
             ? { 'hearsay.input.summary': summary.input, 'hearsay.output.summary': summary.output }
             : {}),
@@ -362,8 +363,8 @@ export class RunTracer implements RunObserver {
       parent,
     );
     if (!ok) {
-      span.setAttribute('error.type', String(p.error ?? 'model_error'));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: this.summary(String(p.message ?? '')) });
+      span.setAttribute('error.type', p.error ?? 'model_error');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: this.summary(p.message ?? '') });
     }
     span.end(end);
     const attrs = { 'hearsay.agent.id': agentId, 'gen_ai.request.model': model };
@@ -392,60 +393,57 @@ export class RunTracer implements RunObserver {
   replayCosts(history: readonly LogEvent[]): void {
     for (const e of history) {
       if (e.type !== 'message' || e.author !== 'scheduler') continue;
-      const p = (e.payload ?? {}) as Rec;
-      if (e.topic === TOPICS.model && p.type === 'call') {
-        const usage = (p.usage ?? {}) as Rec;
-        this.book(
-          String(p.agentId),
-          str(p.model) ?? 'unknown',
-          num(usage.inputTokens),
-          num(usage.outputTokens),
-          num(p.cost),
-        );
-      } else if (e.topic === TOPICS.child && p.phase === 'ended') this.childRun(p);
-      else if (e.topic === TOPICS.usage) this.usage(p);
+      if (e.topic === TOPICS.model) {
+        const p = readRecord(e, TOPICS.model);
+        if (p.type === 'call')
+          this.book(
+            p.agentId,
+            p.model ?? 'unknown',
+            p.usage.inputTokens ?? 0,
+            p.usage.outputTokens ?? 0,
+            p.cost,
+          );
+      } else if (e.topic === TOPICS.child) this.childRun(readRecord(e, TOPICS.child));
+      else if (e.topic === TOPICS.usage) this.usage(readRecord(e, TOPICS.usage));
     }
   }
 
   /** A tool call: a span `execute_tool <name>` beneath its activation (gen_ai conventions). */
-  private toolCall(p: Rec): void {
-    const activationId = str(p.activationId);
+  private toolCall(p: PayloadOf<typeof TOPICS.tool>): void {
     const end = this.now();
     const span = this.tracer.startSpan(
-      `execute_tool ${String(p.name)}`,
+      `execute_tool ${p.name}`,
       {
         kind: SpanKind.INTERNAL,
-        startTime: typeof p.startedAt === 'number' ? Math.min(p.startedAt, end) : end - num(p.latencyMs),
+        startTime: Math.min(p.startedAt, end),
         attributes: {
           'gen_ai.operation.name': 'execute_tool',
-          'gen_ai.tool.name': String(p.name),
-          'gen_ai.tool.call.id': String(p.callId),
-          'hearsay.agent.id': String(p.agentId),
-          'hearsay.latency_ms': num(p.latencyMs),
-          'hearsay.success': p.ok === true,
+          'gen_ai.tool.name': p.name,
+          'gen_ai.tool.call.id': p.callId,
+          'hearsay.agent.id': p.agentId,
+          'hearsay.latency_ms': p.latencyMs,
+          'hearsay.success': p.ok,
         },
       },
-      (activationId && this.contexts.get(activationId)) || this.runCtx,
+      this.contexts.get(p.activationId) ?? this.runCtx,
     );
-    if (p.ok !== true) {
-      span.setAttribute('error.type', String(p.code ?? 'failed'));
-      span.setStatus({ code: SpanStatusCode.ERROR, message: this.summary(String(p.message ?? '')) });
+    if (!p.ok) {
+      span.setAttribute('error.type', p.code ?? 'failed');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: this.summary(p.message ?? '') });
     }
     span.end(end);
   }
 
   /** Usage charged without a model call (tools.charge): counted per agent and under the model `other`. */
-  private usage(p: Rec): void {
+  private usage(p: PayloadOf<typeof TOPICS.usage>): void {
     // Model calls charge through the scheduler too, after their call record, and a child run's spend after
     // its end record: those are in the ledger already.
     if (p.source === 'model' || p.source === 'child') return;
-    const u = (p.usage ?? {}) as Rec;
-    const agentId = String(p.agentId);
-    const input = num(u.inputTokens);
-    const output = num(u.outputTokens);
-    const tokens = num(u.tokens) || input + output;
-    const cost = num(u.cost);
-    for (const s of this.accounts(agentId, 'other')) {
+    const input = p.usage.inputTokens ?? 0;
+    const output = p.usage.outputTokens ?? 0;
+    const tokens = p.usage.tokens || input + output;
+    const cost = p.usage.cost ?? 0;
+    for (const s of this.accounts(p.agentId, 'other')) {
       s.tokens += tokens;
       s.inputTokens += input;
       s.outputTokens += output;

@@ -291,7 +291,8 @@ export const ChildRecordSchema = obj({
   outcome: z.string().optional(),
   reason: z.string().optional(),
   usage: tally.optional(),
-  byModel: z.record(z.string(), tally).optional(),
+  /** What the child's model calls spent, per model (with the number of calls). */
+  byModel: z.record(z.string(), tally.extend({ calls: z.number().optional() })).optional(),
 });
 
 /** `hearsay.taint`: an activation became tainted other than by a model call or a child run. */
@@ -361,6 +362,11 @@ type Readonly_<T> = T extends (infer E)[]
 export type PayloadOf<T extends LogTopic> = Readonly_<
   T extends RecordTopic ? RecordOf<T> : RecordOf<typeof TOPICS.stream>
 >;
+
+/** A record with its topic: narrowing on `topic` types `payload`. */
+export type TopicRecord = {
+  [T in RecordTopic]: { readonly topic: T; readonly payload: PayloadOf<T> };
+}[RecordTopic];
 
 /** Writes a record on the run's log, typed by its topic. */
 export type RecordWriter = <T extends LogTopic>(topic: T, payload: PayloadOf<T>) => void;
