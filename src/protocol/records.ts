@@ -368,6 +368,16 @@ export type TopicRecord = {
   [T in RecordTopic]: { readonly topic: T; readonly payload: PayloadOf<T> };
 }[RecordTopic];
 
+/**
+ * A message's payload as the record of its topic, parsed: `undefined` when the topic is not one of the
+ * runtime's, or the payload does not match (a reader of a log it does not trust shows it as it is).
+ */
+export function topicRecord(topic: string, payload: unknown): TopicRecord | undefined {
+  if (!Object.hasOwn(RECORD_SCHEMAS, topic)) return undefined;
+  const r = RECORD_SCHEMAS[topic as RecordTopic].safeParse(payload);
+  return r.success ? ({ topic, payload: r.data } as TopicRecord) : undefined;
+}
+
 /** Writes a record on the run's log, typed by its topic. */
 export type RecordWriter = <T extends LogTopic>(topic: T, payload: PayloadOf<T>) => void;
 

@@ -219,3 +219,38 @@ describe('runs in the list', () => {
     ]);
   });
 });
+
+describe('records the page reads through their schemas', () => {
+  const message = (seq: number, topic: string, payload: unknown): ServerMessage => ({
+    v: 1,
+    type: 'message',
+    runId: 'r',
+    seq,
+    time: seq,
+    version: 0,
+    topic,
+    author: 'scheduler',
+    payload,
+  });
+
+  it('reads a record that matches, and shows one that does not as it is, without counting it', () => {
+    const model = new RunModel('r');
+    model.apply({ v: 1, type: 'snapshot', runId: 'r', seq: 0, version: 0, state: {} });
+    model.apply(
+      message(1, TOPICS.usage, { agentId: 'a', usage: { inputTokens: 3, outputTokens: 4, cost: 0.5 } }),
+    );
+    // A damaged usage record (tokens as text) is not booked: the page never adds what it cannot read.
+    model.apply(message(2, TOPICS.usage, { agentId: 'a', usage: { tokens: 'lots' } }));
+    model.apply(
+      message(3, TOPICS.warning, {
+        kind: 'shared_writes',
+        groups: [{ path: ['count'], agents: ['a', 'b'] }],
+      }),
+    );
+    expect(model.total).toMatchObject({ tokens: 7, inputTokens: 3, outputTokens: 4, cost: 0.5 });
+    const summaries = model.log.map((e) => e.summary);
+    expect(summaries[0]).toBe('charged 7 tokens, $0.5000');
+    expect(summaries[1]).toContain('hearsay.usage {"agentId":"a","usage":{"tokens":"lots"}}');
+    expect(summaries[2]).toBe('paths several agents write: count (a, b)');
+  });
+});

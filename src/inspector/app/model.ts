@@ -1,5 +1,6 @@
 import { type Path, pathKey } from '../../blackboard/path.js';
 import { parentRunId, type RunInfo, type ServerMessage, type ServerMessageOf } from '../../protocol/index.js';
+import { topicRecord } from '../../protocol/records.js';
 import { TOPICS } from '../../protocol/topics.js';
 
 export { pathKey };
@@ -89,7 +90,7 @@ export interface AgendaView {
 }
 
 const emptySpend = (): Spend => ({ tokens: 0, inputTokens: 0, outputTokens: 0, cost: 0, calls: 0 });
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const _num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
 const asJson = (v: unknown): Json => (typeof v === 'object' && v !== null ? (v as Json) : {});
 
@@ -350,123 +351,124 @@ export class RunModel {
   }
 
   private message(m: ServerMessageOf<'message'>): Pick<LogEntry, 'summary' | 'level' | 'agent'> {
-    const p = asJson(m.payload);
-    switch (m.topic) {
+    // A runtime record is read through its topic's schema; anything else (an agent's own message, or a
+    // record this page cannot read) is shown as it is.
+    const r = topicRecord(m.topic, m.payload);
+    switch (r?.topic) {
       case TOPICS.usage: {
-        const agentId = str(p.agentId);
-        const u = asJson(p.usage);
-        const input = num(u.inputTokens);
-        const output = num(u.outputTokens);
-        const tokens = num(u.tokens) || input + output;
+        const { agentId, usage } = r.payload;
+        const input = usage.inputTokens ?? 0;
+        const output = usage.outputTokens ?? 0;
+        const tokens = usage.tokens || input + output;
+        const cost = usage.cost ?? 0;
         for (const spend of [this.total, this.agent(agentId).spend]) {
           spend.tokens += tokens;
           spend.inputTokens += input;
           spend.outputTokens += output;
-          spend.cost += num(u.cost);
+          spend.cost += cost;
         }
         this.usageSeries.push([m.time, this.total.tokens, this.total.cost, agentId]);
-        return {
-          agent: agentId,
-          summary: `charged ${tokens} tokens, $${num(u.cost).toFixed(4)}`,
-          level: 'info',
-        };
+        return { agent: agentId, summary: `charged ${tokens} tokens, $${cost.toFixed(4)}`, level: 'info' };
       }
       case TOPICS.model: {
-        const agentId = str(p.agentId);
-        if (p.type === 'call') {
-          this.total.calls += 1;
-          this.agent(agentId).spend.calls += 1;
-          const u = asJson(p.usage);
-          const start = num(p.startedAt);
-          const latency = num(p.latencyMs);
-          const id = `${str(p.activationId)}/model/${m.seq}`;
-          this.spans.set(id, {
-            id,
-            parentId: str(p.activationId) || undefined,
-            kind: 'model',
-            name: `model ${str(p.model) || '?'}`,
-            agentId,
-            start,
-            end: start + latency,
-            status: p.ok === true ? 'ok' : 'error',
-            detail: {
-              model: str(p.model),
-              latencyMs: latency,
-              inputTokens: num(u.inputTokens),
-              outputTokens: num(u.outputTokens),
-              cost: num(p.cost),
-              ...(p.cached === true ? { cached: true } : {}),
-              ...(p.ok === true ? {} : { error: str(p.error) }),
-            },
-          });
-          return {
-            agent: agentId,
-            summary: `model ${str(p.model)} ${p.ok === true ? 'ok' : `failed (${str(p.error)})`} in ${latency} ms`,
-            level: p.ok === true ? 'info' : 'error',
-          };
-        }
-        return { agent: agentId, summary: `model ${str(p.type)}`, level: 'info' };
-      }
-      case TOPICS.tool: {
-        const agentId = str(p.agentId);
-        const start = num(p.startedAt);
-        const id = `${str(p.activationId)}/tool/${m.seq}`;
+        const p = r.payload;
+        if (p.type !== 'call') return { agent: p.agentId, summary: `model ${p.type}`, level: 'info' };
+        this.total.calls += 1;
+        this.agent(p.agentId).spend.calls += 1;
+        const latency = p.latencyMs ?? 0;
+        const id = `${p.activationId}/model/${m.seq}`;
         this.spans.set(id, {
           id,
-          parentId: str(p.activationId) || undefined,
-          kind: 'tool',
-          name: `tool ${str(p.name)}`,
-          agentId,
-          start,
-          end: start + num(p.latencyMs),
-          status: p.ok === true ? 'ok' : 'error',
-          detail: { latencyMs: num(p.latencyMs), ...(p.ok === true ? {} : { error: str(p.code) }) },
+          parentId: p.activationId || undefined,
+          kind: 'model',
+          name: `model ${p.model || '?'}`,
+          agentId: p.agentId,
+          start: p.startedAt,
+          end: p.startedAt + latency,
+          status: p.ok ? 'ok' : 'error',
+          detail: {
+            model: p.model ?? '',
+            latencyMs: latency,
+            inputTokens: p.usage.inputTokens ?? 0,
+            outputTokens: p.usage.outputTokens ?? 0,
+            cost: p.cost,
+            ...(p.cached === true ? { cached: true } : {}),
+            ...(p.ok ? {} : { error: p.error ?? '' }),
+          },
         });
         return {
-          agent: agentId,
-          summary: `tool ${str(p.name)} ${p.ok === true ? 'ok' : 'failed'}`,
-          level: 'info',
+          agent: p.agentId,
+          summary: `model ${p.model ?? ''} ${p.ok ? 'ok' : `failed (${p.error ?? ''})`} in ${latency} ms`,
+          level: p.ok ? 'info' : 'error',
         };
       }
+      case TOPICS.tool: {
+        const p = r.payload;
+        const id = `${p.activationId}/tool/${m.seq}`;
+        this.spans.set(id, {
+          id,
+          parentId: p.activationId || undefined,
+          kind: 'tool',
+          name: `tool ${p.name}`,
+          agentId: p.agentId,
+          start: p.startedAt,
+          end: p.startedAt + p.latencyMs,
+          status: p.ok ? 'ok' : 'error',
+          detail: { latencyMs: p.latencyMs, ...(p.ok ? {} : { error: p.code ?? '' }) },
+        });
+        return { agent: p.agentId, summary: `tool ${p.name} ${p.ok ? 'ok' : 'failed'}`, level: 'info' };
+      }
       case TOPICS.agenda:
-        this.agenda = p as unknown as AgendaView;
+        this.agenda = r.payload as AgendaView;
         return {
           agent: undefined,
-          summary: `agenda #${num(p.cycle)}: ${((p.items as AgendaView['items']) ?? []).map((i) => `${i.agentId}${i.key ? `[${i.key}]` : ''}=${i.decision}`).join(', ')}`,
+          summary: `agenda #${r.payload.cycle}: ${r.payload.items.map((i) => `${i.agentId}${i.key ? `[${i.key}]` : ''}=${i.decision}`).join(', ')}`,
           level: 'info',
         };
-      case TOPICS.parent:
-        this.parent = { runId: str(p.runId), activationId: str(p.activationId), team: str(p.team) };
-        return {
-          agent: undefined,
-          summary: `child run of ${str(p.runId)} (team ${str(p.team)})`,
-          level: 'info',
-        };
+      case TOPICS.parent: {
+        const { runId, activationId, team } = r.payload;
+        this.parent = { runId, activationId, team };
+        return { agent: undefined, summary: `child run of ${runId} (team ${team})`, level: 'info' };
+      }
       case TOPICS.child: {
-        const id = str(p.childRunId);
-        const status = p.phase === 'started' ? 'running' : str(p.outcome);
-        this.children.set(id, {
-          team: str(p.team),
-          agentId: str(p.agentId),
+        const p = r.payload;
+        const status = p.phase === 'started' ? 'running' : (p.outcome ?? p.phase);
+        this.children.set(p.childRunId, {
+          team: p.team,
+          agentId: p.agentId,
           status,
-          ...(typeof p.reason === 'string' ? { reason: p.reason } : {}),
+          ...(p.reason === undefined ? {} : { reason: p.reason }),
         });
         return {
-          agent: str(p.agentId),
-          summary: `child run ${id} (${str(p.team)}) ${p.phase === 'started' ? 'started' : `${str(p.phase)}: ${status}${typeof p.reason === 'string' ? ` — ${p.reason}` : ''}`}`,
+          agent: p.agentId,
+          summary: `child run ${p.childRunId} (${p.team}) ${p.phase === 'started' ? 'started' : `${p.phase}: ${status}${p.reason === undefined ? '' : ` — ${p.reason}`}`}`,
           level: p.phase === 'started' || status === 'completed' ? 'info' : 'warn',
         };
       }
       case TOPICS.breaker:
         return {
-          agent: str(p.agentId),
-          summary: `budget spent: breaker open for ${str(p.agentId)}`,
+          agent: r.payload.agentId,
+          summary: `budget spent: breaker open for ${r.payload.agentId}`,
           level: 'warn',
         };
-      case TOPICS.warning:
-        return { agent: undefined, summary: str(p.message ?? p), level: 'warn' };
-      case TOPICS.delegation:
-        return { agent: str(p.from), summary: `delegation ${JSON.stringify(p)}`, level: 'info' };
+      case TOPICS.warning: {
+        const w = r.payload;
+        const summary =
+          w.kind === 'shared_writes'
+            ? `paths several agents write: ${w.groups.map((g) => `${g.path.join('.') || '<root>'} (${g.agents.join(', ')})`).join('; ')}`
+            : w.kind === 'pool_idle'
+              ? w.message
+              : `${w.agentId} failed between activations: ${w.error}`;
+        return { agent: 'agentId' in w ? w.agentId : undefined, summary, level: 'warn' };
+      }
+      case TOPICS.delegation: {
+        const d = r.payload;
+        return {
+          agent: d.from,
+          summary: `delegation ${d.from} → ${d.to} ${d.accepted ? 'accepted' : `refused${d.reason ? `: ${d.reason}` : ''}`}`,
+          level: 'info',
+        };
+      }
       default:
         return {
           agent: m.author,
