@@ -1546,12 +1546,11 @@ export class RunScheduler<TBoard> {
     // A paused run has not ended: its pools may yet get work.
     const warnings =
       outcome === 'awaiting_approval' ? [] : idlePoolWarnings(this.agents.values(), this.board.state);
-    for (const w of warnings) {
-      // On the log ahead of the outcome (the run is done, so not through `record`, which drops it).
-      const payload = { kind: w.code, agentId: w.agentId, message: w.message };
-      this.options.observer?.record(TOPICS.warning, payload);
-      void this.board.publish(TOPICS.warning, payload, BY_SCHEDULER).catch(() => undefined);
-    }
+    // On the log ahead of the outcome (the run is done: `record` would drop them).
+    for (const w of warnings)
+      void this.write(TOPICS.warning, { kind: w.code, agentId: w.agentId, message: w.message }).catch(
+        () => undefined,
+      );
     const result: SchedulerResult = {
       outcome,
       reason,
@@ -1562,13 +1561,12 @@ export class RunScheduler<TBoard> {
       warnings,
     };
     // The outcome record is queued on the board behind everything recorded before it.
-    this.options.observer?.record(TOPICS.outcome, { outcome, reason });
-    void this.board
-      .publish(
-        TOPICS.outcome,
-        { outcome, reason, usage: { ...this.spent }, ...(declined.length > 0 ? { declined } : {}) },
-        { author: 'scheduler' },
-      )
+    void this.write(TOPICS.outcome, {
+      outcome,
+      reason,
+      usage: { ...this.spent },
+      ...(declined.length > 0 ? { declined } : {}),
+    })
       // An outcome record that could not be written (the runtime closed during an outage) still ends the run.
       .catch(() => undefined)
       .finally(() => this.resolveResult(result));
@@ -1582,18 +1580,25 @@ export class RunScheduler<TBoard> {
       return;
     }
     if (this.done && topic !== TOPICS.outcome && topic !== TOPICS.activation && topic !== TOPICS.span) return;
-    this.options.observer?.record(topic, payload);
-    void this.board.publish(topic, payload, BY_SCHEDULER);
+    void this.write(topic, payload);
   }
 
   /** Appends a scheduler record and resolves once it is on the log (false once the run has ended or on failure). */
   private persist<T extends LogTopic>(topic: T, payload: PayloadOf<T>): Promise<boolean> {
     if (this.done) return Promise.resolve(false);
-    this.options.observer?.record(topic, payload);
-    return this.board.publish(topic, payload, { author: 'scheduler' }).then(
+    return this.write(topic, payload).then(
       (r) => r.ok,
       () => false,
     );
+  }
+
+  /** Tells the observer and appends the record, whatever the run's state (callers decide whether to). */
+  private write<T extends LogTopic>(
+    topic: T,
+    payload: PayloadOf<T>,
+  ): ReturnType<Blackboard<TBoard>['publish']> {
+    this.options.observer?.record(topic, payload);
+    return this.board.publish(topic, payload, BY_SCHEDULER);
   }
 
   /**
