@@ -98,7 +98,8 @@ export const AgentInfoSchema = z.object({
 /** Fields every log-derived message carries: the run and the position in its log. */
 const logged = { v, runId, seq, time: z.number() };
 
-const enabler = z.object({
+/** What enabled an activation: the commit whose writes concern the agent (paths capped on the log). */
+export const EnablerSchema = z.object({
   seq,
   version: z.number().int().nonnegative(),
   paths: z.array(PathSchema),
@@ -107,7 +108,8 @@ const enabler = z.object({
   depth: z.number().int().nonnegative(),
 });
 
-const activationPhase = z.discriminatedUnion('phase', [
+/** `hearsay.activation`: an activation started, was refused, completed, failed or was aborted. */
+export const ActivationRecordSchema = z.discriminatedUnion('phase', [
   z.object({
     phase: z.literal('started'),
     activationId: id,
@@ -115,7 +117,7 @@ const activationPhase = z.discriminatedUnion('phase', [
     key: z.string().optional(),
     depth: z.number().int().nonnegative(),
     attempt: z.number().int().positive(),
-    enabledBy: enabler,
+    enabledBy: EnablerSchema,
     delegatedBy: z.string().optional(),
     delegatedByActivation: z.string().optional(),
     traceparent: z.string().max(64).optional(),
@@ -126,7 +128,7 @@ const activationPhase = z.discriminatedUnion('phase', [
     key: z.string().optional(),
     reason: z.string(),
     detail: z.string(),
-    enabledBy: enabler,
+    enabledBy: EnablerSchema,
   }),
   z.object({ phase: z.literal('completed'), activationId: id, agentId: id, key: z.string().optional() }),
   z.object({
@@ -142,10 +144,32 @@ const activationPhase = z.discriminatedUnion('phase', [
     phase: z.literal('aborted'),
     activationId: id,
     agentId: id,
+    key: z.string().optional(),
     reason: z.string(),
     resumable: z.boolean().optional(),
   }),
 ]);
+
+/** `hearsay.transition`: an agent's machine moved from one state to another. */
+export const TransitionRecordSchema = z.object({
+  agentId: z.string(),
+  key: z.string().optional(),
+  activationId: z.string().optional(),
+  from: z.string(),
+  to: z.string(),
+  event: z.string(),
+});
+
+/** `hearsay.span`: an ended span of one activation attempt. */
+export const SpanRecordSchema = z.object({
+  spanId: id,
+  parentSpanId: z.string().optional(),
+  name: z.string(),
+  start: z.number(),
+  end: z.number(),
+  status: z.enum(['ok', 'error', 'aborted']),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
 
 /**
  * Every message a hub sends, as one zod schema discriminated on `type`: log events of the runs a client
@@ -197,29 +221,10 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     author: z.string(),
     payload: z.unknown(),
   }),
-  z.object({
-    ...logged,
-    type: z.literal('transition'),
-    agentId: z.string(),
-    key: z.string().optional(),
-    activationId: z.string().optional(),
-    from: z.string(),
-    to: z.string(),
-    event: z.string(),
-  }),
-  z.object({ ...logged, type: z.literal('activation'), activation: activationPhase }),
+  z.object({ ...logged, type: z.literal('transition'), ...TransitionRecordSchema.shape }),
+  z.object({ ...logged, type: z.literal('activation'), activation: ActivationRecordSchema }),
   /** An activation's span ended: its parent is the span of the activation whose commit enabled it. */
-  z.object({
-    ...logged,
-    type: z.literal('span'),
-    spanId: id,
-    parentSpanId: z.string().optional(),
-    name: z.string(),
-    start: z.number(),
-    end: z.number(),
-    status: z.enum(['ok', 'error', 'aborted']),
-    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-  }),
+  z.object({ ...logged, type: z.literal('span'), ...SpanRecordSchema.shape }),
   z.object({
     ...logged,
     type: z.literal('stream'),

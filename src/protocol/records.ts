@@ -9,21 +9,20 @@
  */
 import { z } from 'zod';
 import { BlackboardError } from '../blackboard/errors.js';
+import {
+  ActivationRecordSchema,
+  EnablerSchema,
+  SpanRecordSchema,
+  TransitionRecordSchema,
+} from './messages.js';
 import { TOPICS } from './topics.js';
+
+// The records the hub also sends as messages of their own are defined once, with those messages.
+export { ActivationRecordSchema, EnablerSchema, SpanRecordSchema, TransitionRecordSchema };
 
 const segment = z.union([z.string(), z.number()]);
 const path = z.array(segment);
 const obj = <T extends z.core.$ZodLooseShape>(shape: T) => z.object(shape);
-
-/** What enabled an activation: the commit whose writes concern the agent (paths capped on the log). */
-export const EnablerSchema = obj({
-  seq: z.number(),
-  version: z.number(),
-  paths: z.array(path),
-  morePaths: z.number().optional(),
-  activationId: z.string().optional(),
-  depth: z.number(),
-});
 
 /** Why the scheduler did not activate a candidate. */
 export const RefusalReasonSchema = z.enum([
@@ -46,44 +45,6 @@ const tally = obj({
 
 const agentKey = { agentId: z.string(), key: z.string().optional() };
 
-/** `hearsay.activation`: an activation started, was refused, completed, failed or was aborted. */
-export const ActivationRecordSchema = z.discriminatedUnion('phase', [
-  obj({
-    phase: z.literal('started'),
-    activationId: z.string(),
-    ...agentKey,
-    depth: z.number(),
-    attempt: z.number(),
-    enabledBy: EnablerSchema,
-    delegatedBy: z.string().optional(),
-    delegatedByActivation: z.string().optional(),
-    traceparent: z.string().optional(),
-  }),
-  obj({
-    phase: z.literal('refused'),
-    ...agentKey,
-    reason: RefusalReasonSchema,
-    detail: z.string(),
-    enabledBy: EnablerSchema,
-  }),
-  obj({ phase: z.literal('completed'), activationId: z.string(), ...agentKey }),
-  obj({
-    phase: z.literal('failed'),
-    activationId: z.string(),
-    ...agentKey,
-    attempt: z.number(),
-    error: z.string(),
-    next: z.enum(['retry', 'fallback', 'none']),
-  }),
-  obj({
-    phase: z.literal('aborted'),
-    activationId: z.string(),
-    ...agentKey,
-    reason: z.string(),
-    resumable: z.boolean().optional(),
-  }),
-]);
-
 /** One candidate of a cycle, ranked, with the scheduler's decision about it. */
 export const AgendaItemSchema = obj({
   ...agentKey,
@@ -101,15 +62,6 @@ export const AgendaRecordSchema = obj({
   version: z.number(),
   items: z.array(AgendaItemSchema),
   moreDeferred: z.number().optional(),
-});
-
-/** `hearsay.transition`: an agent's machine moved from one state to another. */
-export const TransitionRecordSchema = obj({
-  ...agentKey,
-  activationId: z.string().optional(),
-  from: z.string(),
-  to: z.string(),
-  event: z.string(),
 });
 
 /** `hearsay.delegation`: an agent delegated a task to another, accepted or not. */
@@ -242,17 +194,6 @@ export const UsageRecordSchema = obj({
 
 /** `hearsay.trace`: the run's trace, recorded as the run starts or resumes. */
 export const TraceRecordSchema = obj({ traceId: z.string(), traceparent: z.string().optional() });
-
-/** `hearsay.span`: an ended span of one activation attempt. */
-export const SpanRecordSchema = obj({
-  spanId: z.string(),
-  parentSpanId: z.string().optional(),
-  name: z.string(),
-  start: z.number(),
-  end: z.number(),
-  status: z.enum(['ok', 'error', 'aborted']),
-  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-});
 
 /** `hearsay.approval`: an approval requested, escalated, answered, used, or refused at its use. */
 export const ApprovalRecordSchema = z.discriminatedUnion('phase', [
