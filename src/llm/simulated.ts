@@ -1,3 +1,4 @@
+import { systemClock } from '../blackboard/clock.js';
 import type { Transport, TransportRequest, TransportResponse } from './types.js';
 import { TransportError } from './types.js';
 
@@ -76,20 +77,8 @@ export interface SimulatedOptions {
  * });
  */
 export function simulatedTransport(options: SimulatedOptions = {}): Transport {
-  const sleep =
-    options.sleep ??
-    ((ms: number, signal: AbortSignal) =>
-      new Promise<void>((resolve, reject) => {
-        const t = setTimeout(resolve, ms);
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(t);
-            reject(signal.reason);
-          },
-          { once: true },
-        );
-      }));
+  // The wall clock's sleep lets go of the signal when it ends: simulated calls pile no listeners on it.
+  const sleep = options.sleep ?? ((ms: number, signal: AbortSignal) => systemClock.sleep(ms, signal));
   return {
     name: 'simulated',
     async send(req, { signal }) {
