@@ -4,7 +4,7 @@
  * a hierarchical team (child runs), an approval that pauses and is answered, and a failing agent with a
  * retry. And a reader refuses a damaged record by name instead of misreading it.
  */
-import { createRuntime, MemoryStore, TOPICS } from 'hearsay';
+import { createRuntime, MemoryStore, readRecord, TOPICS } from 'hearsay';
 import { describe, expect, it } from 'vitest';
 import { hierarchicalTeam } from '../../examples/hierarchical/team.js';
 import { teamModels } from '../../examples/hub-and-spoke/model.js';
@@ -84,6 +84,12 @@ describe('typed log records', () => {
     const i = log.findIndex((e) => e.type === 'message' && e.topic === TOPICS.activation);
     const damaged = log.map((e, j) =>
       j === i ? { ...e, payload: { ...(e as Message & { payload: object }).payload, depth: 'deep' } } : e,
+    );
+    // The same through the package, as a user reading a log reads it.
+    const good = log[i] as Message;
+    expect(readRecord(good, TOPICS.activation)).toMatchObject({ agentId: expect.any(String) });
+    expect(() => readRecord(damaged[i] as Message, TOPICS.activation)).toThrow(
+      expect.objectContaining({ code: 'corrupt_log' }),
     );
     expect(() => resumeStateFrom(damaged)).toThrow(
       expect.objectContaining({
